@@ -1,0 +1,74 @@
+# llm-workbench: `make provision` brings the stack up for $(PROFILE); `make test` proves it.
+PROFILE ?= default
+export PROFILE
+TSX := node --import tsx
+NODE_MODULES := node_modules/.package-lock.json
+
+.PHONY: help provision render doctor python-env model server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+
+help:
+	@echo "make provision [PROFILE=name]  bring up the model server and JupyterLab (env/<name>.yml; default: default)"
+	@echo "make smoke-test                call every OpenAI endpoint of the running stack"
+	@echo "make status | logs | down      see, read or stop what provision started"
+	@echo "make doctor                    check this machine for the profile"
+	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml)"
+	@echo "make clean [MODELS=1]          remove state and build output (and cached models)"
+	@echo "make test                      unit and end-to-end tests"
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+provision: $(NODE_MODULES)
+	$(TSX) scripts/provision.ts
+
+doctor: $(NODE_MODULES)
+	$(TSX) scripts/00-preflight.ts
+
+render: $(NODE_MODULES)
+	$(TSX) scripts/10-render.ts
+
+python-env: $(NODE_MODULES)
+	$(TSX) scripts/20-python-env.ts
+
+model: $(NODE_MODULES)
+	$(TSX) scripts/30-model.ts
+
+server: $(NODE_MODULES)
+	$(TSX) scripts/40-model-server.ts
+
+jupyter: $(NODE_MODULES)
+	$(TSX) scripts/50-jupyter.ts
+
+shell: $(NODE_MODULES)
+	$(TSX) scripts/60-shell.ts
+
+smoke-test: $(NODE_MODULES)
+	$(TSX) scripts/70-smoke.ts
+
+status: $(NODE_MODULES)
+	$(TSX) scripts/status.ts
+
+logs: $(NODE_MODULES)
+	$(TSX) scripts/logs.ts
+
+down: $(NODE_MODULES)
+	$(TSX) scripts/down.ts
+
+clean: $(NODE_MODULES)
+	$(TSX) scripts/clean.ts
+
+bench: $(NODE_MODULES)
+	$(TSX) checks/bench.ts
+
+schema: $(NODE_MODULES)
+	$(TSX) scripts/schema.ts
+
+typecheck: $(NODE_MODULES)
+	npx tsc --noEmit
+
+test-unit: $(NODE_MODULES)
+	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
+
+test: $(NODE_MODULES) typecheck
+	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts test/e2e/*.test.ts

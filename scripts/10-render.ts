@@ -1,0 +1,15 @@
+#!/usr/bin/env -S npx tsx
+/** Step 10: render the profile's Dockerfile, environment.yml, bashrc block and compose.yaml into build/<profile>/. */
+import { renderProfile, writeRendered } from './lib/render.ts';
+import { isMain, runStepMain, type Step } from './lib/step.ts';
+import { displayPath } from './lib/profile/load.ts';
+
+export const renderStep: Step = {
+  name: '10-render',
+  async run(plan) {
+    const result = writeRendered(plan, renderProfile(plan));
+    return { outcome: result.outcome, detail: `${displayPath(plan.paths.buildDir)}/ (${result.files.map((f) => f.path).join(', ')})` };
+  },
+};
+
+if (isMain(import.meta.url)) await runStepMain(renderStep);

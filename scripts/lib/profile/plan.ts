@@ -1,0 +1,236 @@
+/**
+ * Turns a validated profile into a fully resolved plan: every path, version, flag and argv the
+ * steps need. Pure: the machine facts it depends on (environment, architecture) come in as
+ * arguments, so it is unit-tested without touching the machine.
+ */
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { WorkbenchError } from '../errors.ts';
+import { blasCmakeArgs } from '../versions.ts';
+import { parseModelSource, type ModelSource } from '../transport/source.ts';
+import type { LoadedProfile } from './load.ts';
+import { displayPath } from './load.ts';
+import type { Profile } from './schema.ts';
+
+export interface PlanContext {
+  repoRoot: string;
+  env: Record<string, string | undefined>;
+  /** `uname -m` style: x86_64, aarch64. */
+  arch: string;
+  /** sha256 recorded by an earlier download (env/<profile>.lock.json), keyed by model id. */
+  lockedSha256?: string;
+}
+
+export interface Plan {
+  profile: { name: string; files: string[]; description?: string };
+  model: {
+    id: string;
+    source: ModelSource;
+    fileName: string;
+    /** Where the GGUF lives once fetched. */
+    path: string;
+    sha256?: string;
+    sha256Origin: 'profile' | 'lock' | 'none';
+    alias: string;
+    chatFormat?: string;
+    nCtx: number;
+    pooling: 'mean' | 'cls' | 'last';
+    sizeMb?: number;
+  };
+  llamaCpp: { version: string; blas: 'none' | 'openblas'; cmakeArgs: string; requirement: string };
+  python: {
+    manager: 'auto' | 'conda' | 'venv';
+    envName: string;
+    version: string;
+    condaPackages: string[];
+    pipPackages: string[];
+    /** The venv route's location (conda envs live where conda keeps them). */
+    venvDir: string;
+  };
+  server: {
+    host: string;
+    port: number;
+    nThreads?: number;
+    apiKey: { kind: 'none' } | { kind: 'generate'; file: string } | { kind: 'env'; variable: string };
+    extraArgs: string[];
+    baseUrl: string;
+  };
+  jupyter: { enabled: boolean; host: string; port: number; url: string; tokenFile: string; notebookDir: string };
+  runtime: 'native' | 'container';
+  container: {
+    engine: 'auto' | 'docker' | 'podman';
+    image: string;
+    base: string;
+    name: string;
+    /** Debian packages the image needs: build tools, BLAS, and python3 when the base lacks it. */
+    aptPackages: string[];
+    modelDir: string;
+  };
+  paths: {
+    repoRoot: string;
+    envDir: string;
+    buildDir: string;
+    stateDir: string;
+    cacheDir: string;
+    modelsDir: string;
+    wheelsDir: string;
+    dataDir: string;
+    bashrc: string;
+    launcher: string;
+    lockFile: string;
+  };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
+  const { profile, name } = loaded;
+  const leafFile = loaded.layers[loaded.layers.length - 1]!.file;
+  checkPorts(profile, leafFile);
+  checkExposure(profile, leafFile);
+
+  const home = ctx.env.HOME ?? '/root';
+  const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
+  const stateRoot = ctx.env.LLM_WORKBENCH_STATE_DIR || join(xdg('XDG_STATE_HOME', '.local/state'), 'llm-workbench');
+  const cacheDir = ctx.env.LLM_WORKBENCH_CACHE_DIR || join(xdg('XDG_CACHE_HOME', '.cache'), 'llm-workbench');
+  const dataDir = ctx.env.LLM_WORKBENCH_DATA_DIR || join(xdg('XDG_DATA_HOME', '.local/share'), 'llm-workbench');
+  const stateDir = join(stateRoot, name);
+  const envDir = profilesDir(ctx.repoRoot, ctx.env);
+  const modelsDir = join(cacheDir, 'models');
+
+  const source = parseModelSource(profile.model.source, profile.model.file);
+  const id = modelId(profile.model.source, profile.model.file);
+  const fileName = modelFileName(source, profile.model.file);
+  const modelPath = source.kind === 'file' ? source.path : join(modelsDir, id, fileName);
+  const sha256 = profile.model.sha256?.toLowerCase() ?? ctx.lockedSha256;
+
+  const version = profile.llama_cpp.version;
+  const requirement = `llama-cpp-python[server]==${version}`;
+  const pipPackages = [requirement, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
+  const condaPackages = [`python=${profile.python.version}`, 'pip'];
+  if (profile.python.blas === 'mkl' && ctx.arch === 'x86_64') condaPackages.push('blas=*=*mkl');
+
+  const server = profile.server;
+  const clientHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  const apiKey: Plan['server']['apiKey'] =
+    server.api_key === 'none'
+      ? { kind: 'none' }
+      : server.api_key === 'generate'
+        ? { kind: 'generate', file: join(stateDir, 'api-key') }
+        : { kind: 'env', variable: server.api_key.slice('env:'.length) };
+
+  const base = profile.container.base;
+  const baseHasPython = /(^|\/)python:/.test(base);
+  const aptPackages = [
+    ...(baseHasPython ? [] : ['python3', 'python3-venv', 'python3-dev']),
+    'build-essential',
+    'ninja-build',
+    'pkg-config',
+    ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas-dev'] : []),
+  ];
+
+  return {
+    profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
+    model: {
+      id,
+      source,
+      fileName,
+      path: modelPath,
+      ...(sha256 ? { sha256 } : {}),
+      sha256Origin: profile.model.sha256 ? 'profile' : ctx.lockedSha256 ? 'lock' : 'none',
+      alias: profile.model.alias,
+      ...(profile.model.chat_format ? { chatFormat: profile.model.chat_format } : {}),
+      nCtx: profile.model.n_ctx,
+      pooling: profile.model.pooling,
+      ...(profile.model.size_mb ? { sizeMb: profile.model.size_mb } : {}),
+    },
+    llamaCpp: { version, blas: profile.llama_cpp.blas, cmakeArgs: blasCmakeArgs(version, profile.llama_cpp.blas), requirement },
+    python: {
+      manager: profile.python.manager,
+      envName: profile.python.env,
+      version: profile.python.version,
+      condaPackages,
+      pipPackages,
+      venvDir: join(dataDir, 'envs', profile.python.env),
+    },
+    server: {
+      host: server.host,
+      port: server.port,
+      ...(server.n_threads === 'auto' ? {} : { nThreads: server.n_threads }),
+      apiKey,
+      extraArgs: server.extra_args,
+      baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
+    },
+    jupyter: {
+      enabled: profile.jupyter.enabled,
+      host: profile.jupyter.host,
+      port: profile.jupyter.port,
+      url: `http://${clientHost(profile.jupyter.host)}:${profile.jupyter.port}/lab`,
+      tokenFile: join(stateDir, 'jupyter-token'),
+      notebookDir: join(dataDir, 'notebooks', name),
+    },
+    runtime: profile.runtime,
+    container: {
+      engine: profile.container.engine,
+      image: profile.container.image,
+      base,
+      name: `llm-workbench-${name}`,
+      aptPackages,
+      modelDir: '/models',
+    },
+    paths: {
+      repoRoot: ctx.repoRoot,
+      envDir,
+      buildDir: join(ctx.env.LLM_WORKBENCH_BUILD_DIR || join(ctx.repoRoot, 'build'), name),
+      stateDir,
+      cacheDir,
+      modelsDir,
+      wheelsDir: join(cacheDir, 'wheels'),
+      dataDir,
+      bashrc: ctx.env.BASHRC || join(home, '.bashrc'),
+      launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
+      lockFile: join(envDir, `${name}.lock.json`),
+    },
+  };
+}
+
+/** Profiles live in the repo's env/ unless LLM_WORKBENCH_ENV_DIR points elsewhere. */
+export function profilesDir(repoRoot: string, env: Record<string, string | undefined>): string {
+  return env.LLM_WORKBENCH_ENV_DIR || join(repoRoot, 'env');
+}
+
+/** A stable id for a model: the cache folder and the lock-file key. */
+export function modelId(source: string, file: string | undefined): string {
+  return createHash('sha256').update(`${source}\n${file ?? ''}`).digest('hex').slice(0, 16);
+}
+
+function modelFileName(source: ModelSource, file: string | undefined): string {
+  if (file) return basename(file);
+  if (source.kind === 'https') return basename(new URL(source.url).pathname) || 'model.gguf';
+  if (source.kind === 'file') return basename(source.path);
+  return `${source.package}.gguf`;
+}
+
+function checkPorts(profile: Profile, file: string): void {
+  if (profile.jupyter.enabled && profile.jupyter.port === profile.server.port) {
+    throw new WorkbenchError(
+      `${displayPath(file)}: server.port and jupyter.port are both ${profile.server.port}`,
+      'give each service its own port, e.g. server.port: 8080 and jupyter.port: 18888',
+    );
+  }
+}
+
+function checkExposure(profile: Profile, file: string): void {
+  const server = profile.server;
+  if (!isLoopback(server.host) && server.api_key === 'none' && !server.allow_unauthenticated) {
+    throw new WorkbenchError(
+      `${displayPath(file)}: server.host is ${server.host}, which exposes the model to the network without an API key`,
+      'set server.api_key: generate (a random key in a 0600 file), or server.host: 127.0.0.1, ' +
+        'or server.allow_unauthenticated: true if that exposure is intended',
+    );
+  }
+}

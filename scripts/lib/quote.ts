@@ -1,0 +1,25 @@
+/**
+ * Quoting for each target a value can land in. Rendered files get values through these and
+ * nothing else, so a model name with a space or a quote cannot break a file or run a command.
+ */
+import { stringify } from 'yaml';
+
+/** One POSIX shell word. Plain words stay readable; anything else is single-quoted. */
+export function shellQuote(value: string): string {
+  if (value !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export function shellWords(values: readonly string[]): string {
+  return values.map(shellQuote).join(' ');
+}
+
+/** One YAML value on a single line (scalars double-quoted when needed, lists in flow style). */
+export function yamlValue(value: unknown): string {
+  return stringify(value, { collectionStyle: 'flow', lineWidth: 0, defaultStringType: 'PLAIN' }).trimEnd();
+}
+
+/** A Dockerfile exec-form array or ENV value: JSON strings are what the Dockerfile parser reads. */
+export function dockerJson(value: string | readonly string[]): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,1 @@
+"""Placeholder launcher; replaced below."""
