@@ -14,9 +14,14 @@ export function shellWords(values: readonly string[]): string {
   return values.map(shellQuote).join(' ');
 }
 
-/** One YAML value on a single line (scalars double-quoted when needed, lists in flow style). */
+/**
+ * One YAML value on a single line: the yaml library chooses plain or quoted style; a value it
+ * would spread over lines (a newline inside) is written as a JSON string, which YAML reads too.
+ */
 export function yamlValue(value: unknown): string {
-  return stringify(value, { collectionStyle: 'flow', lineWidth: 0, defaultStringType: 'PLAIN' }).trimEnd();
+  if (Array.isArray(value)) return `[ ${value.map(yamlValue).join(', ')} ]`;
+  const text = stringify(value, { lineWidth: 0 }).trimEnd();
+  return text.includes('\n') ? JSON.stringify(value) : text;
 }
 
 /** A Dockerfile exec-form array or ENV value: JSON strings are what the Dockerfile parser reads. */

@@ -69,8 +69,8 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     end: BASHRC_END,
     activate:
       plan.python.manager === 'conda'
-        ? `command -v conda >/dev/null 2>&1 && conda activate ${shellQuote(plan.python.envName)}`
-        : `[ -f ${shellQuote(venvActivate)} ] && . ${shellQuote(venvActivate)}`,
+        ? `if command -v conda >/dev/null 2>&1; then conda activate ${shellQuote(plan.python.envName)}; fi`
+        : `# shellcheck source=/dev/null\nif [ -f ${shellQuote(venvActivate)} ]; then . ${shellQuote(venvActivate)}; fi`,
     baseUrlShell: shellQuote(plan.server.baseUrl),
     apiKeyExport,
     jupyterUrlShell: shellQuote(`${plan.jupyter.url}?token=`),

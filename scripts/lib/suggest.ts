@@ -1,5 +1,8 @@
 /** "Did you mean" for unknown names: the closest candidate within a small edit distance. */
 export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  const extended = candidates.filter((c) => c.toLowerCase().startsWith(lower));
+  if (lower.length >= 3 && extended.length === 1) return extended[0];
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

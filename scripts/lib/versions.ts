@@ -42,6 +42,14 @@ export function checkLlamaCppVersion(version: string): string | undefined {
 }
 
 /**
+ * CMAKE_ARGS for a llama-cpp-python build. The multimodal library (mtmd/llava) is left out: we
+ * serve text and embeddings only, and it is about half of the compile time on 2 cores.
+ */
+export function cmakeArgs(version: string, blas: 'none' | 'openblas'): string {
+  return [blasCmakeArgs(version, blas), '-DLLAVA_BUILD=OFF'].filter(Boolean).join(' ');
+}
+
+/**
  * CMAKE_ARGS for a BLAS backend. llama.cpp renamed LLAMA_BLAS* to GGML_BLAS* (llama-cpp-python
  * 0.2.85) and silently ignores the old names since, so the wrong spelling builds without BLAS.
  */

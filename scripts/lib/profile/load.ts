@@ -77,13 +77,13 @@ function readLayer(name: string, envDir: string, child: ProfileLayer | undefined
   }
   const text = readFileSync(file, 'utf8');
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   const syntaxError = doc.errors[0];
   if (syntaxError) {
     const pos = syntaxError.linePos?.[0];
     const at = pos ? `${displayPath(file)}:${pos.line}:${pos.col}` : displayPath(file);
     throw new WorkbenchError(
-      `${at}: malformed YAML: ${syntaxError.message.split('\n')[0]}`,
+      `${at}: malformed YAML: ${(syntaxError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
       'fix the YAML syntax at that line (indentation, a missing ":" or an unclosed quote)',
     );
   }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { WorkbenchError } from '../errors.ts';
-import { blasCmakeArgs } from '../versions.ts';
+import { cmakeArgs } from '../versions.ts';
 import { parseModelSource, type ModelSource } from '../transport/source.ts';
 import type { LoadedProfile } from './load.ts';
 import { displayPath } from './load.ts';
@@ -148,7 +148,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       pooling: profile.model.pooling,
       ...(profile.model.size_mb ? { sizeMb: profile.model.size_mb } : {}),
     },
-    llamaCpp: { version, blas: profile.llama_cpp.blas, cmakeArgs: blasCmakeArgs(version, profile.llama_cpp.blas), requirement },
+    llamaCpp: { version, blas: profile.llama_cpp.blas, cmakeArgs: cmakeArgs(version, profile.llama_cpp.blas), requirement },
     python: {
       manager: profile.python.manager,
       envName: profile.python.env,

@@ -1,0 +1,35 @@
+/** Shared test helpers: temporary profile folders and running our scripts as a user would. */
+import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { REPO_ROOT } from '../scripts/lib/profile/index.ts';
+
+export { REPO_ROOT };
+
+export function tempDir(prefix = 'wb-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A folder of profiles: the repo's own, plus the given files (name -> YAML text). */
+export function profilesWith(files: Record<string, string>, options: { withRepoProfiles?: boolean } = {}): string {
+  const dir = tempDir('wb-env-');
+  if (options.withRepoProfiles !== false) cpSync(join(REPO_ROOT, 'env'), dir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, `${name}.yml`), text);
+  return dir;
+}
+
+/** A fixed environment so rendered paths do not depend on who runs the tests. */
+export const FIXED_ENV = { HOME: '/home/user' } as const;
+
+/** Runs `node --import tsx <script>` from the repo, never throwing: the result is the value. */
+export async function runScript(script: string, env: Record<string, string>, args: string[] = []) {
+  return execa('node', ['--import', 'tsx', join(REPO_ROOT, script), ...args], {
+    cwd: REPO_ROOT,
+    env,
+    reject: false,
+    all: true,
+    timeout: 600_000,
+  });
+}

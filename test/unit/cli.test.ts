@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { schemaText } from '../../scripts/schema.ts';
+import { FIXED_ENV, profilesWith, REPO_ROOT, runScript, tempDir } from '../helpers.ts';
+
+/** Runs the render step as `make render` does, on a profile folder holding `files`. */
+async function render(profile: string, files: Record<string, string>) {
+  const build = tempDir();
+  const result = await runScript('scripts/10-render.ts', {
+    ...FIXED_ENV,
+    PATH: process.env.PATH ?? '',
+    PROFILE: profile,
+    LLM_WORKBENCH_ENV_DIR: profilesWith(files),
+    LLM_WORKBENCH_BUILD_DIR: build,
+  });
+  return { ...result, build };
+}
+
+const cases: [string, Record<string, string>, RegExp][] = [
+  ['malformed YAML', { bad: 'model:\n  alias: m\n  n_ctx: : 2\n' }, /bad\.yml:3:10: malformed YAML/],
+  ['an unknown key', { bad: 'extends: default\nserver:\n  prot: 1\n' }, /bad\.yml:3:3: unknown key "server\.prot"/],
+  ['a wrong type', { bad: 'extends: default\njupyter:\n  enabled: "yes please"\n' }, /jupyter\.enabled: .*expected boolean/],
+  ['a missing model source', { bad: 'extends: default\nmodel:\n  source: null\n' }, /model\.source/],
+  ['a sha256 that is not 64 hex digits', { bad: 'extends: default\nmodel:\n  sha256: xyz\n' }, /model\.sha256: must be 64 hex digits/],
+  ['a port out of range', { bad: 'extends: default\njupyter:\n  port: 0\n' }, /jupyter\.port: must be a port between 1 and 65535/],
+  ['a port shared by two services', { bad: 'extends: default\njupyter:\n  port: 8080\n' }, /server\.port and jupyter\.port are both 8080/],
+  ['an unknown profile', {}, /unknown profile "bad"/],
+  ['an extends cycle', { bad: 'extends: bad2\n', bad2: 'extends: bad\n' }, /extends cycle/],
+  ['llama-cpp-python 0.2.56', { bad: 'extends: default\nllama_cpp:\n  version: "0.2.56"\n' }, /0\.2\.56 crashes the server on \/v1\/embeddings/],
+  ['a public bind without an API key', { bad: 'extends: default\nserver:\n  host: 0.0.0.0\n' }, /exposes the model to the network without an API key/],
+];
+
+describe('make render with bad input: non-zero exit, one message with the fix, nothing written', () => {
+  for (const [what, files, message] of cases) {
+    it(`refuses ${what}`, async () => {
+      const result = await render('bad', files);
+      assert.equal(result.exitCode, 1, result.all);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 2, `expected one error line and one hint line, got:\n${result.stderr}`);
+      assert.match(lines[0] ?? '', /^error: /);
+      assert.match(lines[0] ?? '', message);
+      assert.match(lines[1] ?? '', /^hint: \S/);
+      assert.ok(!existsSync(join(result.build, 'bad')), 'nothing may be written');
+      assert.doesNotMatch(result.all ?? '', /\n\s+at /, 'no stack trace without DEBUG=1');
+    });
+  }
+
+  it('shows the stack only with DEBUG=1', async () => {
+    const result = await runScript('scripts/10-render.ts', {
+      ...FIXED_ENV, PATH: process.env.PATH ?? '', PROFILE: 'nope', DEBUG: '1', LLM_WORKBENCH_BUILD_DIR: tempDir(),
+    });
+    assert.equal(result.exitCode, 1);
+    assert.match(result.stderr, /\n\s+at /);
+  });
+
+  it('renders a good profile and says what it did', async () => {
+    const result = await render('default', {});
+    assert.equal(result.exitCode, 0, result.all);
+    assert.match(result.stdout, /^10-render\s+created\s+\d+\.\d+s/);
+    assert.ok(existsSync(join(result.build, 'default', 'Dockerfile')));
+  });
+});
+
+describe('env/schema.json', () => {
+  it('is the JSON Schema generated from the profile schema (run `make schema` after changing it)', () => {
+    assert.equal(readFileSync(join(REPO_ROOT, 'env', 'schema.json'), 'utf8'), schemaText());
+  });
+
+  it('is referenced at the top of every profile for editor completion', () => {
+    for (const name of ['default', 'elyza-7b']) {
+      const first = readFileSync(join(REPO_ROOT, 'env', `${name}.yml`), 'utf8').split('\n')[0];
+      assert.equal(first, '# yaml-language-server: $schema=./schema.json');
+    }
+  });
+});

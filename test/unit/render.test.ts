@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DockerfileParser } from 'dockerfile-ast';
+import { validate } from 'dockerfile-utils';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import { loadProfile } from '../../scripts/lib/profile/load.ts';
+import { resolvePlan, type Plan } from '../../scripts/lib/profile/plan.ts';
+import { renderProfile, writeRendered, BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render.ts';
+import { FIXED_ENV, REPO_ROOT, tempDir } from '../helpers.ts';
+
+const GOLDEN = join(REPO_ROOT, 'test', 'golden');
+
+function planOf(name: string, env: Record<string, string> = FIXED_ENV, repoRoot = REPO_ROOT): Plan {
+  return resolvePlan(loadProfile(name, join(REPO_ROOT, 'env')), { repoRoot, env, arch: 'x86_64' });
+}
+
+function fileOf(plan: Plan, path: string): string {
+  const file = renderProfile(plan).find((f) => f.path === path);
+  assert.ok(file, `${path} was not rendered`);
+  return file.content;
+}
+
+for (const profile of ['default', 'elyza-7b']) {
+  describe(`rendering ${profile}`, () => {
+    const plan = planOf(profile);
+    const files = renderProfile(plan);
+
+    it('matches the golden files (update on purpose with UPDATE_GOLDEN=1, never in CI)', () => {
+      for (const file of files.filter((f) => f.path !== 'serve.py')) {
+        const golden = join(GOLDEN, profile, file.path);
+        if (process.env.UPDATE_GOLDEN === '1' && !process.env.CI) {
+          mkdirSync(join(GOLDEN, profile), { recursive: true });
+          writeFileSync(golden, file.content);
+        }
+        assert.ok(existsSync(golden), `no golden file ${golden}: run UPDATE_GOLDEN=1 make test-unit`);
+        assert.equal(file.content, readFileSync(golden, 'utf8'), `${profile}/${file.path} differs from its golden file`);
+      }
+    });
+
+    it('is deterministic: rendering again gives byte-identical files', () => {
+      assert.deepEqual(renderProfile(planOf(profile)), files);
+    });
+
+    it('writes an environment.yml that parses, with conda-forge only and the pinned llama-cpp-python', () => {
+      const env = parse(fileOf(plan, 'environment.yml'));
+      assert.equal(env.name, plan.python.envName);
+      assert.deepEqual(env.channels, ['conda-forge', 'nodefaults']);
+      assert.ok(env.dependencies.includes(`python=${plan.python.version}`));
+      const pip = env.dependencies.find((d: unknown) => typeof d === 'object' && d !== null && 'pip' in d).pip;
+      assert.ok(pip.includes(`llama-cpp-python[server]==${plan.llamaCpp.version}`));
+      assert.ok(pip.includes('jupyterlab>=4'));
+      assert.ok(pip.some((p: string) => p.startsWith('openai')));
+    });
+
+    it('writes a compose.yaml that parses, publishing on loopback with the model mounted read-only', () => {
+      const compose = parse(fileOf(plan, 'compose.yaml'));
+      const server = compose.services['model-server'];
+      assert.deepEqual(server.ports, [`127.0.0.1:${plan.server.port}:${plan.server.port}`]);
+      assert.match(server.volumes[0], /:\/models:ro$/);
+      assert.equal(server.environment.USE_MLOCK, '0');
+      assert.deepEqual(server.cap_add, ['SYS_RESOURCE']);
+      assert.ok(server.command.includes('--embedding'));
+      assert.equal(server.command[server.command.indexOf('--embedding') + 1], 'true');
+      const jupyter = compose.services.jupyter;
+      assert.equal(jupyter.environment.JUPYTER_TOKEN, '${JUPYTER_TOKEN:?set JUPYTER_TOKEN to a random token}');
+      assert.ok(!JSON.stringify(jupyter.command).includes('token'), 'the Jupyter token must not be on the command line');
+    });
+
+    it('writes a Dockerfile that the Dockerfile parser and linter accept', () => {
+      const text = fileOf(plan, 'Dockerfile');
+      const problems = validate(text).filter((d) => d.severity === 1);
+      assert.deepEqual(problems.map((p) => `${p.range.start.line + 1}: ${p.message}`), []);
+      const dockerfile = DockerfileParser.parse(text);
+      const stages = dockerfile.getFROMs().map((f) => f.getBuildStage());
+      assert.deepEqual(stages, ['base', 'jupyter', 'server']);
+      const last = dockerfile.getInstructions().filter((i) => i.getKeyword() === 'USER').pop();
+      assert.equal(last?.getArgumentsContent(), 'llm', 'the server runs as a non-root user');
+      const cmd = dockerfile.getCMDs()[0];
+      assert.ok(cmd, 'the image has a CMD');
+      const argv = JSON.parse(cmd.getArgumentsContent() ?? '[]') as string[];
+      assert.equal(argv[argv.indexOf('--embedding') + 1], 'true');
+      assert.equal(argv[argv.indexOf('--model_alias') + 1], plan.model.alias);
+      assert.match(text, /ENV HOST=0\.0\.0\.0/);
+      assert.match(text, /rm -rf \/var\/lib\/apt\/lists\/\*/);
+      assert.match(text, new RegExp(`llama-cpp-python==${plan.llamaCpp.version.replace(/\./g, '\\.')}`));
+    });
+
+    it('writes a bashrc block that bash and shellcheck accept', async () => {
+      const dir = tempDir();
+      const file = join(dir, 'bashrc.sh');
+      writeFileSync(file, fileOf(plan, 'bashrc.sh'));
+      await execa('bash', ['-n', file]);
+      const shellcheck = await execa('shellcheck', ['--shell=bash', '--severity=style', file], { reject: false });
+      assert.equal(shellcheck.exitCode, 0, shellcheck.stdout);
+      const text = readFileSync(file, 'utf8');
+      assert.ok(text.startsWith(`${BASHRC_BEGIN}\n`) && text.endsWith(`${BASHRC_END}\n`));
+      assert.match(text, new RegExp(`OPENAI_BASE_URL=http://127\\.0\\.0\\.1:${plan.server.port}/v1`));
+    });
+  });
+}
+
+describe('rendering the guide profile', () => {
+  const plan = planOf('elyza-7b');
+  it('pins llama-cpp-python, spells the BLAS flags for it and starts the server with --embedding true', () => {
+    const dockerfile = fileOf(plan, 'Dockerfile');
+    assert.match(dockerfile, /CMAKE_ARGS='-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS -DLLAVA_BUILD=OFF'/);
+    assert.match(dockerfile, /libopenblas-dev/);
+    assert.match(dockerfile, /"--chat_format","llama-2"/);
+    assert.match(dockerfile, /"--embedding","true"/);
+  });
+
+  it('asks conda for MKL BLAS on x86_64 only', () => {
+    assert.match(fileOf(plan, 'environment.yml'), /- blas=\*=\*mkl/);
+    const arm = resolvePlan(loadProfile('elyza-7b', join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'aarch64' });
+    assert.doesNotMatch(fileOf(arm, 'environment.yml'), /mkl/);
+  });
+
+  it('installs python3 in the image when the base is plain Debian', () => {
+    const loaded = loadProfile('elyza-7b', join(REPO_ROOT, 'env'));
+    loaded.profile.container.base = 'localhost/debian-base:bookworm';
+    const debian = resolvePlan(loaded, { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64' });
+    assert.match(fileOf(debian, 'Dockerfile'), /FROM localhost\/debian-base:bookworm AS base/);
+    assert.match(fileOf(debian, 'Dockerfile'), /install -y --no-install-recommends python3 python3-venv python3-dev/);
+  });
+});
+
+describe('writing rendered files', () => {
+  it('reports created, then unchanged, then replaced when the profile changed', () => {
+    const build = tempDir();
+    const env = { ...FIXED_ENV, LLM_WORKBENCH_BUILD_DIR: build };
+    const plan = planOf('default', env);
+    assert.equal(writeRendered(plan, renderProfile(plan)).outcome, 'created');
+    assert.equal(writeRendered(plan, renderProfile(plan)).outcome, 'unchanged');
+    const changed = planOf('elyza-7b', env);
+    changed.paths.buildDir = plan.paths.buildDir;
+    assert.equal(writeRendered(changed, renderProfile(changed)).outcome, 'replaced');
+  });
+
+  it('leaves the previous files intact when a template fails to render', () => {
+    const repo = tempDir();
+    cpSync(join(REPO_ROOT, 'templates'), join(repo, 'templates'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'scripts', 'python'), join(repo, 'scripts', 'python'), { recursive: true });
+    const build = tempDir();
+    const plan = planOf('default', { ...FIXED_ENV, LLM_WORKBENCH_BUILD_DIR: build }, repo);
+    writeRendered(plan, renderProfile(plan));
+    const before = readFileSync(join(plan.paths.buildDir, 'Dockerfile'), 'utf8');
+    // A template naming a value that does not exist fails (strict mode), after others rendered.
+    writeFileSync(join(repo, 'templates', 'compose.yaml.hbs'), 'image: {{noSuchValue}}\n');
+    assert.throws(() => writeRendered(plan, renderProfile(plan)), /noSuchValue/);
+    assert.equal(readFileSync(join(plan.paths.buildDir, 'Dockerfile'), 'utf8'), before);
+    assert.match(readFileSync(join(plan.paths.buildDir, 'compose.yaml'), 'utf8'), /model-server/);
+  });
+
+  it('never HTML-escapes values', () => {
+    const loaded = loadProfile('default', join(REPO_ROOT, 'env'));
+    loaded.profile.container.base = 'registry.example/python:3.11 <&>';
+    const plan = resolvePlan(loaded, { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64' });
+    assert.match(fileOf(plan, 'Dockerfile'), /FROM registry\.example\/python:3\.11 <&> AS base/);
+  });
+});
