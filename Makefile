@@ -20,49 +20,49 @@ $(NODE_MODULES): package.json package-lock.json
 	@touch $@
 
 provision: $(NODE_MODULES)
-	$(TSX) scripts/provision.ts
+	@$(TSX) scripts/provision.ts
 
 doctor: $(NODE_MODULES)
-	$(TSX) scripts/00-preflight.ts
+	@$(TSX) scripts/00-preflight.ts
 
 render: $(NODE_MODULES)
-	$(TSX) scripts/10-render.ts
+	@$(TSX) scripts/10-render.ts
 
 python-env: $(NODE_MODULES)
-	$(TSX) scripts/20-python-env.ts
+	@$(TSX) scripts/20-python-env.ts
 
 model: $(NODE_MODULES)
-	$(TSX) scripts/30-model.ts
+	@$(TSX) scripts/30-model.ts
 
 server: $(NODE_MODULES)
-	$(TSX) scripts/40-model-server.ts
+	@$(TSX) scripts/40-model-server.ts
 
 jupyter: $(NODE_MODULES)
-	$(TSX) scripts/50-jupyter.ts
+	@$(TSX) scripts/50-jupyter.ts
 
 shell: $(NODE_MODULES)
-	$(TSX) scripts/60-shell.ts
+	@$(TSX) scripts/60-shell.ts
 
 smoke-test: $(NODE_MODULES)
-	$(TSX) scripts/70-smoke.ts
+	@$(TSX) scripts/70-smoke.ts
 
 status: $(NODE_MODULES)
-	$(TSX) scripts/status.ts
+	@$(TSX) scripts/status.ts
 
 logs: $(NODE_MODULES)
-	$(TSX) scripts/logs.ts
+	@$(TSX) scripts/logs.ts
 
 down: $(NODE_MODULES)
-	$(TSX) scripts/down.ts
+	@$(TSX) scripts/down.ts
 
 clean: $(NODE_MODULES)
-	$(TSX) scripts/clean.ts
+	@$(TSX) scripts/clean.ts
 
 bench: $(NODE_MODULES)
-	$(TSX) checks/bench.ts
+	@$(TSX) checks/bench.ts
 
 schema: $(NODE_MODULES)
-	$(TSX) scripts/schema.ts
+	@$(TSX) scripts/schema.ts
 
 typecheck: $(NODE_MODULES)
 	npx tsc --noEmit

@@ -26,6 +26,9 @@ export interface Plan {
   model: {
     id: string;
     source: ModelSource;
+    /** model.source and model.file as the profile wrote them (the lock-file key). */
+    sourceText: string;
+    fileField?: string;
     fileName: string;
     /** Where the GGUF lives once fetched. */
     path: string;
@@ -138,6 +141,8 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     model: {
       id,
       source,
+      sourceText: profile.model.source,
+      ...(profile.model.file ? { fileField: profile.model.file } : {}),
       fileName,
       path: modelPath,
       ...(sha256 ? { sha256 } : {}),

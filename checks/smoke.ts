@@ -1,0 +1,169 @@
+/**
+ * What proves the stack works: every OpenAI endpoint the guide uses, called with the official
+ * `openai` client the way the guide calls them (model names text-davinci-003, gpt-3.5-turbo,
+ * text-embedding-ada-002 fall back to the served model), plus JupyterLab's token gate.
+ */
+import OpenAI from 'openai';
+import { existsSync } from 'node:fs';
+import { readGgufInfo } from '../scripts/lib/gguf.ts';
+import { jupyterToken } from '../scripts/lib/jupyter.ts';
+import type { Plan } from '../scripts/lib/profile/plan.ts';
+import { serverApiKey } from '../scripts/lib/state.ts';
+import { expect, type Check } from './report.ts';
+
+/** The guide's prompt and system prompt (FIELD-NOTES §1), kept as written, stray quote included. */
+export const GUIDE_PROMPT = '"東京の観光名所を３つ教えてください。';
+export const GUIDE_SYSTEM = 'あなたは優秀な日本の観光ガイドです。';
+/** Sampling as in the guide, so answers repeat. */
+const SAMPLING = { temperature: 0.01, top_p: 0.01 } as const;
+const MAX_TOKENS = 48;
+
+export function clientFor(plan: Plan): OpenAI {
+  return new OpenAI({ baseURL: plan.server.baseUrl, apiKey: serverApiKey(plan) ?? 'Dummy', timeout: 120_000, maxRetries: 0 });
+}
+
+export function smokeChecks(plan: Plan): Check[] {
+  const client = clientFor(plan);
+  const checks: Check[] = [
+    {
+      name: 'models',
+      async run() {
+        const models = await client.models.list();
+        const ids = models.data.map((m) => m.id);
+        expect(ids.includes(plan.model.alias), `/v1/models lists ${JSON.stringify(ids)}, not the alias "${plan.model.alias}"`);
+        return `"${plan.model.alias}" listed`;
+      },
+    },
+    {
+      name: 'completions',
+      async run() {
+        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: MAX_TOKENS, ...SAMPLING });
+        const choice = response.choices[0];
+        expect(choice, 'the response has no choices');
+        expect(choice.text.trim().length > 0, 'the completion text is empty');
+        expect(choice.finish_reason === 'stop' || choice.finish_reason === 'length', `finish_reason is ${JSON.stringify(choice.finish_reason)}`);
+        const usage = response.usage;
+        expect(usage, 'the response has no usage counts');
+        expect(usage.completion_tokens > 0 && usage.prompt_tokens > 0, `usage counts are not positive: ${JSON.stringify(usage)}`);
+        expect(usage.prompt_tokens + usage.completion_tokens === usage.total_tokens, `usage does not add up: ${JSON.stringify(usage)}`);
+        return `${usage.completion_tokens} tokens, finish_reason ${choice.finish_reason}`;
+      },
+    },
+    {
+      name: 'chat',
+      async run() {
+        const response = await client.chat.completions.create({
+          model: 'gpt-3.5-turbo',
+          max_tokens: MAX_TOKENS,
+          messages: [
+            { role: 'system', content: GUIDE_SYSTEM },
+            { role: 'user', content: GUIDE_PROMPT },
+          ],
+          ...SAMPLING,
+        });
+        const message = response.choices[0]?.message;
+        expect(message?.role === 'assistant', `the reply's role is ${JSON.stringify(message?.role)}, not "assistant"`);
+        expect((message.content ?? '').trim().length > 0, 'the assistant message is empty');
+        return `${response.usage?.completion_tokens ?? '?'} tokens from the assistant`;
+      },
+    },
+    {
+      name: 'embeddings',
+      async run() {
+        const inputs = [GUIDE_PROMPT, '富士山の標高は？'];
+        let response;
+        try {
+          // The client asks for base64 unless told otherwise; llama_cpp.server answers floats.
+          response = await client.embeddings.create({ model: 'text-embedding-ada-002', input: inputs, encoding_format: 'float' });
+        } catch (error) {
+          const message = (error as { message?: string }).message ?? String(error);
+          if (/embedding=True/.test(message)) {
+            throw new Error(`the server was started without embeddings (${message.trim()}); start it with --embedding true`);
+          }
+          throw error;
+        }
+        expect(response.data.length === inputs.length, `${inputs.length} inputs gave ${response.data.length} embeddings`);
+        const vectors = response.data.map((d) => d.embedding as unknown);
+        for (const [i, vector] of vectors.entries()) {
+          expect(Array.isArray(vector), `embedding ${i} is not a list`);
+          expect(
+            vector.every((x) => typeof x === 'number'),
+            `embedding ${i} is a list of ${vector.length} lists (one vector per token), not one flat vector: the server's pooling is NONE; start it through serve.py with --pooling mean`,
+          );
+          expect(vector.every((x) => Number.isFinite(x)), `embedding ${i} holds values that are not finite`);
+          expect(vector.some((x) => x !== 0), `embedding ${i} is all zeros`);
+        }
+        const [a, b] = vectors as number[][];
+        const size = expectedEmbeddingSize(plan);
+        expect(a!.length === b!.length, `the two embeddings differ in length (${a!.length} and ${b!.length})`);
+        if (size !== undefined) expect(a!.length === size, `embeddings have ${a!.length} dimensions, the model's embedding length is ${size}`);
+        expect(a!.some((x, i) => x !== b![i]), 'different inputs gave the same embedding');
+        return `${vectors.length} flat vectors of ${a!.length} floats${size !== undefined ? ' (the model\'s embedding length)' : ''}, distinct`;
+      },
+    },
+    {
+      name: 'streaming',
+      async run() {
+        const started = performance.now();
+        const stream = await client.chat.completions.create({
+          model: 'gpt-3.5-turbo',
+          max_tokens: MAX_TOKENS,
+          stream: true,
+          messages: [
+            { role: 'system', content: GUIDE_SYSTEM },
+            { role: 'user', content: GUIDE_PROMPT },
+          ],
+          ...SAMPLING,
+        });
+        let deltas = 0;
+        let text = '';
+        let firstDeltaAt: number | undefined;
+        let finishReason: string | null | undefined;
+        for await (const chunk of stream) {
+          const choice = chunk.choices[0];
+          const content = choice?.delta?.content;
+          if (content) {
+            deltas += 1;
+            text += content;
+            firstDeltaAt ??= performance.now();
+          }
+          if (choice?.finish_reason) finishReason = choice.finish_reason;
+        }
+        const endedAt = performance.now();
+        expect(deltas >= 2, `the stream carried ${deltas} content deltas, expected at least 2`);
+        expect(text.trim().length > 0, 'the streamed text is empty');
+        expect(firstDeltaAt !== undefined && firstDeltaAt < endedAt, 'the first delta did not arrive before the stream ended');
+        expect(finishReason === 'stop' || finishReason === 'length', `the stream ended without a finish_reason (${JSON.stringify(finishReason)})`);
+        return `${deltas} deltas, first after ${Math.round(firstDeltaAt! - started)} ms of ${Math.round(endedAt - started)} ms, finish_reason ${finishReason}`;
+      },
+    },
+  ];
+  if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
+  return checks;
+}
+
+function expectedEmbeddingSize(plan: Plan): number | undefined {
+  if (!existsSync(plan.model.path)) return undefined;
+  try {
+    return readGgufInfo(plan.model.path).embeddingLength;
+  } catch {
+    return undefined;
+  }
+}
+
+function jupyterCheck(plan: Plan): Check {
+  return {
+    name: 'jupyterlab',
+    async run() {
+      const status = `${plan.jupyter.url.replace(/\/lab$/, '')}/api/status`;
+      const token = jupyterToken(plan);
+      const withToken = await fetch(status, { headers: { Authorization: `token ${token}` } });
+      expect(withToken.status === 200, `/api/status with the token answered HTTP ${withToken.status}`);
+      const body = (await withToken.json()) as { started?: string };
+      expect(typeof body.started === 'string', '/api/status did not say when it started');
+      const without = await fetch(status);
+      expect(without.status === 403 || without.status === 401, `/api/status without a token answered HTTP ${without.status}: JupyterLab is open to anyone`);
+      return `/api/status 200 with the token, ${without.status} without`;
+    },
+  };
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env -S npx tsx
+/** Step 20: the Python env (conda from environment.yml, or a venv), llama-cpp-python from the wheel cache. */
+import { ensurePythonEnv } from './lib/python-env.ts';
+import { ensureStateDir } from './lib/state.ts';
+import { isMain, runStepMain, type Step } from './lib/step.ts';
+
+export const pythonEnvStep: Step = {
+  name: '20-python-env',
+  async run(plan) {
+    ensureStateDir(plan);
+    const { outcome, env, builtWheel } = await ensurePythonEnv(plan);
+    return { outcome, detail: `${env.manager} ${env.prefix} (python ${env.pythonVersion}${builtWheel ? ', llama.cpp compiled' : ', cached llama.cpp wheel'})` };
+  },
+};
+
+if (isMain(import.meta.url)) await runStepMain(pythonEnvStep);

@@ -1,0 +1,29 @@
+#!/usr/bin/env -S npx tsx
+/** Step 70 (also `make smoke-test`): every OpenAI endpoint with the official client, and JupyterLab. */
+import { join } from 'node:path';
+import { runChecks, writeReport } from '../checks/report.ts';
+import { smokeChecks } from '../checks/smoke.ts';
+import { WorkbenchError } from './lib/errors.ts';
+import { displayPath } from './lib/profile/load.ts';
+import { runtimeFor } from './lib/runtime/index.ts';
+import { isMain, runStepMain, type Step } from './lib/step.ts';
+
+export const smokeStep: Step = {
+  name: '70-smoke',
+  async run(plan) {
+    const outcomes = await runChecks(smokeChecks(plan), (line) => console.log(`  ${line}`));
+    const report = join(plan.paths.buildDir, 'smoke.json');
+    writeReport(report, { profile: plan.profile.name, baseUrl: plan.server.baseUrl, at: new Date().toISOString(), checks: outcomes });
+    const failed = outcomes.filter((o) => !o.ok);
+    if (failed.length) {
+      throw new WorkbenchError(
+        `smoke checks failed: ${failed.map((f) => f.name).join(', ')} (${failed[0]!.detail})`,
+        `the report is ${displayPath(report)}; make logs shows the whole server log`,
+        { details: `last lines of the model server log:\n${await runtimeFor(plan).logs(plan, 20)}` },
+      );
+    }
+    return { outcome: 'unchanged', detail: `${outcomes.length} checks passed; report ${displayPath(report)}` };
+  },
+};
+
+if (isMain(import.meta.url)) await runStepMain(smokeStep);

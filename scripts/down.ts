@@ -1,0 +1,20 @@
+#!/usr/bin/env -S npx tsx
+/** `make down`: stops what provision started (by recorded pid or container name), nothing else. */
+import { stopJupyter } from './lib/jupyter.ts';
+import { planFor } from './lib/profile/index.ts';
+import { runtimeFor } from './lib/runtime/index.ts';
+import { runMain } from './lib/step.ts';
+
+export async function down(): Promise<string[]> {
+  const plan = planFor();
+  const stopped: string[] = [];
+  // Reverse order of start-up: JupyterLab, then the model server.
+  if (await stopJupyter(plan)) stopped.push('jupyterlab');
+  if (await runtimeFor(plan).stop(plan)) stopped.push('model-server');
+  return stopped;
+}
+
+await runMain(async () => {
+  const stopped = await down();
+  console.log(stopped.length ? `stopped ${stopped.join(' and ')}` : 'nothing was running');
+});

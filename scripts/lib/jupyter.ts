@@ -1,0 +1,123 @@
+/**
+ * JupyterLab from the profile's env: loopback unless the profile says otherwise, a random token
+ * kept in a 0600 file and passed through the environment (JUPYTER_TOKEN), never the guide's
+ * fixed token on the command line (FIELD-NOTES §6).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic, type WriteOutcome } from './fs-atomic.ts';
+import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';
+import type { Plan } from './profile/plan.ts';
+import { isOurs, logTail, readRecord, startService, stopService } from './process.ts';
+import { requirePythonEnv } from './python-env.ts';
+import { jupyterAnswers, waitUntil } from './readiness.ts';
+import { baseEnv, ensurePortFree, readyTimeoutMs } from './runtime/native.ts';
+import type { ServiceStatus } from './runtime/types.ts';
+import { ensureSecret, serverApiKey, statePaths } from './state.ts';
+import type { StepResult } from './step.ts';
+
+export function jupyterToken(plan: Plan): string {
+  return ensureSecret(plan.jupyter.tokenFile).value;
+}
+
+export function readyUrl(plan: Plan, token: string): string {
+  return `${plan.jupyter.url}?token=${token}`;
+}
+
+/**
+ * Writes the guide notebook unless the user has edited it: we replace only a file whose
+ * content is what we wrote last time (its hash is kept in the state directory).
+ */
+export function writeGuideNotebook(plan: Plan): WriteOutcome {
+  const file = join(plan.jupyter.notebookDir, NOTEBOOK_NAME);
+  const marker = join(plan.paths.stateDir, 'notebook.sha256');
+  const content = guideNotebook();
+  const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+  mkdirSync(dirname(file), { recursive: true });
+  if (existsSync(file)) {
+    const current = readFileSync(file, 'utf8');
+    if (current === content) return 'unchanged';
+    const lastWritten = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
+    if (hash(current) !== lastWritten) return 'unchanged';
+  }
+  const outcome: WriteOutcome = existsSync(file) ? 'replaced' : 'created';
+  writeFileAtomic(file, content);
+  writeFileAtomic(marker, `${hash(content)}\n`);
+  return outcome;
+}
+
+export async function startJupyter(plan: Plan): Promise<StepResult> {
+  if (!plan.jupyter.enabled) return { outcome: 'skipped', detail: 'jupyter.enabled is false' };
+  const paths = statePaths(plan);
+  const env = requirePythonEnv(plan);
+  const token = jupyterToken(plan);
+  const notebook = writeGuideNotebook(plan);
+  const argv = [
+    env.python, '-m', 'jupyterlab', '--no-browser',
+    `--ServerApp.ip=${plan.jupyter.host}`,
+    `--ServerApp.port=${plan.jupyter.port}`,
+    '--ServerApp.port_retries=0',
+    `--ServerApp.root_dir=${plan.jupyter.notebookDir}`,
+    // JupyterLab refuses to run as root without it; the guide passes it too.
+    ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+  ];
+  const apiKey = serverApiKey(plan) ?? 'Dummy';
+  const fingerprint = createHash('sha256').update(JSON.stringify({ argv, token, base: plan.server.baseUrl, apiKey })).digest('hex').slice(0, 16);
+
+  const previous = readRecord(paths.jupyterRecord);
+  let replaced = false;
+  if (isOurs(previous)) {
+    if (previous.fingerprint === fingerprint && (await jupyterAnswers(plan.jupyter.url, token))) {
+      return { outcome: notebook === 'unchanged' ? 'unchanged' : 'replaced', detail: readyUrl(plan, token) };
+    }
+    await stopService(paths.jupyterRecord);
+    replaced = true;
+  }
+  await ensurePortFree(plan.jupyter.host, plan.jupyter.port, 'jupyter.port', plan);
+
+  const record = await startService({
+    service: 'jupyterlab',
+    argv,
+    env: baseEnv({
+      PATH: `${dirname(env.python)}:${process.env.PATH ?? ''}`,
+      JUPYTER_TOKEN: token,
+      JUPYTER_RUNTIME_DIR: paths.jupyterRuntime,
+      OPENAI_BASE_URL: plan.server.baseUrl,
+      OPENAI_API_KEY: apiKey,
+    }),
+    cwd: plan.jupyter.notebookDir,
+    logFile: paths.jupyterLog,
+    recordFile: paths.jupyterRecord,
+    fingerprint,
+    url: plan.jupyter.url,
+  });
+  try {
+    await waitUntil(() => jupyterAnswers(plan.jupyter.url, token), {
+      what: `JupyterLab on ${plan.jupyter.host}:${plan.jupyter.port}`,
+      timeoutMs: readyTimeoutMs(),
+      logFile: paths.jupyterLog,
+      isAlive: () => isOurs(record),
+      logsHint: `make logs shows the whole log (${paths.jupyterLog})`,
+    });
+  } catch (error) {
+    await stopService(paths.jupyterRecord);
+    throw error;
+  }
+  return { outcome: replaced ? 'replaced' : 'created', detail: `${readyUrl(plan, token)}` };
+}
+
+export async function stopJupyter(plan: Plan): Promise<boolean> {
+  return stopService(statePaths(plan).jupyterRecord);
+}
+
+export async function jupyterStatus(plan: Plan): Promise<ServiceStatus> {
+  const record = readRecord(statePaths(plan).jupyterRecord);
+  const running = isOurs(record);
+  const healthy = running && existsSync(plan.jupyter.tokenFile) && (await jupyterAnswers(plan.jupyter.url, jupyterToken(plan)));
+  return { service: 'jupyterlab', ...(running ? { pid: record.pid } : {}), url: plan.jupyter.url, running, healthy };
+}
+
+export function jupyterLogs(plan: Plan, lines: number): string {
+  return logTail(statePaths(plan).jupyterLog, lines);
+}

@@ -1,0 +1,127 @@
+/**
+ * Background services we start ourselves: a detached process group, a log file, and a state
+ * file recording pid, process start time and config fingerprint. We only ever signal a pid
+ * whose /proc start time still matches what we recorded, so a recycled pid is never ours.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from './fs-atomic.ts';
+
+export interface ServiceRecord {
+  service: string;
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat: identifies this process, not just this pid. */
+  startTime: string;
+  fingerprint: string;
+  logFile: string;
+  url: string;
+  startedAt: string;
+}
+
+export function readRecord(file: string): ServiceRecord | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ServiceRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    if (state === 'Z' || state === 'X') return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the recorded process is still the one we started. */
+export function isOurs(record: ServiceRecord | undefined): record is ServiceRecord {
+  return record !== undefined && processStartTime(record.pid) === record.startTime;
+}
+
+export interface StartOptions {
+  service: string;
+  argv: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+  logFile: string;
+  recordFile: string;
+  fingerprint: string;
+  url: string;
+}
+
+/** Starts a detached process group writing to logFile, and records it. */
+export async function startService(options: StartOptions): Promise<ServiceRecord> {
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const log = openSync(options.logFile, 'w', 0o600);
+  const [command, ...args] = options.argv as [string, ...string[]];
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  const spawned = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid as number));
+    child.once('error', reject);
+  });
+  child.unref();
+  let startTime = processStartTime(spawned);
+  for (let i = 0; startTime === undefined && i < 20; i++) {
+    await sleep(10);
+    startTime = processStartTime(spawned);
+  }
+  const record: ServiceRecord = {
+    service: options.service,
+    pid: spawned,
+    startTime: startTime ?? '',
+    fingerprint: options.fingerprint,
+    logFile: options.logFile,
+    url: options.url,
+    startedAt: new Date().toISOString(),
+  };
+  writeFileAtomic(options.recordFile, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  return record;
+}
+
+/** Stops the recorded process group (TERM, then KILL after a grace period). Returns whether it was running. */
+export async function stopService(recordFile: string, graceMs = 10_000): Promise<boolean> {
+  const record = readRecord(recordFile);
+  const running = isOurs(record);
+  if (running) {
+    signalGroup(record.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (isOurs(record) && Date.now() < deadline) await sleep(100);
+    if (isOurs(record)) {
+      signalGroup(record.pid, 'SIGKILL');
+      while (isOurs(record)) await sleep(50);
+    }
+  }
+  rmSync(recordFile, { force: true });
+  return running;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** The last `lines` lines of a log file, for error messages. */
+export function logTail(file: string, lines = 30): string {
+  if (!existsSync(file)) return `(no log at ${file})`;
+  const size = statSync(file).size;
+  const text = readFileSync(file, 'utf8').slice(Math.max(0, size - 64 * 1024));
+  const tail = text.replace(/\s+$/, '').split('\n').slice(-lines);
+  return tail.map((line) => `  | ${line}`).join('\n');
+}

@@ -1,0 +1,211 @@
+/**
+ * The Python environment: conda, mamba or micromamba when present (from the rendered
+ * environment.yml), otherwise a venv (uv when present, else python -m venv and pip) with the
+ * same package list. Either way llama-cpp-python comes from our wheel cache, compiled once.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { WorkbenchError } from './errors.ts';
+import { writeFileAtomic } from './fs-atomic.ts';
+import type { Plan } from './profile/plan.ts';
+import { wheelKey } from './render.ts';
+import { runLogged, tryOutput, which } from './run.ts';
+import { statePaths } from './state.ts';
+import { readFileSync } from 'node:fs';
+
+export type CondaTool = 'micromamba' | 'mamba' | 'conda';
+
+export interface PythonEnv {
+  manager: CondaTool | 'venv' | 'uv';
+  prefix: string;
+  python: string;
+  pythonVersion: string;
+  fingerprint: string;
+}
+
+export function findCondaTool(path = process.env.PATH ?? ''): { tool: CondaTool; path: string } | undefined {
+  for (const tool of ['micromamba', 'mamba', 'conda'] as const) {
+    const found = which(tool, path);
+    if (found) return { tool, path: found };
+  }
+  return undefined;
+}
+
+/** The argv that creates or updates a conda env from environment.yml, per tool. */
+export function condaArgv(tool: CondaTool, executable: string, action: 'create' | 'update', envName: string, file: string): string[] {
+  if (tool === 'micromamba') {
+    return action === 'create'
+      ? [executable, 'create', '--yes', '--name', envName, '--file', file]
+      : [executable, 'update', '--yes', '--name', envName, '--file', file, '--prune'];
+  }
+  return action === 'create'
+    ? [executable, 'env', 'create', '--yes', '--name', envName, '--file', file]
+    : [executable, 'env', 'update', '--name', envName, '--file', file, '--prune'];
+}
+
+export function wheelDir(plan: Plan): string {
+  return join(plan.paths.wheelsDir, wheelKey(plan, 'native'));
+}
+
+export function cachedWheel(plan: Plan): string | undefined {
+  const dir = wheelDir(plan);
+  if (!existsSync(dir)) return undefined;
+  const prefix = `llama_cpp_python-${plan.llamaCpp.version}-`;
+  const wheel = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
+  return wheel ? join(dir, wheel) : undefined;
+}
+
+/**
+ * Compiles llama-cpp-python into the wheel cache unless a wheel for this version and these
+ * CMake flags is already there. The wheel is tagged py3-none-<platform> (it loads llama.cpp
+ * with ctypes), so one build serves every Python 3 env on this machine, conda ones included.
+ */
+export async function ensureLlamaCppWheel(plan: Plan, buildPython: string): Promise<{ wheel: string; built: boolean }> {
+  const existing = cachedWheel(plan);
+  if (existing) return { wheel: existing, built: false };
+  const dir = wheelDir(plan);
+  const temp = `${dir}.partial-${process.pid}`;
+  rmSync(temp, { recursive: true, force: true });
+  mkdirSync(temp, { recursive: true });
+  console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (CMAKE_ARGS=${plan.llamaCpp.cmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
+  await runLogged(
+    [buildPython, '-m', 'pip', 'wheel', '--verbose', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, `llama-cpp-python==${plan.llamaCpp.version}`],
+    {
+      label: 'compiling llama.cpp',
+      logFile: statePaths(plan).buildLog,
+      env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.cmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
+      progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
+      hint: 'llama-cpp-python compiles llama.cpp: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential), then run again',
+    },
+  );
+  mkdirSync(dir, { recursive: true });
+  for (const file of readdirSync(temp)) renameSync(join(temp, file), join(dir, file));
+  rmSync(temp, { recursive: true, force: true });
+  const built = cachedWheel(plan);
+  if (!built) throw new WorkbenchError(`pip wheel produced no llama-cpp-python wheel in ${dir}`, `read ${statePaths(plan).buildLog}`);
+  return { wheel: built, built: true };
+}
+
+/** Which route this plan takes on this machine. */
+export function chooseManager(plan: Plan, path = process.env.PATH ?? ''): { kind: 'conda'; tool: CondaTool; path: string } | { kind: 'venv'; uv?: string } {
+  const conda = findCondaTool(path);
+  if (plan.python.manager === 'conda' && !conda) {
+    throw new WorkbenchError(
+      'python.manager is conda, but none of micromamba, mamba or conda is on PATH',
+      'install Miniforge (conda-forge) or micromamba, or set python.manager: venv (or auto) in the profile',
+    );
+  }
+  if (plan.python.manager !== 'venv' && conda) return { kind: 'conda', ...conda };
+  const uv = which('uv', path);
+  return uv ? { kind: 'venv', uv } : { kind: 'venv' };
+}
+
+/** The python that builds venvs: the profile's version when installed, else python3. */
+async function hostPython(plan: Plan): Promise<{ path: string; version: string }> {
+  for (const name of [`python${plan.python.version}`, 'python3']) {
+    const path = which(name);
+    if (!path) continue;
+    const version = await tryOutput([path, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+    if (version) return { path, version };
+  }
+  throw new WorkbenchError('no python3 on PATH', 'install Python 3 with venv support (Debian/Ubuntu: sudo apt-get install python3 python3-venv)');
+}
+
+function fingerprintOf(plan: Plan, manager: string, pythonVersion: string, wheel: string): string {
+  const facts = { manager, pythonVersion, packages: plan.python.pipPackages, conda: plan.python.condaPackages, wheel: basename(wheel) };
+  return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 16);
+}
+
+export function readPythonEnv(plan: Plan): PythonEnv | undefined {
+  const file = statePaths(plan).pythonEnv;
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PythonEnv;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The env's python, or a clear error when the python-env step has not run. */
+export function requirePythonEnv(plan: Plan): PythonEnv {
+  const env = readPythonEnv(plan);
+  if (!env || !existsSync(env.python)) {
+    throw new WorkbenchError(`the Python environment of profile "${plan.profile.name}" is not set up`, 'run make python-env (or make provision) first');
+  }
+  return env;
+}
+
+async function envWorks(python: string): Promise<boolean> {
+  return (await tryOutput([python, '-c', 'import llama_cpp, llama_cpp.server, openai, jupyterlab; print(llama_cpp.__version__)'])) !== undefined;
+}
+
+export interface EnsureResult {
+  outcome: 'created' | 'unchanged' | 'replaced';
+  env: PythonEnv;
+  builtWheel: boolean;
+}
+
+export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
+  const route = chooseManager(plan);
+  const host = await hostPython(plan);
+  const { wheel, built } = await ensureLlamaCppWheel(plan, host.path);
+  const previous = readPythonEnv(plan);
+  const logFile = join(plan.paths.stateDir, 'python-env.log');
+
+  let env: PythonEnv;
+  if (route.kind === 'conda') {
+    const prefix = await condaPrefix(route.path, plan.python.envName);
+    const fingerprint = fingerprintOf(plan, route.tool, plan.python.version, wheel);
+    if (prefix && previous?.fingerprint === fingerprint && (await envWorks(join(prefix, 'bin', 'python')))) {
+      return { outcome: 'unchanged', env: previous, builtWheel: built };
+    }
+    const file = join(plan.paths.buildDir, 'environment.yml');
+    if (!existsSync(file)) throw new WorkbenchError(`${file} is missing`, 'run make render first');
+    await runLogged(condaArgv(route.tool, route.path, prefix ? 'update' : 'create', plan.python.envName, file), {
+      label: `${route.tool} ${prefix ? 'updating' : 'creating'} ${plan.python.envName}`,
+      logFile,
+      // pip inside conda takes llama-cpp-python from the wheel cache instead of compiling.
+      env: { ...process.env, PIP_FIND_LINKS: wheelDir(plan) },
+      hint: `read ${logFile}; conda-forge must be reachable`,
+    });
+    const created = await condaPrefix(route.path, plan.python.envName);
+    if (!created) throw new WorkbenchError(`${route.tool} did not create env ${plan.python.envName}`, `read ${logFile}`);
+    const python = join(created, 'bin', 'python');
+    const version = (await tryOutput([python, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])) ?? plan.python.version;
+    env = { manager: route.tool, prefix: created, python, pythonVersion: version, fingerprint };
+  } else {
+    const prefix = plan.python.venvDir;
+    const python = join(prefix, 'bin', 'python');
+    const manager = route.uv ? 'uv' : 'venv';
+    const fingerprint = fingerprintOf(plan, manager, host.version, wheel);
+    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envWorks(python))) {
+      return { outcome: 'unchanged', env: previous, builtWheel: built };
+    }
+    if (!existsSync(python)) {
+      const argv = route.uv ? [route.uv, 'venv', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
+      await runLogged(argv, { label: 'creating the venv', logFile, hint: 'install venv support (Debian/Ubuntu: sudo apt-get install python3-venv)' });
+    }
+    const install = route.uv
+      ? [route.uv, 'pip', 'install', '--python', python, '--find-links', wheelDir(plan), ...plan.python.pipPackages]
+      : [python, '-m', 'pip', 'install', '--disable-pip-version-check', '--find-links', wheelDir(plan), ...plan.python.pipPackages];
+    await runLogged(install, { label: 'installing Python packages', logFile, hint: `read ${logFile}; PyPI must be reachable` });
+    env = { manager, prefix, python, pythonVersion: host.version, fingerprint };
+  }
+  if (!(await envWorks(env.python))) {
+    throw new WorkbenchError(`the environment at ${env.prefix} cannot import llama_cpp, openai and jupyterlab`, `read ${logFile}`);
+  }
+  writeFileAtomic(statePaths(plan).pythonEnv, `${JSON.stringify(env, null, 2)}\n`);
+  return { outcome: previous ? 'replaced' : 'created', env, builtWheel: built };
+}
+
+async function condaPrefix(executable: string, envName: string): Promise<string | undefined> {
+  const text = await tryOutput([executable, 'env', 'list', '--json']);
+  if (!text) return undefined;
+  try {
+    const envs = (JSON.parse(text) as { envs?: string[] }).envs ?? [];
+    return envs.find((prefix) => basename(prefix) === envName);
+  } catch {
+    return undefined;
+  }
+}

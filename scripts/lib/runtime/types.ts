@@ -1,0 +1,23 @@
+/** One interface per way of running the model server: a new runtime is one new file. */
+import type { Plan } from '../profile/plan.ts';
+import type { StepResult } from '../step.ts';
+
+export interface ServiceStatus {
+  service: string;
+  pid?: number | string;
+  url: string;
+  running: boolean;
+  healthy: boolean;
+  note?: string;
+}
+
+export interface ServerRuntime {
+  kind: Plan['runtime'];
+  /** Starts the server, or leaves it alone when the same config already serves; replaces it when the config changed. */
+  start(plan: Plan): Promise<StepResult>;
+  /** Stops what we started; false when nothing was running. */
+  stop(plan: Plan): Promise<boolean>;
+  status(plan: Plan): Promise<ServiceStatus>;
+  /** The log file to show (native) or the text of the logs (container). */
+  logs(plan: Plan, lines: number): Promise<string>;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env -S npx tsx
+/** `make logs [LINES=n]`: the tail of the model server's and JupyterLab's logs. */
+import { jupyterLogs } from './lib/jupyter.ts';
+import { planFor } from './lib/profile/index.ts';
+import { runtimeFor } from './lib/runtime/index.ts';
+import { statePaths } from './lib/state.ts';
+import { runMain } from './lib/step.ts';
+
+await runMain(async () => {
+  const plan = planFor();
+  const lines = Number(process.env.LINES || 50);
+  console.log(`== model server (${plan.runtime === 'native' ? statePaths(plan).serverLog : plan.container.name}) ==`);
+  console.log(await runtimeFor(plan).logs(plan, lines));
+  if (plan.jupyter.enabled) {
+    console.log(`\n== JupyterLab (${statePaths(plan).jupyterLog}) ==`);
+    console.log(jupyterLogs(plan, lines));
+  }
+});

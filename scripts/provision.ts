@@ -1,0 +1,36 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `make provision`: the steps in order, under the profile's lock. Each prints one line
+ * (created | unchanged | replaced, seconds); a second run changes nothing and takes seconds.
+ */
+import { preflightStep } from './00-preflight.ts';
+import { renderStep } from './10-render.ts';
+import { pythonEnvStep } from './20-python-env.ts';
+import { modelStep } from './30-model.ts';
+import { modelServerStep } from './40-model-server.ts';
+import { jupyterStep } from './50-jupyter.ts';
+import { shellStep } from './60-shell.ts';
+import { smokeStep } from './70-smoke.ts';
+import { jupyterToken, readyUrl } from './lib/jupyter.ts';
+import { planFor } from './lib/profile/index.ts';
+import { withProvisionLock } from './lib/state.ts';
+import { runMain, runStep, type StepReport } from './lib/step.ts';
+
+export const STEPS = [preflightStep, renderStep, pythonEnvStep, modelStep, modelServerStep, jupyterStep, shellStep, smokeStep];
+
+await runMain(async () => {
+  const plan = planFor();
+  const started = performance.now();
+  console.log(`provisioning profile "${plan.profile.name}" (${plan.profile.files.join(' + ')})`);
+  const reports: StepReport[] = await withProvisionLock(plan, async () => {
+    const done: StepReport[] = [];
+    for (const step of STEPS) done.push(await runStep(step, plan));
+    return done;
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const changed = reports.filter((r) => r.outcome === 'created' || r.outcome === 'replaced').length;
+  console.log(`\nready in ${seconds}s (${changed ? `${changed} steps changed something` : 'nothing changed'})`);
+  console.log(`  model server  ${plan.server.baseUrl}  (model "${plan.model.alias}")`);
+  if (plan.jupyter.enabled) console.log(`  JupyterLab    ${readyUrl(plan, jupyterToken(plan))}`);
+  console.log(`  new shells get OPENAI_BASE_URL from ${plan.paths.bashrc}; make status | logs | down`);
+});

@@ -1,0 +1,105 @@
+/**
+ * The embedded default for real: `make provision` in a fresh HOME brings up the real
+ * llama-cpp-python server with the real SmolLM2 model and real JupyterLab, the smoke checks
+ * pass, a second provision changes nothing, and `make down` leaves no process behind.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readRecord } from '../../scripts/lib/process.ts';
+import { isAlive, make, newWorld, stepOutcomes } from './support.ts';
+
+const STEPS = ['00-preflight', '10-render', '20-python-env', '30-model', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
+
+describe('make provision with the default profile', () => {
+  const world = newWorld();
+  const bashrc = join(world.home, '.bashrc');
+  let first: Awaited<ReturnType<typeof make>>;
+
+  before(async () => {
+    writeFileSync(bashrc, '# the user\'s own settings\nalias ll="ls -l"\n');
+    first = await make(world, 'provision');
+  });
+
+  after(async () => {
+    await make(world, 'down');
+  });
+
+  it('brings the stack up and ends with every smoke check passing', () => {
+    assert.equal(first.exitCode, 0, first.all);
+    const outcomes = stepOutcomes(first.stdout);
+    assert.deepEqual([...outcomes.keys()], STEPS, first.stdout);
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab']) {
+      assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
+    }
+    assert.match(first.stdout, /JupyterLab\s+http:\/\/127\.0\.0\.1:18888\/lab\?token=[0-9a-f]{48}/);
+  });
+
+  it('writes a JSON smoke report with every check passed', () => {
+    const report = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.json'), 'utf8'));
+    assert.equal(report.checks.length, 6);
+    assert.ok(report.checks.every((c: { ok: boolean }) => c.ok), JSON.stringify(report, null, 2));
+  });
+
+  it('keeps the Jupyter token in a 0600 file and never on a command line', () => {
+    const tokenFile = join(world.state, 'default', 'jupyter-token');
+    assert.equal((readFileSync(tokenFile).length > 0), true);
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const record = readRecord(join(world.state, 'default', 'jupyter.json'));
+    assert.ok(record, 'JupyterLab was recorded');
+    const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8');
+    assert.ok(!cmdline.includes(token), 'the token is visible in ps');
+    assert.match(cmdline, /--ServerApp\.ip=127\.0\.0\.1/);
+  });
+
+  it('installs one managed block in ~/.bashrc and keeps the user\'s lines and a backup', () => {
+    const text = readFileSync(bashrc, 'utf8');
+    assert.ok(text.startsWith('# the user\'s own settings\nalias ll="ls -l"\n'));
+    assert.equal(text.split('# >>> llm-workbench >>>').length - 1, 1);
+    assert.match(text, /export OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:8080\/v1/);
+    assert.equal(readFileSync(`${bashrc}.llm-workbench.bak`, 'utf8'), '# the user\'s own settings\nalias ll="ls -l"\n');
+  });
+
+  it('changes nothing on a second provision: every step unchanged', async () => {
+    const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
+    const second = await make(world, 'provision');
+    assert.equal(second.exitCode, 0, second.all);
+    const outcomes = stepOutcomes(second.stdout);
+    assert.deepEqual([...outcomes.keys()], STEPS);
+    for (const [step, outcome] of outcomes) assert.equal(outcome, 'unchanged', `${step} was ${outcome}:\n${second.stdout}`);
+    assert.equal(readRecord(join(world.state, 'default', 'server.json'))?.pid, serverBefore?.pid, 'the server was not restarted');
+    assert.equal(readFileSync(bashrc, 'utf8').split('# >>> llm-workbench >>>').length - 1, 1);
+  });
+
+  it('shows both services healthy in make status', async () => {
+    const status = await make(world, 'status');
+    assert.equal(status.exitCode, 0, status.all);
+    assert.match(status.stdout, /^model-server\s+\d+\s+http:\/\/127\.0\.0\.1:8080\/v1\s+yes\s+yes$/m);
+    assert.match(status.stdout, /^jupyterlab\s+\d+\s+http:\/\/127\.0\.0\.1:18888\/lab\s+yes\s+yes$/m);
+  });
+
+  it('shows the server log in make logs', async () => {
+    const logs = await make(world, 'logs');
+    assert.equal(logs.exitCode, 0, logs.all);
+    assert.match(logs.stdout, /== model server/);
+    assert.match(logs.stdout, /POST \/v1\/embeddings HTTP\/1\.1" 200/);
+  });
+
+  it('stops both services with make down, leaving no process behind; a second down says nothing was running', async () => {
+    const pids = ['server.json', 'jupyter.json'].map((f) => readRecord(join(world.state, 'default', f))?.pid);
+    assert.ok(pids.every((p) => typeof p === 'number'));
+    const down = await make(world, 'down');
+    assert.equal(down.exitCode, 0, down.all);
+    assert.match(down.stdout, /stopped jupyterlab and model-server/);
+    for (const pid of pids) assert.equal(isAlive(pid as number), false, `pid ${pid} is still alive`);
+    assert.equal(existsSync(join(world.state, 'default', 'server.json')), false);
+    const again = await make(world, 'down');
+    assert.equal(again.exitCode, 0, again.all);
+    assert.match(again.stdout, /nothing was running/);
+    const status = await make(world, 'status');
+    assert.equal(status.exitCode, 3);
+    assert.match(status.stdout, /^model-server\s+-\s+\S+\s+no\s+no$/m);
+  });
+});
