@@ -99,7 +99,7 @@ describe('make provision with the default profile', () => {
     assert.equal(again.exitCode, 0, again.all);
     assert.match(again.stdout, /nothing was running/);
     const status = await make(world, 'status');
-    assert.equal(status.exitCode, 3);
+    assert.notEqual(status.exitCode, 0, "make status fails when a service is down");
     assert.match(status.stdout, /^model-server\s+-\s+\S+\s+no\s+no$/m);
   });
 });

@@ -6,6 +6,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { processStartTime } from '../../scripts/lib/process.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
 export const SHARED_CACHE = process.env.LLM_WORKBENCH_TEST_CACHE ?? join(REPO_ROOT, '.cache', 'e2e', 'cache');
@@ -65,11 +66,7 @@ export function stepOutcomes(stdout: string): Map<string, string> {
   return outcomes;
 }
 
+/** A process that has exited but not yet been reaped (a zombie) counts as gone. */
 export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return processStartTime(pid) !== undefined;
 }
