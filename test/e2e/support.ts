@@ -46,8 +46,8 @@ export function worldProfiles(world: World, files: Record<string, string>): stri
 }
 
 /** `make <target>` in the repo, as a user would type it; never throws. */
-export function make(world: World, target: string, vars: Record<string, string> = {}) {
-  return execa('make', ['--no-print-directory', '-s', target, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)], {
+export function make(world: World, targets: string, vars: Record<string, string> = {}) {
+  return execa('make', ['--no-print-directory', '-s', ...targets.split(' '), ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)], {
     cwd: REPO_ROOT,
     env: world.env,
     extendEnv: false,

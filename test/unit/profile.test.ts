@@ -53,9 +53,23 @@ describe('profiles', () => {
     const { profile } = loadProfile('tiny', dir);
     assert.equal(profile.model.source, 'https://example.org/m.gguf');
     assert.equal(profile.model.alias, 'm');
-    // The model block is merged key by key: n_ctx still comes from default.
     assert.equal(profile.model.n_ctx, 2048);
     assert.equal(profile.llama_cpp.version, loadProfile('default', repoEnv).profile.llama_cpp.version);
+  });
+
+  it('takes the whole model block from a layer that names a new model source, never the old checksum', () => {
+    const dir = profilesWith({ tiny: `extends: default\n${MODEL}` });
+    const { profile } = loadProfile('tiny', dir);
+    assert.equal(profile.model.sha256, undefined);
+    assert.equal(profile.model.file, undefined);
+    assert.equal(profile.model.size_mb, undefined);
+  });
+
+  it('merges a model block without a source key by key (a new n_ctx keeps the model)', () => {
+    const dir = profilesWith({ longer: 'extends: default\nmodel:\n  n_ctx: 4096\n' });
+    const { profile } = loadProfile('longer', dir);
+    assert.equal(profile.model.n_ctx, 4096);
+    assert.equal(profile.model.sha256, loadProfile('default', repoEnv).profile.model.sha256);
   });
 
   it('lists the profiles in env/', () => {

@@ -36,7 +36,7 @@ export function listProfiles(envDir: string): string[] {
 
 export function loadProfile(name: string, envDir: string): LoadedProfile {
   const layers = readLayers(name, envDir);
-  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer.data), {});
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeLayer(acc, layer.data), {});
   delete merged.extends;
   delete merged.$schema;
   const result = profileSchema.safeParse(merged);
@@ -96,6 +96,18 @@ function readLayer(name: string, envDir: string, child: ProfileLayer | undefined
     throw new WorkbenchError(`${locate(layer, ['extends'])}: extends must be a profile name`, 'write e.g. "extends: default"');
   }
   return layer;
+}
+
+/**
+ * Merges a layer over what it extends. A layer that names a model (`model.source`) brings its
+ * whole model block: a checksum, file name or chat format inherited from another model's
+ * block would be wrong for this one.
+ */
+export function mergeLayer(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged = deepMerge(base, over);
+  const model = over.model;
+  if (isPlainObject(model) && model.source !== undefined) merged.model = model;
+  return merged;
 }
 
 /** Objects merge key by key; anything else (lists included) is replaced by the later layer. */

@@ -1,0 +1,223 @@
+/**
+ * Bad input and faults on the native route, each against real programs: a local HTTP server
+ * serving a real file (Range supported), a port held by another process, a file that is not
+ * GGUF given to the real server, a server started without embeddings, two provisions at once.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../helpers.ts';
+import { make, newWorld, worldProfiles, type World } from './support.ts';
+
+/** A real HTTP file server with Range support that can cut the first transfer short. */
+class FileServer {
+  server!: Server;
+  requests: { range?: string }[] = [];
+  cutAfter?: number;
+  constructor(public content: Buffer) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.requests.push({ ...(req.headers.range ? { range: req.headers.range } : {}) });
+      const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const start = match ? Number(match[1]) : 0;
+      if (start >= this.content.length && match) {
+        res.writeHead(416, { 'Content-Range': `bytes */${this.content.length}` }).end();
+        return;
+      }
+      const body = this.content.subarray(start);
+      res.writeHead(match ? 206 : 200, {
+        'Content-Length': body.length,
+        'Accept-Ranges': 'bytes',
+        ...(match ? { 'Content-Range': `bytes ${start}-${this.content.length - 1}/${this.content.length}` } : {}),
+      });
+      if (this.cutAfter !== undefined) {
+        const cut = this.cutAfter;
+        this.cutAfter = undefined;
+        res.write(body.subarray(0, cut), () => res.destroy());
+        return;
+      }
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+function httpProfile(url: string, sha256?: string): string {
+  return `extends: default\nmodel:\n  source: ${url}/models/test-model.gguf\n  file: test-model.gguf\n${sha256 ? `  sha256: ${sha256}\n` : ''}  alias: test-model\n`;
+}
+
+function partials(cache: string): string[] {
+  const models = join(cache, 'models');
+  if (!existsSync(models)) return [];
+  return readdirSync(models, { recursive: true }).map(String).filter((f) => f.endsWith('.partial')).map((f) => join(models, f));
+}
+
+describe('model downloads over HTTP', () => {
+  const content = randomBytes(8 * 1024 * 1024);
+  const files = new FileServer(content);
+  let url: string;
+  before(async () => {
+    url = await files.start();
+  });
+  after(() => files.stop());
+
+  function world(profile: string): World {
+    const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: tempDir('wb-cache-') });
+    worldProfiles(w, { web: profile });
+    return w;
+  }
+
+  it('refuses a model whose sha256 does not match and keeps the .partial', async () => {
+    const w = world(httpProfile(url, 'a'.repeat(64)));
+    const result = await make(w, 'model', { PROFILE: 'web' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /error: the sha256 of .*test-model\.gguf\.partial is [0-9a-f]{64}, but model\.sha256 in the profile says a{64}/);
+    assert.match(result.stderr, /hint: the file is kept at/);
+    const kept = partials(w.env.LLM_WORKBENCH_CACHE_DIR!);
+    assert.equal(kept.length, 1);
+    assert.equal(statSync(kept[0]!).size, content.length);
+  });
+
+  it('resumes a download that was cut off, with an HTTP Range request', async () => {
+    const w = world(httpProfile(url, sha(content)));
+    files.requests = [];
+    files.cutAfter = 3 * 1024 * 1024;
+    const first = await make(w, 'model', { PROFILE: 'web' });
+    assert.notEqual(first.exitCode, 0);
+    assert.match(first.stderr, /error: the download of .* was cut off at/);
+    assert.match(first.stderr, /hint: run again: it resumes/);
+    const [partial] = partials(w.env.LLM_WORKBENCH_CACHE_DIR!);
+    assert.ok(partial, 'the partial download is kept');
+    const have = statSync(partial).size;
+    assert.ok(have > 0 && have < content.length, `partial holds ${have} bytes`);
+
+    const second = await make(w, 'model', { PROFILE: 'web' });
+    assert.equal(second.exitCode, 0, second.all);
+    assert.match(second.stdout, /resuming at/);
+    assert.match(second.stdout, /^30-model\s+created/m);
+    assert.deepEqual(files.requests.map((r) => r.range), [undefined, `bytes=${have}-`]);
+    assert.equal(partials(w.env.LLM_WORKBENCH_CACHE_DIR!).length, 0);
+
+    const third = await make(w, 'model', { PROFILE: 'web' });
+    assert.match(third.stdout, /^30-model\s+unchanged/m);
+    assert.equal(files.requests.length, 2, 'a second provision does not download again');
+  });
+
+  it('records the first download\'s sha256 in a lock file when the profile has none, and holds later downloads to it', async () => {
+    const w = world(httpProfile(url));
+    const first = await make(w, 'model', { PROFILE: 'web' });
+    assert.equal(first.exitCode, 0, first.all);
+    const lock = JSON.parse(readFileSync(join(w.env.LLM_WORKBENCH_ENV_DIR!, 'web.lock.json'), 'utf8'));
+    const entry = Object.values(lock.models)[0] as { sha256: string; source: string };
+    assert.equal(entry.sha256, sha(content));
+    assert.equal(entry.source, `${url}/models/test-model.gguf`);
+
+    // The server now serves other bytes under the same URL, and the cache is gone.
+    const original = files.content;
+    files.content = randomBytes(1024 * 1024);
+    try {
+      const fresh = newWorld({ LLM_WORKBENCH_CACHE_DIR: tempDir('wb-cache-'), LLM_WORKBENCH_ENV_DIR: w.env.LLM_WORKBENCH_ENV_DIR! });
+      const second = await make(fresh, 'model', { PROFILE: 'web' });
+      assert.notEqual(second.exitCode, 0);
+      assert.match(second.stderr, /but .*web\.lock\.json says [0-9a-f]{64}/);
+    } finally {
+      files.content = original;
+    }
+  });
+});
+
+/** A profile on its own ports, so these tests never meet the default profile's services. */
+function isolated(port: number, options: { server?: string; rest?: string } = {}): string {
+  return `extends: default\nserver:\n  port: ${port}\n${options.server ?? ''}jupyter:\n  enabled: false\n${options.rest ?? ''}`;
+}
+
+describe('faults around the model server', () => {
+  it('names the port when another program holds it', async () => {
+    const w = newWorld();
+    worldProfiles(w, { busy: isolated(18181) });
+    const blocker = createTcpServer().listen(18181, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    try {
+      const result = await make(w, 'provision', { PROFILE: 'busy' });
+      assert.notEqual(result.exitCode, 0);
+      assert.match(result.stderr, /server\.port \(127\.0\.0\.1:18181 is in use by another program\)/);
+      assert.match(result.stderr, /hint: .*change server\.port in the profile/);
+      assert.match(result.stdout, /^00-preflight\s+failed/m);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('shows the log tail when the server exits while starting (a file that is not GGUF)', async () => {
+    const w = newWorld();
+    const bogus = join(w.home, 'not-a-model.gguf');
+    writeFileSync(bogus, 'this is a text file, not a GGUF model\n');
+    worldProfiles(w, { bogus: isolated(18182, { rest: `model:\n  source: file:${bogus}\n  alias: bogus\n` }) });
+    const prepared = await make(w, 'python-env model', { PROFILE: 'bogus' });
+    assert.equal(prepared.exitCode, 0, prepared.all);
+    const result = await make(w, 'server', { PROFILE: 'bogus' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /error: the model server on 127\.0\.0\.1:18182 exited while starting/);
+    assert.match(result.stderr, /last lines of .*server\.log:\n(\s+\| .*\n)+/);
+    assert.match(result.stderr, /\| .*(gguf|GGUF|failed to load|Failed to load)/);
+    assert.match(result.stderr, /hint: make logs shows the whole log/);
+  });
+
+  it('fails the embeddings check with a clear message when the server runs without embeddings', async () => {
+    const w = newWorld();
+    worldProfiles(w, { noembed: isolated(18183, { server: '  extra_args: ["--embedding", "false"]\n' }) });
+    try {
+      const up = await make(w, 'python-env model server', { PROFILE: 'noembed' });
+      assert.equal(up.exitCode, 0, up.all);
+      const smoke = await make(w, 'smoke-test', { PROFILE: 'noembed' });
+      assert.notEqual(smoke.exitCode, 0);
+      assert.match(smoke.stdout, /FAIL\s+embeddings\s+\d+ ms\s+the server was started without embeddings .*start it with --embedding true/);
+      for (const check of ['models', 'completions', 'chat', 'streaming']) assert.match(smoke.stdout, new RegExp(`pass\\s+${check}\\s`));
+      assert.match(smoke.stderr, /error: smoke checks failed: embeddings/);
+      assert.match(smoke.stderr, /last lines of the model server log/);
+    } finally {
+      await make(w, 'down', { PROFILE: 'noembed' });
+    }
+  });
+
+  it('exits 0 and says so when make down finds nothing running', async () => {
+    const w = newWorld();
+    const result = await make(w, 'down');
+    assert.equal(result.exitCode, 0, result.all);
+    assert.match(result.stdout, /nothing was running/);
+  });
+
+  it('refuses a second provision of the same profile while the first runs, and the first completes', async () => {
+    const w = newWorld();
+    worldProfiles(w, { twice: isolated(18184) });
+    const lock = join(w.state, 'twice', 'provision.lock');
+    try {
+      const first = make(w, 'provision', { PROFILE: 'twice' });
+      const deadline = Date.now() + 120_000;
+      while (!existsSync(lock) && Date.now() < deadline) await sleep(20);
+      assert.ok(existsSync(lock), 'the first provision took the lock');
+      const second = await make(w, 'provision', { PROFILE: 'twice' });
+      assert.notEqual(second.exitCode, 0);
+      assert.match(second.stderr, /error: another provision of profile "twice" is running \(pid \d+\)/);
+      const done = await first;
+      assert.equal(done.exitCode, 0, done.all);
+      assert.equal(existsSync(lock), false, 'the lock is released');
+    } finally {
+      await make(w, 'down', { PROFILE: 'twice' });
+    }
+  });
+});
