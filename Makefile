@@ -4,7 +4,7 @@ export PROFILE
 TSX := node --import tsx
 NODE_MODULES := node_modules/.package-lock.json
 
-.PHONY: help provision render doctor python-env model server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make provision [PROFILE=name]  bring up the model server and JupyterLab (env/<name>.yml; default: default)"
@@ -13,6 +13,8 @@ help:
 	@echo "make doctor                    check this machine for the profile"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml)"
 	@echo "make clean [MODELS=1]          remove state and build output (and cached models)"
+	@echo "make compose-up | compose-down  run build/<profile>/compose.yaml (model server + JupyterLab in containers)"
+	@echo "make kube-up | kube-down        run build/<profile>/kube.yaml under podman kube play"
 	@echo "make test                      unit and end-to-end tests"
 
 $(NODE_MODULES): package.json package-lock.json
@@ -33,6 +35,9 @@ python-env: $(NODE_MODULES)
 
 model: $(NODE_MODULES)
 	@$(TSX) scripts/30-model.ts
+
+image: $(NODE_MODULES)
+	@$(TSX) scripts/35-image.ts
 
 server: $(NODE_MODULES)
 	@$(TSX) scripts/40-model-server.ts
@@ -57,6 +62,9 @@ down: $(NODE_MODULES)
 
 clean: $(NODE_MODULES)
 	@$(TSX) scripts/clean.ts
+
+compose-up compose-down kube-up kube-down: $(NODE_MODULES)
+	@$(TSX) scripts/deploy.ts $@
 
 bench: $(NODE_MODULES)
 	@$(TSX) checks/bench.ts

@@ -7,6 +7,7 @@ import { preflightStep } from './00-preflight.ts';
 import { renderStep } from './10-render.ts';
 import { pythonEnvStep } from './20-python-env.ts';
 import { modelStep } from './30-model.ts';
+import { imageStep } from './35-image.ts';
 import { modelServerStep } from './40-model-server.ts';
 import { jupyterStep } from './50-jupyter.ts';
 import { shellStep } from './60-shell.ts';
@@ -16,7 +17,7 @@ import { planFor } from './lib/profile/index.ts';
 import { withProvisionLock } from './lib/state.ts';
 import { runMain, runStep, type StepReport } from './lib/step.ts';
 
-export const STEPS = [preflightStep, renderStep, pythonEnvStep, modelStep, modelServerStep, jupyterStep, shellStep, smokeStep];
+export const STEPS = [preflightStep, renderStep, pythonEnvStep, modelStep, imageStep, modelServerStep, jupyterStep, shellStep, smokeStep];
 
 await runMain(async () => {
   const plan = planFor();

@@ -96,7 +96,8 @@ export async function startJupyter(plan: Plan): Promise<StepResult> {
     await waitUntil(() => jupyterAnswers(plan.jupyter.url, token), {
       what: `JupyterLab on ${plan.jupyter.host}:${plan.jupyter.port}`,
       timeoutMs: readyTimeoutMs(),
-      logFile: paths.jupyterLog,
+      logName: paths.jupyterLog,
+      logTail: () => logTail(paths.jupyterLog),
       isAlive: () => isOurs(record),
       logsHint: `make logs shows the whole log (${paths.jupyterLog})`,
     });

@@ -4,13 +4,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from './errors.ts';
-import { logTail } from './process.ts';
 
 export interface WaitOptions {
   /** What we are waiting for, for messages: "model server on 127.0.0.1:8080". */
   what: string;
   timeoutMs: number;
-  logFile: string;
+  /** Where the log is, for messages: a file path or "podman logs <name>". */
+  logName: string;
+  /** The last lines of the service's log, shown when it fails to come up. */
+  logTail: () => string | Promise<string>;
   /** Returns false once the process has exited: no point waiting further. */
   isAlive: () => boolean | Promise<boolean>;
   /** Where to send the user to read the whole log. */
@@ -22,13 +24,13 @@ export async function waitUntil(probe: () => Promise<boolean>, options: WaitOpti
   for (;;) {
     if (await probe()) return;
     if (!(await options.isAlive())) {
-      throw new WorkbenchError(`the ${options.what} exited while starting`, options.logsHint, { details: `last lines of ${options.logFile}:\n${logTail(options.logFile)}` });
+      throw new WorkbenchError(`the ${options.what} exited while starting`, options.logsHint, { details: `last lines of ${options.logName}:\n${await options.logTail()}` });
     }
     if (Date.now() > deadline) {
       throw new WorkbenchError(
         `the ${options.what} did not become ready within ${Math.round(options.timeoutMs / 1000)}s`,
         options.logsHint,
-        { details: `last lines of ${options.logFile}:\n${logTail(options.logFile)}` },
+        { details: `last lines of ${options.logName}:\n${await options.logTail()}` },
       );
     }
     await sleep(250);

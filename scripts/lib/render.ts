@@ -28,6 +28,7 @@ const TEMPLATES: readonly { template: string; output: string; mode?: number }[] 
   { template: 'environment.yml.hbs', output: 'environment.yml' },
   { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
   { template: 'compose.yaml.hbs', output: 'compose.yaml' },
+  { template: 'kube.yaml.hbs', output: 'kube.yaml' },
 ];
 
 export function templatesDir(plan: Plan): string {
@@ -88,8 +89,17 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     composeBaseUrl: yamlValue(`http://model-server:${plan.server.port}/v1`),
     composeContainerName: yamlValue(plan.container.name),
     jupyterEnabled: plan.jupyter.enabled,
+    // kube.yaml
+    kubeName: yamlValue(kubeName(plan)),
+    kubeHostIp: yamlValue(plan.server.host),
+    kubeModelDir: yamlValue(dirname(plan.model.path)),
     composeApiKey: plan.server.apiKey.kind !== 'none',
   };
+}
+
+/** A DNS-1123 name for Kubernetes objects: lower case, digits and dashes. */
+export function kubeName(plan: Plan): string {
+  return `llm-workbench-${plan.profile.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
 }
 
 /** Publishing to 0.0.0.0 is spelled as an empty host in a port mapping. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { execa } from 'execa';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type Plan } from '../../scripts/lib/profile/plan.ts';
 import { renderProfile, writeRendered, BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render.ts';
@@ -67,6 +67,21 @@ for (const profile of ['default', 'elyza-7b']) {
       const jupyter = compose.services.jupyter;
       assert.equal(jupyter.environment.JUPYTER_TOKEN, '${JUPYTER_TOKEN:?set JUPYTER_TOKEN to a random token}');
       assert.ok(!JSON.stringify(jupyter.command).includes('token'), 'the Jupyter token must not be on the command line');
+    });
+
+    it('writes Kubernetes manifests: a Deployment with a readiness probe on /v1/models, a models volume and a Service', () => {
+      const docs = parseAllDocuments(fileOf(plan, 'kube.yaml')).map((d) => d.toJS());
+      assert.deepEqual(docs.map((d) => d.kind), ['Deployment', 'Service']);
+      const [deployment, service] = docs;
+      const container = deployment.spec.template.spec.containers[0];
+      assert.equal(container.readinessProbe.httpGet.path, '/v1/models');
+      assert.equal(container.readinessProbe.httpGet.port, plan.server.port);
+      assert.deepEqual(container.ports[0], { name: 'http', containerPort: plan.server.port, hostPort: plan.server.port, hostIP: '127.0.0.1' });
+      assert.equal(container.command[container.command.indexOf('--embedding') + 1], 'true');
+      assert.deepEqual(container.volumeMounts, [{ name: 'models', mountPath: '/models', readOnly: true }]);
+      assert.equal(deployment.spec.template.spec.volumes[0].hostPath.path, dirname(plan.model.path));
+      assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+      assert.match(deployment.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     });
 
     it('writes a Dockerfile that the Dockerfile parser and linter accept', () => {

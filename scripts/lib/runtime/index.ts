@@ -1,15 +1,14 @@
 /** Picks the runtime a plan asks for. */
-import { WorkbenchError } from '../errors.ts';
 import type { Plan } from '../profile/plan.ts';
+import { containerRuntime } from './container.ts';
 import { nativeRuntime } from './native.ts';
 import type { ServerRuntime } from './types.ts';
 
-const RUNTIMES: Partial<Record<Plan['runtime'], ServerRuntime>> = {
+const RUNTIMES: Record<Plan['runtime'], ServerRuntime> = {
   native: nativeRuntime,
+  container: containerRuntime,
 };
 
 export function runtimeFor(plan: Plan): ServerRuntime {
-  const runtime = RUNTIMES[plan.runtime];
-  if (!runtime) throw new WorkbenchError(`runtime "${plan.runtime}" is not available in this version`, 'set runtime: native in the profile');
-  return runtime;
+  return RUNTIMES[plan.runtime];
 }

@@ -80,7 +80,8 @@ export const nativeRuntime: ServerRuntime = {
       await waitUntil(() => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey), {
         what: `model server on ${plan.server.host}:${plan.server.port}`,
         timeoutMs: readyTimeoutMs(),
-        logFile: paths.serverLog,
+        logName: paths.serverLog,
+        logTail: () => logTail(paths.serverLog),
         isAlive: () => isOurs(record),
         logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
       });

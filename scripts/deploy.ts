@@ -1,0 +1,18 @@
+#!/usr/bin/env -S npx tsx
+/** `make compose-up | compose-down | kube-up | kube-down`: the profile as deployment files, run locally. */
+import { composeDown, composeUp, kubeDown, kubeUp } from './lib/deploy.ts';
+import { WorkbenchError } from './lib/errors.ts';
+import { planFor } from './lib/profile/index.ts';
+import { ensureStateDir } from './lib/state.ts';
+import { runMain, runStep } from './lib/step.ts';
+
+const ACTIONS = { 'compose-up': composeUp, 'compose-down': composeDown, 'kube-up': kubeUp, 'kube-down': kubeDown } as const;
+
+await runMain(async () => {
+  const action = process.argv[2] as keyof typeof ACTIONS;
+  const run = ACTIONS[action];
+  if (!run) throw new WorkbenchError(`unknown action "${action ?? ''}"`, `use one of: ${Object.keys(ACTIONS).join(', ')}`);
+  const plan = planFor();
+  ensureStateDir(plan);
+  await runStep({ name: action, run }, plan);
+});

@@ -1,0 +1,55 @@
+/**
+ * Picks the container engine: LLM_WORKBENCH_CONTAINER_ENGINE, else the profile's
+ * container.engine, else docker whose daemon answers, else podman; an error lists what was tried.
+ */
+import { WorkbenchError } from '../errors.ts';
+import type { Plan } from '../profile/plan.ts';
+import { which } from '../run.ts';
+import { dockerEngine } from './docker.ts';
+import { podmanEngine } from './podman.ts';
+import type { ContainerEngine } from './types.ts';
+
+const ENGINES: Record<ContainerEngine['name'], (binary: string) => ContainerEngine> = {
+  docker: dockerEngine,
+  podman: podmanEngine,
+};
+
+const INSTALL_HINT = 'install Podman (Debian/Ubuntu: sudo apt-get install podman) or Docker, or set runtime: native in the profile';
+
+export async function detectEngine(plan: Plan, env: NodeJS.ProcessEnv = process.env): Promise<ContainerEngine> {
+  const forced = env.LLM_WORKBENCH_CONTAINER_ENGINE || (plan.container.engine !== 'auto' ? plan.container.engine : undefined);
+  if (forced !== undefined) {
+    if (forced !== 'docker' && forced !== 'podman') {
+      throw new WorkbenchError(`LLM_WORKBENCH_CONTAINER_ENGINE is "${forced}"`, 'use docker or podman');
+    }
+    const source = env.LLM_WORKBENCH_CONTAINER_ENGINE ? 'LLM_WORKBENCH_CONTAINER_ENGINE' : 'container.engine';
+    const binary = which(forced, env.PATH);
+    if (!binary) throw new WorkbenchError(`${source} asks for ${forced}, but ${forced} is not installed (not on PATH)`, INSTALL_HINT);
+    const engine = ENGINES[forced](binary);
+    const problem = await engine.problem();
+    if (problem) throw daemonDown(engine, problem);
+    return engine;
+  }
+  const tried: string[] = [];
+  for (const name of ['docker', 'podman'] as const) {
+    const binary = which(name, env.PATH);
+    if (!binary) {
+      tried.push(`${name}: not installed`);
+      continue;
+    }
+    const engine = ENGINES[name](binary);
+    const problem = await engine.problem();
+    if (!problem) return engine;
+    tried.push(`${name}: ${problem}`);
+  }
+  throw new WorkbenchError(`no container engine answers (tried ${tried.join('; ')})`, INSTALL_HINT);
+}
+
+function daemonDown(engine: ContainerEngine, problem: string): WorkbenchError {
+  return new WorkbenchError(
+    `${engine.name} is installed but does not answer (${engine.name} info: ${problem})`,
+    engine.name === 'docker'
+      ? 'start the Docker daemon (sudo systemctl start docker, or start Docker Desktop with WSL integration), or use podman (LLM_WORKBENCH_CONTAINER_ENGINE=podman)'
+      : 'run podman info to see what is wrong (storage, runtime); on this kind of machine podman needs runc and explicit ulimits in a containers.conf (CONTAINERS_CONF)',
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * One interface for container engines (as RamaLama's engine.py): callers never branch on which
+ * engine they have. A new engine is one new file registered in index.ts.
+ */
+
+export interface PortMapping {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+export interface VolumeMount {
+  host: string;
+  container: string;
+  readOnly: boolean;
+}
+
+export interface RunSpec {
+  name: string;
+  image: string;
+  ports: PortMapping[];
+  volumes: VolumeMount[];
+  /** Values set in the container. */
+  env: Record<string, string>;
+  /** Names passed through from our environment (`--env NAME`): secrets never appear in argv. */
+  passEnv: string[];
+  capAdd: string[];
+  restart: 'no' | 'unless-stopped' | 'always';
+  labels: Record<string, string>;
+}
+
+export interface BuildSpec {
+  context: string;
+  tags: string[];
+  target?: string;
+  /** Build secrets by id (file paths); mounted only while a RUN needs them, never stored. */
+  secrets?: Record<string, string>;
+  logFile: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  running: boolean;
+  status: string;
+  exitCode: number;
+  image: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerEngine {
+  name: 'docker' | 'podman';
+  binary: string;
+  /** Undefined when the engine answers, else why not (daemon down, no permission...). */
+  problem(): Promise<string | undefined>;
+  imageExists(image: string): Promise<boolean>;
+  /** Tries to pull; returns the engine's complaint when it cannot. */
+  pull(image: string): Promise<string | undefined>;
+  imageSize(image: string): Promise<number | undefined>;
+  build(spec: BuildSpec): Promise<void>;
+  run(spec: RunSpec, env: Record<string, string | undefined>): Promise<string>;
+  /** Removes the container (running or not); false when there was none. */
+  remove(name: string): Promise<boolean>;
+  inspect(name: string): Promise<ContainerInfo | undefined>;
+  logs(name: string, lines: number): Promise<string>;
+  /** argv prefix for other subcommands (compose, kube play) of the same engine. */
+  command(...args: string[]): string[];
+}
