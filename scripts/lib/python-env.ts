@@ -68,13 +68,13 @@ export async function ensureLlamaCppWheel(plan: Plan, buildPython: string): Prom
   const temp = `${dir}.partial-${process.pid}`;
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
-  console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (CMAKE_ARGS=${plan.llamaCpp.cmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
+  console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
   await runLogged(
     [buildPython, '-m', 'pip', 'wheel', '--verbose', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, `llama-cpp-python==${plan.llamaCpp.version}`],
     {
       label: 'compiling llama.cpp',
       logFile: statePaths(plan).buildLog,
-      env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.cmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
+      env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.hostCmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
       progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
       hint: 'llama-cpp-python compiles llama.cpp: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential), then run again',
     },

@@ -54,6 +54,7 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     // Dockerfile
     base: plan.container.base,
     aptPackages: shellWords(plan.container.aptPackages),
+    runtimeAptPackages: shellWords(plan.container.runtimeAptPackages),
     cmakeArgsShell: shellQuote(plan.llamaCpp.cmakeArgs),
     llamaCppPin: shellQuote(`llama-cpp-python==${plan.llamaCpp.version}`),
     llamaCppRequirement: shellQuote(plan.llamaCpp.requirement),
@@ -109,11 +110,11 @@ function publishHost(host: string): string {
 
 /**
  * Where a compiled llama-cpp-python wheel is cached: one folder per version and CMake flags
- * (and target, since the container's Python may differ from the host's), so a different BLAS
- * choice never picks up a wheel built without it.
+ * (and target: host or image), so a different BLAS choice never picks up a wheel built without it.
  */
 export function wheelKey(plan: Plan, target: 'native' | 'container'): string {
-  const digest = createHash('sha256').update(`${plan.llamaCpp.cmakeArgs}\n${target}`).digest('hex').slice(0, 12);
+  const args = target === 'native' ? plan.llamaCpp.hostCmakeArgs : plan.llamaCpp.cmakeArgs;
+  const digest = createHash('sha256').update(`${args}\n${target}`).digest('hex').slice(0, 12);
   return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
 }
 

@@ -90,7 +90,7 @@ for (const profile of ['default', 'elyza-7b']) {
       assert.deepEqual(problems.map((p) => `${p.range.start.line + 1}: ${p.message}`), []);
       const dockerfile = DockerfileParser.parse(text);
       const stages = dockerfile.getFROMs().map((f) => f.getBuildStage());
-      assert.deepEqual(stages, ['base', 'jupyter', 'server']);
+      assert.deepEqual(stages, ['build', 'runtime', 'jupyter', 'server']);
       const last = dockerfile.getInstructions().filter((i) => i.getKeyword() === 'USER').pop();
       assert.equal(last?.getArgumentsContent(), 'llm', 'the server runs as a non-root user');
       const cmd = dockerfile.getCMDs()[0];
@@ -137,7 +137,7 @@ describe('rendering the guide profile', () => {
     const loaded = loadProfile('elyza-7b', join(REPO_ROOT, 'env'));
     loaded.profile.container.base = 'localhost/debian-base:bookworm';
     const debian = resolvePlan(loaded, { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64' });
-    assert.match(fileOf(debian, 'Dockerfile'), /FROM localhost\/debian-base:bookworm AS base/);
+    assert.match(fileOf(debian, 'Dockerfile'), /FROM localhost\/debian-base:bookworm AS build/);
     assert.match(fileOf(debian, 'Dockerfile'), /install -y --no-install-recommends python3 python3-venv python3-dev/);
   });
 });
@@ -173,6 +173,6 @@ describe('writing rendered files', () => {
     const loaded = loadProfile('default', join(REPO_ROOT, 'env'));
     loaded.profile.container.base = 'registry.example/python:3.11 <&>';
     const plan = resolvePlan(loaded, { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64' });
-    assert.match(fileOf(plan, 'Dockerfile'), /FROM registry\.example\/python:3\.11 <&> AS base/);
+    assert.match(fileOf(plan, 'Dockerfile'), /FROM registry\.example\/python:3\.11 <&> AS build/);
   });
 });

@@ -40,7 +40,17 @@ export interface Plan {
     pooling: 'mean' | 'cls' | 'last';
     sizeMb?: number;
   };
-  llamaCpp: { version: string; blas: 'none' | 'openblas'; cmakeArgs: string; requirement: string };
+  llamaCpp: {
+    version: string;
+    blas: 'none' | 'openblas';
+    /** CMAKE_ARGS where the server runs: the host for native, the image for container. */
+    cmakeArgs: string;
+    /** CMAKE_ARGS for the host env. A container profile's BLAS choice is for the image, so
+     * the host env (JupyterLab, the in-process baseline) gets a plain CPU build and needs no
+     * BLAS headers on the host. */
+    hostCmakeArgs: string;
+    requirement: string;
+  };
   python: {
     manager: 'auto' | 'conda' | 'venv';
     envName: string;
@@ -65,8 +75,10 @@ export interface Plan {
     image: string;
     base: string;
     name: string;
-    /** Debian packages the image needs: build tools, BLAS, and python3 when the base lacks it. */
+    /** Debian packages the build stage needs: compilers, BLAS headers, python3 when the base lacks it. */
     aptPackages: string[];
+    /** Debian packages the running image needs: the shared libraries llama.cpp links. */
+    runtimeAptPackages: string[];
     modelDir: string;
   };
   paths: {
@@ -135,6 +147,12 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     'pkg-config',
     ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas-dev'] : []),
   ];
+  const runtimeAptPackages = [
+    ...(baseHasPython ? [] : ['python3']),
+    // llama.cpp's CPU backend uses OpenMP.
+    'libgomp1',
+    ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas0'] : []),
+  ];
 
   return {
     profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
@@ -153,7 +171,13 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       pooling: profile.model.pooling,
       ...(profile.model.size_mb ? { sizeMb: profile.model.size_mb } : {}),
     },
-    llamaCpp: { version, blas: profile.llama_cpp.blas, cmakeArgs: cmakeArgs(version, profile.llama_cpp.blas), requirement },
+    llamaCpp: {
+      version,
+      blas: profile.llama_cpp.blas,
+      cmakeArgs: cmakeArgs(version, profile.llama_cpp.blas),
+      hostCmakeArgs: cmakeArgs(version, profile.runtime === 'native' ? profile.llama_cpp.blas : 'none'),
+      requirement,
+    },
     python: {
       manager: profile.python.manager,
       envName: profile.python.env,
@@ -185,6 +209,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       base,
       name: `llm-workbench-${name}`,
       aptPackages,
+      runtimeAptPackages,
       modelDir: '/models',
     },
     paths: {

@@ -1,0 +1,213 @@
+/**
+ * The guide's own route for real: podman builds the openblas_simple-lineage image FROM a local
+ * Debian base, runs the server with the small model, the smoke checks pass against it, a second
+ * provision rebuilds nothing, the compose and kube files run, and make down leaves no container.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer as createTcpServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { which } from '../../scripts/lib/run.ts';
+import { CONTAINERS_CONF, ensureBaseImage, podman, TEST_BASE_IMAGE } from './podman.ts';
+import { make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
+
+const SERVER_PORT = 18280;
+const JUPYTER_PORT = 18890;
+
+/** The guide's shape (container runtime, OpenBLAS) on the small default model. */
+function containerProfile(extra = ''): string {
+  return `extends: default
+server:
+  port: ${SERVER_PORT}
+jupyter:
+  port: ${JUPYTER_PORT}
+runtime: container
+llama_cpp:
+  blas: openblas
+container:
+  engine: podman
+  image: llm-workbench-test
+  base: ${TEST_BASE_IMAGE}
+${extra}`;
+}
+
+function containerWorld(files: Record<string, string>, env: Record<string, string> = {}): World {
+  const world = newWorld({ CONTAINERS_CONF, ...env });
+  worldProfiles(world, files);
+  return world;
+}
+
+async function containerExists(name: string): Promise<boolean> {
+  return (await podman(['container', 'exists', name])).exitCode === 0;
+}
+
+before(async () => {
+  await ensureBaseImage();
+});
+
+describe('make provision with runtime: container (podman)', () => {
+  const world = containerWorld({ ctr: containerProfile() });
+  let first: Awaited<ReturnType<typeof make>>;
+
+  before(async () => {
+    first = await make(world, 'provision', { PROFILE: 'ctr' });
+  });
+  after(async () => {
+    await make(world, 'down', { PROFILE: 'ctr' });
+  });
+
+  it('builds the image from the rendered Dockerfile, runs the server in it, and passes every smoke check', () => {
+    assert.equal(first.exitCode, 0, first.all);
+    const outcomes = stepOutcomes(first.stdout);
+    assert.equal(outcomes.get('40-model-server'), 'created', first.stdout);
+    assert.match(first.stdout, /^35-image\s+(created|replaced|unchanged)\s+\d+\.\d+s\s+localhost\/llm-workbench-test:[0-9a-f]{12} \(\d+ MB, podman\)/m);
+    assert.match(first.stdout, /^40-model-server\s+created.*podman container llm-workbench-ctr/m);
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab']) {
+      assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
+    }
+  });
+
+  it('runs the container as the guide did: loopback port, read-only model, USE_MLOCK=0, SYS_RESOURCE, a restart policy', async () => {
+    const inspect = await podman(['container', 'inspect', 'llm-workbench-ctr', '--format', '{{json .}}']);
+    const info = JSON.parse(inspect.stdout);
+    const binding = info.HostConfig.PortBindings[`${SERVER_PORT}/tcp`][0];
+    assert.deepEqual([binding.HostIp, binding.HostPort], ['127.0.0.1', String(SERVER_PORT)]);
+    const mount = info.Mounts.find((m: { Destination: string }) => m.Destination === '/models');
+    assert.equal(mount.RW, false);
+    assert.ok(info.Config.Env.includes('USE_MLOCK=0'));
+    assert.ok(info.HostConfig.CapAdd.includes('CAP_SYS_RESOURCE'));
+    assert.equal(info.HostConfig.RestartPolicy.Name, 'unless-stopped');
+    assert.equal(info.Config.User, 'llm', 'the server does not run as root');
+  });
+
+  it('changes nothing on a second provision: no rebuild, the same container', async () => {
+    const before_ = (await podman(['container', 'inspect', 'llm-workbench-ctr', '--format', '{{.Id}}'])).stdout;
+    const second = await make(world, 'provision', { PROFILE: 'ctr' });
+    assert.equal(second.exitCode, 0, second.all);
+    for (const [step, outcome] of stepOutcomes(second.stdout)) assert.equal(outcome, 'unchanged', `${step} was ${outcome}:\n${second.stdout}`);
+    assert.doesNotMatch(second.stdout, /building localhost/);
+    assert.equal((await podman(['container', 'inspect', 'llm-workbench-ctr', '--format', '{{.Id}}'])).stdout, before_);
+  });
+
+  it('replaces the container when the config changes, and stops it with make down', async () => {
+    const changed = containerWorld({ ctr: containerProfile('model:\n  n_ctx: 1024\n') }, { LLM_WORKBENCH_STATE_DIR: world.state, HOME: world.home });
+    const server = await make(changed, 'render server', { PROFILE: 'ctr' });
+    assert.equal(server.exitCode, 0, server.all);
+    assert.match(server.stdout, /^40-model-server\s+replaced/m);
+    const down = await make(world, 'down', { PROFILE: 'ctr' });
+    assert.equal(down.exitCode, 0, down.all);
+    assert.match(down.stdout, /model-server/);
+    assert.equal(await containerExists('llm-workbench-ctr'), false);
+  });
+});
+
+describe('the deployment files of a container profile', () => {
+  const world = containerWorld({ ctr: containerProfile() });
+
+  before(async () => {
+    const ready = await make(world, 'render python-env model image', { PROFILE: 'ctr' });
+    assert.equal(ready.exitCode, 0, ready.all);
+  });
+
+  it('runs kube.yaml under podman kube play and answers /v1/models', async () => {
+    try {
+      const up = await make(world, 'kube-up', { PROFILE: 'ctr' });
+      assert.equal(up.exitCode, 0, up.all);
+      const models = await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`).then((r) => r.json());
+      assert.equal(models.data[0].id, 'smollm2-135m-instruct');
+    } finally {
+      const down = await make(world, 'kube-down', { PROFILE: 'ctr' });
+      assert.equal(down.exitCode, 0, down.all);
+    }
+    assert.equal((await podman(['pod', 'exists', 'llm-workbench-ctr-pod'])).exitCode, 1);
+  });
+
+  it('runs compose.yaml under podman-compose: the model server and JupyterLab answer', async () => {
+    try {
+      const up = await make(world, 'compose-up', { PROFILE: 'ctr' });
+      assert.equal(up.exitCode, 0, up.all);
+      const models = await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`).then((r) => r.json());
+      assert.equal(models.data[0].id, 'smollm2-135m-instruct');
+      const { readFileSync } = await import('node:fs');
+      const token = readFileSync(join(world.state, 'ctr', 'jupyter-token'), 'utf8').trim();
+      const status = await fetch(`http://127.0.0.1:${JUPYTER_PORT}/api/status`, { headers: { Authorization: `token ${token}` } });
+      assert.equal(status.status, 200);
+      const refused = await fetch(`http://127.0.0.1:${JUPYTER_PORT}/api/status`);
+      assert.equal(refused.status, 403);
+    } finally {
+      const down = await make(world, 'compose-down', { PROFILE: 'ctr' });
+      assert.equal(down.exitCode, 0, down.all);
+    }
+    assert.equal(await containerExists('llm-workbench-ctr'), false);
+  });
+});
+
+describe('container faults: one clear message each', () => {
+  it('no engine at all: lists what was tried', async () => {
+    const bin = join(newWorld().home, 'bin');
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    mkdirSync(bin);
+    for (const tool of ['node', 'make', 'sh', 'bash', 'python3']) symlinkSync(which(tool)!, join(bin, tool));
+    const world = containerWorld({ ctr: containerProfile().replace('engine: podman', 'engine: auto') }, { PATH: bin });
+    const result = await make(world, 'image', { PROFILE: 'ctr' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /error: no container engine answers \(tried docker: not installed; podman: not installed\)/);
+    assert.match(result.stderr, /hint: install Podman/);
+  });
+
+  it('an engine whose daemon is down: says so and how to start it', async () => {
+    assert.ok(which('docker'), 'the docker client is on this machine (its daemon is not)');
+    const world = containerWorld({ ctr: containerProfile() }, { LLM_WORKBENCH_CONTAINER_ENGINE: 'docker', DOCKER_HOST: `unix://${join(newWorld().home, 'no-daemon.sock')}` });
+    const result = await make(world, 'image', { PROFILE: 'ctr' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /error: docker is installed but does not answer/);
+    assert.match(result.stderr, /hint: start the Docker daemon/);
+  });
+
+  it('a base image that is missing and cannot be pulled: names the image and container.base', async () => {
+    const world = containerWorld({ ctr: containerProfile().replace(TEST_BASE_IMAGE, 'localhost/no-such-base:1') });
+    const result = await make(world, 'render image', { PROFILE: 'ctr' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /error: the base image localhost\/no-such-base:1 \(container\.base\) is not on this machine and cannot be pulled/);
+    assert.match(result.stderr, /hint: set container\.base in .*ctr\.yml/);
+  });
+
+  it('a build that fails: shows the last lines of the build log', async () => {
+    const world = containerWorld({ ctr: containerProfile('llama_cpp:\n  version: "0.3.99"\n').replace('llama_cpp:\n  blas: openblas\n', '') });
+    const result = await make(world, 'render image', { PROFILE: 'ctr' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /error: podman build failed/);
+    assert.match(result.stderr, /\| .*No matching distribution found for llama-cpp-python==0\.3\.99/);
+  });
+
+  it('a container that exits at start: shows its logs', async () => {
+    const world = containerWorld({});
+    const bogus = join(world.home, 'models', 'not-a-model.gguf');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(world.home, 'models'));
+    writeFileSync(bogus, 'not a GGUF file\n');
+    worldProfiles(world, { ctr: containerProfile(`model:\n  source: file:${bogus}\n  alias: bogus\n`) });
+    try {
+      const result = await make(world, 'render python-env model image server', { PROFILE: 'ctr' });
+      assert.notEqual(result.exitCode, 0);
+      assert.match(result.stderr, /error: the model server container llm-workbench-ctr exited while starting/);
+      assert.match(result.stderr, /last lines of podman logs llm-workbench-ctr:\n(\s+\| .*\n)+/);
+    } finally {
+      await make(world, 'down', { PROFILE: 'ctr' });
+    }
+  });
+
+  it('a port taken by another program: names the port', async () => {
+    const world = containerWorld({ ctr: containerProfile() });
+    const blocker = createTcpServer().listen(SERVER_PORT, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    try {
+      const result = await make(world, 'render python-env model image server', { PROFILE: 'ctr' });
+      assert.notEqual(result.exitCode, 0);
+      assert.match(result.stderr, new RegExp(`error: port ${SERVER_PORT} on 127\\.0\\.0\\.1 \\(server\\.port\\) is already in use by another program`));
+    } finally {
+      blocker.close();
+    }
+  });
+});

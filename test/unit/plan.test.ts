@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadProfile } from '../../scripts/lib/profile/load.ts';
+import { resolvePlan, type PlanContext } from '../../scripts/lib/profile/plan.ts';
+import { serverArgs } from '../../scripts/lib/server-args.ts';
+import { profilesWith, REPO_ROOT } from '../helpers.ts';
+
+function plan(name: string, env: PlanContext['env'] = { HOME: '/home/u' }, files: Record<string, string> = {}) {
+  const dir = Object.keys(files).length ? profilesWith(files) : join(REPO_ROOT, 'env');
+  return resolvePlan(loadProfile(name, dir), { repoRoot: '/repo', env, arch: 'x86_64' });
+}
+
+describe('resolving a profile into a plan', () => {
+  it('puts state, cache and data under the XDG folders, and honours the LLM_WORKBENCH_* overrides', () => {
+    const p = plan('default');
+    assert.equal(p.paths.stateDir, '/home/u/.local/state/llm-workbench/default');
+    assert.equal(p.paths.cacheDir, '/home/u/.cache/llm-workbench');
+    assert.equal(p.python.venvDir, '/home/u/.local/share/llm-workbench/envs/llm-workbench');
+    assert.equal(p.paths.bashrc, '/home/u/.bashrc');
+    const custom = plan('default', { HOME: '/home/u', XDG_CACHE_HOME: '/xdg/cache', LLM_WORKBENCH_STATE_DIR: '/s', BASHRC: '/tmp/rc' });
+    assert.equal(custom.paths.cacheDir, '/xdg/cache/llm-workbench');
+    assert.equal(custom.paths.stateDir, '/s/default');
+    assert.equal(custom.paths.bashrc, '/tmp/rc');
+  });
+
+  it('keeps the model in the cache under a folder named by its source, and a file: model where it is', () => {
+    const p = plan('default');
+    assert.match(p.model.path, /^\/home\/u\/\.cache\/llm-workbench\/models\/[0-9a-f]{16}\/SmolLM2-135M-Instruct\.Q4_1\.gguf$/);
+    const local = plan('local', { HOME: '/home/u' }, { local: 'extends: default\nmodel:\n  source: file:/data/m.gguf\n  alias: m\n' });
+    assert.equal(local.model.path, '/data/m.gguf');
+  });
+
+  it('uses a sha256 recorded in the lock file when the profile has none', () => {
+    const loaded = loadProfile('elyza-7b', join(REPO_ROOT, 'env'));
+    const p = resolvePlan(loaded, { repoRoot: '/repo', env: { HOME: '/h' }, arch: 'x86_64', lockedSha256: 'b'.repeat(64) });
+    assert.equal(p.model.sha256, 'b'.repeat(64));
+    assert.equal(p.model.sha256Origin, 'lock');
+  });
+
+  it('gives a container profile\'s host env a plain CPU build: its BLAS choice is for the image', () => {
+    const p = plan('elyza-7b');
+    assert.equal(p.llamaCpp.cmakeArgs, '-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS -DLLAVA_BUILD=OFF');
+    assert.equal(p.llamaCpp.hostCmakeArgs, '-DLLAVA_BUILD=OFF');
+  });
+
+  it('starts the server with embeddings on, pooled, on the profile\'s host and port, raw flags last', () => {
+    const p = plan('flags', { HOME: '/h' }, { flags: 'extends: default\nserver:\n  n_threads: 2\n  extra_args: ["--n_batch", "256"]\n' });
+    const args = serverArgs(p, { modelPath: '/m.gguf', bindHost: true });
+    const value = (flag: string) => args[args.indexOf(flag) + 1];
+    assert.equal(value('--embedding'), 'true');
+    assert.equal(value('--pooling'), 'mean');
+    assert.equal(value('--host'), '127.0.0.1');
+    assert.equal(value('--port'), '8080');
+    assert.equal(value('--n_threads'), '2');
+    assert.deepEqual(args.slice(-2), ['--n_batch', '256']);
+    assert.ok(!serverArgs(p, { modelPath: '/m.gguf', bindHost: false }).includes('--host'), 'in a container HOST comes from the image');
+  });
+
+  it('keeps a generated API key in a file in the state folder, never in the argv', () => {
+    const p = plan('keyed', { HOME: '/h' }, { keyed: 'extends: default\nserver:\n  host: 0.0.0.0\n  api_key: generate\n' });
+    assert.deepEqual(p.server.apiKey, { kind: 'generate', file: '/h/.local/state/llm-workbench/keyed/api-key' });
+    assert.equal(p.server.baseUrl, 'http://127.0.0.1:8080/v1');
+    assert.ok(!serverArgs(p, { modelPath: '/m', bindHost: true }).some((a) => a.includes('api')));
+  });
+
+  it('accepts a public bind without a key only when the profile opts out explicitly', () => {
+    assert.throws(() => plan('open', { HOME: '/h' }, { open: 'extends: default\nserver:\n  host: 0.0.0.0\n' }), /without an API key/);
+    const p = plan('open', { HOME: '/h' }, { open: 'extends: default\nserver:\n  host: 0.0.0.0\n  allow_unauthenticated: true\n' });
+    assert.equal(p.server.host, '0.0.0.0');
+  });
+});
