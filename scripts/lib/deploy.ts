@@ -4,6 +4,7 @@
  * their images are built by our engine (so the CA secret and the wheel cache apply).
  */
 import { existsSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { detectEngine } from './engine/index.ts';
 import type { ContainerEngine } from './engine/types.ts';
@@ -109,15 +110,16 @@ export async function kubeUp(plan: Plan): Promise<StepResult> {
   const engine = await detectEngine(plan);
   requirePodman(engine);
   await ensureImage(plan, engine);
-  await runLogged(engine.command('kube', 'play', '--replace', file), {
-    label: 'podman kube play',
-    logFile: join(plan.paths.stateDir, 'kube.log'),
-    hint: 'read the log',
-  });
-  // podman names the pod <deployment>-pod and its containers <pod>-<container>.
-  const container = `${kubeName(plan)}-pod-model-server`;
-  await waitForServer(plan, `kube pod ${kubeName(plan)}-pod`, engine, container);
-  return { outcome: 'created', detail: `${plan.server.baseUrl} (pod ${kubeName(plan)}-pod from ${displayPath(file)})` };
+  const [command, ...args] = engine.command('kube', 'play', '--replace', file) as [string, ...string[]];
+  const played = await execa(command, args, { reject: false, all: true, stdin: 'ignore' });
+  if (played.failed) {
+    throw new WorkbenchError(`podman kube play ${displayPath(file)} failed (exit code ${played.exitCode})`, 'read the output above', { details: String(played.all) });
+  }
+  // Pod and container names differ between podman releases: take the container id it prints.
+  const container = /Container:\s*\n([0-9a-f]{12,})/.exec(String(played.stdout))?.[1];
+  if (!container) throw new WorkbenchError('podman kube play started no container', 'read its output', { details: String(played.all) });
+  await waitForServer(plan, `kube deployment ${kubeName(plan)}`, engine, container);
+  return { outcome: 'created', detail: `${plan.server.baseUrl} (deployment ${kubeName(plan)} from ${displayPath(file)})` };
 }
 
 export async function kubeDown(plan: Plan): Promise<StepResult> {

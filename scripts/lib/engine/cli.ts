@@ -85,9 +85,10 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
       return !result.failed && String(result.stdout).trim() !== '';
     },
     async inspect(name) {
-      const result = await exec(['container', 'inspect', '--format', '{{json .}}', name]);
+      // Both engines print a JSON array without --format (podman 4.3 ignores `{{json .}}`).
+      const result = await exec(['container', 'inspect', name]);
       if (result.failed) return undefined;
-      const raw = JSON.parse(String(result.stdout).trim().split('\n')[0] ?? '{}') as {
+      const raw = ((JSON.parse(String(result.stdout)) as unknown[])[0] ?? {}) as {
         Id?: string;
         State?: { Running?: boolean; Status?: string; ExitCode?: number };
         Config?: { Labels?: Record<string, string> | null; Image?: string };
