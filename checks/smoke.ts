@@ -9,6 +9,7 @@ import { readGgufInfo } from '../scripts/lib/gguf.ts';
 import { jupyterToken } from '../scripts/lib/jupyter.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state.ts';
+import { notebookCheck } from './notebook.ts';
 import { expect, type Check } from './report.ts';
 
 /** The guide's prompt and system prompt (FIELD-NOTES §1), kept as written, stray quote included. */
@@ -138,7 +139,7 @@ export function smokeChecks(plan: Plan): Check[] {
       },
     },
   ];
-  if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
+  if (plan.jupyter.enabled) checks.push(jupyterCheck(plan), notebookCheck(plan));
   return checks;
 }
 

@@ -38,6 +38,13 @@ function containerWorld(files: Record<string, string>, env: Record<string, strin
   return world;
 }
 
+/** podman 4.3 ignores --format '{{json .}}' for inspect: parse the JSON array it prints. */
+async function inspectContainer(name: string) {
+  const result = await podman(['container', 'inspect', name]);
+  assert.equal(result.exitCode, 0, result.all);
+  return JSON.parse(result.stdout)[0];
+}
+
 async function containerExists(name: string): Promise<boolean> {
   return (await podman(['container', 'exists', name])).exitCode === 0;
 }
@@ -69,8 +76,7 @@ describe('make provision with runtime: container (podman)', () => {
   });
 
   it('runs the container as the guide did: loopback port, read-only model, USE_MLOCK=0, SYS_RESOURCE, a restart policy', async () => {
-    const inspect = await podman(['container', 'inspect', 'llm-workbench-ctr', '--format', '{{json .}}']);
-    const info = JSON.parse(inspect.stdout);
+    const info = await inspectContainer('llm-workbench-ctr');
     const binding = info.HostConfig.PortBindings[`${SERVER_PORT}/tcp`][0];
     assert.deepEqual([binding.HostIp, binding.HostPort], ['127.0.0.1', String(SERVER_PORT)]);
     const mount = info.Mounts.find((m: { Destination: string }) => m.Destination === '/models');
@@ -82,12 +88,12 @@ describe('make provision with runtime: container (podman)', () => {
   });
 
   it('changes nothing on a second provision: no rebuild, the same container', async () => {
-    const before_ = (await podman(['container', 'inspect', 'llm-workbench-ctr', '--format', '{{.Id}}'])).stdout;
+    const before_ = (await inspectContainer('llm-workbench-ctr')).Id;
     const second = await make(world, 'provision', { PROFILE: 'ctr' });
     assert.equal(second.exitCode, 0, second.all);
     for (const [step, outcome] of stepOutcomes(second.stdout)) assert.equal(outcome, 'unchanged', `${step} was ${outcome}:\n${second.stdout}`);
     assert.doesNotMatch(second.stdout, /building localhost/);
-    assert.equal((await podman(['container', 'inspect', 'llm-workbench-ctr', '--format', '{{.Id}}'])).stdout, before_);
+    assert.equal((await inspectContainer('llm-workbench-ctr')).Id, before_);
   });
 
   it('replaces the container when the config changes, and stops it with make down', async () => {

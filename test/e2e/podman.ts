@@ -22,7 +22,13 @@ export async function ensureBaseImage(): Promise<void> {
   try {
     const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
     await execa('debootstrap', ['--variant=minbase', 'bookworm', dir, mirror], { all: true });
-    await execa('tar', ['-C', dir, '-c', '.']).pipe('podman', ['import', '-', TEST_BASE_IMAGE], { env: { ...process.env, CONTAINERS_CONF } });
+    const tarball = `${dir}.tar`;
+    await execa('tar', ['-C', dir, '-cf', tarball, '.']);
+    try {
+      await execa('podman', ['import', tarball, TEST_BASE_IMAGE], { env: { ...process.env, CONTAINERS_CONF } });
+    } finally {
+      rmSync(tarball, { force: true });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

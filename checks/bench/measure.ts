@@ -1,0 +1,83 @@
+/**
+ * Measuring the served endpoint the way serving benchmarks do (FIELD-NOTES §5): per request,
+ * time to first token, decode tokens/s after the first token, prompt tokens/s, end-to-end
+ * latency and inter-token latency, with the official `openai` client and streaming chat.
+ */
+import type OpenAI from 'openai';
+
+export interface Message {
+  role: 'system' | 'user';
+  content: string;
+}
+
+export interface RunMeasure {
+  prompt: string;
+  promptTokens: number;
+  completionTokens: number;
+  chunks: number;
+  ttftMs: number;
+  e2eMs: number;
+  /** Completion tokens after the first, over the time after the first token. */
+  decodeTokensPerSecond: number;
+  /** Prompt tokens over the time to first token (which also holds the HTTP round trip). */
+  promptTokensPerSecond: number;
+  /** Mean gap between streamed chunks. */
+  itlMs: number;
+}
+
+export const SAMPLING = { temperature: 0.01, top_p: 0.01 } as const;
+
+/** Tokens in `text` by the server's own tokenizer (BOS not counted). */
+export async function countTokens(baseUrl: string, apiKey: string | undefined, text: string): Promise<number> {
+  const count = async (input: string) => {
+    const response = await fetch(`${baseUrl.replace(/\/v1$/, '')}/extras/tokenize`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({ input }),
+    });
+    if (!response.ok) throw new Error(`/extras/tokenize answered HTTP ${response.status}`);
+    return ((await response.json()) as { tokens: number[] }).tokens.length;
+  };
+  return text ? (await count(text)) - (await count('')) : 0;
+}
+
+/** Prompt tokens of a chat request, as the server counts them (a one-token request). */
+export async function promptTokens(client: OpenAI, messages: Message[]): Promise<number> {
+  const response = await client.chat.completions.create({ model: 'gpt-3.5-turbo', messages, max_tokens: 1, ...SAMPLING });
+  return response.usage?.prompt_tokens ?? NaN;
+}
+
+export async function measureChat(
+  client: OpenAI,
+  messages: Message[],
+  maxTokens: number,
+  tokens: { prompt: number; count: (text: string) => Promise<number> },
+): Promise<RunMeasure> {
+  const started = performance.now();
+  const stream = await client.chat.completions.create({ model: 'gpt-3.5-turbo', messages, max_tokens: maxTokens, stream: true, ...SAMPLING });
+  const stamps: number[] = [];
+  let text = '';
+  for await (const chunk of stream) {
+    const content = chunk.choices[0]?.delta?.content;
+    if (content) {
+      stamps.push(performance.now());
+      text += content;
+    }
+  }
+  const ended = performance.now();
+  const completionTokens = await tokens.count(text);
+  const first = stamps[0] ?? ended;
+  const gaps = stamps.slice(1).map((t, i) => t - (stamps[i] as number));
+  const ttftMs = first - started;
+  return {
+    prompt: messages[messages.length - 1]?.content ?? '',
+    promptTokens: tokens.prompt,
+    completionTokens,
+    chunks: stamps.length,
+    ttftMs,
+    e2eMs: ended - started,
+    decodeTokensPerSecond: completionTokens > 1 && ended > first ? (completionTokens - 1) / ((ended - first) / 1000) : NaN,
+    promptTokensPerSecond: tokens.prompt / (ttftMs / 1000),
+    itlMs: gaps.length ? gaps.reduce((a, b) => a + b, 0) / gaps.length : NaN,
+  };
+}

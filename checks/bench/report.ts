@@ -1,0 +1,164 @@
+/** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
+import type { RunMeasure } from './measure.ts';
+import type { Summary } from './stats.ts';
+
+export interface MetricSummaries {
+  ttftMs: Summary;
+  decodeTokensPerSecond: Summary;
+  promptTokensPerSecond: Summary;
+  e2eMs: Summary;
+  itlMs?: Summary;
+}
+
+export interface ConcurrencyLevel {
+  clients: number;
+  requests: number;
+  wallSeconds: number;
+  completionTokens: number;
+  aggregateTokensPerSecond: number;
+  requestsPerSecond: number;
+  ttftMs: Summary;
+  e2eMs: Summary;
+  decodeTokensPerSecond: Summary;
+}
+
+export interface BenchReport {
+  profile: string;
+  model: { alias: string; file: string };
+  llamaCppVersion: string;
+  at: string;
+  settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number };
+  served: { runs: RunMeasure[]; summary: MetricSummaries };
+  raw: { loadSeconds: number; runs: RunMeasure[]; summary: MetricSummaries };
+  comparison: { decodeRatio: number; ttftOverheadMs: number; promptRatio: number };
+  concurrency: ConcurrencyLevel[];
+  guide?: GuideFigures;
+}
+
+/** The guide's own figures (FIELD-NOTES §1: ELYZA 7B q4_K_M, 16 GB laptop CPU). */
+export interface GuideFigures {
+  decodeTokensPerSecond: number;
+  promptTokensPerSecond: { tokens: number; tokensPerSecond: number }[];
+  embeddings: { tokens: number; seconds: number };
+  verificationTokensPerSecond: number[];
+}
+
+export const GUIDE_FIGURES: GuideFigures = {
+  decodeTokensPerSecond: 4.15,
+  promptTokensPerSecond: [
+    { tokens: 12, tokensPerSecond: 8.97 },
+    { tokens: 42, tokensPerSecond: 1.66 },
+  ],
+  embeddings: { tokens: 13, seconds: 1.45 },
+  verificationTokensPerSecond: [0.8, 3.5],
+};
+
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : 'n/a');
+
+function row(name: string, s: Summary, format: (n: number) => string): string {
+  return `| ${name} | ${format(s.mean)} | ${format(s.p50)} | ${format(s.p95)} | ${s.n} |`;
+}
+
+export function markdownReport(report: BenchReport): string {
+  const { served, raw, comparison } = report;
+  const lines = [
+    `# Benchmark: ${report.model.alias} (profile ${report.profile})`,
+    '',
+    `llama-cpp-python ${report.llamaCppVersion}, n_ctx ${report.settings.nCtx}, threads ${report.settings.nThreads}, ` +
+      `max_tokens ${report.settings.maxTokens}, ${report.settings.runsPerPrompt} runs per prompt after a warm-up; ${report.at}.`,
+    '',
+    '## Served endpoint (streaming chat, official openai client)',
+    '',
+    '| metric | mean | p50 | p95 | n |',
+    '|---|---:|---:|---:|---:|',
+    row('time to first token (ms)', served.summary.ttftMs, f0),
+    row('decode tokens/s (after the first token)', served.summary.decodeTokensPerSecond, f1),
+    row('prompt tokens/s (prompt tokens / TTFT)', served.summary.promptTokensPerSecond, f1),
+    row('end-to-end latency (ms)', served.summary.e2eMs, f0),
+    ...(served.summary.itlMs ? [row('inter-token latency (ms)', served.summary.itlMs, f1)] : []),
+    '',
+    '## Raw engine (llama-cpp-python in-process, same model, context and threads)',
+    '',
+    '| metric | mean | p50 | p95 | n |',
+    '|---|---:|---:|---:|---:|',
+    row('time to first token (ms)', raw.summary.ttftMs, f0),
+    row('decode tokens/s', raw.summary.decodeTokensPerSecond, f1),
+    row('prompt tokens/s', raw.summary.promptTokensPerSecond, f1),
+    '',
+    `**Served / raw decode speed: ${comparison.decodeRatio.toFixed(2)}** (mean tokens/s); ` +
+      `prompt speed ratio ${comparison.promptRatio.toFixed(2)}; the server adds ${f0(comparison.ttftOverheadMs)} ms to the time to first token (p50).`,
+    '',
+    '## Concurrency sweep (fixed-length prompt)',
+    '',
+    '| clients | requests | wall (s) | aggregate tokens/s | requests/s | TTFT p50 (ms) | e2e p50 (ms) | decode tokens/s p50 |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...report.concurrency.map(
+      (c) =>
+        `| ${c.clients} | ${c.requests} | ${c.wallSeconds.toFixed(2)} | ${f1(c.aggregateTokensPerSecond)} | ${c.requestsPerSecond.toFixed(2)} | ${f0(c.ttftMs.p50)} | ${f0(c.e2eMs.p50)} | ${f1(c.decodeTokensPerSecond.p50)} |`,
+    ),
+    '',
+    'llama_cpp.server runs one generation at a time, so more clients queue: aggregate tokens/s stays',
+    'near the single-client figure while time to first token grows with the queue.',
+  ];
+  if (report.guide) {
+    const g = report.guide;
+    lines.push(
+      '',
+      '## Beside the guide\'s figures (ELYZA 7B q4_K_M, 16 GB laptop CPU)',
+      '',
+      '| figure | guide | here |',
+      '|---|---:|---:|',
+      `| decode tokens/s | ${g.decodeTokensPerSecond} | ${f1(raw.summary.decodeTokensPerSecond.mean)} (raw), ${f1(served.summary.decodeTokensPerSecond.mean)} (served) |`,
+      ...g.promptTokensPerSecond.map((p) => `| prompt tokens/s (${p.tokens} tokens) | ${p.tokensPerSecond} | ${f1(served.summary.promptTokensPerSecond.p50)} (served p50) |`),
+      `| verification program tokens/s (prompt time included) | ${g.verificationTokensPerSecond.join(', ')} | see decode tokens/s above: measured after the first token |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Bars of aggregate tokens/s by concurrency, with the raw engine's decode speed as a line. */
+export function concurrencyChart(report: BenchReport): string {
+  const width = 640;
+  const height = 360;
+  const margin = { top: 40, right: 20, bottom: 50, left: 60 };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const rawDecode = report.raw.summary.decodeTokensPerSecond.mean;
+  const values = report.concurrency.map((c) => c.aggregateTokensPerSecond);
+  const top = Math.max(...values, Number.isFinite(rawDecode) ? rawDecode : 0, 1) * 1.15;
+  const y = (v: number) => margin.top + plotH - (v / top) * plotH;
+  const slot = plotW / Math.max(report.concurrency.length, 1);
+  const bars = report.concurrency
+    .map((c, i) => {
+      const x = margin.left + i * slot + slot * 0.2;
+      const w = slot * 0.6;
+      const v = c.aggregateTokensPerSecond;
+      return [
+        `<rect class="bar" x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${w.toFixed(1)}" height="${(margin.top + plotH - y(v)).toFixed(1)}" fill="#4e79a7"><title>${c.clients} clients: ${v.toFixed(1)} tokens/s</title></rect>`,
+        `<text x="${(x + w / 2).toFixed(1)}" y="${(y(v) - 6).toFixed(1)}" text-anchor="middle" font-size="12">${v.toFixed(1)}</text>`,
+        `<text x="${(x + w / 2).toFixed(1)}" y="${(margin.top + plotH + 18).toFixed(1)}" text-anchor="middle" font-size="12">${c.clients}</text>`,
+      ].join('\n  ');
+    })
+    .join('\n  ');
+  const ticks = Array.from({ length: 5 }, (_, i) => (top / 4) * i)
+    .map((v) => `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${margin.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${v.toFixed(0)}</text>`)
+    .join('\n  ');
+  const rawLine = Number.isFinite(rawDecode)
+    ? `<line class="raw" x1="${margin.left}" x2="${width - margin.right}" y1="${y(rawDecode).toFixed(1)}" y2="${y(rawDecode).toFixed(1)}" stroke="#e15759" stroke-dasharray="6 4"/><text x="${width - margin.right}" y="${(y(rawDecode) - 6).toFixed(1)}" text-anchor="end" font-size="12" fill="#e15759">raw engine decode ${rawDecode.toFixed(1)} tokens/s</text>`
+    : '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">
+  <rect width="100%" height="100%" fill="white"/>
+  <text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(report.model.alias)}: aggregate tokens/s by concurrency</text>
+  ${ticks}
+  ${bars}
+  ${rawLine}
+  <text x="${margin.left + plotW / 2}" y="${height - 12}" text-anchor="middle" font-size="12">concurrent clients</text>
+  <text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">tokens/s</text>
+</svg>
+`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] as string);
+}
