@@ -41,6 +41,15 @@ export function benchPrompts(): Message[][] {
   return [...guide, [{ role: 'user', content: FIXED_PROMPT }]];
 }
 
+/**
+ * The same prompt, tagged with its run number at the very start: llama.cpp reuses the KV cache
+ * of a repeated prefix, which would make every run after the first skip prompt evaluation.
+ */
+export function tagged(messages: Message[], run: number): Message[] {
+  const [first, ...rest] = messages as [Message, ...Message[]];
+  return [{ ...first, content: `(run ${run}) ${first.content}` }, ...rest];
+}
+
 function knob(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 1) throw new WorkbenchError(`${name} must be a positive whole number, not "${process.env[name]}"`, `e.g. ${name}=${fallback}`);
@@ -72,7 +81,7 @@ async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt: number
         pooling: plan.model.pooling,
         max_tokens: maxTokens,
         warmup: prompts.slice(0, 1),
-        runs: prompts.flatMap((p) => Array.from({ length: runsPerPrompt }, () => p)),
+        runs: prompts.flatMap((p) => Array.from({ length: runsPerPrompt }, (_, run) => tagged(p, run))),
       }),
     );
     const result = await execa(env.python, [join(REPO_ROOT, 'checks', 'bench', 'raw_bench.py'), request], { reject: false });
@@ -118,14 +127,14 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   const client = clientFor(plan);
   const prompts = benchPrompts();
   const count = (text: string) => countTokens(plan.server.baseUrl, apiKey, text);
-  const promptCounts = await Promise.all(prompts.map((p) => promptTokens(client, p)));
+  const promptCounts = await Promise.all(prompts.map((p) => promptTokens(client, tagged(p, 0))));
 
   log(`  warm-up (${prompts.length} requests)`);
   for (const p of prompts) await measureChat(client, p, Math.min(8, maxTokens), { prompt: 0, count });
 
   const served: RunMeasure[] = [];
   for (const [i, p] of prompts.entries()) {
-    for (let run = 0; run < runsPerPrompt; run++) served.push(await measureChat(client, p, maxTokens, { prompt: promptCounts[i]!, count }));
+    for (let run = 0; run < runsPerPrompt; run++) served.push(await measureChat(client, tagged(p, run), maxTokens, { prompt: promptCounts[i]!, count }));
   }
   const servedSummary = summaries(served, true);
   log(`  served: TTFT p50 ${servedSummary.ttftMs.p50.toFixed(0)} ms, decode ${servedSummary.decodeTokensPerSecond.mean.toFixed(1)} tokens/s (${served.length} runs)`);
@@ -137,12 +146,13 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
 
   const fixed = prompts[prompts.length - 1]!;
   const levels: ConcurrencyLevel[] = [];
+  let sweepRun = 1000;
   for (const clients of concurrency) {
     const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: clients }, async () => {
         const mine: RunMeasure[] = [];
-        for (let r = 0; r < requestsPerClient; r++) mine.push(await measureChat(client, fixed, maxTokens, { prompt: promptCounts[prompts.length - 1]!, count }));
+        for (let r = 0; r < requestsPerClient; r++) mine.push(await measureChat(client, tagged(fixed, sweepRun++), maxTokens, { prompt: promptCounts[prompts.length - 1]!, count }));
         return mine;
       }),
     );

@@ -17,6 +17,9 @@ export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
     '--embedding', 'true',
     // Read by our launcher (serve.py), not by llama_cpp.server (FIELD-NOTES §3).
     '--pooling', model.pooling,
+    // By default a new request cuts off the stream in progress; a workstation serving a
+    // notebook and other clients should queue them instead.
+    '--interrupt_requests', 'false',
   ];
   if (model.chatFormat) args.push('--chat_format', model.chatFormat);
   if (server.nThreads !== undefined) args.push('--n_threads', String(server.nThreads));

@@ -30,7 +30,7 @@ describe('make provision with the default profile', () => {
     assert.equal(first.exitCode, 0, first.all);
     const outcomes = stepOutcomes(first.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS, first.stdout);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
     assert.match(first.stdout, /JupyterLab\s+http:\/\/127\.0\.0\.1:18888\/lab\?token=[0-9a-f]{48}/);
@@ -38,7 +38,7 @@ describe('make provision with the default profile', () => {
 
   it('writes a JSON smoke report with every check passed', () => {
     const report = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.json'), 'utf8'));
-    assert.equal(report.checks.length, 6);
+    assert.equal(report.checks.length, 7);
     assert.ok(report.checks.every((c: { ok: boolean }) => c.ok), JSON.stringify(report, null, 2));
   });
 
@@ -89,6 +89,38 @@ describe('make provision with the default profile', () => {
     assert.match(logs.stdout, /POST \/v1\/embeddings HTTP\/1\.1" 200/);
   });
 
+  it('benchmarks the served endpoint against the raw engine and writes JSON, markdown and an SVG chart', async () => {
+    const bench = await make(world, 'bench', { BENCH_RUNS: '2', BENCH_MAX_TOKENS: '16', BENCH_CONCURRENCY: '1,2', BENCH_REQUESTS_PER_CLIENT: '1' });
+    assert.equal(bench.exitCode, 0, bench.all);
+    const dir = join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'bench');
+    const report = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8'));
+    assert.equal(report.served.runs.length, 4 * 2, 'each of the 4 prompts ran twice');
+    assert.equal(report.raw.runs.length, 4 * 2);
+    for (const side of [report.served, report.raw]) {
+      for (const metric of ['ttftMs', 'decodeTokensPerSecond', 'promptTokensPerSecond', 'e2eMs']) {
+        const s = side.summary[metric];
+        assert.ok(s.mean > 0 && s.p50 > 0 && s.p95 > 0, `${metric} is not positive: ${JSON.stringify(s)}`);
+        assert.ok(s.min <= s.p50 && s.p50 <= s.p95 && s.p95 <= s.max, `${metric} summaries are out of order: ${JSON.stringify(s)}`);
+      }
+    }
+    for (const run of report.served.runs) {
+      assert.ok(run.completionTokens > 0 && run.completionTokens <= 16 + 1, `completion tokens ${run.completionTokens}`);
+      assert.ok(run.ttftMs < run.e2eMs, 'the first token comes before the end');
+    }
+    assert.ok(Math.abs(report.comparison.decodeRatio - report.served.summary.decodeTokensPerSecond.mean / report.raw.summary.decodeTokensPerSecond.mean) < 1e-9);
+    assert.deepEqual(report.concurrency.map((c: { clients: number }) => c.clients), [1, 2]);
+    for (const level of report.concurrency) {
+      assert.equal(level.requests, level.clients);
+      assert.ok(Math.abs(level.aggregateTokensPerSecond - level.completionTokens / level.wallSeconds) < 1e-9);
+    }
+    const markdown = readFileSync(join(dir, 'bench.md'), 'utf8');
+    assert.match(markdown, /\*\*Served \/ raw decode speed: \d+\.\d\d\*\*/);
+    assert.match(markdown, /^\| 2 \| 2 \| /m);
+    const svg = readFileSync(join(dir, 'concurrency.svg'), 'utf8');
+    assert.ok(svg.startsWith('<svg'));
+    assert.equal(svg.match(/class="bar"/g)?.length, 2);
+  });
+
   it('stops both services with make down, leaving no process behind; a second down says nothing was running', async () => {
     const pids = ['server.json', 'jupyter.json'].map((f) => readRecord(join(world.state, 'default', f))?.pid);
     assert.ok(pids.every((p) => typeof p === 'number'));
@@ -102,6 +134,9 @@ describe('make provision with the default profile', () => {
     assert.match(again.stdout, /nothing was running/);
     const status = await make(world, 'status');
     assert.notEqual(status.exitCode, 0, "make status fails when a service is down");
+    const smoke = await make(world, 'smoke-test');
+    assert.notEqual(smoke.exitCode, 0, 'the smoke checks fail when the server is down');
+    assert.match(smoke.stdout, /FAIL\s+notebook\s+\d+ ms\s+the notebook stopped with an error: .*(APIConnectionError|Connection)/);
     assert.match(status.stdout, /^model-server\s+-\s+\S+\s+no\s+no$/m);
   });
 });
