@@ -89,7 +89,7 @@ async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt: number
     const raw = JSON.parse(String(result.stdout).trim().split('\n').pop() ?? '{}') as {
       load_seconds: number;
       llama_cpp_version: string;
-      runs: { ttft_ms: number; e2e_ms: number; decode_seconds: number; completion_tokens: number; chunks: number }[];
+      runs: { ttft_ms: number; e2e_ms: number; decode_seconds: number; completion_tokens: number; finish_reason: string; chunks: number }[];
     };
     const runs: RunMeasure[] = raw.runs.map((r, i) => {
       const promptIndex = Math.floor(i / runsPerPrompt);
@@ -99,6 +99,7 @@ async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt: number
         prompt: prompt[prompt.length - 1]!.content,
         promptTokens: tokens,
         completionTokens: r.completion_tokens,
+        finishReason: r.finish_reason,
         chunks: r.chunks,
         ttftMs: r.ttft_ms,
         e2eMs: r.e2e_ms,

@@ -8,6 +8,11 @@ export const renderStep: Step = {
   name: '10-render',
   async run(plan) {
     const result = writeRendered(plan, renderProfile(plan));
+    // The facts the guide's Embeddings fix turns on, visible at a glance.
+    console.log(
+      `  llama-cpp-python==${plan.llamaCpp.version}, CMAKE_ARGS=${plan.llamaCpp.cmakeArgs}; ` +
+        `server --embedding true --pooling ${plan.model.pooling}${plan.model.chatFormat ? ` --chat_format ${plan.model.chatFormat}` : ''}`,
+    );
     return { outcome: result.outcome, detail: `${displayPath(plan.paths.buildDir)}/ (${result.files.map((f) => f.path).join(', ')})` };
   },
 };

@@ -14,6 +14,8 @@ export interface RunMeasure {
   prompt: string;
   promptTokens: number;
   completionTokens: number;
+  /** `length`: the cap was reached, so completionTokens is exact; otherwise it is re-counted. */
+  finishReason: string;
   chunks: number;
   ttftMs: number;
   e2eMs: number;
@@ -57,15 +59,20 @@ export async function measureChat(
   const stream = await client.chat.completions.create({ model: 'gpt-3.5-turbo', messages, max_tokens: maxTokens, stream: true, ...SAMPLING });
   const stamps: number[] = [];
   let text = '';
+  let finishReason = 'unknown';
   for await (const chunk of stream) {
-    const content = chunk.choices[0]?.delta?.content;
+    const choice = chunk.choices[0];
+    if (choice?.finish_reason) finishReason = choice.finish_reason;
+    const content = choice?.delta?.content;
     if (content) {
       stamps.push(performance.now());
       text += content;
     }
   }
   const ended = performance.now();
-  const completionTokens = await tokens.count(text);
+  // Streaming answers carry no usage. A run cut at max_tokens generated exactly that many;
+  // otherwise re-tokenizing the text is the closest count (it can differ by a token or two).
+  const completionTokens = finishReason === 'length' ? maxTokens : Math.min(await tokens.count(text), maxTokens);
   const first = stamps[0] ?? ended;
   const gaps = stamps.slice(1).map((t, i) => t - (stamps[i] as number));
   const ttftMs = first - started;
@@ -73,6 +80,7 @@ export async function measureChat(
     prompt: messages[messages.length - 1]?.content ?? '',
     promptTokens: tokens.prompt,
     completionTokens,
+    finishReason,
     chunks: stamps.length,
     ttftMs,
     e2eMs: ended - started,

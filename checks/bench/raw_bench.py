@@ -39,6 +39,7 @@ def main():
         first = None
         stamps = []
         text = ""
+        finish_reason = "unknown"
         for chunk in llm.create_chat_completion(
             messages=messages,
             max_tokens=request["max_tokens"],
@@ -46,6 +47,7 @@ def main():
             top_p=0.01,
             stream=True,
         ):
+            finish_reason = chunk["choices"][0].get("finish_reason") or finish_reason
             content = chunk["choices"][0]["delta"].get("content")
             if content:
                 now = time.perf_counter()
@@ -53,12 +55,18 @@ def main():
                 stamps.append(now)
                 text += content
         end = time.perf_counter()
-        completion_tokens = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+        # Counted as the served side counts (checks/bench/measure.ts): exact when cut at the cap.
+        if finish_reason == "length":
+            completion_tokens = request["max_tokens"]
+        else:
+            counted = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+            completion_tokens = min(counted, request["max_tokens"])
         return {
             "ttft_ms": (first - begin) * 1000 if first is not None else None,
             "e2e_ms": (end - begin) * 1000,
             "decode_seconds": (end - first) if first is not None else None,
             "completion_tokens": completion_tokens,
+            "finish_reason": finish_reason,
             "chunks": len(stamps),
         }
 

@@ -16,7 +16,7 @@ import { jupyterAnswers, modelIsListed, waitUntil } from './readiness.ts';
 import { kubeName } from './render.ts';
 import { runLogged, which } from './run.ts';
 import { buildSecrets, ensureImage } from './runtime/container.ts';
-import { readyTimeoutMs } from './runtime/native.ts';
+import { readyTimeoutMs } from './service.ts';
 import { serverApiKey } from './state.ts';
 import type { StepResult } from './step.ts';
 

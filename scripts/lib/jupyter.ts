@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic, type WriteOutcome } from './fs-atomic.ts';
 import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';
 import type { Plan } from './profile/plan.ts';
-import { isOurs, logTail, readRecord, startService, stopService } from './process.ts';
+import { isOurs, logTail, readRecord, stopService } from './process.ts';
 import { requirePythonEnv } from './python-env.ts';
-import { jupyterAnswers, waitUntil } from './readiness.ts';
-import { baseEnv, ensurePortFree, readyTimeoutMs } from './runtime/native.ts';
+import { jupyterAnswers } from './readiness.ts';
+import { baseEnv, ensureBackgroundService } from './service.ts';
 import type { ServiceStatus } from './runtime/types.ts';
 import { ensureSecret, serverApiKey, statePaths } from './state.ts';
 import type { StepResult } from './step.ts';
@@ -65,18 +65,8 @@ export async function startJupyter(plan: Plan): Promise<StepResult> {
   const apiKey = serverApiKey(plan) ?? 'Dummy';
   const fingerprint = createHash('sha256').update(JSON.stringify({ argv, token, base: plan.server.baseUrl, apiKey })).digest('hex').slice(0, 16);
 
-  const previous = readRecord(paths.jupyterRecord);
-  let replaced = false;
-  if (isOurs(previous)) {
-    if (previous.fingerprint === fingerprint && (await jupyterAnswers(plan.jupyter.url, token))) {
-      return { outcome: notebook === 'unchanged' ? 'unchanged' : 'replaced', detail: readyUrl(plan, token) };
-    }
-    await stopService(paths.jupyterRecord);
-    replaced = true;
-  }
-  await ensurePortFree(plan.jupyter.host, plan.jupyter.port, 'jupyter.port', plan);
-
-  const record = await startService({
+  const { outcome, record } = await ensureBackgroundService(plan, {
+    what: `JupyterLab on ${plan.jupyter.host}:${plan.jupyter.port}`,
     service: 'jupyterlab',
     argv,
     env: baseEnv({
@@ -87,25 +77,17 @@ export async function startJupyter(plan: Plan): Promise<StepResult> {
       OPENAI_API_KEY: apiKey,
     }),
     cwd: plan.jupyter.notebookDir,
-    logFile: paths.jupyterLog,
     recordFile: paths.jupyterRecord,
+    logFile: paths.jupyterLog,
     fingerprint,
     url: plan.jupyter.url,
+    port: { host: plan.jupyter.host, port: plan.jupyter.port, field: 'jupyter.port' },
+    isReady: () => jupyterAnswers(plan.jupyter.url, token),
+    logsHint: `make logs shows the whole log (${paths.jupyterLog})`,
   });
-  try {
-    await waitUntil(() => jupyterAnswers(plan.jupyter.url, token), {
-      what: `JupyterLab on ${plan.jupyter.host}:${plan.jupyter.port}`,
-      timeoutMs: readyTimeoutMs(),
-      logName: paths.jupyterLog,
-      logTail: () => logTail(paths.jupyterLog),
-      isAlive: () => isOurs(record),
-      logsHint: `make logs shows the whole log (${paths.jupyterLog})`,
-    });
-  } catch (error) {
-    await stopService(paths.jupyterRecord);
-    throw error;
-  }
-  return { outcome: replaced ? 'replaced' : 'created', detail: `${readyUrl(plan, token)}` };
+  // A rewritten notebook is a change even when the server itself was left alone.
+  const changed = outcome === 'unchanged' && notebook !== 'unchanged' ? 'replaced' : outcome;
+  return { outcome: changed, detail: `${readyUrl(plan, token)} (pid ${record.pid})` };
 }
 
 export async function stopJupyter(plan: Plan): Promise<boolean> {

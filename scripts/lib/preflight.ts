@@ -2,7 +2,7 @@
  * What `make doctor` checks: each finding says what was found and, when it is a problem, the
  * fix. Failures stop `make provision` before anything is changed.
  */
-import { statfsSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { jupyterStatus } from './jupyter.ts';
@@ -94,6 +94,8 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
     findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.running && jupyter.healthy));
   }
 
+  findings.push(platformFinding(), gpuFinding());
+
   const engines = ['docker', 'podman'].filter((e) => which(e));
   findings.push(
     engines.length
@@ -103,6 +105,27 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
         : { check: 'containers', status: 'info', detail: 'neither docker nor podman found (not needed: runtime is native)' },
   );
   return findings;
+}
+
+/** WSL 2 forwards localhost to Windows, so loopback binds lose nothing there (FIELD-NOTES §6). */
+function platformFinding(): Finding {
+  let version = '';
+  try {
+    version = readFileSync('/proc/version', 'utf8');
+  } catch {
+    return { check: 'platform', status: 'info', detail: process.platform };
+  }
+  return /microsoft/i.test(version)
+    ? { check: 'platform', status: 'ok', detail: 'WSL: services on 127.0.0.1 are reachable from Windows at http://localhost:<port>' }
+    : { check: 'platform', status: 'ok', detail: `Linux ${version.split(' ')[2] ?? ''}`.trim() };
+}
+
+/** Users ask most why a GPU was not used: say what we see and that builds here are CPU-only. */
+function gpuFinding(): Finding {
+  const nvidia = existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
+  return nvidia
+    ? { check: 'gpu', status: 'info', detail: 'a GPU device is present, but llm-workbench builds llama.cpp for the CPU (no CUDA flags yet): it will not be used' }
+    : { check: 'gpu', status: 'info', detail: 'no GPU device (/dev/nvidia0, /dev/dxg): CPU inference' };
 }
 
 async function portFinding(field: string, host: string, port: number, ours: boolean): Promise<Finding> {

@@ -58,8 +58,15 @@ describe('make render with bad input: non-zero exit, one message with the fix, n
   it('renders a good profile and says what it did', async () => {
     const result = await render('default', {});
     assert.equal(result.exitCode, 0, result.all);
-    assert.match(result.stdout, /^10-render\s+created\s+\d+\.\d+s/);
+    assert.match(result.stdout, /^10-render\s+created\s+\d+\.\d+s/m);
+    assert.match(result.stdout, /llama-cpp-python==0\.3\.36, CMAKE_ARGS=-DLLAVA_BUILD=OFF; server --embedding true --pooling mean/);
     assert.ok(existsSync(join(result.build, 'default', 'Dockerfile')));
+  });
+
+  it('shows the guide profile\'s pinned version, its BLAS flags and --embedding true', async () => {
+    const result = await render('elyza-7b', {});
+    assert.equal(result.exitCode, 0, result.all);
+    assert.match(result.stdout, /llama-cpp-python==0\.3\.36, CMAKE_ARGS=-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS -DLLAVA_BUILD=OFF; server --embedding true --pooling mean --chat_format llama-2/);
   });
 });
 

@@ -14,7 +14,7 @@ import type { Plan } from '../profile/plan.ts';
 import { modelIsListed, waitUntil } from '../readiness.ts';
 import { serverApiKey } from '../state.ts';
 import type { StepResult } from '../step.ts';
-import { ensurePortFree, readyTimeoutMs } from './native.ts';
+import { ensurePortFree, readyTimeoutMs } from '../service.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
 
 const LABEL_PROFILE = 'io.llm-workbench.profile';

@@ -5,36 +5,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { WorkbenchError } from '../errors.ts';
-import { isPortFree } from '../ports.ts';
 import { displayPath } from '../profile/load.ts';
 import type { Plan } from '../profile/plan.ts';
-import { isOurs, logTail, readRecord, startService, stopService } from '../process.ts';
+import { isOurs, logTail, readRecord, stopService } from '../process.ts';
 import { requirePythonEnv } from '../python-env.ts';
-import { modelIsListed, waitUntil } from '../readiness.ts';
+import { modelIsListed } from '../readiness.ts';
 import { serverArgs } from '../server-args.ts';
+import { baseEnv, ensureBackgroundService } from '../service.ts';
 import { serverApiKey, statePaths } from '../state.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
-
-/** Settings llama_cpp.server would also read from the environment are never inherited. */
-export function baseEnv(extra: Record<string, string | undefined>): Record<string, string> {
-  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'];
-  const env: Record<string, string> = {};
-  for (const key of keep) if (process.env[key]) env[key] = process.env[key] as string;
-  for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
-  return env;
-}
-
-export function readyTimeoutMs(): number {
-  return Number(process.env.LLM_WORKBENCH_READY_TIMEOUT ?? 300) * 1000;
-}
-
-export async function ensurePortFree(host: string, port: number, field: string, plan: Plan): Promise<void> {
-  if (await isPortFree(host, port)) return;
-  throw new WorkbenchError(
-    `port ${port} on ${host} (${field}) is already in use by another program`,
-    `stop that program (ss -ltnp 'sport = :${port}' shows which) or choose another ${field} in ${plan.profile.files[plan.profile.files.length - 1]}`,
-  );
-}
 
 export const nativeRuntime: ServerRuntime = {
   kind: 'native',
@@ -53,43 +32,23 @@ export const nativeRuntime: ServerRuntime = {
       .digest('hex')
       .slice(0, 16);
 
-    const previous = readRecord(paths.serverRecord);
-    let replaced = false;
-    if (isOurs(previous)) {
-      if (previous.fingerprint === fingerprint && (await modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey))) {
-        return { outcome: 'unchanged', detail: `${plan.server.baseUrl} (pid ${previous.pid})` };
-      }
-      await stopService(paths.serverRecord);
-      replaced = true;
-    }
-    await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan);
-
-    const record = await startService({
+    const { outcome, record } = await ensureBackgroundService(plan, {
+      what: `model server on ${plan.server.host}:${plan.server.port}`,
       service: 'model-server',
       argv,
       // HOST and PORT are set on purpose: llama_cpp.server lets them override --host/--port.
       // The API key travels here, never on the command line where ps shows it.
       env: baseEnv({ HOST: plan.server.host, PORT: String(plan.server.port), API_KEY: apiKey }),
       cwd: plan.paths.stateDir,
-      logFile: paths.serverLog,
       recordFile: paths.serverRecord,
+      logFile: paths.serverLog,
       fingerprint,
       url: plan.server.baseUrl,
+      port: { host: plan.server.host, port: plan.server.port, field: 'server.port' },
+      isReady: () => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
+      logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
     });
-    try {
-      await waitUntil(() => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey), {
-        what: `model server on ${plan.server.host}:${plan.server.port}`,
-        timeoutMs: readyTimeoutMs(),
-        logName: paths.serverLog,
-        logTail: () => logTail(paths.serverLog),
-        isAlive: () => isOurs(record),
-        logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
-      });
-    } catch (error) {
-      await stopService(paths.serverRecord);
-      throw error;
-    }
-    return { outcome: replaced ? 'replaced' : 'created', detail: `${plan.server.baseUrl} (pid ${record.pid})` };
+    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid})` };
   },
 
   async stop(plan) {
