@@ -4,13 +4,14 @@ export PROFILE
 TSX := node --import tsx
 NODE_MODULES := node_modules/.package-lock.json
 
-.PHONY: compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make provision [PROFILE=name]  bring up the model server and JupyterLab (env/<name>.yml; default: default)"
 	@echo "make smoke-test                call every OpenAI endpoint of the running stack"
 	@echo "make status | logs | down      see, read or stop what provision started"
 	@echo "make doctor                    check this machine for the profile"
+	@echo "make plan                      print the resolved plan (paths, versions, server argv) without doing anything"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml)"
 	@echo "make clean [MODELS=1]          remove state and build output (and cached models)"
 	@echo "make compose-up | compose-down  run build/<profile>/compose.yaml (model server + JupyterLab in containers)"
@@ -23,6 +24,9 @@ $(NODE_MODULES): package.json package-lock.json
 
 provision: $(NODE_MODULES)
 	@$(TSX) scripts/provision.ts
+
+plan: $(NODE_MODULES)
+	@$(TSX) scripts/plan.ts
 
 doctor: $(NODE_MODULES)
 	@$(TSX) scripts/00-preflight.ts

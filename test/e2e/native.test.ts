@@ -4,11 +4,11 @@
  * pass, a second provision changes nothing, and `make down` leaves no process behind.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readRecord } from '../../scripts/lib/process.ts';
-import { isAlive, make, newWorld, stepOutcomes } from './support.ts';
+import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes } from './support.ts';
 
 const STEPS = ['00-preflight', '10-render', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
 
@@ -139,5 +139,15 @@ describe('make provision with the default profile', () => {
     assert.notEqual(smoke.exitCode, 0, 'the smoke checks fail when the server is down');
     assert.match(smoke.stdout, /FAIL\s+notebook\s+\d+ ms\s+the notebook stopped with an error: .*(APIConnectionError|Connection)/);
     assert.match(status.stdout, /^model-server\s+-\s+\S+\s+no\s+no$/m);
+  });
+
+  it('removes state and build output with make clean and keeps the cached model', async () => {
+    const clean = await make(world, 'clean');
+    assert.equal(clean.exitCode, 0, clean.all);
+    assert.equal(existsSync(join(world.state, 'default')), false);
+    assert.equal(existsSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default')), false);
+    const models = readdirSync(join(SHARED_CACHE, 'models'), { recursive: true }).map(String);
+    assert.ok(models.some((f) => f.endsWith('SmolLM2-135M-Instruct.Q4_1.gguf')), 'the model is kept');
+    assert.match(clean.stdout, /kept cached models/);
   });
 });

@@ -82,3 +82,16 @@ describe('env/schema.json', () => {
     }
   });
 });
+
+describe('make plan', () => {
+  it('prints the resolved plan as JSON and writes nothing', async () => {
+    const build = tempDir();
+    const result = await runScript('scripts/plan.ts', { ...FIXED_ENV, PATH: process.env.PATH ?? '', PROFILE: 'elyza-7b', LLM_WORKBENCH_BUILD_DIR: build });
+    assert.equal(result.exitCode, 0, result.all);
+    const plan = JSON.parse(result.stdout);
+    assert.equal(plan.runtime, 'container');
+    assert.equal(plan.llamaCpp.version, '0.3.36');
+    assert.equal(plan.serverArgv[plan.serverArgv.indexOf('--model') + 1], '/models/ELYZA-japanese-Llama-2-7b-fast-instruct-q4_K_M.gguf');
+    assert.ok(!existsSync(join(build, 'elyza-7b')));
+  });
+});

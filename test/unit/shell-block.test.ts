@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { WorkbenchError } from '../../scripts/lib/errors.ts';
+import { BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render.ts';
+import { installManagedBlock, withManagedBlock } from '../../scripts/lib/shell-block.ts';
+import { tempDir } from '../helpers.ts';
+
+const block = (n: number) => `${BASHRC_BEGIN}\nexport X=${n}\n${BASHRC_END}\n`;
+
+describe('the managed ~/.bashrc block', () => {
+  it('appends the block after the user\'s lines, separated by a blank line', () => {
+    assert.equal(withManagedBlock('alias ll="ls -l"\n', block(1), 'rc'), `alias ll="ls -l"\n\n${block(1)}`);
+    assert.equal(withManagedBlock('', block(1), 'rc'), block(1));
+  });
+
+  it('replaces only the lines between the markers and keeps what is around them', () => {
+    const text = `before\n${block(1)}after\n`;
+    assert.equal(withManagedBlock(text, block(2), 'rc'), `before\n${block(2)}after\n`);
+  });
+
+  it('leaves one block however often it runs', () => {
+    let text = 'mine\n';
+    for (let i = 0; i < 3; i++) text = withManagedBlock(text, block(7), 'rc');
+    assert.equal(text.split(BASHRC_BEGIN).length - 1, 1);
+  });
+
+  it('refuses to guess when the block is damaged', () => {
+    assert.throws(() => withManagedBlock(`${BASHRC_BEGIN}\nexport X=1\n`, block(1), '/home/u/.bashrc'), (error: unknown) => {
+      assert.ok(error instanceof WorkbenchError);
+      assert.match(error.message, /\/home\/u\/\.bashrc has a damaged llm-workbench block/);
+      return true;
+    });
+  });
+
+  it('backs the file up once, before the first change, and keeps its mode', () => {
+    const dir = tempDir();
+    const rc = join(dir, '.bashrc');
+    writeFileSync(rc, 'mine\n');
+    chmodSync(rc, 0o640);
+    assert.deepEqual(installManagedBlock(rc, block(1)), { outcome: 'replaced', backup: `${rc}.llm-workbench.bak` });
+    assert.equal(readFileSync(`${rc}.llm-workbench.bak`, 'utf8'), 'mine\n');
+    assert.equal(statSync(rc).mode & 0o777, 0o640);
+    assert.deepEqual(installManagedBlock(rc, block(1)), { outcome: 'unchanged' });
+    assert.deepEqual(installManagedBlock(rc, block(2)), { outcome: 'replaced' });
+    assert.equal(readFileSync(`${rc}.llm-workbench.bak`, 'utf8'), 'mine\n', 'the first backup is kept');
+  });
+
+  it('creates a missing ~/.bashrc without a backup', () => {
+    const rc = join(tempDir(), '.bashrc');
+    assert.deepEqual(installManagedBlock(rc, block(1)), { outcome: 'created' });
+    assert.equal(existsSync(`${rc}.llm-workbench.bak`), false);
+  });
+});
