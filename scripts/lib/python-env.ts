@@ -4,7 +4,7 @@
  * same package list. Either way llama-cpp-python comes from our wheel cache, compiled once.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { WorkbenchError } from './errors.ts';
 import { writeFileAtomic } from './fs-atomic.ts';
@@ -12,7 +12,6 @@ import type { Plan } from './profile/plan.ts';
 import { wheelKey } from './render.ts';
 import { runLogged, tryOutput, which } from './run.ts';
 import { statePaths } from './state.ts';
-import { readFileSync } from 'node:fs';
 
 export type CondaTool = 'micromamba' | 'mamba' | 'conda';
 
