@@ -56,8 +56,20 @@ export const GUIDE_FIGURES: GuideFigures = {
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : 'n/a');
 
-function row(name: string, s: Summary, format: (n: number) => string): string {
-  return `| ${name} | ${format(s.mean)} | ${format(s.p50)} | ${format(s.p95)} | ${s.n} |`;
+/** A table of summaries, one metric a row; ms figures without decimals, rates with one. */
+function summaryTable(summaries: MetricSummaries, labels: { decode: string; prompt: string }): string[] {
+  const rows: [string, Summary | undefined, (n: number) => string][] = [
+    ['time to first token (ms)', summaries.ttftMs, f0],
+    [labels.decode, summaries.decodeTokensPerSecond, f1],
+    [labels.prompt, summaries.promptTokensPerSecond, f1],
+    ['end-to-end latency (ms)', summaries.e2eMs, f0],
+    ['inter-token latency (ms)', summaries.itlMs, f1],
+  ];
+  return [
+    '| metric | mean | p50 | p95 | n |',
+    '|---|---:|---:|---:|---:|',
+    ...rows.filter(([, s]) => s !== undefined).map(([name, s, format]) => `| ${name} | ${format(s!.mean)} | ${format(s!.p50)} | ${format(s!.p95)} | ${s!.n} |`),
+  ];
 }
 
 export function markdownReport(report: BenchReport): string {
@@ -70,21 +82,11 @@ export function markdownReport(report: BenchReport): string {
     '',
     '## Served endpoint (streaming chat, official openai client)',
     '',
-    '| metric | mean | p50 | p95 | n |',
-    '|---|---:|---:|---:|---:|',
-    row('time to first token (ms)', served.summary.ttftMs, f0),
-    row('decode tokens/s (after the first token)', served.summary.decodeTokensPerSecond, f1),
-    row('prompt tokens/s (prompt tokens / TTFT)', served.summary.promptTokensPerSecond, f1),
-    row('end-to-end latency (ms)', served.summary.e2eMs, f0),
-    ...(served.summary.itlMs ? [row('inter-token latency (ms)', served.summary.itlMs, f1)] : []),
+    ...summaryTable(served.summary, { decode: 'decode tokens/s (after the first token)', prompt: 'prompt tokens/s (prompt tokens / TTFT)' }),
     '',
     '## Raw engine (llama-cpp-python in-process, same model, context and threads)',
     '',
-    '| metric | mean | p50 | p95 | n |',
-    '|---|---:|---:|---:|---:|',
-    row('time to first token (ms)', raw.summary.ttftMs, f0),
-    row('decode tokens/s', raw.summary.decodeTokensPerSecond, f1),
-    row('prompt tokens/s', raw.summary.promptTokensPerSecond, f1),
+    ...summaryTable(raw.summary, { decode: 'decode tokens/s', prompt: 'prompt tokens/s' }),
     '',
     `**Served / raw decode speed: ${comparison.decodeRatio.toFixed(2)}** (mean tokens/s); ` +
       `prompt speed ratio ${comparison.promptRatio.toFixed(2)}; the server adds ${f0(comparison.ttftOverheadMs)} ms to the time to first token (p50).`,
