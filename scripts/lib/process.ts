@@ -4,7 +4,7 @@
  * whose /proc start time still matches what we recorded, so a recycled pid is never ours.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './fs-atomic.ts';
@@ -61,6 +61,8 @@ export interface StartOptions {
 /** Starts a detached process group writing to logFile, and records it. */
 export async function startService(options: StartOptions): Promise<ServiceRecord> {
   mkdirSync(dirname(options.logFile), { recursive: true });
+  // One generation of history: the previous run's log stays readable as <log>.1.
+  if (existsSync(options.logFile)) renameSync(options.logFile, `${options.logFile}.1`);
   const log = openSync(options.logFile, 'w', 0o600);
   const [command, ...args] = options.argv as [string, ...string[]];
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', log, log] });

@@ -4,10 +4,11 @@
  * pass, a second provision changes nothing, and `make down` leaves no process behind.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readRecord } from '../../scripts/lib/process.ts';
+import { REPO_ROOT } from '../helpers.ts';
 import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes } from './support.ts';
 
 const STEPS = ['00-preflight', '10-render', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
@@ -87,6 +88,25 @@ describe('make provision with the default profile', () => {
     assert.equal(logs.exitCode, 0, logs.all);
     assert.match(logs.stdout, /== model server/);
     assert.match(logs.stdout, /POST \/v1\/embeddings HTTP\/1\.1" 200/);
+  });
+
+  it('restarts the server when its config changes, and leaves it when it does not', async () => {
+    const before_ = readRecord(join(world.state, 'default', 'server.json'));
+    const envDir = join(world.home, 'env-edited');
+    mkdirSync(envDir);
+    writeFileSync(join(envDir, 'default.yml'), readFileSync(join(REPO_ROOT, 'env', 'default.yml'), 'utf8').replace('n_ctx: 2048', 'n_ctx: 1024'));
+    const edited = { ...world, env: { ...world.env, LLM_WORKBENCH_ENV_DIR: envDir } };
+    const changed = await make(edited, 'server');
+    assert.equal(changed.exitCode, 0, changed.all);
+    assert.match(changed.stdout, /^40-model-server\s+replaced/m);
+    const after_ = readRecord(join(world.state, 'default', 'server.json'));
+    assert.notEqual(after_?.pid, before_?.pid);
+    assert.equal(isAlive(before_!.pid), false, 'the old server is gone');
+    assert.match(readFileSync(join(world.state, 'default', 'server.log.1'), 'utf8'), /POST \/v1\/embeddings/, 'the previous log is kept');
+    const back = await make(world, 'server');
+    assert.match(back.stdout, /^40-model-server\s+replaced/m);
+    const again = await make(world, 'server');
+    assert.match(again.stdout, /^40-model-server\s+unchanged/m);
   });
 
   it('benchmarks the served endpoint against the raw engine and writes JSON, markdown and an SVG chart', async () => {
