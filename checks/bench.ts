@@ -42,12 +42,13 @@ export function benchPrompts(): Message[][] {
 }
 
 /**
- * The same prompt, tagged with its run number at the very start: llama.cpp reuses the KV cache
- * of a repeated prefix, which would make every run after the first skip prompt evaluation.
+ * The same prompt, tagged with its run number at the start: llama.cpp reuses the KV cache of a
+ * repeated prefix, which would make every run after the first skip prompt evaluation. The user
+ * message is tagged too, since some chat formats (gemma) drop the system message.
  */
 export function tagged(messages: Message[], run: number): Message[] {
-  const [first, ...rest] = messages as [Message, ...Message[]];
-  return [{ ...first, content: `(run ${run}) ${first.content}` }, ...rest];
+  const firstUser = messages.findIndex((m) => m.role === 'user');
+  return messages.map((m, i) => (i === 0 || i === firstUser ? { ...m, content: `(run ${run}) ${m.content}` } : m));
 }
 
 function knob(name: string, fallback: number): number {
