@@ -19,7 +19,11 @@ export function baseEnv(extra: Record<string, string | undefined>): Record<strin
 }
 
 export function readyTimeoutMs(): number {
-  return Number(process.env.LLM_WORKBENCH_READY_TIMEOUT ?? 300) * 1000;
+  const seconds = Number(process.env.LLM_WORKBENCH_READY_TIMEOUT ?? 300);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new WorkbenchError(`LLM_WORKBENCH_READY_TIMEOUT is "${process.env.LLM_WORKBENCH_READY_TIMEOUT}", not a number of seconds`, 'e.g. LLM_WORKBENCH_READY_TIMEOUT=600 for a large model on a slow disk');
+  }
+  return seconds * 1000;
 }
 
 export async function ensurePortFree(host: string, port: number, field: string, plan: Plan): Promise<void> {
