@@ -102,7 +102,6 @@ export const profileSchema = z.strictObject({
   container: containerSchema.prefault({}),
 });
 
-export type ProfileInput = z.input<typeof profileSchema>;
 export type Profile = z.output<typeof profileSchema>;
 
 /** The JSON Schema editors use for `env/*.yml`. Partial on purpose: a profile that extends another may omit anything. */
