@@ -215,6 +215,26 @@ describe('faults around the model server', () => {
     }
   });
 
+  it('serves with a generated API key: kept in a 0600 file, passed by environment, required by the server', async () => {
+    const w = newWorld();
+    worldProfiles(w, { keyed: isolated(18185, { server: '  api_key: generate\n' }) });
+    try {
+      const up = await make(w, 'python-env model server smoke-test', { PROFILE: 'keyed' });
+      assert.equal(up.exitCode, 0, up.all);
+      const keyFile = join(w.state, 'keyed', 'api-key');
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+      const key = readFileSync(keyFile, 'utf8').trim();
+      const record = JSON.parse(readFileSync(join(w.state, 'keyed', 'server.json'), 'utf8'));
+      assert.ok(!readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').includes(key), 'the key is not on the command line');
+      const without = await fetch('http://127.0.0.1:18185/v1/models');
+      assert.equal(without.status, 401);
+      const withKey = await fetch('http://127.0.0.1:18185/v1/models', { headers: { Authorization: `Bearer ${key}` } });
+      assert.equal(withKey.status, 200);
+    } finally {
+      await make(w, 'down', { PROFILE: 'keyed' });
+    }
+  });
+
   it('exits 0 and says so when make down finds nothing running', async () => {
     const w = newWorld();
     const result = await make(w, 'down');
