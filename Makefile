@@ -7,7 +7,7 @@ NODE_MODULES := node_modules/.package-lock.json
 .PHONY: deps plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
-	@echo "make deps                      Debian/Ubuntu system packages (compilers, python3-venv), once"
+	@echo "make deps [CONTAINERS=1]       Debian/Ubuntu system packages (compilers, python3-venv; podman), once"
 	@echo "make provision [PROFILE=name]  bring up the model server and JupyterLab (env/<name>.yml; default: default)"
 	@echo "make smoke-test                call every OpenAI endpoint of the running stack"
 	@echo "make status | logs | down      see, read or stop what provision started"
@@ -20,14 +20,6 @@ help:
 	@echo "make kube-up | kube-down        run build/<profile>/kube.yaml under podman kube play"
 	@echo "make test                      unit and end-to-end tests"
 
-# System packages for Debian/Ubuntu (WSL included): compilers for llama.cpp, venv support, and
-# podman for the container route. Everything else (npm and pip packages) installs itself.
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-deps:
-	$(SUDO) apt-get update
-	$(SUDO) apt-get install -y --no-install-recommends make build-essential python3 python3-venv python3-pip ca-certificates
-	@echo "optional, for runtime: container: $(SUDO) apt-get install -y podman runc podman-compose"
-
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
@@ -37,6 +29,9 @@ provision: $(NODE_MODULES)
 
 plan: $(NODE_MODULES)
 	@$(TSX) scripts/plan.ts
+
+deps: $(NODE_MODULES)
+	@$(TSX) scripts/deps.ts
 
 doctor: $(NODE_MODULES)
 	@$(TSX) scripts/00-preflight.ts

@@ -2,10 +2,9 @@
  * Podman for the container tests: our containers.conf (runc, explicit ulimits) and a local
  * Debian base image made with debootstrap, since no container registry is reachable here.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { $, tmpdir } from 'zx';
 import { REPO_ROOT } from '../helpers.ts';
 
 export const CONTAINERS_CONF = join(REPO_ROOT, 'test', 'podman', 'containers.conf');
@@ -18,18 +17,14 @@ export function podman(args: string[]) {
 /** Builds the base image once per machine: debootstrap --variant=minbase bookworm, then podman import. */
 export async function ensureBaseImage(): Promise<void> {
   if ((await podman(['image', 'exists', TEST_BASE_IMAGE])).exitCode === 0) return;
-  const dir = mkdtempSync(join(tmpdir(), 'wb-rootfs-'));
+  const rootfs = tmpdir('wb-rootfs');
+  const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+  // zx quotes each interpolated value; the pipe streams the tarball without holding it in memory.
+  const sh = $({ env: { ...process.env, CONTAINERS_CONF }, quiet: true });
   try {
-    const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-    await execa('debootstrap', ['--variant=minbase', 'bookworm', dir, mirror], { all: true });
-    const tarball = `${dir}.tar`;
-    await execa('tar', ['-C', dir, '-cf', tarball, '.']);
-    try {
-      await execa('podman', ['import', tarball, TEST_BASE_IMAGE], { env: { ...process.env, CONTAINERS_CONF } });
-    } finally {
-      rmSync(tarball, { force: true });
-    }
+    await sh`debootstrap --variant=minbase bookworm ${rootfs} ${mirror}`;
+    await sh`tar -C ${rootfs} -c . | podman import - ${TEST_BASE_IMAGE}`;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await sh`rm -rf ${rootfs}`;
   }
 }
