@@ -15,15 +15,15 @@ export function podman(args: string[]) {
 }
 
 /** Builds the base image once per machine: debootstrap --variant=minbase bookworm, then podman import. */
-export async function ensureBaseImage(): Promise<void> {
-  if ((await podman(['image', 'exists', TEST_BASE_IMAGE])).exitCode === 0) return;
+export async function ensureBaseImage(image = TEST_BASE_IMAGE): Promise<void> {
+  if ((await podman(['image', 'exists', image])).exitCode === 0) return;
   const rootfs = tmpdir('wb-rootfs');
   const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
   // zx quotes each interpolated value; the pipe streams the tarball without holding it in memory.
   const sh = $({ env: { ...process.env, CONTAINERS_CONF }, quiet: true });
   try {
     await sh`debootstrap --variant=minbase bookworm ${rootfs} ${mirror}`;
-    await sh`tar -C ${rootfs} -c . | podman import - ${TEST_BASE_IMAGE}`;
+    await sh`tar -C ${rootfs} -c . | podman import - ${image}`;
   } finally {
     await sh`rm -rf ${rootfs}`;
   }
