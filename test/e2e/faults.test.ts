@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { connect, createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +50,7 @@ class FileServer {
   }
 
   stop(): Promise<void> {
+    this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
@@ -115,6 +116,46 @@ describe('model downloads over HTTP', () => {
     const third = await make(w, 'model', { PROFILE: 'web' });
     assert.match(third.stdout, /^30-model\s+unchanged/m);
     assert.equal(files.requests.length, 2, 'a second provision does not download again');
+  });
+
+  it('goes through the proxy in HTTP_PROXY, as curl and pip do', async () => {
+    // A real forward proxy: plain requests are relayed, CONNECT opens a tunnel (what undici uses).
+    const seen: string[] = [];
+    const tunnels = new Set<import('node:net').Socket>();
+    const proxy = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const upstream = httpRequest(req.url!, { method: req.method, headers: req.headers, agent: false }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    proxy.on('connect', (req, client: import('node:net').Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const target = connect(Number(port), host!, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        target.write(head);
+        target.pipe(client);
+        client.pipe(target);
+      });
+      for (const socket of [client, target]) {
+        tunnels.add(socket);
+        socket.on('error', () => socket.destroy());
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const w = world(httpProfile(url, sha(content)));
+      w.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const result = await make(w, 'model', { PROFILE: 'web' });
+      assert.equal(result.exitCode, 0, result.all);
+      assert.deepEqual(seen, [`CONNECT ${new URL(url).host}`]);
+    } finally {
+      for (const socket of tunnels) socket.destroy();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('records the first download\'s sha256 in a lock file when the profile has none, and holds later downloads to it', async () => {

@@ -6,8 +6,15 @@
 import { createWriteStream, existsSync, statSync, truncateSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { EnvHttpProxyAgent, fetch } from 'undici';
 import { WorkbenchError } from '../errors.ts';
 import type { ModelTransport } from './types.ts';
+
+/**
+ * Node's built-in fetch ignores HTTP(S)_PROXY; people behind a company proxy (the guide's
+ * readers among them) need it honoured, with NO_PROXY, as curl and pip do.
+ */
+const dispatcher = new EnvHttpProxyAgent();
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -23,11 +30,11 @@ export const httpsTransport: ModelTransport = {
     if (process.env.HF_TOKEN && new URL(source.url).hostname.endsWith('huggingface.co')) headers.Authorization = `Bearer ${process.env.HF_TOKEN}`;
     if (have > 0) headers.Range = `bytes=${have}-`;
 
-    let response: Response;
+    let response: Awaited<ReturnType<typeof fetch>>;
     try {
-      response = await fetch(source.url, { headers, redirect: 'follow' });
+      response = await fetch(source.url, { headers, redirect: 'follow', dispatcher });
     } catch (error) {
-      throw new WorkbenchError(`cannot reach ${source.url}: ${(error as Error).cause ?? (error as Error).message}`, 'check the URL and your network (a proxy needs HTTPS_PROXY); run again to resume', { cause: error });
+      throw new WorkbenchError(`cannot reach ${source.url}: ${(error as Error).cause ?? (error as Error).message}`, 'check the URL and your network (behind a proxy, export HTTPS_PROXY=http://proxy:port); run again to resume', { cause: error });
     }
     if (response.status === 416 && have > 0) {
       // The partial file already holds every byte: let the checksum decide.
