@@ -135,6 +135,15 @@ export function requirePythonEnv(plan: Plan): PythonEnv {
   return env;
 }
 
+/**
+ * An env whose fingerprint matches only needs its packages found (milliseconds); importing
+ * them (two seconds) is kept for verifying an env we have just installed.
+ */
+async function envHasPackages(python: string): Promise<boolean> {
+  const probe = 'import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in ("llama_cpp", "openai", "jupyterlab")) else 1)';
+  return (await tryOutput([python, '-c', probe])) !== undefined;
+}
+
 async function envWorks(python: string): Promise<boolean> {
   return (await tryOutput([python, '-c', 'import llama_cpp, llama_cpp.server, openai, jupyterlab; print(llama_cpp.__version__)'])) !== undefined;
 }
@@ -156,7 +165,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   if (route.kind === 'conda') {
     const prefix = await condaPrefix(route.path, plan.python.envName);
     const fingerprint = fingerprintOf(plan, route.tool, plan.python.version, wheel);
-    if (prefix && previous?.fingerprint === fingerprint && (await envWorks(join(prefix, 'bin', 'python')))) {
+    if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python')))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
     const file = join(plan.paths.buildDir, 'environment.yml');
@@ -178,7 +187,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     const python = join(prefix, 'bin', 'python');
     const manager = route.uv ? 'uv' : 'venv';
     const fingerprint = fingerprintOf(plan, manager, host.version, wheel);
-    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envWorks(python))) {
+    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
     if (!existsSync(python)) {

@@ -16,7 +16,25 @@ const ENGINES: Record<ContainerEngine['name'], (binary: string) => ContainerEngi
 
 const INSTALL_HINT = 'install Podman (Debian/Ubuntu: sudo apt-get install podman) or Docker, or set runtime: native in the profile';
 
-export async function detectEngine(plan: Plan, env: NodeJS.ProcessEnv = process.env): Promise<ContainerEngine> {
+/**
+ * Detection runs `docker info` / `podman info`; provision asks for the engine in several steps,
+ * so the answer is kept for the life of the process (per forced choice and PATH).
+ */
+const detected = new Map<string, Promise<ContainerEngine>>();
+
+export function detectEngine(plan: Plan, env: NodeJS.ProcessEnv = process.env): Promise<ContainerEngine> {
+  const key = JSON.stringify([env.LLM_WORKBENCH_CONTAINER_ENGINE, plan.container.engine, env.PATH, env.DOCKER_HOST, env.CONTAINERS_CONF]);
+  let found = detected.get(key);
+  if (!found) {
+    found = findEngine(plan, env);
+    // A failure is not remembered: the user may start the daemon and ask again.
+    found.catch(() => detected.delete(key));
+    detected.set(key, found);
+  }
+  return found;
+}
+
+async function findEngine(plan: Plan, env: NodeJS.ProcessEnv): Promise<ContainerEngine> {
   const forced = env.LLM_WORKBENCH_CONTAINER_ENGINE || (plan.container.engine !== 'auto' ? plan.container.engine : undefined);
   if (forced !== undefined) {
     if (forced !== 'docker' && forced !== 'podman') {
