@@ -6,6 +6,7 @@ import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const preflightStep: Step = {
   name: '00-preflight',
+  readOnly: true,
   async run(plan) {
     const findings = await preflight(plan);
     const failed = findings.filter((f) => f.status === 'fail');

@@ -8,8 +8,9 @@ export const shellStep: Step = {
   name: '60-shell',
   async run(plan) {
     const block = renderProfile(plan).find((f) => f.path === 'bashrc.sh')!.content;
-    const { outcome, backup } = installManagedBlock(plan.paths.bashrc, block);
-    return { outcome, detail: `${plan.paths.bashrc}${backup ? ` (backup: ${backup})` : ''}` };
+    const { outcome, backup, target } = installManagedBlock(plan.paths.bashrc, block);
+    const via = target !== plan.paths.bashrc ? ` -> ${target}` : '';
+    return { outcome, detail: `${plan.paths.bashrc}${via}${backup ? ` (backup: ${backup})` : ''}` };
   },
 };
 

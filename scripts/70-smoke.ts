@@ -10,6 +10,7 @@ import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const smokeStep: Step = {
   name: '70-smoke',
+  readOnly: true,
   async run(plan) {
     const outcomes = await runChecks(smokeChecks(plan), (line) => console.log(`  ${line}`));
     const report = join(plan.paths.buildDir, 'smoke.json');

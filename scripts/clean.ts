@@ -4,12 +4,15 @@ import { rmSync } from 'node:fs';
 import { stopJupyter } from './lib/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
+import { withProfileLock } from './lib/state.ts';
 import { runMain } from './lib/step.ts';
 
 await runMain(async () => {
   const plan = planFor();
-  await stopJupyter(plan);
-  await runtimeFor(plan).stop(plan);
+  await withProfileLock(plan, 'make clean', async () => {
+    await stopJupyter(plan);
+    await runtimeFor(plan).stop(plan);
+  });
   rmSync(plan.paths.stateDir, { recursive: true, force: true });
   rmSync(plan.paths.buildDir, { recursive: true, force: true });
   console.log(`removed ${plan.paths.stateDir} and ${plan.paths.buildDir}`);

@@ -3,7 +3,7 @@
 import { composeDown, composeUp, kubeDown, kubeUp } from './lib/deploy.ts';
 import { WorkbenchError } from './lib/errors.ts';
 import { planFor } from './lib/profile/index.ts';
-import { ensureStateDir } from './lib/state.ts';
+import { ensureStateDir, withProfileLock } from './lib/state.ts';
 import { runMain, runStep } from './lib/step.ts';
 
 const ACTIONS = { 'compose-up': composeUp, 'compose-down': composeDown, 'kube-up': kubeUp, 'kube-down': kubeDown } as const;
@@ -14,5 +14,5 @@ await runMain(async () => {
   if (!run) throw new WorkbenchError(`unknown action "${action ?? ''}"`, `use one of: ${Object.keys(ACTIONS).join(', ')}`);
   const plan = planFor();
   ensureStateDir(plan);
-  await runStep({ name: action, run }, plan);
+  await withProfileLock(plan, `make ${action}`, () => runStep({ name: action, run }, plan));
 });

@@ -3,15 +3,18 @@
 import { stopJupyter } from './lib/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
+import { withProfileLock } from './lib/state.ts';
 import { runMain } from './lib/step.ts';
 
 export async function down(): Promise<string[]> {
   const plan = planFor();
-  const stopped: string[] = [];
-  // Reverse order of start-up: JupyterLab, then the model server.
-  if (await stopJupyter(plan)) stopped.push('jupyterlab');
-  if (await runtimeFor(plan).stop(plan)) stopped.push('model-server');
-  return stopped;
+  return withProfileLock(plan, 'make down', async () => {
+    const stopped: string[] = [];
+    // Reverse order of start-up: JupyterLab, then the model server.
+    if (await stopJupyter(plan)) stopped.push('jupyterlab');
+    if (await runtimeFor(plan).stop(plan)) stopped.push('model-server');
+    return stopped;
+  });
 }
 
 await runMain(async () => {

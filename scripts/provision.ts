@@ -14,7 +14,7 @@ import { shellStep } from './60-shell.ts';
 import { smokeStep } from './70-smoke.ts';
 import { jupyterToken, readyUrl } from './lib/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
-import { withProvisionLock } from './lib/state.ts';
+import { withProfileLock } from './lib/state.ts';
 import { runMain, runStep, type StepReport } from './lib/step.ts';
 
 export const STEPS = [preflightStep, renderStep, pythonEnvStep, modelStep, imageStep, modelServerStep, jupyterStep, shellStep, smokeStep];
@@ -23,7 +23,7 @@ await runMain(async () => {
   const plan = planFor();
   const started = performance.now();
   console.log(`provisioning profile "${plan.profile.name}" (${plan.profile.files.join(' + ')})`);
-  const reports: StepReport[] = await withProvisionLock(plan, async () => {
+  const reports: StepReport[] = await withProfileLock(plan, 'make provision', async () => {
     const done: StepReport[] = [];
     for (const step of STEPS) done.push(await runStep(step, plan));
     return done;

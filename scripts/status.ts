@@ -8,7 +8,8 @@ import { runMain } from './lib/step.ts';
 
 export function statusTable(rows: ServiceStatus[]): string {
   const header = ['service', 'pid', 'url', 'running', 'healthy'];
-  const cells = rows.map((r) => [r.service, r.pid === undefined ? '-' : String(r.pid), r.url, r.running ? 'yes' : 'no', r.healthy ? 'yes' : 'no']);
+  const healthy = { ready: 'yes', busy: 'busy (serving requests)', unresponsive: 'no', stopped: 'no' } as const;
+  const cells = rows.map((r) => [r.service, r.pid === undefined ? '-' : String(r.pid), r.url, r.health === 'stopped' ? 'no' : 'yes', healthy[r.health]]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   return [header, ...cells].map((row) => row.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
 }
@@ -19,5 +20,6 @@ await runMain(async () => {
   if (plan.jupyter.enabled) rows.push(await jupyterStatus(plan));
   console.log(`profile ${plan.profile.name} (runtime ${plan.runtime})`);
   console.log(statusTable(rows));
-  return rows.every((r) => r.running && r.healthy) ? 0 : 3;
+  for (const row of rows) if (row.note) console.log(`${row.service}: ${row.note}`);
+  return rows.every((r) => r.health === 'ready' || r.health === 'busy') ? 0 : 3;
 });

@@ -3,16 +3,16 @@
  * kept in a 0600 file and passed through the environment (JUPYTER_TOKEN), never the guide's
  * fixed token on the command line (FIELD-NOTES §6).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic, type WriteOutcome } from './fs-atomic.ts';
 import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';
 import type { Plan } from './profile/plan.ts';
-import { isOurs, logTail, readRecord, stopService } from './process.ts';
+import { fingerprint, secretDigest, sha256Hex } from './fingerprint.ts';
+import { logTail, readRecord, stopService } from './process.ts';
 import { requirePythonEnv } from './python-env.ts';
 import { jupyterAnswers } from './readiness.ts';
-import { baseEnv, ensureBackgroundService } from './service.ts';
+import { baseEnv, ensureBackgroundService, serviceHealth } from './service.ts';
 import type { ServiceStatus } from './runtime/types.ts';
 import { ensureSecret, serverApiKey, statePaths } from './state.ts';
 import type { StepResult } from './step.ts';
@@ -33,17 +33,16 @@ export function writeGuideNotebook(plan: Plan): WriteOutcome {
   const file = join(plan.jupyter.notebookDir, NOTEBOOK_NAME);
   const marker = join(plan.paths.stateDir, 'notebook.sha256');
   const content = guideNotebook();
-  const hash = (text: string) => createHash('sha256').update(text).digest('hex');
   mkdirSync(dirname(file), { recursive: true });
   if (existsSync(file)) {
     const current = readFileSync(file, 'utf8');
     if (current === content) return 'unchanged';
     const lastWritten = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
-    if (hash(current) !== lastWritten) return 'unchanged';
+    if (sha256Hex(current) !== lastWritten) return 'unchanged';
   }
   const outcome: WriteOutcome = existsSync(file) ? 'replaced' : 'created';
   writeFileAtomic(file, content);
-  writeFileAtomic(marker, `${hash(content)}\n`);
+  writeFileAtomic(marker, `${sha256Hex(content)}\n`);
   return outcome;
 }
 
@@ -63,23 +62,25 @@ export async function startJupyter(plan: Plan): Promise<StepResult> {
     ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
   ];
   const apiKey = serverApiKey(plan) ?? 'Dummy';
-  const fingerprint = createHash('sha256').update(JSON.stringify({ argv, token, base: plan.server.baseUrl, apiKey })).digest('hex').slice(0, 16);
+  const jupyterEnv = baseEnv({
+    PATH: `${dirname(env.python)}:${process.env.PATH ?? ''}`,
+    JUPYTER_TOKEN: token,
+    JUPYTER_RUNTIME_DIR: paths.jupyterRuntime,
+    OPENAI_BASE_URL: plan.server.baseUrl,
+    OPENAI_API_KEY: apiKey,
+  });
+  const { JUPYTER_TOKEN: _token, OPENAI_API_KEY: _key, ...visibleEnv } = jupyterEnv;
+  const print = fingerprint({ argv, env: visibleEnv, token: secretDigest(token), apiKey: secretDigest(apiKey), pythonEnv: env.fingerprint });
 
   const { outcome, record } = await ensureBackgroundService(plan, {
     what: `JupyterLab on ${plan.jupyter.host}:${plan.jupyter.port}`,
     service: 'jupyterlab',
     argv,
-    env: baseEnv({
-      PATH: `${dirname(env.python)}:${process.env.PATH ?? ''}`,
-      JUPYTER_TOKEN: token,
-      JUPYTER_RUNTIME_DIR: paths.jupyterRuntime,
-      OPENAI_BASE_URL: plan.server.baseUrl,
-      OPENAI_API_KEY: apiKey,
-    }),
+    env: jupyterEnv,
     cwd: plan.jupyter.notebookDir,
     recordFile: paths.jupyterRecord,
     logFile: paths.jupyterLog,
-    fingerprint,
+    fingerprint: print,
     url: plan.jupyter.url,
     port: { host: plan.jupyter.host, port: plan.jupyter.port, field: 'jupyter.port' },
     isReady: () => jupyterAnswers(plan.jupyter.url, token),
@@ -96,9 +97,8 @@ export async function stopJupyter(plan: Plan): Promise<boolean> {
 
 export async function jupyterStatus(plan: Plan): Promise<ServiceStatus> {
   const record = readRecord(statePaths(plan).jupyterRecord);
-  const running = isOurs(record);
-  const healthy = running && existsSync(plan.jupyter.tokenFile) && (await jupyterAnswers(plan.jupyter.url, jupyterToken(plan)));
-  return { service: 'jupyterlab', ...(running ? { pid: record.pid } : {}), url: plan.jupyter.url, running, healthy };
+  const health = await serviceHealth(record, plan.jupyter.port, async () => existsSync(plan.jupyter.tokenFile) && jupyterAnswers(plan.jupyter.url, jupyterToken(plan)));
+  return { service: 'jupyterlab', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.jupyter.url, health };
 }
 
 export function jupyterLogs(plan: Plan, lines: number): string {

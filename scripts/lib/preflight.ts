@@ -7,7 +7,8 @@ import { freemem, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { jupyterStatus } from './jupyter.ts';
 import type { Plan } from './profile/plan.ts';
-import { isPortFree } from './ports.ts';
+import { probePort, unusablePort } from './ports.ts';
+import type { Health } from './service.ts';
 import { cachedWheel, findCondaTool } from './python-env.ts';
 import { tryOutput, which } from './run.ts';
 import { runtimeFor } from './runtime/index.ts';
@@ -88,10 +89,10 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   );
 
   const server = await runtimeFor(plan).status(plan);
-  findings.push(await portFinding('server.port', plan.server.host, plan.server.port, server.running && server.healthy));
+  findings.push(await portFinding('server.port', plan.server.host, plan.server.port, server.health !== 'stopped' ? server.health : undefined));
   if (plan.jupyter.enabled) {
     const jupyter = await jupyterStatus(plan);
-    findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.running && jupyter.healthy));
+    findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.health !== 'stopped' ? jupyter.health : undefined));
   }
 
   findings.push(platformFinding(), gpuFinding());
@@ -128,9 +129,14 @@ function gpuFinding(): Finding {
     : { check: 'gpu', status: 'info', detail: 'no GPU device (/dev/nvidia0, /dev/dxg): CPU inference' };
 }
 
-async function portFinding(field: string, host: string, port: number, ours: boolean): Promise<Finding> {
-  if (ours) return { check: field, status: 'ok', detail: `${host}:${port} held by our own healthy service` };
-  if (await isPortFree(host, port)) return { check: field, status: 'ok', detail: `${host}:${port} free` };
+async function portFinding(field: string, host: string, port: number, ours: Health | undefined): Promise<Finding> {
+  if (ours) return { check: field, status: 'ok', detail: `${host}:${port} held by our own service (${ours === 'ready' ? 'answering' : ours})` };
+  const probe = await probePort(host, port);
+  if (probe.state === 'free') return { check: field, status: 'ok', detail: `${host}:${port} free` };
+  if (probe.state === 'unusable') {
+    const error = unusablePort(host, port, field, probe);
+    return { check: field, status: 'fail', detail: error.message, fix: error.hint };
+  }
   return { check: field, status: 'fail', detail: `${host}:${port} is in use by another program`, fix: `stop it (ss -ltnp 'sport = :${port}') or change ${field} in the profile` };
 }
 

@@ -4,9 +4,10 @@
  * whose /proc start time still matches what we recorded, so a recycled pid is never ours.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkbenchError } from './errors.ts';
 import { writeFileAtomic } from './fs-atomic.ts';
 
 export interface ServiceRecord {
@@ -42,9 +43,18 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/**
+ * True when `pid` is alive and, when a start time is given, is still the process that had it
+ * (a recycled pid is another program). The one liveness check of the project.
+ */
+export function isProcessAlive(pid: number, startTime?: string): boolean {
+  const now = processStartTime(pid);
+  return now !== undefined && (startTime === undefined || now === startTime);
+}
+
 /** True when the recorded process is still the one we started. */
 export function isOurs(record: ServiceRecord | undefined): record is ServiceRecord {
-  return record !== undefined && processStartTime(record.pid) === record.startTime;
+  return record !== undefined && isProcessAlive(record.pid, record.startTime);
 }
 
 export interface StartOptions {
@@ -90,21 +100,45 @@ export async function startService(options: StartOptions): Promise<ServiceRecord
   return record;
 }
 
-/** Stops the recorded process group (TERM, then KILL after a grace period). Returns whether it was running. */
-export async function stopService(recordFile: string, graceMs = 10_000): Promise<boolean> {
+/**
+ * Stops the recorded process group (TERM, then KILL after a grace period). Returns whether it
+ * was running. A process that outlives SIGKILL (stuck in the kernel, state D) is reported, not
+ * waited on for ever.
+ */
+export interface StopOptions {
+  graceMs?: number;
+  killWaitMs?: number;
+  /** How signals are sent (to the process group); tests stand in for a process that ignores them. */
+  signal?: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+export async function stopService(recordFile: string, options: StopOptions = {}): Promise<boolean> {
+  const { graceMs = 10_000, killWaitMs = 5_000, signal = signalGroup } = options;
   const record = readRecord(recordFile);
   const running = isOurs(record);
   if (running) {
-    signalGroup(record.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (isOurs(record) && Date.now() < deadline) await sleep(100);
-    if (isOurs(record)) {
-      signalGroup(record.pid, 'SIGKILL');
-      while (isOurs(record)) await sleep(50);
+    signal(record.pid, 'SIGTERM');
+    if (!(await waitForExit(record, graceMs))) {
+      signal(record.pid, 'SIGKILL');
+      if (!(await waitForExit(record, killWaitMs))) {
+        throw new WorkbenchError(
+          `${record.service} (pid ${record.pid}) did not exit ${Math.round(killWaitMs / 1000)}s after SIGKILL`,
+          `it is stuck in the kernel (ps -o stat= -p ${record.pid} shows D): wait for its I/O to finish or reboot, then run again; ${recordFile} is kept`,
+        );
+      }
     }
   }
   rmSync(recordFile, { force: true });
   return running;
+}
+
+async function waitForExit(record: ServiceRecord, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isOurs(record)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -119,11 +153,25 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** The last `lines` lines of a log file, for error messages. */
-export function logTail(file: string, lines = 30): string {
+/**
+ * The last `lines` lines of a log file, for error messages. Reads at most the last `maxBytes`
+ * bytes (a model server's log can be large), and cuts at a line start so a multi-byte character
+ * (a Japanese answer) is never split.
+ */
+export function logTail(file: string, lines = 30, maxBytes = 64 * 1024): string {
   if (!existsSync(file)) return `(no log at ${file})`;
   const size = statSync(file).size;
-  const text = readFileSync(file, 'utf8').slice(Math.max(0, size - 64 * 1024));
+  const length = Math.min(size, maxBytes);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buffer, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  // Mid-file, the first line is partial: start after its newline.
+  const start = length < size ? buffer.indexOf(0x0a) + 1 : 0;
+  const text = buffer.subarray(start).toString('utf8');
   const tail = text.replace(/\s+$/, '').split('\n').slice(-lines);
   return tail.map((line) => `  | ${line}`).join('\n');
 }

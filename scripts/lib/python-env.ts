@@ -3,11 +3,12 @@
  * environment.yml), otherwise a venv (uv when present, else python -m venv and pip) with the
  * same package list. Either way llama-cpp-python comes from our wheel cache, compiled once.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { WorkbenchError } from './errors.ts';
+import { fingerprint } from './fingerprint.ts';
 import { writeFileAtomic } from './fs-atomic.ts';
+import { isProcessAlive } from './process.ts';
 import type { Plan } from './profile/plan.ts';
 import { wheelKey } from './render.ts';
 import { runLogged, tryOutput, which } from './run.ts';
@@ -56,34 +57,81 @@ export function cachedWheel(plan: Plan): string | undefined {
 }
 
 /**
+ * Folders `<wheel dir>.partial-<pid>` left by a compile that was interrupted (Ctrl-C, a crash):
+ * removed once their process is gone. A live pid may be another profile compiling right now.
+ */
+export function removeAbandonedPartials(wheelsDir: string): string[] {
+  if (!existsSync(wheelsDir)) return [];
+  const removed: string[] = [];
+  for (const entry of readdirSync(wheelsDir)) {
+    const pid = /\.partial-(\d+)$/.exec(entry)?.[1];
+    if (pid === undefined || isProcessAlive(Number(pid))) continue;
+    rmSync(join(wheelsDir, entry), { recursive: true, force: true });
+    removed.push(entry);
+  }
+  return removed;
+}
+
+/**
+ * The python that compiles llama-cpp-python: a small venv of our own in the cache, because the
+ * system python may have no pip at all (Debian's python3 without python3-pip) or refuse to
+ * install (PEP 668), while `python3 -m venv` always brings one.
+ */
+async function buildPython(plan: Plan, host: { path: string }): Promise<string> {
+  const prefix = join(plan.paths.cacheDir, 'build-env');
+  const python = join(prefix, 'bin', 'python');
+  if (existsSync(python) && (await tryOutput([python, '-m', 'pip', '--version'])) !== undefined) return python;
+  rmSync(prefix, { recursive: true, force: true });
+  await runLogged([host.path, '-m', 'venv', prefix], {
+    label: 'creating the build venv',
+    logFile: statePaths(plan).buildLog,
+    hint: 'Python needs venv support to build llama.cpp (Debian/Ubuntu: sudo apt-get install python3-venv; make provision installs it when it can)',
+  });
+  return python;
+}
+
+/**
  * Compiles llama-cpp-python into the wheel cache unless a wheel for this version and these
  * CMake flags is already there. The wheel is tagged py3-none-<platform> (it loads llama.cpp
  * with ctypes), so one build serves every Python 3 env on this machine, conda ones included.
  */
-export async function ensureLlamaCppWheel(plan: Plan, buildPython: string): Promise<{ wheel: string; built: boolean }> {
+export async function ensureLlamaCppWheel(plan: Plan, host: { path: string }): Promise<{ wheel: string; built: boolean }> {
   const existing = cachedWheel(plan);
   if (existing) return { wheel: existing, built: false };
+  removeAbandonedPartials(plan.paths.wheelsDir);
   const dir = wheelDir(plan);
   const temp = `${dir}.partial-${process.pid}`;
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
+  const python = await buildPython(plan, host);
   console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
-  await runLogged(
-    [buildPython, '-m', 'pip', 'wheel', '--verbose', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, `llama-cpp-python==${plan.llamaCpp.version}`],
-    {
-      label: 'compiling llama.cpp',
-      logFile: statePaths(plan).buildLog,
-      env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.hostCmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
-      progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
-      hint: 'llama-cpp-python compiles llama.cpp: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential), then run again',
-    },
-  );
-  mkdirSync(dir, { recursive: true });
-  for (const file of readdirSync(temp)) renameSync(join(temp, file), join(dir, file));
-  rmSync(temp, { recursive: true, force: true });
+  try {
+    await runLogged(
+      [python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, `llama-cpp-python==${plan.llamaCpp.version}`],
+      {
+        label: 'compiling llama.cpp',
+        logFile: statePaths(plan).buildLog,
+        env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.hostCmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
+        progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
+        hint: compileHint(),
+      },
+    );
+    mkdirSync(dir, { recursive: true });
+    for (const file of readdirSync(temp)) renameSync(join(temp, file), join(dir, file));
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
   const built = cachedWheel(plan);
   if (!built) throw new WorkbenchError(`pip wheel produced no llama-cpp-python wheel in ${dir}`, `read ${statePaths(plan).buildLog}`);
   return { wheel: built, built: true };
+}
+
+/** The compile's real prerequisites, named by what is missing rather than guessed. */
+function compileHint(): string {
+  const missing = ['cc', 'c++', 'make'].filter((tool) => !which(tool));
+  return missing.length
+    ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential), then run again`
+    : 'the compiler is there: the last lines of the build log above say what failed (PyPI unreachable, out of memory or disk)';
 }
 
 /** Which route this plan takes on this machine. */
@@ -111,9 +159,13 @@ async function hostPython(plan: Plan): Promise<{ path: string; version: string }
   throw new WorkbenchError('no python3 on PATH', 'install Python 3 with venv support (Debian/Ubuntu: sudo apt-get install python3 python3-venv)');
 }
 
-function fingerprintOf(plan: Plan, manager: string, pythonVersion: string, wheel: string): string {
-  const facts = { manager, pythonVersion, packages: plan.python.pipPackages, conda: plan.python.condaPackages, wheel: basename(wheel) };
-  return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 16);
+function fingerprintOf(plan: Plan, manager: string, pythonVersion: string, wheel: string | undefined): string {
+  return fingerprint({ manager, pythonVersion, packages: plan.python.pipPackages, conda: plan.python.condaPackages, wheel: wheel ? basename(wheel) : null });
+}
+
+/** The modules the env must have: llama_cpp only where the host serves (runtime: native). */
+function requiredModules(plan: Plan): string[] {
+  return [...(plan.llamaCpp.onHost ? ['llama_cpp', 'llama_cpp.server'] : []), 'openai', 'jupyterlab'];
 }
 
 export function readPythonEnv(plan: Plan): PythonEnv | undefined {
@@ -139,13 +191,13 @@ export function requirePythonEnv(plan: Plan): PythonEnv {
  * An env whose fingerprint matches only needs its packages found (milliseconds); importing
  * them (two seconds) is kept for verifying an env we have just installed.
  */
-async function envHasPackages(python: string): Promise<boolean> {
-  const probe = 'import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in ("llama_cpp", "openai", "jupyterlab")) else 1)';
+async function envHasPackages(python: string, modules: string[]): Promise<boolean> {
+  const probe = `import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in ${JSON.stringify(modules.filter((m) => !m.includes('.')))}) else 1)`;
   return (await tryOutput([python, '-c', probe])) !== undefined;
 }
 
-async function envWorks(python: string): Promise<boolean> {
-  return (await tryOutput([python, '-c', 'import llama_cpp, llama_cpp.server, openai, jupyterlab; print(llama_cpp.__version__)'])) !== undefined;
+async function envWorks(python: string, modules: string[]): Promise<boolean> {
+  return (await tryOutput([python, '-c', `import ${modules.join(', ')}`])) !== undefined;
 }
 
 export interface EnsureResult {
@@ -157,7 +209,8 @@ export interface EnsureResult {
 export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   const route = chooseManager(plan);
   const host = await hostPython(plan);
-  const { wheel, built } = await ensureLlamaCppWheel(plan, host.path);
+  const { wheel, built } = plan.llamaCpp.onHost ? await ensureLlamaCppWheel(plan, host) : { wheel: undefined, built: false };
+  const modules = requiredModules(plan);
   const previous = readPythonEnv(plan);
   const logFile = join(plan.paths.stateDir, 'python-env.log');
 
@@ -165,7 +218,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   if (route.kind === 'conda') {
     const prefix = await condaPrefix(route.path, plan.python.envName);
     const fingerprint = fingerprintOf(plan, route.tool, plan.python.version, wheel);
-    if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python')))) {
+    if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python'), modules))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
     const file = join(plan.paths.buildDir, 'environment.yml');
@@ -187,21 +240,22 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     const python = join(prefix, 'bin', 'python');
     const manager = route.uv ? 'uv' : 'venv';
     const fingerprint = fingerprintOf(plan, manager, host.version, wheel);
-    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python))) {
+    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python, modules))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
     if (!existsSync(python)) {
       const argv = route.uv ? [route.uv, 'venv', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
       await runLogged(argv, { label: 'creating the venv', logFile, hint: 'install venv support (Debian/Ubuntu: sudo apt-get install python3-venv)' });
     }
+    const findLinks = plan.llamaCpp.onHost ? ['--find-links', wheelDir(plan)] : [];
     const install = route.uv
-      ? [route.uv, 'pip', 'install', '--python', python, '--find-links', wheelDir(plan), ...plan.python.pipPackages]
-      : [python, '-m', 'pip', 'install', '--disable-pip-version-check', '--find-links', wheelDir(plan), ...plan.python.pipPackages];
+      ? [route.uv, 'pip', 'install', '--python', python, ...findLinks, ...plan.python.pipPackages]
+      : [python, '-m', 'pip', 'install', '--disable-pip-version-check', ...findLinks, ...plan.python.pipPackages];
     await runLogged(install, { label: 'installing Python packages', logFile, hint: `read ${logFile}; PyPI must be reachable` });
     env = { manager, prefix, python, pythonVersion: host.version, fingerprint };
   }
-  if (!(await envWorks(env.python))) {
-    throw new WorkbenchError(`the environment at ${env.prefix} cannot import llama_cpp, openai and jupyterlab`, `read ${logFile}`);
+  if (!(await envWorks(env.python, modules))) {
+    throw new WorkbenchError(`the environment at ${env.prefix} cannot import ${modules.join(', ')}`, `read ${logFile}`);
   }
   writeFileAtomic(statePaths(plan).pythonEnv, `${JSON.stringify(env, null, 2)}\n`);
   return { outcome: previous ? 'replaced' : 'created', env, builtWheel: built };

@@ -3,17 +3,18 @@
  * logs, secrets (0600) and the provision lock.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkbenchError } from './errors.ts';
 import { writeFileAtomic } from './fs-atomic.ts';
+import { withLock } from './lock.ts';
 import type { Plan } from './profile/plan.ts';
 
 export function statePaths(plan: Plan) {
   const dir = plan.paths.stateDir;
   return {
     dir,
-    lock: join(dir, 'provision.lock'),
+    lock: join(dir, 'workbench.lock'),
     serverRecord: join(dir, 'server.json'),
     serverLog: join(dir, 'server.log'),
     jupyterRecord: join(dir, 'jupyter.json'),
@@ -51,46 +52,11 @@ export function serverApiKey(plan: Plan, env: NodeJS.ProcessEnv = process.env): 
   return value;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * Holds the profile's provision lock while `fn` runs. A second provision of the same profile
- * is refused with the pid that holds it; a lock left by a dead process is taken over.
+ * Holds the profile's lock while `fn` runs: every command that changes the profile's state takes
+ * it, so two of them never run at once (they would stop each other's services).
  */
-export async function withProvisionLock<T>(plan: Plan, fn: () => Promise<T>): Promise<T> {
+export async function withProfileLock<T>(plan: Plan, command: string, fn: () => Promise<T>): Promise<T> {
   ensureStateDir(plan);
-  const lock = statePaths(plan).lock;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
-      const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && pidAlive(holder)) {
-        throw new WorkbenchError(
-          `another provision of profile "${plan.profile.name}" is running (pid ${holder})`,
-          `wait for it to finish, or stop it (kill ${holder}) and run again`,
-        );
-      }
-      rmSync(lock, { force: true });
-    }
-  }
-  const release = () => rmSync(lock, { force: true });
-  process.once('exit', release);
-  try {
-    return await fn();
-  } finally {
-    release();
-    process.removeListener('exit', release);
-  }
+  return withLock(statePaths(plan).lock, { command, what: `profile "${plan.profile.name}"` }, fn);
 }

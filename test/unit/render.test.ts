@@ -44,13 +44,13 @@ for (const profile of ['default', 'elyza-7b']) {
       assert.deepEqual(renderProfile(planOf(profile)), files);
     });
 
-    it('writes an environment.yml that parses, with conda-forge only and the pinned llama-cpp-python', () => {
+    it('writes an environment.yml that parses, with conda-forge only and the pinned llama-cpp-python where the host serves', () => {
       const env = parse(fileOf(plan, 'environment.yml'));
       assert.equal(env.name, plan.python.envName);
       assert.deepEqual(env.channels, ['conda-forge', 'nodefaults']);
       assert.ok(env.dependencies.includes(`python=${plan.python.version}`));
       const pip = env.dependencies.find((d: unknown) => typeof d === 'object' && d !== null && 'pip' in d).pip;
-      assert.ok(pip.includes(`llama-cpp-python[server]==${plan.llamaCpp.version}`));
+      assert.equal(pip.includes(`llama-cpp-python[server]==${plan.llamaCpp.version}`), plan.llamaCpp.onHost);
       assert.ok(pip.includes('jupyterlab>=4'));
       assert.ok(pip.some((p: string) => p.startsWith('openai')));
     });

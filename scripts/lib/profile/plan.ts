@@ -45,10 +45,10 @@ export interface Plan {
     blas: 'none' | 'openblas';
     /** CMAKE_ARGS where the server runs: the host for native, the image for container. */
     cmakeArgs: string;
-    /** CMAKE_ARGS for the host env. A container profile's BLAS choice is for the image, so
-     * the host env (JupyterLab, the in-process baseline) gets a plain CPU build and needs no
-     * BLAS headers on the host. */
+    /** CMAKE_ARGS for the host env's build. */
     hostCmakeArgs: string;
+    /** Whether the host env gets llama-cpp-python (native runtime) or not (the image serves). */
+    onHost: boolean;
     requirement: string;
   };
   python: {
@@ -102,6 +102,11 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
+/** A host as it goes into a URL: IPv6 literals in brackets (http://[::1]:8080/v1). */
+export function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const { profile, name } = loaded;
   const leafFile = loaded.layers[loaded.layers.length - 1]!.file;
@@ -125,12 +130,15 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
 
   const version = profile.llama_cpp.version;
   const requirement = `llama-cpp-python[server]==${version}`;
-  const pipPackages = [requirement, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
+  // A container profile serves from its image: the host env (JupyterLab, the checks) needs no
+  // llama.cpp, so nothing is compiled on the host for it.
+  const hostServes = profile.runtime === 'native';
+  const pipPackages = [...(hostServes ? [requirement] : []), 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
   const condaPackages = [`python=${profile.python.version}`, 'pip'];
   if (profile.python.blas === 'mkl' && ctx.arch === 'x86_64') condaPackages.push('blas=*=*mkl');
 
   const server = profile.server;
-  const clientHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  const clientHost = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : urlHost(host));
   const apiKey: Plan['server']['apiKey'] =
     server.api_key === 'none'
       ? { kind: 'none' }
@@ -175,7 +183,8 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       version,
       blas: profile.llama_cpp.blas,
       cmakeArgs: cmakeArgs(version, profile.llama_cpp.blas),
-      hostCmakeArgs: cmakeArgs(version, profile.runtime === 'native' ? profile.llama_cpp.blas : 'none'),
+      hostCmakeArgs: cmakeArgs(version, profile.llama_cpp.blas),
+      onHost: hostServes,
       requirement,
     },
     python: {

@@ -15,6 +15,54 @@ const sha256 = z
   .string()
   .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (the sha256 of the model file)');
 
+/**
+ * A bind address: an IPv4 or IPv6 literal (without brackets) or a host name. It reaches argv, a
+ * URL and a published port, so nothing else gets through (no spaces, slashes or newlines).
+ */
+const host = z
+  .string()
+  .regex(
+    /^(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/,
+    'must be an IP address (127.0.0.1, ::1, 0.0.0.0) or a host name, without brackets or a port',
+  );
+
+/**
+ * A container image reference as docker and podman read it: [registry[:port]/]path[:tag][@digest].
+ * It lands on a Dockerfile FROM line, so a newline or a space would inject instructions.
+ */
+export const IMAGE_REFERENCE =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
+/**
+ * Flags the profile sets through its own fields: taking them raw would bypass the loopback and
+ * API-key rule (--host), put a secret on the command line (--api_key) or serve another model.
+ */
+export const OWNED_SERVER_FLAGS: Record<string, string> = {
+  '--host': 'server.host',
+  '--port': 'server.port',
+  '--api_key': 'server.api_key',
+  '--api-key': 'server.api_key',
+  '--model': 'model.source',
+  '--model_alias': 'model.alias',
+  '--config_file': 'a profile per model',
+};
+
+const extraArgs = z
+  .array(z.string().regex(/^[^\0\n\r]*$/, 'must be one line'))
+  .superRefine((args, ctx) => {
+    args.forEach((arg, index) => {
+      const flag = arg.split('=')[0] as string;
+      const field = OWNED_SERVER_FLAGS[flag];
+      if (field) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `${flag} is set by the profile, not by extra_args: use ${field}${flag === '--host' ? ' (a non-loopback host then needs server.api_key)' : ''}${flag.startsWith('--api') ? ' (a key on the command line is visible to every user in ps)' : ''}`,
+        });
+      }
+    });
+  });
+
 const threads = z.union([z.literal('auto'), z.number().int().min(1).max(1024)]);
 
 /** `none`, `generate` (a random key kept in a 0600 file), or `env:NAME` (read at start). */
@@ -66,7 +114,7 @@ export const pythonSchema = z.strictObject({
 });
 
 export const serverSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
+  host: host.default('127.0.0.1'),
   port: port.default(8080),
   n_threads: threads.default('auto'),
   api_key: apiKey.default('none'),
@@ -74,19 +122,22 @@ export const serverSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe('Explicit opt-out: serve on a non-loopback address without an API key.'),
-  extra_args: z.array(z.string()).default([]).describe('Raw llama_cpp.server flags, appended last.'),
+  extra_args: extraArgs.default([]).describe('Raw llama_cpp.server flags, appended last (not those the profile owns: --host, --port, --api_key, ...).'),
 });
 
 export const jupyterSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  host: z.string().min(1).default('127.0.0.1'),
+  host: host.default('127.0.0.1'),
   port: port.default(18888),
 });
 
 export const containerSchema = z.strictObject({
   engine: z.enum(['auto', 'docker', 'podman']).default('auto'),
   image: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*$/, 'must be an image name in lower case').default('llm-workbench'),
-  base: z.string().min(1).default('python:3.11-slim-bookworm'),
+  base: z
+    .string()
+    .regex(IMAGE_REFERENCE, 'must be an image reference such as python:3.11-slim-bookworm or localhost/debian-base:bookworm (no spaces or newlines)')
+    .default('python:3.11-slim-bookworm'),
 });
 
 export const profileSchema = z.strictObject({

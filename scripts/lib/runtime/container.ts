@@ -4,17 +4,20 @@
  * and the model server runs in one named container per profile, the model mounted read-only.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine, RunSpec } from '../engine/types.ts';
 import { WorkbenchError } from '../errors.ts';
+import { fingerprint, secretDigest } from '../fingerprint.ts';
+import { modelSha256 } from '../transport/index.ts';
 import { displayPath } from '../profile/load.ts';
 import type { Plan } from '../profile/plan.ts';
 import { modelIsListed, waitUntil } from '../readiness.ts';
 import { serverApiKey } from '../state.ts';
 import type { StepResult } from '../step.ts';
-import { ensurePortFree, readyTimeoutMs } from '../service.ts';
+import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../service.ts';
+import { openConnections } from '../sockets.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
 
 const LABEL_PROFILE = 'io.llm-workbench.profile';
@@ -89,6 +92,13 @@ export function containerRunSpec(plan: Plan, image: string, fingerprint: string,
   };
 }
 
+/** As for a native server: a running container that does not answer but has requests in flight is busy. */
+async function containerHealth(plan: Plan, running: boolean): Promise<Health> {
+  if (!running) return 'stopped';
+  if (await modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan))) return 'ready';
+  return openConnections(plan.server.port) > 0 ? 'busy' : 'unresponsive';
+}
+
 export const containerRuntime: ServerRuntime = {
   kind: 'container',
 
@@ -100,21 +110,24 @@ export const containerRuntime: ServerRuntime = {
       throw new WorkbenchError(`the model ${displayPath(plan.model.path)} is not there yet`, 'run make model (or make provision) first');
     }
     const apiKey = serverApiKey(plan);
-    const model = statSync(plan.model.path);
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify({ image: tags.byHash, spec: containerRunSpec(plan, tags.byHash, '', apiKey !== undefined), apiKey: apiKey ? createHash('sha256').update(apiKey).digest('hex') : null, model: [model.size, model.mtimeMs] }))
-      .digest('hex')
-      .slice(0, 16);
+    const print = fingerprint({
+      image: tags.byHash,
+      spec: containerRunSpec(plan, tags.byHash, '', apiKey !== undefined),
+      apiKey: secretDigest(apiKey),
+      model: await modelSha256(plan),
+    });
 
     const existing = await engine.inspect(plan.container.name);
-    if (existing?.running && existing.labels[LABEL_FINGERPRINT] === fingerprint && (await modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey))) {
-      return { outcome: 'unchanged', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name})` };
+    const health = await containerHealth(plan, existing?.running === true);
+    if (existing?.labels[LABEL_FINGERPRINT] === print && (health === 'ready' || health === 'busy')) {
+      return { outcome: 'unchanged', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name}${health === 'busy' ? ', busy serving a request: left alone' : ''})` };
     }
+    if (health === 'busy') await waitUntilIdle(`container ${plan.container.name}`, plan.server.port, drainTimeoutMs());
     if (existing) await engine.remove(plan.container.name);
     await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan);
 
     try {
-      await engine.run(containerRunSpec(plan, tags.byHash, fingerprint, apiKey !== undefined), { API_KEY: apiKey });
+      await engine.run(containerRunSpec(plan, tags.byHash, print, apiKey !== undefined), { API_KEY: apiKey });
     } catch (error) {
       throw new WorkbenchError(`${engine.name} could not start ${plan.container.name}: ${(error as Error).message}`, `${engine.name} ps -a and ${engine.name} logs ${plan.container.name} show more`, { cause: error });
     }
@@ -145,12 +158,11 @@ export const containerRuntime: ServerRuntime = {
     try {
       engine = await detectEngine(plan);
     } catch (error) {
-      return { ...base, running: false, healthy: false, note: (error as Error).message };
+      return { ...base, health: 'stopped', note: (error as Error).message };
     }
     const info = await engine.inspect(plan.container.name);
-    const running = info?.running === true;
-    const healthy = running && (await modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan)));
-    return { ...base, ...(info ? { pid: `${engine.name}:${plan.container.name}` } : {}), running, healthy };
+    const health = await containerHealth(plan, info?.running === true);
+    return { ...base, ...(info ? { pid: `${engine.name}:${plan.container.name}` } : {}), health };
   },
 
   async logs(plan, lines) {

@@ -1,13 +1,14 @@
 /** One interface per way of running the model server: a new runtime is one new file. */
 import type { Plan } from '../profile/plan.ts';
+import type { Health } from '../service.ts';
 import type { StepResult } from '../step.ts';
 
 export interface ServiceStatus {
   service: string;
   pid?: number | string;
   url: string;
-  running: boolean;
-  healthy: boolean;
+  /** `stopped` when nothing of ours runs; `busy` when ours holds its port serving requests. */
+  health: Health;
   note?: string;
 }
 

@@ -45,6 +45,11 @@ async function verifiedSha256(path: string, sidecar: string): Promise<string> {
   return sha256;
 }
 
+/** The sha256 of the model in the cache (remembered, so this is cheap on every run). */
+export async function modelSha256(plan: Plan): Promise<string> {
+  return verifiedSha256(plan.model.path, sidecarOf(plan));
+}
+
 function sidecarOf(plan: Plan): string {
   // Never beside a file: source (it may be read-only); always in our cache.
   return `${plan.paths.modelsDir}/${plan.model.id}.sha256.json`;

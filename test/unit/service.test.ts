@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { execa, type ResultPromise } from 'execa';
+import { WorkbenchError } from '../../scripts/lib/errors.ts';
+import { isPortFree } from '../../scripts/lib/ports.ts';
+import { logTail, processStartTime, stopService, type ServiceRecord } from '../../scripts/lib/process.ts';
+import { modelIsListed } from '../../scripts/lib/readiness.ts';
+import { serviceHealth, waitUntilIdle } from '../../scripts/lib/service.ts';
+import { openConnections, pidHoldsPort } from '../../scripts/lib/sockets.ts';
+import { REPO_ROOT, tempDir } from '../helpers.ts';
+
+const BUSY_SERVER = join(REPO_ROOT, 'test', 'unit', 'fixtures', 'busy-server.ts');
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startBusyServer(port: number, streamMs: number): Promise<{ child: ResultPromise; record: ServiceRecord }> {
+  const child = execa('node', ['--import', 'tsx', BUSY_SERVER, String(port), String(streamMs)], { cwd: REPO_ROOT, reject: false, buffer: false });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const record: ServiceRecord = { service: 'model-server', pid: child.pid!, startTime: processStartTime(child.pid!)!, fingerprint: 'f', logFile: '/dev/null', url: '', startedAt: '' };
+  return { child, record };
+}
+
+describe('who holds a port, and how a service of ours is doing', () => {
+  it('knows the process that listens on a port, and that another does not', async () => {
+    const port = await freePort();
+    const { child, record } = await startBusyServer(port, 100);
+    try {
+      assert.equal(pidHoldsPort(record.pid, port), true);
+      assert.equal(pidHoldsPort(process.pid, port), false);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('calls a server of ours busy, not gone, while /v1/models waits behind a stream; ready once the stream ends', async () => {
+    const port = await freePort();
+    const { child, record } = await startBusyServer(port, 4000);
+    const probe = () => modelIsListed(`http://127.0.0.1:${port}/v1`, 'm');
+    try {
+      assert.equal(await serviceHealth(record, port, probe), 'ready');
+      const stream = fetch(`http://127.0.0.1:${port}/stream`).then((r) => r.text());
+      await sleep(300);
+      assert.equal(openConnections(port) >= 1, true);
+      assert.equal(await serviceHealth(record, port, probe), 'busy');
+      const left = await waitUntilIdle('test server', port, 20_000, () => {});
+      assert.equal(left, 0);
+      assert.match(await stream, /\[DONE\]/);
+      assert.equal(await serviceHealth(record, port, probe), 'ready');
+    } finally {
+      child.kill();
+    }
+    await sleep(200);
+    assert.equal(await serviceHealth(record, port, probe), 'stopped');
+  });
+});
+
+describe('small process helpers', () => {
+  it('shows the tail of a log whose last 64 KB start inside a Japanese character', () => {
+    const file = join(tempDir(), 'server.log');
+    const line = '東京の観光名所を３つ教えてください。\n';
+    writeFileSync(file, line.repeat(5000));
+    const tail = logTail(file, 3);
+    assert.equal(tail, ['  | 東京の観光名所を３つ教えてください。', '  | 東京の観光名所を３つ教えてください。', '  | 東京の観光名所を３つ教えてください。'].join('\n'));
+  });
+
+  it('gives up, with a message, on a process that outlives SIGKILL', async () => {
+    const child = execa('sleep', ['30'], { reject: false });
+    const recordFile = join(tempDir(), 'server.json');
+    writeFileSync(recordFile, JSON.stringify({ service: 'model-server', pid: child.pid, startTime: processStartTime(child.pid!), fingerprint: '', logFile: '', url: '', startedAt: '' }));
+    try {
+      // The signals are not delivered: the process stands for one stuck in the kernel (state D).
+      await assert.rejects(stopService(recordFile, { graceMs: 200, killWaitMs: 300, signal: () => {} }), (error: unknown) => {
+        assert.ok(error instanceof WorkbenchError);
+        assert.match(error.message, new RegExp(`model-server \\(pid ${child.pid}\\) did not exit 0s after SIGKILL`));
+        return true;
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('tells a port held by another program from an address this machine does not have', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      assert.equal(await isPortFree('127.0.0.1', port, 'server.port'), false);
+      await assert.rejects(isPortFree('203.0.113.7', port, 'server.port'), /cannot listen on 203\.0\.113\.7:\d+ \(server\.port\): 203\.0\.113\.7 is not an address of this machine/);
+    } finally {
+      server.close();
+    }
+  });
+});
