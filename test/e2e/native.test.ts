@@ -11,6 +11,38 @@ import { readRecord } from '../../scripts/lib/process.ts';
 import { REPO_ROOT } from '../helpers.ts';
 import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes } from './support.ts';
 
+/**
+ * A long streamed completion, as a notebook would run: SmolLM2's end tokens are banned so it
+ * runs the whole length. `started` resolves at the first chunk, `done` when the stream ends.
+ */
+function longStream(maxTokens: number) {
+  let markStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  const done = (async () => {
+    const response = await fetch('http://127.0.0.1:8080/v1/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'Count from one to ten thousand in words:', max_tokens: maxTokens, stream: true, temperature: 0.8, logit_bias: { '0': -100, '1': -100, '2': -100 } }),
+    });
+    let chunks = 0;
+    let finished = false;
+    const decoder = new TextDecoder();
+    try {
+      for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
+        const text = decoder.decode(part, { stream: true });
+        chunks += (text.match(/^data: \{/gm) ?? []).length;
+        if (chunks > 0) markStarted();
+        if (text.includes('data: [DONE]')) finished = true;
+      }
+    } catch {
+      // Cut off: `finished` stays false.
+    }
+    markStarted();
+    return { chunks, finished };
+  })();
+  return { started, done };
+}
+
 const STEPS = ['00-preflight', '10-render', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
 
 describe('make provision with the default profile', () => {
@@ -90,8 +122,30 @@ describe('make provision with the default profile', () => {
     assert.match(logs.stdout, /POST \/v1\/embeddings HTTP\/1\.1" 200/);
   });
 
-  it('restarts the server when its config changes, and leaves it when it does not', async () => {
+  it('keeps a long stream alive through make server and make provision on an unchanged profile; make status says busy', async () => {
+    const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
+    const stream = longStream(1200);
+    await stream.started;
+    const status = await make(world, 'status');
+    assert.equal(status.exitCode, 0, status.all);
+    assert.match(status.stdout, /^model-server\s+\d+\s+\S+\s+yes\s+busy \(serving requests\)$/m);
+    const server = await make(world, 'server');
+    assert.equal(server.exitCode, 0, server.all);
+    assert.match(server.stdout, /^40-model-server\s+unchanged\s+[\d.]+s\s+.*busy serving a request: left alone/m);
+    const provision = await make(world, 'provision');
+    assert.equal(provision.exitCode, 0, provision.all);
+    assert.match(provision.stdout, /^00-preflight\s+unchanged/m);
+    assert.match(provision.stdout, /^40-model-server\s+unchanged/m);
+    const done = await stream.done;
+    assert.equal(done.finished, true, `the stream was cut after ${done.chunks} chunks`);
+    assert.ok(done.chunks >= 1000, `${done.chunks} chunks`);
+    assert.equal(readRecord(join(world.state, 'default', 'server.json'))?.pid, serverBefore?.pid);
+  });
+
+  it('restarts the server when its config changes, after the stream in flight has finished', async () => {
     const before_ = readRecord(join(world.state, 'default', 'server.json'));
+    const stream = longStream(600);
+    await stream.started;
     const envDir = join(world.home, 'env-edited');
     mkdirSync(envDir);
     writeFileSync(join(envDir, 'default.yml'), readFileSync(join(REPO_ROOT, 'env', 'default.yml'), 'utf8').replace('n_ctx: 2048', 'n_ctx: 1024'));
@@ -99,6 +153,9 @@ describe('make provision with the default profile', () => {
     const changed = await make(edited, 'server');
     assert.equal(changed.exitCode, 0, changed.all);
     assert.match(changed.stdout, /^40-model-server\s+replaced/m);
+    assert.match(changed.stdout, /requests? in flight: waiting up to \d+s/);
+    const done = await stream.done;
+    assert.equal(done.finished, true, `the stream was cut after ${done.chunks} chunks`);
     const after_ = readRecord(join(world.state, 'default', 'server.json'));
     assert.notEqual(after_?.pid, before_?.pid);
     assert.equal(isAlive(before_!.pid), false, 'the old server is gone');

@@ -1,30 +1,85 @@
 /**
- * Podman for the container tests: our containers.conf (runc, explicit ulimits) and a local
- * Debian base image made with debootstrap, since no container registry is reachable here.
+ * The container engines for the e2e tests, on a machine that reaches no container registry:
+ * podman with our containers.conf (runc, explicit ulimits), Debian's Docker daemon started by the
+ * tests themselves, and one Debian base image made with debootstrap and imported into each.
  */
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { $, tmpdir } from 'zx';
 import { REPO_ROOT } from '../helpers.ts';
 
 export const CONTAINERS_CONF = join(REPO_ROOT, 'test', 'podman', 'containers.conf');
 export const TEST_BASE_IMAGE = 'localhost/llm-workbench-test-base:bookworm';
+const ROOTFS_TAR = join(REPO_ROOT, '.cache', 'e2e', 'debian-bookworm-minbase.tar');
 
 export function podman(args: string[]) {
   return execa('podman', args, { env: { ...process.env, CONTAINERS_CONF }, reject: false, all: true });
 }
 
-/** Builds the base image once per machine: debootstrap --variant=minbase bookworm, then podman import. */
-export async function ensureBaseImage(image = TEST_BASE_IMAGE): Promise<void> {
-  if ((await podman(['image', 'exists', image])).exitCode === 0) return;
+/** debootstrap --variant=minbase bookworm, once per machine, kept as a tarball for both engines. */
+async function baseRootfsTar(): Promise<string> {
+  if (existsSync(ROOTFS_TAR)) return ROOTFS_TAR;
+  mkdirSync(join(REPO_ROOT, '.cache', 'e2e'), { recursive: true });
   const rootfs = tmpdir('wb-rootfs');
   const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-  // zx quotes each interpolated value; the pipe streams the tarball without holding it in memory.
-  const sh = $({ env: { ...process.env, CONTAINERS_CONF }, quiet: true });
+  // zx quotes each interpolated value.
+  const sh = $({ quiet: true });
   try {
     await sh`debootstrap --variant=minbase bookworm ${rootfs} ${mirror}`;
-    await sh`tar -C ${rootfs} -c . | podman import - ${image}`;
+    await sh`tar -C ${rootfs} -cf ${`${ROOTFS_TAR}.partial`} .`;
+    renameSync(`${ROOTFS_TAR}.partial`, ROOTFS_TAR);
   } finally {
     await sh`rm -rf ${rootfs}`;
   }
+  return ROOTFS_TAR;
+}
+
+/** The Debian base image in podman's store. */
+export async function ensureBaseImage(image = TEST_BASE_IMAGE): Promise<void> {
+  if ((await podman(['image', 'exists', image])).exitCode === 0) return;
+  const tar = await baseRootfsTar();
+  await $({ env: { ...process.env, CONTAINERS_CONF }, quiet: true })`podman import ${tar} ${image}`;
+}
+
+/** Debian's docker client (20.10): it builds with BuildKit without the buildx plugin. */
+export const DOCKER_PATH = `/usr/bin:${process.env.PATH ?? '/bin'}`;
+const DOCKER_DIR = '/tmp/llm-workbench-test-docker';
+export const DOCKER_HOST = `unix://${DOCKER_DIR}/docker.sock`;
+
+function docker(args: string[]) {
+  return execa('docker', args, { env: { ...process.env, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
+}
+
+/**
+ * A Docker daemon of the tests' own (Debian's docker.io), on its own socket and data root.
+ * `--iptables=false`: this machine's sandbox has no iptables; builds then need the host network
+ * (FIELD-NOTES §4), which the tests ask for with LLM_WORKBENCH_BUILD_NETWORK=host.
+ */
+export async function ensureDockerDaemon(): Promise<void> {
+  if ((await docker(['info', '--format', '{{.ServerVersion}}'])).exitCode === 0) return;
+  mkdirSync(join(DOCKER_DIR, 'exec'), { recursive: true });
+  const dataRoot = join(REPO_ROOT, '.cache', 'e2e', 'docker');
+  mkdirSync(dataRoot, { recursive: true });
+  const daemon = execa(
+    'dockerd',
+    ['--iptables=false', '--data-root', dataRoot, '--exec-root', join(DOCKER_DIR, 'exec'), '-H', DOCKER_HOST, '--pidfile', join(DOCKER_DIR, 'docker.pid')],
+    { detached: true, stdio: ['ignore', 'ignore', 'ignore'], reject: false, env: { ...process.env, PATH: DOCKER_PATH } },
+  );
+  daemon.unref();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if ((await docker(['info', '--format', '{{.ServerVersion}}'])).exitCode === 0) return;
+    await sleep(500);
+  }
+  throw new Error('dockerd did not answer within 60s');
+}
+
+/** The Debian base image in the test daemon's store. */
+export async function ensureDockerBaseImage(image = TEST_BASE_IMAGE): Promise<void> {
+  if ((await docker(['image', 'inspect', image])).exitCode === 0) return;
+  const tar = await baseRootfsTar();
+  const imported = await docker(['import', tar, image]);
+  if (imported.exitCode !== 0) throw new Error(`docker import failed: ${imported.all}`);
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type PlanContext } from '../../scripts/lib/profile/plan.ts';
+import { nativeServerFingerprint } from '../../scripts/lib/runtime/native.ts';
 import { serverArgs } from '../../scripts/lib/server-args.ts';
 import { profilesWith, REPO_ROOT } from '../helpers.ts';
 
@@ -77,5 +78,25 @@ describe('resolving a profile into a plan', () => {
     assert.equal(p.server.baseUrl, 'http://[::1]:8080/v1');
     assert.equal(p.jupyter.url, 'http://[::1]:18888/lab');
     assert.equal(plan('any6', { HOME: '/h' }, { any6: 'extends: default\nserver:\n  host: "::"\n  api_key: generate\n' }).server.baseUrl, 'http://[::1]:8080/v1');
+  });
+
+  it('restarts the native server when anything that changes what runs changes: version, build flags, env, launcher, model bytes', () => {
+    const base = plan('default');
+    const facts = { argv: ['python', 'serve.py'], env: { HOST: '127.0.0.1', API_KEY: 'k1' }, apiKey: 'k1', pythonEnv: { prefix: '/env', fingerprint: 'e1' }, launcherText: 'print(1)', modelSha256: 'a'.repeat(64) };
+    const print = nativeServerFingerprint(base, facts);
+    assert.equal(nativeServerFingerprint(plan('default'), { ...facts }), print, 'the same facts give the same fingerprint');
+    const older = plan('older', { HOME: '/home/u' }, { older: 'extends: default\nllama_cpp:\n  version: 0.3.35\n' });
+    const blas = plan('blas', { HOME: '/home/u' }, { blas: 'extends: default\nllama_cpp:\n  blas: openblas\n' });
+    const changes = [
+      nativeServerFingerprint(older, facts),
+      nativeServerFingerprint(blas, facts),
+      nativeServerFingerprint(base, { ...facts, pythonEnv: { prefix: '/env', fingerprint: 'e2' } }),
+      nativeServerFingerprint(base, { ...facts, launcherText: 'print(2)' }),
+      nativeServerFingerprint(base, { ...facts, modelSha256: 'b'.repeat(64) }),
+      nativeServerFingerprint(base, { ...facts, apiKey: 'k2', env: { ...facts.env, API_KEY: 'k2' } }),
+      nativeServerFingerprint(base, { ...facts, env: { ...facts.env, HOST: '::1' } }),
+    ];
+    for (const [i, changed] of changes.entries()) assert.notEqual(changed, print, `change ${i} kept the fingerprint`);
+    assert.ok(!print.includes('k1'));
   });
 });
