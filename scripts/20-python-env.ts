@@ -9,7 +9,8 @@ export const pythonEnvStep: Step = {
   async run(plan) {
     ensureStateDir(plan);
     const { outcome, env, builtWheel } = await ensurePythonEnv(plan);
-    return { outcome, detail: `${env.manager} ${env.prefix} (python ${env.pythonVersion}${builtWheel ? ', llama.cpp compiled' : ', cached llama.cpp wheel'})` };
+    const llama = !plan.llamaCpp.onHost ? 'no llama.cpp on the host: the image serves' : builtWheel ? 'llama.cpp compiled' : 'cached llama.cpp wheel';
+    return { outcome, detail: `${env.manager} ${env.prefix} (python ${env.pythonVersion}, ${llama})` };
   },
 };
 

@@ -89,9 +89,17 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     ]),
     composeBaseUrl: yamlValue(`http://model-server:${plan.server.port}/v1`),
     composeContainerName: yamlValue(plan.container.name),
+    composeJupyterContainerName: yamlValue(`${plan.container.name}-jupyter`),
+    composeProject: composeProject(plan),
     jupyterEnabled: plan.jupyter.enabled,
     // kube.yaml
     kubeName: yamlValue(kubeName(plan)),
+    kubeSecretName: yamlValue(kubeSecretName(plan)),
+    kubeProbeCommand: yamlValue([
+      'python',
+      '-c',
+      `import os, urllib.request as u; u.urlopen(u.Request("http://127.0.0.1:${plan.server.port}/v1/models", headers={"Authorization": "Bearer " + os.environ["API_KEY"]}), timeout=5)`,
+    ]),
     kubeHostIp: yamlValue(plan.server.host),
     kubeModelDir: yamlValue(dirname(plan.model.path)),
     composeApiKey: plan.server.apiKey.kind !== 'none',
@@ -101,6 +109,15 @@ export function templateContext(plan: Plan): Record<string, unknown> {
 /** A DNS-1123 name for Kubernetes objects: lower case, digits and dashes. */
 export function kubeName(plan: Plan): string {
   return `llm-workbench-${plan.profile.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+}
+
+export function kubeSecretName(plan: Plan): string {
+  return `${kubeName(plan)}-api-key`.slice(0, 63);
+}
+
+/** The compose project name, passed with -p (lower case, digits, dashes, as compose v1 wants). */
+export function composeProject(plan: Plan): string {
+  return kubeName(plan);
 }
 
 /** Publishing to 0.0.0.0 is spelled as an empty host in a port mapping. */

@@ -10,7 +10,7 @@ import type { Plan } from './profile/plan.ts';
 import { planFor } from './profile/index.ts';
 import { withProfileLock } from './state.ts';
 
-export type Outcome = 'created' | 'unchanged' | 'replaced' | 'skipped';
+export type Outcome = 'created' | 'unchanged' | 'replaced' | 'removed' | 'skipped';
 
 export interface StepResult {
   outcome: Outcome;

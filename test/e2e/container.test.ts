@@ -4,12 +4,13 @@
  * provision rebuilds nothing, the compose and kube files run, and make down leaves no container.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { which } from '../../scripts/lib/run.ts';
-import { CONTAINERS_CONF, ensureBaseImage, podman, TEST_BASE_IMAGE } from './podman.ts';
+import { CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, ensureDockerBaseImage, ensureDockerDaemon, podman, TEST_BASE_IMAGE } from './podman.ts';
 import { make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
 
 const SERVER_PORT = 18280;
@@ -66,6 +67,7 @@ describe('make provision with runtime: container (podman)', () => {
 
   it('builds the image from the rendered Dockerfile, runs the server in it, and passes every smoke check', () => {
     assert.equal(first.exitCode, 0, first.all);
+    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+.*no llama\.cpp on the host: the image serves/m);
     const outcomes = stepOutcomes(first.stdout);
     assert.equal(outcomes.get('40-model-server'), 'created', first.stdout);
     assert.match(first.stdout, /^35-image\s+(created|replaced|unchanged)\s+\d+\.\d+s\s+localhost\/llm-workbench-test:[0-9a-f]{12} \(\d+ MB, podman\)/m);
@@ -123,20 +125,51 @@ describe('the deployment files of a container profile', () => {
     try {
       const up = await make(world, 'kube-up', { PROFILE: 'ctr' });
       assert.equal(up.exitCode, 0, up.all);
+      assert.match(up.stdout, /^kube-up\s+created/m);
       const models = await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`).then((r) => r.json());
       assert.equal(models.data[0].id, 'smollm2-135m-instruct');
     } finally {
       const down = await make(world, 'kube-down', { PROFILE: 'ctr' });
       assert.equal(down.exitCode, 0, down.all);
+      assert.match(down.stdout, /^kube-down\s+removed/m);
     }
     const pods = await podman(['pod', 'ps', '--format', '{{.Name}}']);
     assert.doesNotMatch(pods.stdout, /llm-workbench-ctr/, 'the pod is gone');
   });
 
-  it('runs compose.yaml under podman-compose: the model server and JupyterLab answer', async () => {
+  it('runs kube.yaml with an API key: the Secret it names is created from the key, the server requires it', async () => {
+    const keyedProfile = containerProfile().replace(`server:\n  port: ${SERVER_PORT}\n`, `server:\n  port: ${SERVER_PORT}\n  api_key: generate\n`);
+    const keyed = containerWorld({ ctr: keyedProfile }, { LLM_WORKBENCH_STATE_DIR: world.state, HOME: world.home });
+    try {
+      const up = await make(keyed, 'render kube-up', { PROFILE: 'ctr' });
+      assert.equal(up.exitCode, 0, up.all);
+      const key = readFileSync(join(world.state, 'ctr', 'api-key'), 'utf8').trim();
+      const kube = readFileSync(join(keyed.env.LLM_WORKBENCH_BUILD_DIR!, 'ctr', 'kube.yaml'), 'utf8');
+      assert.ok(!kube.includes(key), 'the key is not in kube.yaml');
+      assert.equal(statSync(join(world.state, 'ctr', 'kube-secret.yaml')).mode & 0o777, 0o600);
+      assert.equal((await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`)).status, 401);
+      assert.equal((await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`, { headers: { Authorization: `Bearer ${key}` } })).status, 200);
+    } finally {
+      const down = await make(keyed, 'kube-down', { PROFILE: 'ctr' });
+      assert.equal(down.exitCode, 0, down.all);
+    }
+    const secrets = await podman(['secret', 'ls', '--format', '{{.Name}}']);
+    assert.doesNotMatch(secrets.stdout, /llm-workbench-ctr-api-key/, 'the Secret is removed with the pod');
+  });
+
+  it('runs compose.yaml under podman-compose: the model server and JupyterLab answer; a second compose-up changes nothing', async () => {
     try {
       const up = await make(world, 'compose-up', { PROFILE: 'ctr' });
       assert.equal(up.exitCode, 0, up.all);
+      assert.match(up.stdout, /^compose-up\s+created/m);
+      // The JupyterLab image is tagged by the build context's hash: new packages, a new image.
+      const hashTag = /localhost\/llm-workbench-test:([0-9a-f]{12})/.exec((await make(world, 'image', { PROFILE: 'ctr' })).stdout)?.[1];
+      const ids = await Promise.all([`localhost/llm-workbench-test-jupyter:${hashTag}`, 'localhost/llm-workbench-test-jupyter:ctr'].map((tag) => podman(['image', 'inspect', '--format', '{{.Id}}', tag])));
+      assert.equal(ids[0]!.exitCode, 0, ids[0]!.all);
+      assert.equal(ids[0]!.stdout, ids[1]!.stdout, 'the profile tag names the image of this build context');
+      const again = await make(world, 'compose-up', { PROFILE: 'ctr' });
+      assert.equal(again.exitCode, 0, again.all);
+      assert.match(again.stdout, /^compose-up\s+unchanged/m);
       const models = await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`).then((r) => r.json());
       assert.equal(models.data[0].id, 'smollm2-135m-instruct');
       const { readFileSync } = await import('node:fs');
@@ -148,8 +181,68 @@ describe('the deployment files of a container profile', () => {
     } finally {
       const down = await make(world, 'compose-down', { PROFILE: 'ctr' });
       assert.equal(down.exitCode, 0, down.all);
+      assert.match(down.stdout, /^compose-down\s+removed/m);
     }
     assert.equal(await containerExists('llm-workbench-ctr'), false);
+  });
+});
+
+/**
+ * The guide's own engine: Debian's Docker daemon (started by the tests), its 20.10 client (which
+ * builds with BuildKit without the buildx plugin), the same Debian base imported into it.
+ * LLM_WORKBENCH_BUILD_NETWORK=host: with --iptables=false the default bridge has no DNS here.
+ */
+describe('make provision with container.engine: docker (the Docker daemon)', () => {
+  const DOCKER_SERVER_PORT = 18380;
+  const DOCKER_JUPYTER_PORT = 18990;
+  const profile = containerProfile()
+    .replace('engine: podman', 'engine: docker')
+    .replace('image: llm-workbench-test', 'image: llm-workbench-docker-test')
+    .replace(`port: ${SERVER_PORT}`, `port: ${DOCKER_SERVER_PORT}`)
+    .replace(`port: ${JUPYTER_PORT}`, `port: ${DOCKER_JUPYTER_PORT}`);
+  let world: World;
+  let first: Awaited<ReturnType<typeof make>>;
+  const docker = (args: string[]) => execa('docker', args, { env: { ...process.env, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
+
+  before(async () => {
+    await ensureDockerDaemon();
+    await ensureDockerBaseImage();
+    world = containerWorld({ dock: profile }, { PATH: DOCKER_PATH, DOCKER_HOST, LLM_WORKBENCH_BUILD_NETWORK: 'host' });
+    first = await make(world, 'provision', { PROFILE: 'dock' });
+  });
+  after(async () => {
+    await make(world, 'down', { PROFILE: 'dock' });
+  });
+
+  it('builds with docker, runs the server container, and passes every smoke check', () => {
+    assert.equal(first.exitCode, 0, first.all);
+    assert.match(first.stdout, /^35-image\s+(created|replaced|unchanged)\s+[\d.]+s\s+localhost\/llm-workbench-docker-test:[0-9a-f]{12} \(\d+ MB, docker\)/m);
+    assert.match(first.stdout, /^40-model-server\s+created.*docker container llm-workbench-dock/m);
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+      assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
+    }
+  });
+
+  it('changes nothing on a second provision', async () => {
+    const second = await make(world, 'provision', { PROFILE: 'dock' });
+    assert.equal(second.exitCode, 0, second.all);
+    for (const [step, outcome] of stepOutcomes(second.stdout)) assert.equal(outcome, 'unchanged', `${step} was ${outcome}:\n${second.stdout}`);
+  });
+
+  it('runs compose.yaml with docker-compose 1.x (no top-level name:), then make down removes the container', async () => {
+    const down = await make(world, 'down', { PROFILE: 'dock' });
+    assert.equal(down.exitCode, 0, down.all);
+    try {
+      const up = await make(world, 'compose-up', { PROFILE: 'dock' });
+      assert.equal(up.exitCode, 0, up.all);
+      assert.match(up.stdout, /^compose-up\s+created\s+.*docker-compose/m);
+      const models = await fetch(`http://127.0.0.1:${DOCKER_SERVER_PORT}/v1/models`).then((r) => r.json());
+      assert.equal(models.data[0].id, 'smollm2-135m-instruct');
+    } finally {
+      const composeDown = await make(world, 'compose-down', { PROFILE: 'dock' });
+      assert.equal(composeDown.exitCode, 0, composeDown.all);
+    }
+    assert.notEqual((await docker(['container', 'inspect', 'llm-workbench-dock'])).exitCode, 0, 'the container is gone');
   });
 });
 

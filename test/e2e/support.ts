@@ -60,7 +60,7 @@ export function make(world: World, targets: string, vars: Record<string, string>
 /** The step lines of a provision: step name -> outcome. */
 export function stepOutcomes(stdout: string): Map<string, string> {
   const outcomes = new Map<string, string>();
-  for (const match of stdout.matchAll(/^(\d\d-[a-z-]+)\s+(created|unchanged|replaced|skipped|failed)\s+\d+\.\d+s/gm)) {
+  for (const match of stdout.matchAll(/^(\d\d-[a-z-]+)\s+(created|unchanged|replaced|removed|skipped|failed)\s+\d+\.\d+s/gm)) {
     outcomes.set(match[1] as string, match[2] as string);
   }
   return outcomes;

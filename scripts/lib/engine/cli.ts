@@ -20,6 +20,7 @@ export function runArgv(spec: RunSpec): string[] {
 
 export function buildArgv(spec: BuildSpec): string[] {
   const argv = ['build', '--file', `${spec.context}/Dockerfile`];
+  if (spec.network) argv.push('--network', spec.network);
   for (const tag of spec.tags) argv.push('--tag', tag);
   if (spec.target) argv.push('--target', spec.target);
   for (const [id, src] of Object.entries(spec.secrets ?? {})) argv.push('--secret', `id=${id},src=${src}`);
@@ -30,8 +31,8 @@ export function buildArgv(spec: BuildSpec): string[] {
 export interface CliEngineOptions {
   name: ContainerEngine['name'];
   binary: string;
-  /** Extra environment for builds (DOCKER_BUILDKIT=1 for RUN --mount). */
-  buildEnv: Record<string, string>;
+  /** Extra environment for builds (DOCKER_BUILDKIT=1 for RUN --mount), or a clear error when the engine cannot build our Dockerfile. */
+  buildEnv: () => Promise<Record<string, string>>;
   /** The probe that fails when the daemon or service is not there. */
   probe: string[];
 }
@@ -69,7 +70,7 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
       await runLogged([binary, ...buildArgv(spec)], {
         label: `${options.name} build`,
         logFile: spec.logFile,
-        env: { ...process.env, ...options.buildEnv },
+        env: { ...process.env, ...(await options.buildEnv()) },
         // podman prints "[1/3] STEP 6/8: RUN ...", BuildKit "#7 [base 4/6] RUN ...".
         progress: (line) => /(\[\d+\/\d+\] )?STEP \d+\/\d+|#\d+ \[[^\]]+\]/.exec(line)?.[0],
         hint: `read ${spec.logFile} for the whole build log`,

@@ -1,8 +1,29 @@
 /** Docker: the CLI is only a client; `docker info` fails when the daemon does not answer. */
+import { execa } from 'execa';
+import { WorkbenchError } from '../errors.ts';
 import { cliEngine } from './cli.ts';
 import type { ContainerEngine } from './types.ts';
 
+/**
+ * Our Dockerfile needs BuildKit (RUN --mount for the wheel cache and the CA secret). Docker
+ * 20.10 to 22.x clients carry BuildKit themselves (DOCKER_BUILDKIT=1 is enough: Debian's
+ * docker.io); from 23 on the client builds with BuildKit only through the buildx plugin, and
+ * without it refuses with a message that does not say what to install.
+ */
+export async function dockerBuildEnv(binary: string): Promise<Record<string, string>> {
+  const buildx = await execa(binary, ['buildx', 'version'], { reject: false, stdin: 'ignore' });
+  if (!buildx.failed) return { DOCKER_BUILDKIT: '1' };
+  const client = await execa(binary, ['version', '--format', '{{.Client.Version}}'], { reject: false, stdin: 'ignore' });
+  const version = String(client.stdout).trim();
+  const major = Number.parseInt(version, 10);
+  if (Number.isInteger(major) && major < 23) return { DOCKER_BUILDKIT: '1' };
+  throw new WorkbenchError(
+    `docker ${version || '(unknown version)'} at ${binary} builds with BuildKit only through the buildx plugin, which is not installed`,
+    "install it (Docker's apt repository: docker-buildx-plugin; Debian 13 and Ubuntu: docker-buildx; Docker Desktop has it), " +
+      'or put a Docker 20.10 client first on PATH (Debian 12: /usr/bin/docker from docker.io), or use podman (container.engine: podman)',
+  );
+}
+
 export function dockerEngine(binary: string): ContainerEngine {
-  // RUN --mount=type=cache needs BuildKit (the default since Docker 23; explicit for older ones).
-  return cliEngine({ name: 'docker', binary, buildEnv: { DOCKER_BUILDKIT: '1' }, probe: ['info', '--format', '{{.ServerVersion}}'] });
+  return cliEngine({ name: 'docker', binary, buildEnv: () => dockerBuildEnv(binary), probe: ['info', '--format', '{{.ServerVersion}}'] });
 }

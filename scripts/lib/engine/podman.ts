@@ -3,6 +3,6 @@ import { cliEngine } from './cli.ts';
 import type { ContainerEngine } from './types.ts';
 
 export function podmanEngine(binary: string): ContainerEngine {
-  // Buildah understands RUN --mount=type=cache natively.
-  return cliEngine({ name: 'podman', binary, buildEnv: {}, probe: ['info', '--format', '{{.Host.OCIRuntime.Name}}'] });
+  // Buildah understands RUN --mount=type=cache and build secrets natively.
+  return cliEngine({ name: 'podman', binary, buildEnv: async () => ({}), probe: ['info', '--format', '{{.Host.OCIRuntime.Name}}'] });
 }

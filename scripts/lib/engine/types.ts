@@ -33,6 +33,8 @@ export interface BuildSpec {
   context: string;
   tags: string[];
   target?: string;
+  /** `--network` for RUN steps: `host` where the default bridge has no DNS (LLM_WORKBENCH_BUILD_NETWORK). */
+  network?: string;
   /** Build secrets by id (file paths); mounted only while a RUN needs them, never stored. */
   secrets?: Record<string, string>;
   logFile: string;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectEngine } from '../engine/index.ts';
-import type { ContainerEngine, RunSpec } from '../engine/types.ts';
+import type { BuildSpec, ContainerEngine, RunSpec } from '../engine/types.ts';
 import { WorkbenchError } from '../errors.ts';
 import { fingerprint, secretDigest } from '../fingerprint.ts';
 import { modelSha256 } from '../transport/index.ts';
@@ -50,6 +50,25 @@ export function buildSecrets(): Record<string, string> {
   return ca ? { 'ca-bundle': ca } : {};
 }
 
+/**
+ * `--network` for build steps, from LLM_WORKBENCH_BUILD_NETWORK: `host` where containers on the
+ * default bridge have no DNS (a Docker daemon run with --iptables=false). Unset: the engine's default.
+ */
+export function buildNetwork(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const network = env.LLM_WORKBENCH_BUILD_NETWORK;
+  if (network === undefined || network === '') return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network)) {
+    throw new WorkbenchError(`LLM_WORKBENCH_BUILD_NETWORK is "${network}", not a network name`, 'use host, or a network your engine lists (docker network ls)');
+  }
+  return network;
+}
+
+/** How an image of this plan is built: the same for the server image and the JupyterLab one. */
+export function buildSpec(plan: Plan, tags: string[], target: 'server' | 'jupyter'): BuildSpec {
+  const network = buildNetwork();
+  return { context: plan.paths.buildDir, tags, target, secrets: buildSecrets(), ...(network ? { network } : {}), logFile: join(plan.paths.stateDir, 'image-build.log') };
+}
+
 function megabytes(bytes: number | undefined): string {
   return bytes === undefined ? 'size unknown' : `${Math.round(bytes / 1e6)} MB`;
 }
@@ -73,7 +92,7 @@ export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise
   }
   const replacing = await eng.imageExists(tags.byProfile);
   console.log(`  building ${tags.byHash} with ${eng.name} from ${displayPath(plan.paths.buildDir)}/Dockerfile (base ${plan.container.base})`);
-  await eng.build({ context: plan.paths.buildDir, tags: [tags.byHash, tags.byProfile], target: 'server', secrets: buildSecrets(), logFile: join(plan.paths.stateDir, 'image-build.log') });
+  await eng.build(buildSpec(plan, [tags.byHash, tags.byProfile], 'server'));
   return { outcome: replacing ? 'replaced' : 'created', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
 }
 
