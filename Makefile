@@ -1,13 +1,16 @@
 # llm-workbench: `make provision` brings the stack up for $(PROFILE); `make test` proves it.
 PROFILE ?= default
 export PROFILE
+# Node 20 from PyPI lands here when the machine has no Node.js 20.5+ (scripts/bootstrap.sh).
+export PATH := $(CURDIR)/.cache/node/bin:$(PATH)
 TSX := node --import tsx
 NODE_MODULES := node_modules/.package-lock.json
+BOOTSTRAP := bash scripts/bootstrap.sh
 
-.PHONY: deps plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
-	@echo "make deps [CONTAINERS=1]       Debian/Ubuntu system packages (compilers, python3-venv; podman), once"
+	@echo "make deps [CONTAINERS=1]       system packages and Node.js now (provision and test install what they need anyway)"
 	@echo "make provision [PROFILE=name]  bring up the model server and JupyterLab (env/<name>.yml; default: default)"
 	@echo "make smoke-test                call every OpenAI endpoint of the running stack"
 	@echo "make status | logs | down      see, read or stop what provision started"
@@ -21,17 +24,26 @@ help:
 	@echo "make test                      unit and end-to-end tests"
 
 $(NODE_MODULES): package.json package-lock.json
+	@$(BOOTSTRAP) node
 	npm ci --no-audit --no-fund
 	@touch $@
 
-provision: $(NODE_MODULES)
+# Compilers and Python's venv: installed (apt-get, as root or through sudo) when missing.
+system-deps:
+	@$(BOOTSTRAP) native
+
+# What the end-to-end tests run: podman, runc, debootstrap, Docker's daemon, shellcheck, compose.
+test-deps:
+	@$(BOOTSTRAP) test
+
+provision: system-deps $(NODE_MODULES)
 	@$(TSX) scripts/provision.ts
 
 plan: $(NODE_MODULES)
 	@$(TSX) scripts/plan.ts
 
-deps: $(NODE_MODULES)
-	@$(TSX) scripts/deps.ts
+deps:
+	@$(BOOTSTRAP) native node $(if $(CONTAINERS),test)
 
 doctor: $(NODE_MODULES)
 	@$(TSX) scripts/00-preflight.ts
@@ -39,7 +51,7 @@ doctor: $(NODE_MODULES)
 render: $(NODE_MODULES)
 	@$(TSX) scripts/10-render.ts
 
-python-env: $(NODE_MODULES)
+python-env: system-deps $(NODE_MODULES)
 	@$(TSX) scripts/20-python-env.ts
 
 model: $(NODE_MODULES)
@@ -48,10 +60,10 @@ model: $(NODE_MODULES)
 image: $(NODE_MODULES)
 	@$(TSX) scripts/35-image.ts
 
-server: $(NODE_MODULES)
+server: system-deps $(NODE_MODULES)
 	@$(TSX) scripts/40-model-server.ts
 
-jupyter: $(NODE_MODULES)
+jupyter: system-deps $(NODE_MODULES)
 	@$(TSX) scripts/50-jupyter.ts
 
 shell: $(NODE_MODULES)
@@ -75,17 +87,21 @@ clean: $(NODE_MODULES)
 compose-up compose-down kube-up kube-down: $(NODE_MODULES)
 	@$(TSX) scripts/deploy.ts $@
 
-bench: $(NODE_MODULES)
+bench: system-deps $(NODE_MODULES)
 	@$(TSX) checks/bench.ts
 
 schema: $(NODE_MODULES)
 	@$(TSX) scripts/schema.ts
 
 typecheck: $(NODE_MODULES)
-	npx tsc --noEmit
+	node node_modules/typescript/bin/tsc --noEmit
 
 test-unit: $(NODE_MODULES)
 	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
 
-test: $(NODE_MODULES) typecheck
+test: test-deps $(NODE_MODULES) typecheck
 	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts test/e2e/*.test.ts
+
+# A clean Debian container with only make and this repo's files runs the README's first command.
+test-fresh-machine: test-deps $(NODE_MODULES)
+	@$(TSX) test/fresh-machine.ts

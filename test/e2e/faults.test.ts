@@ -326,7 +326,7 @@ describe('faults around the model server', () => {
     assert.match(result.stdout, /nothing was running/);
   });
 
-  it('refuses a second provision of the same profile while the first runs, and the first completes', async () => {
+  it('refuses a second provision, make server and make down of the same profile while the first runs, and the first completes', async () => {
     const w = newWorld();
     worldProfiles(w, { twice: isolated(18184) });
     const lock = join(w.state, 'twice', 'workbench.lock');
@@ -338,6 +338,12 @@ describe('faults around the model server', () => {
       const second = await make(w, 'provision', { PROFILE: 'twice' });
       assert.notEqual(second.exitCode, 0);
       assert.match(second.stderr, /error: make provision \(pid \d+, since [^)]+\) is changing profile "twice"/);
+      // A single step takes the same lock: it cannot stop the server the provision is starting.
+      for (const step of ['server', 'down']) {
+        const single = await make(w, step, { PROFILE: 'twice' });
+        assert.notEqual(single.exitCode, 0, `make ${step} ran beside make provision`);
+        assert.match(single.stderr, /error: make provision \(pid \d+, since [^)]+\) is changing profile "twice"/);
+      }
       const done = await first;
       assert.equal(done.exitCode, 0, done.all);
       assert.equal(existsSync(lock), false, 'the lock is released');

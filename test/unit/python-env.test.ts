@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
-import { chooseManager, condaArgv } from '../../scripts/lib/python-env.ts';
+import { chooseManager, condaArgv, removeAbandonedPartials } from '../../scripts/lib/python-env.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
 const planOf = (name: string) => resolvePlan(loadProfile(name, join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env: { HOME: '/h' }, arch: 'x86_64' });
@@ -21,5 +23,15 @@ describe('the Python environment route', () => {
 
   it('refuses a profile that requires conda when none is installed, and says how to fix it', () => {
     assert.throws(() => chooseManager(planOf('elyza-7b'), tempDir()), /python\.manager is conda, but none of micromamba, mamba or conda is on PATH/);
+  });
+
+  it('removes the folder an interrupted compile left, but not one a running compile is filling', () => {
+    const wheels = tempDir();
+    const dead = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+    mkdirSync(join(wheels, `llama-cpp-python-0.3.36-abc.partial-${dead}`));
+    mkdirSync(join(wheels, `llama-cpp-python-0.3.36-abc.partial-${process.pid}`));
+    mkdirSync(join(wheels, 'llama-cpp-python-0.3.36-abc'));
+    assert.deepEqual(removeAbandonedPartials(wheels), [`llama-cpp-python-0.3.36-abc.partial-${dead}`]);
+    assert.deepEqual(readdirSync(wheels).sort(), ['llama-cpp-python-0.3.36-abc', `llama-cpp-python-0.3.36-abc.partial-${process.pid}`]);
   });
 });

@@ -18,9 +18,14 @@ import type { ModelTransport } from './types.ts';
 
 /**
  * Node's built-in fetch ignores HTTP(S)_PROXY; people behind a company proxy (the guide's
- * readers among them) need it honoured, with NO_PROXY, as curl and pip do.
+ * readers among them) need it honoured, with NO_PROXY, as curl and pip do. Made on the first
+ * download only: undici warns that the agent is experimental when it is constructed.
  */
-const dispatcher = new EnvHttpProxyAgent();
+let agent: Dispatcher | undefined;
+function dispatcher(): Dispatcher {
+  agent ??= new EnvHttpProxyAgent();
+  return agent;
+}
 
 /** Hosts a Hugging Face token belongs to; it is sent to nothing else, and only over https. */
 const HF_TOKEN_HOSTS = new Set(['huggingface.co', 'hf.co']);
@@ -108,7 +113,7 @@ function getOnce(url: URL, partial: string, have: number, onBytes: (size: number
       },
     };
     try {
-      dispatcher.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headers }, handler);
+      dispatcher().dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headers }, handler);
     } catch (error) {
       finish(new TransientError(describeNetworkError(error as Error)));
     }
