@@ -69,7 +69,8 @@ export async function startJupyter(plan: Plan): Promise<StepResult> {
     OPENAI_BASE_URL: plan.server.baseUrl,
     OPENAI_API_KEY: apiKey,
   });
-  const { JUPYTER_TOKEN: _token, OPENAI_API_KEY: _key, ...visibleEnv } = jupyterEnv;
+  // Secrets by digest; PATH left out: it differs from shell to shell without changing what runs.
+  const { JUPYTER_TOKEN: _token, OPENAI_API_KEY: _key, PATH: _path, ...visibleEnv } = jupyterEnv;
   const print = fingerprint({ argv, env: visibleEnv, token: secretDigest(token), apiKey: secretDigest(apiKey), pythonEnv: env.fingerprint });
 
   const { outcome, record } = await ensureBackgroundService(plan, {

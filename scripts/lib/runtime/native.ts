@@ -31,7 +31,9 @@ export interface NativeServerFacts {
  * code and the model's bytes. A change to any of them restarts it; nothing else does.
  */
 export function nativeServerFingerprint(plan: Plan, facts: NativeServerFacts): string {
-  const { API_KEY: _secret, ...env } = facts.env;
+  // PATH differs from shell to shell (an activated conda env, a venv) without changing what
+  // runs: the python is named by its full path in argv.
+  const { API_KEY: _secret, PATH: _path, ...env } = facts.env;
   return fingerprint({
     argv: facts.argv,
     env,
