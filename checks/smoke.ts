@@ -5,10 +5,10 @@
  */
 import OpenAI from 'openai';
 import { existsSync } from 'node:fs';
-import { readGgufInfo } from '../scripts/lib/gguf.ts';
-import { jupyterToken } from '../scripts/lib/jupyter.ts';
+import { readGgufInfo } from '../scripts/lib/model/gguf.ts';
+import { jupyterToken } from '../scripts/lib/jupyter/jupyter.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
-import { serverApiKey } from '../scripts/lib/state.ts';
+import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { notebookCheck } from './notebook.ts';
 import { expect, type Check } from './report.ts';
 

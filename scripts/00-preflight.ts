@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** Step 00 (also `make doctor`): is this machine ready for the profile? Each finding with its fix. */
 import { WorkbenchError } from './lib/errors.ts';
-import { formatFinding, preflight } from './lib/preflight.ts';
+import { formatFinding, preflight } from './lib/doctor/preflight.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const preflightStep: Step = {

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 /** Step 10: render the profile's Dockerfile, environment.yml, bashrc block and compose.yaml into build/<profile>/. */
-import { renderProfile, writeRendered } from './lib/render.ts';
+import { displayPath } from './lib/errors.ts';
+import { renderProfile, writeRendered } from './lib/render/render.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
-import { displayPath } from './lib/profile/load.ts';
 
 export const renderStep: Step = {
   name: '10-render',

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** Step 20: the Python env (conda from environment.yml, or a venv), llama-cpp-python from the wheel cache. */
-import { ensurePythonEnv } from './lib/python-env.ts';
-import { ensureStateDir } from './lib/state.ts';
+import { ensurePythonEnv } from './lib/llama-cpp/python-env.ts';
+import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const pythonEnvStep: Step = {

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** Step 30: the model in the cache, sha256-verified (pypi:, https:// with resume, or file:). */
-import { displayPath } from './lib/profile/load.ts';
-import { readPythonEnv } from './lib/python-env.ts';
-import { ensureStateDir } from './lib/state.ts';
+import { displayPath } from './lib/errors.ts';
+import { readPythonEnv } from './lib/llama-cpp/python-env.ts';
+import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
-import { ensureModel } from './lib/transport/index.ts';
+import { ensureModel } from './lib/model/fetch.ts';
 
 export const modelStep: Step = {
   name: '30-model',

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** Step 40: the llama-cpp-python server, ready when /v1/models lists the alias. */
 import { runtimeFor } from './lib/runtime/index.ts';
-import { ensureStateDir } from './lib/state.ts';
+import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const modelServerStep: Step = {

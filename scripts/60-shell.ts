@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** Step 60: our managed block in ~/.bashrc ($BASHRC): env activation, OPENAI_BASE_URL, OPENAI_API_KEY. */
-import { renderProfile } from './lib/render.ts';
-import { installManagedBlock } from './lib/shell-block.ts';
+import { renderProfile } from './lib/render/render.ts';
+import { installManagedBlock } from './lib/render/shell-block.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const shellStep: Step = {

@@ -3,8 +3,7 @@
 import { join } from 'node:path';
 import { runChecks, writeReport } from '../checks/report.ts';
 import { smokeChecks } from '../checks/smoke.ts';
-import { WorkbenchError } from './lib/errors.ts';
-import { displayPath } from './lib/profile/load.ts';
+import { displayPath, WorkbenchError } from './lib/errors.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 

@@ -4,7 +4,7 @@
  * path, version, flag and the exact server argv the steps would use. Nothing is changed.
  */
 import { planFor } from './lib/profile/index.ts';
-import { serverArgs } from './lib/server-args.ts';
+import { serverArgs } from './lib/llama-cpp/server-args.ts';
 import { runMain } from './lib/step.ts';
 
 await runMain(async () => {

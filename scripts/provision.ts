@@ -12,9 +12,9 @@ import { modelServerStep } from './40-model-server.ts';
 import { jupyterStep } from './50-jupyter.ts';
 import { shellStep } from './60-shell.ts';
 import { smokeStep } from './70-smoke.ts';
-import { jupyterToken, readyUrl } from './lib/jupyter.ts';
+import { jupyterToken, readyUrl } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
-import { withProfileLock } from './lib/state.ts';
+import { withProfileLock } from './lib/state/lock.ts';
 import { runMain, runStep, type StepReport } from './lib/step.ts';
 
 export const STEPS = [preflightStep, renderStep, pythonEnvStep, modelStep, imageStep, modelServerStep, jupyterStep, shellStep, smokeStep];

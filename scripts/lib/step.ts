@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { formatError } from './errors.ts';
 import type { Plan } from './profile/plan.ts';
 import { planFor } from './profile/index.ts';
-import { withProfileLock } from './state.ts';
+import { withProfileLock } from './state/lock.ts';
 
 export type Outcome = 'created' | 'unchanged' | 'replaced' | 'removed' | 'skipped';
 

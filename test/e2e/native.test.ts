@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readRecord } from '../../scripts/lib/process.ts';
+import { readRecord } from '../../scripts/lib/process/background.ts';
 import { REPO_ROOT } from '../helpers.ts';
 import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes } from './support.ts';
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type PlanContext } from '../../scripts/lib/profile/plan.ts';
 import { nativeServerFingerprint } from '../../scripts/lib/runtime/native.ts';
-import { serverArgs } from '../../scripts/lib/server-args.ts';
+import { serverArgs } from '../../scripts/lib/llama-cpp/server-args.ts';
 import { profilesWith, REPO_ROOT } from '../helpers.ts';
 
 function plan(name: string, env: PlanContext['env'] = { HOME: '/home/u' }, files: Record<string, string> = {}) {

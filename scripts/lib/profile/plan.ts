@@ -5,11 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { WorkbenchError } from '../errors.ts';
-import { cmakeArgs } from '../versions.ts';
-import { parseModelSource, type ModelSource } from '../transport/source.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { cmakeArgs } from '../llama-cpp/versions.ts';
+import { parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LoadedProfile } from './load.ts';
-import { displayPath } from './load.ts';
 import type { Profile } from './schema.ts';
 
 export interface PlanContext {
@@ -74,7 +73,12 @@ export interface Plan {
     engine: 'auto' | 'docker' | 'podman';
     image: string;
     base: string;
+    /** The server container's name; JupyterLab's under compose is `<name>-jupyter`. */
     name: string;
+    /** The compose project (passed with -p) and the Kubernetes object names: DNS-1123 labels. */
+    composeProject: string;
+    kubeName: string;
+    kubeSecretName: string;
     /** Debian packages the build stage needs: compilers, BLAS headers, python3 when the base lacks it. */
     aptPackages: string[];
     /** Debian packages the running image needs: the shared libraries llama.cpp links. */
@@ -217,6 +221,9 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       image: profile.container.image,
       base,
       name: `llm-workbench-${name}`,
+      composeProject: dnsLabel(`llm-workbench-${name}`),
+      kubeName: dnsLabel(`llm-workbench-${name}`),
+      kubeSecretName: dnsLabel(`llm-workbench-${name}-api-key`),
       aptPackages,
       runtimeAptPackages,
       modelDir: '/models',
@@ -235,6 +242,11 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       lockFile: join(envDir, `${name}.lock.json`),
     },
   };
+}
+
+/** A DNS-1123 label (Kubernetes names, compose v1 projects): lower case, digits and dashes. */
+export function dnsLabel(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
 }
 
 /** Profiles live in the repo's env/ unless LLM_WORKBENCH_ENV_DIR points elsewhere. */

@@ -3,17 +3,18 @@
  * profile's env, in the background with a record and a log in the state directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { WorkbenchError } from '../errors.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
 import { fingerprint, secretDigest, sha256Hex } from '../fingerprint.ts';
-import { displayPath } from '../profile/load.ts';
 import type { Plan } from '../profile/plan.ts';
-import { logTail, readRecord, stopService } from '../process.ts';
-import { requirePythonEnv, type PythonEnv } from '../python-env.ts';
-import { modelIsListed } from '../readiness.ts';
-import { serverArgs } from '../server-args.ts';
-import { baseEnv, ensureBackgroundService, serviceHealth } from '../service.ts';
-import { serverApiKey, statePaths } from '../state.ts';
-import { modelSha256 } from '../transport/index.ts';
+import { readRecord, stopService } from '../process/background.ts';
+import { logTail } from '../process/log-tail.ts';
+import { requirePythonEnv, type PythonEnv } from '../llama-cpp/python-env.ts';
+import { modelIsListed } from '../process/readiness.ts';
+import { serverArgs } from '../llama-cpp/server-args.ts';
+import { baseEnv, ensureBackgroundService, serviceHealth } from '../process/service.ts';
+import { statePaths } from '../state/paths.ts';
+import { serverApiKey } from '../state/secrets.ts';
+import { modelSha256 } from '../model/fetch.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
 
 export interface NativeServerFacts {

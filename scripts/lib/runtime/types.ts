@@ -1,6 +1,6 @@
 /** One interface per way of running the model server: a new runtime is one new file. */
 import type { Plan } from '../profile/plan.ts';
-import type { Health } from '../service.ts';
+import type { Health } from '../process/service.ts';
 import type { StepResult } from '../step.ts';
 
 export interface ServiceStatus {

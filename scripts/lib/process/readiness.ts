@@ -3,7 +3,7 @@
  * GET /v1/models lists our alias. JupyterLab is ready when /api/status accepts our token.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkbenchError } from './errors.ts';
+import { WorkbenchError } from '../errors.ts';
 
 export interface WaitOptions {
   /** What we are waiting for, for messages: "model server on 127.0.0.1:8080". */

@@ -1,6 +1,6 @@
 /** file:/path: the model is already on disk; it is used in place, never copied. */
 import { existsSync } from 'node:fs';
-import { WorkbenchError } from '../errors.ts';
+import { WorkbenchError } from '../../errors.ts';
 import type { ModelTransport } from './types.ts';
 
 export const fileTransport: ModelTransport = {

@@ -6,16 +6,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { WorkbenchError } from '../errors.ts';
-import { writeFileAtomic } from '../fs-atomic.ts';
-import { readLock } from '../profile/index.ts';
-import { displayPath } from '../profile/load.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { writeFileAtomic } from '../state/atomic-write.ts';
+import { readLock } from '../profile/lock-file.ts';
 import type { Plan } from '../profile/plan.ts';
 import { modelId } from '../profile/plan.ts';
-import { fileTransport } from './file.ts';
-import { httpsTransport } from './https.ts';
-import { pypiTransport } from './pypi.ts';
-import type { ModelTransport } from './types.ts';
+import { fileTransport } from './transport/file.ts';
+import { httpsTransport } from './transport/https.ts';
+import { pypiTransport } from './transport/pypi.ts';
+import type { ModelTransport } from './transport/types.ts';
 
 const TRANSPORTS: Record<ModelTransport['kind'], ModelTransport> = {
   pypi: pypiTransport,

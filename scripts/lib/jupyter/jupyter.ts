@@ -5,17 +5,19 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic, type WriteOutcome } from './fs-atomic.ts';
+import { writeFileAtomic, type WriteOutcome } from '../state/atomic-write.ts';
 import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';
-import type { Plan } from './profile/plan.ts';
-import { fingerprint, secretDigest, sha256Hex } from './fingerprint.ts';
-import { logTail, readRecord, stopService } from './process.ts';
-import { requirePythonEnv } from './python-env.ts';
-import { jupyterAnswers } from './readiness.ts';
-import { baseEnv, ensureBackgroundService, serviceHealth } from './service.ts';
-import type { ServiceStatus } from './runtime/types.ts';
-import { ensureSecret, serverApiKey, statePaths } from './state.ts';
-import type { StepResult } from './step.ts';
+import type { Plan } from '../profile/plan.ts';
+import { fingerprint, secretDigest, sha256Hex } from '../fingerprint.ts';
+import { readRecord, stopService } from '../process/background.ts';
+import { logTail } from '../process/log-tail.ts';
+import { requirePythonEnv } from '../llama-cpp/python-env.ts';
+import { jupyterAnswers } from '../process/readiness.ts';
+import { baseEnv, ensureBackgroundService, serviceHealth } from '../process/service.ts';
+import type { ServiceStatus } from '../runtime/types.ts';
+import { statePaths } from '../state/paths.ts';
+import { ensureSecret, serverApiKey } from '../state/secrets.ts';
+import type { StepResult } from '../step.ts';
 
 export function jupyterToken(plan: Plan): string {
   return ensureSecret(plan.jupyter.tokenFile).value;

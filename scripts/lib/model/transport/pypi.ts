@@ -8,8 +8,8 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { WorkbenchError } from '../errors.ts';
-import { runLogged } from '../run.ts';
+import { WorkbenchError } from '../../errors.ts';
+import { runLogged } from '../../process/run.ts';
 import type { ModelTransport } from './types.ts';
 
 /** Exit code 3: neither the member nor its parts are in these wheels. */

@@ -6,8 +6,8 @@
 import { accessSync, appendFileSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execa, type Result } from 'execa';
-import { WorkbenchError } from './errors.ts';
-import { logTail } from './process.ts';
+import { WorkbenchError } from '../errors.ts';
+import { logTail } from './log-tail.ts';
 
 export interface LoggedRunOptions {
   /** What the user is waiting for: "compiling llama.cpp". */

@@ -3,14 +3,15 @@
  * computed and quoted here; templates only place them. Rendering is deterministic and atomic:
  * all files are rendered in memory first, so a failing template leaves the old files intact.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
-import { combineOutcomes, writeIfChanged, type WriteOutcome } from './fs-atomic.ts';
-import type { Plan } from './profile/plan.ts';
+import { wheelKey } from '../llama-cpp/wheel.ts';
+import { combineOutcomes, writeIfChanged, type WriteOutcome } from '../state/atomic-write.ts';
+import type { Plan } from '../profile/plan.ts';
+import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
 import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
-import { serverArgs } from './server-args.ts';
+import { serverArgs } from '../llama-cpp/server-args.ts';
 
 export interface RenderedFile {
   /** Relative to the build directory. */
@@ -19,9 +20,6 @@ export interface RenderedFile {
   mode?: number;
 }
 
-/** Begin and end lines of the block we own in ~/.bashrc. */
-export const BASHRC_BEGIN = '# >>> llm-workbench >>>';
-export const BASHRC_END = '# <<< llm-workbench <<<';
 
 const TEMPLATES: readonly { template: string; output: string; mode?: number }[] = [
   { template: 'Dockerfile.hbs', output: 'Dockerfile' },
@@ -90,11 +88,11 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     composeBaseUrl: yamlValue(`http://model-server:${plan.server.port}/v1`),
     composeContainerName: yamlValue(plan.container.name),
     composeJupyterContainerName: yamlValue(`${plan.container.name}-jupyter`),
-    composeProject: composeProject(plan),
+    composeProject: plan.container.composeProject,
     jupyterEnabled: plan.jupyter.enabled,
     // kube.yaml
-    kubeName: yamlValue(kubeName(plan)),
-    kubeSecretName: yamlValue(kubeSecretName(plan)),
+    kubeName: yamlValue(plan.container.kubeName),
+    kubeSecretName: yamlValue(plan.container.kubeSecretName),
     kubeProbeCommand: yamlValue([
       'python',
       '-c',
@@ -106,33 +104,9 @@ export function templateContext(plan: Plan): Record<string, unknown> {
   };
 }
 
-/** A DNS-1123 name for Kubernetes objects: lower case, digits and dashes. */
-export function kubeName(plan: Plan): string {
-  return `llm-workbench-${plan.profile.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
-}
-
-export function kubeSecretName(plan: Plan): string {
-  return `${kubeName(plan)}-api-key`.slice(0, 63);
-}
-
-/** The compose project name, passed with -p (lower case, digits, dashes, as compose v1 wants). */
-export function composeProject(plan: Plan): string {
-  return kubeName(plan);
-}
-
 /** Publishing to 0.0.0.0 is spelled as an empty host in a port mapping. */
 function publishHost(host: string): string {
   return host === '::' ? '[::]' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-/**
- * Where a compiled llama-cpp-python wheel is cached: one folder per version and CMake flags
- * (and target: host or image), so a different BLAS choice never picks up a wheel built without it.
- */
-export function wheelKey(plan: Plan, target: 'native' | 'container'): string {
-  const args = target === 'native' ? plan.llamaCpp.hostCmakeArgs : plan.llamaCpp.cmakeArgs;
-  const digest = createHash('sha256').update(`${args}\n${target}`).digest('hex').slice(0, 12);
-  return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
 }
 
 export function renderProfile(plan: Plan): RenderedFile[] {

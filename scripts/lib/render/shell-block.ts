@@ -5,9 +5,12 @@
  * symlink; markers saved with CRLF line ends (a Windows editor on WSL) are still ours.
  */
 import { copyFileSync, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { WorkbenchError } from './errors.ts';
-import { writeFileAtomic, type WriteOutcome } from './fs-atomic.ts';
-import { BASHRC_BEGIN, BASHRC_END } from './render.ts';
+import { WorkbenchError } from '../errors.ts';
+import { writeFileAtomic, type WriteOutcome } from '../state/atomic-write.ts';
+
+/** Begin and end lines of the block we own in ~/.bashrc. */
+export const BASHRC_BEGIN = '# >>> llm-workbench >>>';
+export const BASHRC_END = '# <<< llm-workbench <<<';
 
 /** Returns the file's text with `block` in place of our old block (or appended). */
 export function withManagedBlock(text: string, block: string, file: string): string {

@@ -5,13 +5,14 @@
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { dirname } from 'node:path';
-import { jupyterStatus } from './jupyter.ts';
-import type { Plan } from './profile/plan.ts';
-import { probePort, unusablePort } from './ports.ts';
-import type { Health } from './service.ts';
-import { cachedWheel, findCondaTool } from './python-env.ts';
-import { tryOutput, which } from './run.ts';
-import { runtimeFor } from './runtime/index.ts';
+import { jupyterStatus } from '../jupyter/jupyter.ts';
+import type { Plan } from '../profile/plan.ts';
+import { probePort, unusablePort } from '../process/ports.ts';
+import type { Health } from '../process/service.ts';
+import { findCondaTool } from '../llama-cpp/python-env.ts';
+import { cachedWheel } from '../llama-cpp/wheel.ts';
+import { tryOutput, which } from '../process/run.ts';
+import { runtimeFor } from '../runtime/index.ts';
 
 export interface Finding {
   check: string;

@@ -13,7 +13,7 @@
 import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
-import { WorkbenchError } from '../errors.ts';
+import { WorkbenchError } from '../../errors.ts';
 import type { ModelTransport } from './types.ts';
 
 /**

@@ -1,5 +1,5 @@
 /** One interface per model source: a new transport is one new file registered in index.ts. */
-import type { Plan } from '../profile/plan.ts';
+import type { Plan } from '../../profile/plan.ts';
 
 export interface FetchContext {
   plan: Plan;

@@ -1,6 +1,6 @@
 /** Is a port free to bind? Asked by binding it for a moment, as the service itself would. */
 import { createServer } from 'node:net';
-import { WorkbenchError } from './errors.ts';
+import { WorkbenchError } from '../errors.ts';
 
 export type PortProbe = { state: 'free' } | { state: 'in-use' } | { state: 'unusable'; code: string; message: string };
 

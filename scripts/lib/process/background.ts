@@ -4,11 +4,12 @@
  * whose /proc start time still matches what we recorded, so a recycled pid is never ours.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkbenchError } from './errors.ts';
-import { writeFileAtomic } from './fs-atomic.ts';
+import { WorkbenchError } from '../errors.ts';
+import { writeFileAtomic } from '../state/atomic-write.ts';
+import { isProcessAlive, processStartTime } from '../state/process-identity.ts';
 
 export interface ServiceRecord {
   service: string;
@@ -28,28 +29,6 @@ export function readRecord(file: string): ServiceRecord | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = fields[0];
-    if (state === 'Z' || state === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * True when `pid` is alive and, when a start time is given, is still the process that had it
- * (a recycled pid is another program). The one liveness check of the project.
- */
-export function isProcessAlive(pid: number, startTime?: string): boolean {
-  const now = processStartTime(pid);
-  return now !== undefined && (startTime === undefined || now === startTime);
 }
 
 /** True when the recorded process is still the one we started. */
@@ -151,27 +130,4 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
       // Already gone.
     }
   }
-}
-
-/**
- * The last `lines` lines of a log file, for error messages. Reads at most the last `maxBytes`
- * bytes (a model server's log can be large), and cuts at a line start so a multi-byte character
- * (a Japanese answer) is never split.
- */
-export function logTail(file: string, lines = 30, maxBytes = 64 * 1024): string {
-  if (!existsSync(file)) return `(no log at ${file})`;
-  const size = statSync(file).size;
-  const length = Math.min(size, maxBytes);
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buffer, 0, length, size - length);
-  } finally {
-    closeSync(fd);
-  }
-  // Mid-file, the first line is partial: start after its newline.
-  const start = length < size ? buffer.indexOf(0x0a) + 1 : 0;
-  const text = buffer.subarray(start).toString('utf8');
-  const tail = text.replace(/\s+$/, '').split('\n').slice(-lines);
-  return tail.map((line) => `  | ${line}`).join('\n');
 }

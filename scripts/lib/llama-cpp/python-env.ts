@@ -3,16 +3,15 @@
  * environment.yml), otherwise a venv (uv when present, else python -m venv and pip) with the
  * same package list. Either way llama-cpp-python comes from our wheel cache, compiled once.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { WorkbenchError } from './errors.ts';
-import { fingerprint } from './fingerprint.ts';
-import { writeFileAtomic } from './fs-atomic.ts';
-import { isProcessAlive } from './process.ts';
-import type { Plan } from './profile/plan.ts';
-import { wheelKey } from './render.ts';
-import { runLogged, tryOutput, which } from './run.ts';
-import { statePaths } from './state.ts';
+import { WorkbenchError } from '../errors.ts';
+import { fingerprint } from '../fingerprint.ts';
+import { ensureLlamaCppWheel, wheelDir } from './wheel.ts';
+import { writeFileAtomic } from '../state/atomic-write.ts';
+import type { Plan } from '../profile/plan.ts';
+import { runLogged, tryOutput, which } from '../process/run.ts';
+import { statePaths } from '../state/paths.ts';
 
 export type CondaTool = 'micromamba' | 'mamba' | 'conda';
 
@@ -42,96 +41,6 @@ export function condaArgv(tool: CondaTool, executable: string, action: 'create' 
   return action === 'create'
     ? [executable, 'env', 'create', '--yes', '--name', envName, '--file', file]
     : [executable, 'env', 'update', '--name', envName, '--file', file, '--prune'];
-}
-
-export function wheelDir(plan: Plan): string {
-  return join(plan.paths.wheelsDir, wheelKey(plan, 'native'));
-}
-
-export function cachedWheel(plan: Plan): string | undefined {
-  const dir = wheelDir(plan);
-  if (!existsSync(dir)) return undefined;
-  const prefix = `llama_cpp_python-${plan.llamaCpp.version}-`;
-  const wheel = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
-  return wheel ? join(dir, wheel) : undefined;
-}
-
-/**
- * Folders `<wheel dir>.partial-<pid>` left by a compile that was interrupted (Ctrl-C, a crash):
- * removed once their process is gone. A live pid may be another profile compiling right now.
- */
-export function removeAbandonedPartials(wheelsDir: string): string[] {
-  if (!existsSync(wheelsDir)) return [];
-  const removed: string[] = [];
-  for (const entry of readdirSync(wheelsDir)) {
-    const pid = /\.partial-(\d+)$/.exec(entry)?.[1];
-    if (pid === undefined || isProcessAlive(Number(pid))) continue;
-    rmSync(join(wheelsDir, entry), { recursive: true, force: true });
-    removed.push(entry);
-  }
-  return removed;
-}
-
-/**
- * The python that compiles llama-cpp-python: a small venv of our own in the cache, because the
- * system python may have no pip at all (Debian's python3 without python3-pip) or refuse to
- * install (PEP 668), while `python3 -m venv` always brings one.
- */
-async function buildPython(plan: Plan, host: { path: string }): Promise<string> {
-  const prefix = join(plan.paths.cacheDir, 'build-env');
-  const python = join(prefix, 'bin', 'python');
-  if (existsSync(python) && (await tryOutput([python, '-m', 'pip', '--version'])) !== undefined) return python;
-  rmSync(prefix, { recursive: true, force: true });
-  await runLogged([host.path, '-m', 'venv', prefix], {
-    label: 'creating the build venv',
-    logFile: statePaths(plan).buildLog,
-    hint: 'Python needs venv support to build llama.cpp (Debian/Ubuntu: sudo apt-get install python3-venv; make provision installs it when it can)',
-  });
-  return python;
-}
-
-/**
- * Compiles llama-cpp-python into the wheel cache unless a wheel for this version and these
- * CMake flags is already there. The wheel is tagged py3-none-<platform> (it loads llama.cpp
- * with ctypes), so one build serves every Python 3 env on this machine, conda ones included.
- */
-export async function ensureLlamaCppWheel(plan: Plan, host: { path: string }): Promise<{ wheel: string; built: boolean }> {
-  const existing = cachedWheel(plan);
-  if (existing) return { wheel: existing, built: false };
-  removeAbandonedPartials(plan.paths.wheelsDir);
-  const dir = wheelDir(plan);
-  const temp = `${dir}.partial-${process.pid}`;
-  rmSync(temp, { recursive: true, force: true });
-  mkdirSync(temp, { recursive: true });
-  const python = await buildPython(plan, host);
-  console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
-  try {
-    await runLogged(
-      [python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, `llama-cpp-python==${plan.llamaCpp.version}`],
-      {
-        label: 'compiling llama.cpp',
-        logFile: statePaths(plan).buildLog,
-        env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.hostCmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
-        progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
-        hint: compileHint(),
-      },
-    );
-    mkdirSync(dir, { recursive: true });
-    for (const file of readdirSync(temp)) renameSync(join(temp, file), join(dir, file));
-  } finally {
-    rmSync(temp, { recursive: true, force: true });
-  }
-  const built = cachedWheel(plan);
-  if (!built) throw new WorkbenchError(`pip wheel produced no llama-cpp-python wheel in ${dir}`, `read ${statePaths(plan).buildLog}`);
-  return { wheel: built, built: true };
-}
-
-/** The compile's real prerequisites, named by what is missing rather than guessed. */
-function compileHint(): string {
-  const missing = ['cc', 'c++', 'make'].filter((tool) => !which(tool));
-  return missing.length
-    ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential), then run again`
-    : 'the compiler is there: the last lines of the build log above say what failed (PyPI unreachable, out of memory or disk)';
 }
 
 /** Which route this plan takes on this machine. */

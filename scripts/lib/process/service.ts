@@ -5,10 +5,11 @@
  * if it never gets ready.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkbenchError } from './errors.ts';
+import { WorkbenchError } from '../errors.ts';
 import { isPortFree } from './ports.ts';
-import type { Plan } from './profile/plan.ts';
-import { isOurs, logTail, readRecord, startService, stopService, type ServiceRecord } from './process.ts';
+import type { Plan } from '../profile/plan.ts';
+import { isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
+import { logTail } from './log-tail.ts';
 import { waitUntil } from './readiness.ts';
 import { openConnections, pidHoldsPort } from './sockets.ts';
 

