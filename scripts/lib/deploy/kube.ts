@@ -74,5 +74,5 @@ export async function kubeDown(plan: Plan): Promise<StepResult> {
   const existed = (await ourPods(plan, engine)).length > 0;
   if (existed) await runLogged(engine.command('kube', 'down', file), { label: 'podman kube down', logFile: join(plan.paths.stateDir, 'kube.log'), hint: 'read the log' });
   const secretRemoved = !(await podmanRun(engine, ['secret', 'rm', plan.container.kubeSecretName])).failed;
-  return { outcome: existed || secretRemoved ? 'removed' : 'unchanged', detail: existed ? `removed the pod of ${displayPath(file)}` : 'nothing was running' };
+  return { outcome: existed || secretRemoved ? 'removed' : 'unchanged', detail: existed ? `removed the pod of ${displayPath(file)}` : secretRemoved ? `removed the Secret ${plan.container.kubeSecretName}` : 'nothing was running' };
 }
