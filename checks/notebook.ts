@@ -82,12 +82,7 @@ export function notebookCheck(plan: Plan): Check {
           throw new CheckFailure(`the notebook stopped with an error: ${lines[lines.length - 1] ?? `nbconvert exit code ${result.exitCode}`}`);
         }
         const executed = JSON.parse(readFileSync(join(dir, 'executed.ipynb'), 'utf8')) as { cells: NotebookCell[] };
-        let embeddingLength: number | undefined;
-        try {
-          embeddingLength = readGgufInfo(plan.model.path).embeddingLength;
-        } catch {
-          embeddingLength = undefined;
-        }
+        const embeddingLength = (await readGgufInfo(plan.model.path).catch(() => undefined))?.embeddingLength;
         return verifyGuideOutputs(printedLines(executed), embeddingLength);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -95,7 +95,7 @@ export function smokeChecks(plan: Plan): Check[] {
           expect(vector.some((x) => x !== 0), `embedding ${i} is all zeros`);
         }
         const [a, b] = vectors as number[][];
-        const size = expectedEmbeddingSize(plan);
+        const size = await expectedEmbeddingSize(plan);
         expect(a!.length === b!.length, `the two embeddings differ in length (${a!.length} and ${b!.length})`);
         if (size !== undefined) expect(a!.length === size, `embeddings have ${a!.length} dimensions, the model's embedding length is ${size}`);
         expect(a!.some((x, i) => x !== b![i]), 'different inputs gave the same embedding');
@@ -143,13 +143,9 @@ export function smokeChecks(plan: Plan): Check[] {
   return checks;
 }
 
-function expectedEmbeddingSize(plan: Plan): number | undefined {
+async function expectedEmbeddingSize(plan: Plan): Promise<number | undefined> {
   if (!existsSync(plan.model.path)) return undefined;
-  try {
-    return readGgufInfo(plan.model.path).embeddingLength;
-  } catch {
-    return undefined;
-  }
+  return (await readGgufInfo(plan.model.path).catch(() => undefined))?.embeddingLength;
 }
 
 function jupyterCheck(plan: Plan): Check {

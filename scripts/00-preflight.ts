@@ -7,6 +7,9 @@ import { isMain, runStepMain, type Step } from './lib/step.ts';
 export const preflightStep: Step = {
   name: '00-preflight',
   readOnly: true,
+  async preview() {
+    return { action: 'run', why: 'checks this machine: tools, disk, memory, ports' };
+  },
   async run(plan) {
     const findings = await preflight(plan);
     const failed = findings.filter((f) => f.status === 'fail');

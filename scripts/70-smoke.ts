@@ -10,6 +10,9 @@ import { isMain, runStepMain, type Step } from './lib/step.ts';
 export const smokeStep: Step = {
   name: '70-smoke',
   readOnly: true,
+  async preview() {
+    return { action: 'run', why: 'calls every OpenAI endpoint, JupyterLab and the guide notebook' };
+  },
   async run(plan) {
     const outcomes = await runChecks(smokeChecks(plan), (line) => console.log(`  ${line}`));
     const report = join(plan.paths.buildDir, 'smoke.json');

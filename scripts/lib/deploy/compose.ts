@@ -13,7 +13,7 @@ import { jupyterToken } from '../jupyter/jupyter.ts';
 import type { Plan } from '../profile/plan.ts';
 import { jupyterAnswers, waitUntil } from '../process/readiness.ts';
 import { runLogged, which } from '../process/run.ts';
-import { buildSpec, ensureImage, imageTags } from '../runtime/container.ts';
+import { buildSpec, ensureImage, imageTags } from '../runtime/image.ts';
 import { readyTimeoutMs } from '../process/service.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import type { StepResult } from '../step.ts';

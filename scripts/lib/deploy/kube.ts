@@ -11,7 +11,7 @@ import type { ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { runLogged } from '../process/run.ts';
 import type { Plan } from '../profile/plan.ts';
-import { ensureImage } from '../runtime/container.ts';
+import { ensureImage } from '../runtime/image.ts';
 import { writeFileAtomic } from '../state/atomic-write.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import type { StepResult } from '../step.ts';

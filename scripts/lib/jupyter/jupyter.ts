@@ -5,19 +5,19 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic, type WriteOutcome } from '../state/atomic-write.ts';
-import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';
-import type { Plan } from '../profile/plan.ts';
-import { fingerprint, secretDigest, sha256Hex } from '../fingerprint.ts';
+import { argvFacts, sha256Hex } from '../fingerprint.ts';
+import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
+import type { Preview, StepResult } from '../outcome.ts';
 import { readRecord, stopService } from '../process/background.ts';
 import { logTail } from '../process/log-tail.ts';
-import { requirePythonEnv } from '../llama-cpp/python-env.ts';
 import { jupyterAnswers } from '../process/readiness.ts';
-import { baseEnv, ensureBackgroundService, serviceHealth } from '../process/service.ts';
+import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
+import type { Plan } from '../profile/plan.ts';
 import type { ServiceStatus } from '../runtime/types.ts';
+import { writeFileAtomic, type WriteOutcome } from '../state/atomic-write.ts';
 import { statePaths } from '../state/paths.ts';
-import { ensureSecret, serverApiKey } from '../state/secrets.ts';
-import type { StepResult } from '../step.ts';
+import { ensureSecret, NEW_SECRET, peekSecret, serverApiKey } from '../state/secrets.ts';
+import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';
 
 export function jupyterToken(plan: Plan): string {
   return ensureSecret(plan.jupyter.tokenFile).value;
@@ -28,34 +28,39 @@ export function readyUrl(plan: Plan, token: string): string {
 }
 
 /**
- * Writes the guide notebook unless the user has edited it: we replace only a file whose
- * content is what we wrote last time (its hash is kept in the state directory).
+ * What writing the guide notebook would do: we replace only a file whose content is what we
+ * wrote last time (its hash is kept in the state directory), never one the user has edited.
  */
-export function writeGuideNotebook(plan: Plan): WriteOutcome {
+export function guideNotebookChange(plan: Plan): WriteOutcome {
   const file = join(plan.jupyter.notebookDir, NOTEBOOK_NAME);
+  if (!existsSync(file)) return 'created';
+  const current = readFileSync(file, 'utf8');
+  if (current === guideNotebook()) return 'unchanged';
   const marker = join(plan.paths.stateDir, 'notebook.sha256');
+  const lastWritten = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
+  return sha256Hex(current) === lastWritten ? 'replaced' : 'unchanged';
+}
+
+export function writeGuideNotebook(plan: Plan): WriteOutcome {
+  const outcome = guideNotebookChange(plan);
+  if (outcome === 'unchanged') return outcome;
   const content = guideNotebook();
-  mkdirSync(dirname(file), { recursive: true });
-  if (existsSync(file)) {
-    const current = readFileSync(file, 'utf8');
-    if (current === content) return 'unchanged';
-    const lastWritten = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
-    if (sha256Hex(current) !== lastWritten) return 'unchanged';
-  }
-  const outcome: WriteOutcome = existsSync(file) ? 'replaced' : 'created';
-  writeFileAtomic(file, content);
-  writeFileAtomic(marker, `${sha256Hex(content)}\n`);
+  mkdirSync(plan.jupyter.notebookDir, { recursive: true });
+  writeFileAtomic(join(plan.jupyter.notebookDir, NOTEBOOK_NAME), content);
+  writeFileAtomic(join(plan.paths.stateDir, 'notebook.sha256'), `${sha256Hex(content)}\n`);
   return outcome;
 }
 
-export async function startJupyter(plan: Plan): Promise<StepResult> {
-  if (!plan.jupyter.enabled) return { outcome: 'skipped', detail: 'jupyter.enabled is false' };
+/**
+ * JupyterLab as a service of ours. Its facts: the argv, the environment (PATH left out, the
+ * token and key by digest) and the env it runs in. `peek` reads secrets without creating them.
+ */
+function jupyterService(plan: Plan, python: string, pythonEnv: string, peek = false): BackgroundService {
   const paths = statePaths(plan);
-  const env = requirePythonEnv(plan);
-  const token = jupyterToken(plan);
-  const notebook = writeGuideNotebook(plan);
+  const token = peek ? peekSecret(plan.jupyter.tokenFile) ?? NEW_SECRET : jupyterToken(plan);
+  const apiKey = serverApiKey(plan, process.env, peek) ?? 'Dummy';
   const argv = [
-    env.python, '-m', 'jupyterlab', '--no-browser',
+    python, '-m', 'jupyterlab', '--no-browser',
     `--ServerApp.ip=${plan.jupyter.host}`,
     `--ServerApp.port=${plan.jupyter.port}`,
     '--ServerApp.port_retries=0',
@@ -63,34 +68,55 @@ export async function startJupyter(plan: Plan): Promise<StepResult> {
     // JupyterLab refuses to run as root without it; the guide passes it too.
     ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
   ];
-  const apiKey = serverApiKey(plan) ?? 'Dummy';
-  const jupyterEnv = baseEnv({
-    PATH: `${dirname(env.python)}:${process.env.PATH ?? ''}`,
+  const env = baseEnv({
+    PATH: `${dirname(python)}:${process.env.PATH ?? ''}`,
     JUPYTER_TOKEN: token,
     JUPYTER_RUNTIME_DIR: paths.jupyterRuntime,
     OPENAI_BASE_URL: plan.server.baseUrl,
     OPENAI_API_KEY: apiKey,
   });
-  const { JUPYTER_TOKEN: _token, OPENAI_API_KEY: _key, ...visibleEnv } = jupyterEnv;
-  const print = fingerprint({ argv, env: visibleEnv, token: secretDigest(token), apiKey: secretDigest(apiKey), pythonEnv: env.fingerprint });
-
-  const { outcome, record } = await ensureBackgroundService(plan, {
+  const { JUPYTER_TOKEN: _token, OPENAI_API_KEY: _key, PATH: _path, ...visible } = env;
+  const digest = (secret: string) => `sha256:${sha256Hex(secret).slice(0, 12)}`;
+  return {
     what: `JupyterLab on ${plan.jupyter.host}:${plan.jupyter.port}`,
     service: 'jupyterlab',
     argv,
-    env: jupyterEnv,
+    env,
     cwd: plan.jupyter.notebookDir,
     recordFile: paths.jupyterRecord,
     logFile: paths.jupyterLog,
-    fingerprint: print,
+    facts: {
+      ...argvFacts(argv, ['python']),
+      ...Object.fromEntries(Object.entries(visible).map(([k, v]) => [`env ${k}`, v])),
+      token: digest(token),
+      'api key': digest(apiKey),
+      'python env': pythonEnv,
+    },
     url: plan.jupyter.url,
     port: { host: plan.jupyter.host, port: plan.jupyter.port, field: 'jupyter.port' },
     isReady: () => jupyterAnswers(plan.jupyter.url, token),
     logsHint: `make logs shows the whole log (${paths.jupyterLog})`,
-  });
+  };
+}
+
+export async function previewJupyter(plan: Plan): Promise<Preview> {
+  if (!plan.jupyter.enabled) return { action: 'skip', why: 'jupyter.enabled is false' };
+  const expected = await expectedPythonEnv(plan);
+  const python = readPythonEnv(plan)?.python ?? join(plan.python.venvDir, 'bin', 'python');
+  const preview = await previewBackgroundService(jupyterService(plan, python, expected.fingerprint, true));
+  if (preview.action === 'keep' && guideNotebookChange(plan) !== 'unchanged') return { action: 'replace', why: 'the guide notebook is rewritten' };
+  return preview;
+}
+
+export async function startJupyter(plan: Plan): Promise<StepResult> {
+  if (!plan.jupyter.enabled) return { outcome: 'skipped', detail: 'jupyter.enabled is false' };
+  const env = requirePythonEnv(plan);
+  const notebook = writeGuideNotebook(plan);
+  const service = jupyterService(plan, env.python, env.fingerprint);
+  const { outcome, record } = await ensureBackgroundService(plan, service);
   // A rewritten notebook is a change even when the server itself was left alone.
   const changed = outcome === 'unchanged' && notebook !== 'unchanged' ? 'replaced' : outcome;
-  return { outcome: changed, detail: `${readyUrl(plan, token)} (pid ${record.pid})` };
+  return { outcome: changed, detail: `${readyUrl(plan, jupyterToken(plan))} (pid ${record.pid})` };
 }
 
 export async function stopJupyter(plan: Plan): Promise<boolean> {

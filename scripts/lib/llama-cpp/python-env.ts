@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { WorkbenchError } from '../errors.ts';
-import { fingerprint } from '../fingerprint.ts';
-import { ensureLlamaCppWheel, wheelDir } from './wheel.ts';
+import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
+import type { Preview } from '../outcome.ts';
+import { cachedWheel, ensureLlamaCppWheel, wheelDir, wheelKey } from './wheel.ts';
 import { writeFileAtomic } from '../state/atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
@@ -21,6 +22,7 @@ export interface PythonEnv {
   python: string;
   pythonVersion: string;
   fingerprint: string;
+  facts?: Facts;
 }
 
 export function findCondaTool(path = process.env.PATH ?? ''): { tool: CondaTool; path: string } | undefined {
@@ -68,8 +70,34 @@ async function hostPython(plan: Plan): Promise<{ path: string; version: string }
   throw new WorkbenchError('no python3 on PATH', 'install Python 3 with venv support (Debian/Ubuntu: sudo apt-get install python3 python3-venv)');
 }
 
-function fingerprintOf(plan: Plan, manager: string, pythonVersion: string, wheel: string | undefined): string {
-  return fingerprint({ manager, pythonVersion, packages: plan.python.pipPackages, conda: plan.python.condaPackages, wheel: wheel ? basename(wheel) : null });
+/**
+ * What the env of this plan is made of on this machine: the route, the Python version, the
+ * packages, and the llama.cpp build (version and flags). Computed without changing anything,
+ * so `make plan` and the server's fingerprint know the env a run would make.
+ */
+export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEnv['manager']; facts: Facts; fingerprint: string }> {
+  const route = chooseManager(plan);
+  const manager = route.kind === 'conda' ? route.tool : route.uv ? 'uv' : 'venv';
+  const pythonVersion = route.kind === 'conda' ? plan.python.version : (await hostPython(plan)).version;
+  const facts: Facts = {
+    manager,
+    'python version': pythonVersion,
+    'pip packages': plan.python.pipPackages.join(' '),
+    ...(route.kind === 'conda' ? { 'conda packages': plan.python.condaPackages.join(' ') } : {}),
+    'llama.cpp build': plan.llamaCpp.onHost ? wheelKey(plan, 'native') : 'none (the image serves)',
+  };
+  return { manager, facts, fingerprint: factsFingerprint(facts) };
+}
+
+/** What ensurePythonEnv would do, and why. */
+export async function previewPythonEnv(plan: Plan): Promise<Preview> {
+  const expected = await expectedPythonEnv(plan);
+  const previous = readPythonEnv(plan);
+  const compile = plan.llamaCpp.onHost && !cachedWheel(plan) ? `; compiles llama-cpp-python ${plan.llamaCpp.version} first (minutes)` : '';
+  if (!previous || !existsSync(previous.python)) return { action: 'create', why: `a ${expected.manager} env${compile}` };
+  if (previous.fingerprint !== expected.fingerprint) return { action: 'replace', why: `${describeChanges(previous.facts, expected.facts)}${compile}` };
+  if (!(await envHasPackages(previous.python, requiredModules(plan)))) return { action: 'replace', why: 'packages are missing from it' };
+  return { action: 'keep', why: 'same packages' };
 }
 
 /** The modules the env must have: llama_cpp only where the host serves (runtime: native). */
@@ -118,7 +146,8 @@ export interface EnsureResult {
 export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   const route = chooseManager(plan);
   const host = await hostPython(plan);
-  const { wheel, built } = plan.llamaCpp.onHost ? await ensureLlamaCppWheel(plan, host) : { wheel: undefined, built: false };
+  const { built } = plan.llamaCpp.onHost ? await ensureLlamaCppWheel(plan, host) : { built: false };
+  const { facts, fingerprint } = await expectedPythonEnv(plan);
   const modules = requiredModules(plan);
   const previous = readPythonEnv(plan);
   const logFile = join(plan.paths.stateDir, 'python-env.log');
@@ -126,7 +155,6 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   let env: PythonEnv;
   if (route.kind === 'conda') {
     const prefix = await condaPrefix(route.path, plan.python.envName);
-    const fingerprint = fingerprintOf(plan, route.tool, plan.python.version, wheel);
     if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python'), modules))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
@@ -143,12 +171,11 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     if (!created) throw new WorkbenchError(`${route.tool} did not create env ${plan.python.envName}`, `read ${logFile}`);
     const python = join(created, 'bin', 'python');
     const version = (await tryOutput([python, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])) ?? plan.python.version;
-    env = { manager: route.tool, prefix: created, python, pythonVersion: version, fingerprint };
+    env = { manager: route.tool, prefix: created, python, pythonVersion: version, fingerprint, facts };
   } else {
     const prefix = plan.python.venvDir;
     const python = join(prefix, 'bin', 'python');
     const manager = route.uv ? 'uv' : 'venv';
-    const fingerprint = fingerprintOf(plan, manager, host.version, wheel);
     if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python, modules))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
@@ -161,7 +188,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
       ? [route.uv, 'pip', 'install', '--python', python, ...findLinks, ...plan.python.pipPackages]
       : [python, '-m', 'pip', 'install', '--disable-pip-version-check', ...findLinks, ...plan.python.pipPackages];
     await runLogged(install, { label: 'installing Python packages', logFile, hint: `read ${logFile}; PyPI must be reachable` });
-    env = { manager, prefix, python, pythonVersion: host.version, fingerprint };
+    env = { manager, prefix, python, pythonVersion: host.version, fingerprint, facts };
   }
   if (!(await envWorks(env.python, modules))) {
     throw new WorkbenchError(`the environment at ${env.prefix} cannot import ${modules.join(', ')}`, `read ${logFile}`);

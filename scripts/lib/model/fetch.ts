@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { writeFileAtomic } from '../state/atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
+import type { Preview } from '../outcome.ts';
 import type { Plan } from '../profile/plan.ts';
 import { modelId } from '../profile/plan.ts';
 import { fileTransport } from './transport/file.ts';
@@ -59,6 +60,16 @@ export interface ModelResult {
   path: string;
   sha256: string;
   bytes: number;
+}
+
+/** What ensureModel would do, and why. */
+export async function previewModel(plan: Plan): Promise<Preview> {
+  const target = plan.model.path;
+  const from = plan.model.source.kind === 'file' ? `the file ${displayPath(target)}` : plan.model.sourceText;
+  if (!existsSync(target)) return { action: 'create', why: `fetches ${from}` };
+  const sha256 = await verifiedSha256(target, sidecarOf(plan));
+  if (!plan.model.sha256 || sha256 === plan.model.sha256) return { action: 'keep', why: `sha256 ${sha256.slice(0, 12)}` };
+  return { action: 'replace', why: `its sha256 is ${sha256.slice(0, 12)}, the profile wants ${plan.model.sha256.slice(0, 12)}: fetches ${from} again` };
 }
 
 export async function ensureModel(plan: Plan, python: string, log: (line: string) => void = console.log): Promise<ModelResult> {

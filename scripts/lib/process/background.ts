@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
+import type { Facts } from '../fingerprint.ts';
 import { writeFileAtomic } from '../state/atomic-write.ts';
 import { isProcessAlive, processStartTime } from '../state/process-identity.ts';
 
@@ -17,6 +18,8 @@ export interface ServiceRecord {
   /** Field 22 of /proc/<pid>/stat: identifies this process, not just this pid. */
   startTime: string;
   fingerprint: string;
+  /** The facts the fingerprint was made of, so a plan can say what changed. */
+  facts?: Facts;
   logFile: string;
   url: string;
   startedAt: string;
@@ -44,6 +47,7 @@ export interface StartOptions {
   logFile: string;
   recordFile: string;
   fingerprint: string;
+  facts: Facts;
   url: string;
 }
 
@@ -71,6 +75,7 @@ export async function startService(options: StartOptions): Promise<ServiceRecord
     pid: spawned,
     startTime: startTime ?? '',
     fingerprint: options.fingerprint,
+    facts: options.facts,
     logFile: options.logFile,
     url: options.url,
     startedAt: new Date().toISOString(),

@@ -6,6 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
+import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
+import type { Preview } from '../outcome.ts';
 import { isPortFree } from './ports.ts';
 import type { Plan } from '../profile/plan.ts';
 import { isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
@@ -47,7 +49,8 @@ export interface BackgroundService {
   cwd: string;
   recordFile: string;
   logFile: string;
-  fingerprint: string;
+  /** What decides whether a running instance can stay (its fingerprint is derived from these). */
+  facts: Facts;
   url: string;
   port: { host: string; port: number; field: string };
   isReady: () => Promise<boolean>;
@@ -101,12 +104,24 @@ export interface EnsuredService {
   health: Health;
 }
 
+/** What ensureBackgroundService would do, and why, without doing it. */
+export async function previewBackgroundService(s: Pick<BackgroundService, 'recordFile' | 'facts' | 'port' | 'isReady'>): Promise<Preview> {
+  const previous = readRecord(s.recordFile);
+  const health = await serviceHealth(previous, s.port.port, s.isReady);
+  if (health === 'stopped' || !previous) return { action: 'create', why: previous ? 'it is not running' : 'not started yet' };
+  const same = previous.fingerprint === factsFingerprint(s.facts);
+  if (same && health === 'busy') return { action: 'keep', why: 'same configuration; busy serving a request' };
+  if (same && health === 'ready') return { action: 'keep', why: 'same configuration, answering' };
+  return { action: 'replace', why: same ? 'it does not answer' : describeChanges(previous.facts, s.facts) };
+}
+
 export async function ensureBackgroundService(plan: Plan, s: BackgroundService): Promise<EnsuredService> {
   const previous = readRecord(s.recordFile);
+  const fingerprint = factsFingerprint(s.facts);
   let replaced = false;
   if (isOurs(previous)) {
     const health = await serviceHealth(previous, s.port.port, s.isReady);
-    if (previous.fingerprint === s.fingerprint && (health === 'ready' || health === 'busy')) return { outcome: 'unchanged', record: previous, health };
+    if (previous.fingerprint === fingerprint && (health === 'ready' || health === 'busy')) return { outcome: 'unchanged', record: previous, health };
     if (health === 'busy') await waitUntilIdle(s.what, s.port.port, drainTimeoutMs());
     await stopService(s.recordFile);
     replaced = true;
@@ -119,7 +134,8 @@ export async function ensureBackgroundService(plan: Plan, s: BackgroundService):
     cwd: s.cwd,
     logFile: s.logFile,
     recordFile: s.recordFile,
-    fingerprint: s.fingerprint,
+    fingerprint,
+    facts: s.facts,
     url: s.url,
   });
   try {

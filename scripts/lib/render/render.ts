@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { wheelKey } from '../llama-cpp/wheel.ts';
-import { combineOutcomes, writeIfChanged, type WriteOutcome } from '../state/atomic-write.ts';
+import type { Preview } from '../outcome.ts';
+import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../state/atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
 import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
@@ -132,4 +133,13 @@ export function writeRendered(plan: Plan, files: RenderedFile[]): RenderResult {
     outcome: writeIfChanged(join(plan.paths.buildDir, file.path), file.content, file.mode),
   }));
   return { outcome: combineOutcomes(results.map((r) => r.outcome)), files: results };
+}
+
+/** What writeRendered would do with these files, and why: which files would change. */
+export function previewRendered(plan: Plan, files: RenderedFile[]): Preview {
+  const changes = files.map((file) => ({ path: file.path, outcome: wouldWrite(join(plan.paths.buildDir, file.path), file.content) }));
+  const outcome = combineOutcomes(changes.map((c) => c.outcome));
+  const changed = changes.filter((c) => c.outcome !== 'unchanged').map((c) => c.path);
+  if (outcome === 'unchanged') return { action: 'keep', why: 'the rendered files are current' };
+  return outcome === 'created' ? { action: 'create', why: `${changed.join(', ')}` } : { action: 'replace', why: `${changed.join(', ')} change` };
 }

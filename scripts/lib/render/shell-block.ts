@@ -53,6 +53,14 @@ function existsSyncLink(file: string): boolean {
   }
 }
 
+/** What installManagedBlock would do. */
+export function managedBlockChange(file: string, block: string): WriteOutcome {
+  const target = editablePath(file);
+  if (!existsSync(target)) return 'created';
+  const text = readFileSync(target, 'utf8');
+  return withManagedBlock(text, block, file) === text ? 'unchanged' : 'replaced';
+}
+
 export function installManagedBlock(file: string, block: string): { outcome: WriteOutcome; backup?: string; target: string } {
   const target = editablePath(file);
   const exists = existsSync(target);

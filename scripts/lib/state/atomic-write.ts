@@ -1,21 +1,23 @@
-/** Writes that never leave a half-written file: a temp file beside the target, then rename. */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+/**
+ * Writes that never leave a half-written file, through npm's write-file-atomic: a temp file
+ * beside the target, fsync, then rename; a symlink is written at its target (the link stays a
+ * link) and an existing file keeps its mode and owner unless a mode is given.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import writeFileAtomicLib from 'write-file-atomic';
 
 export type WriteOutcome = 'created' | 'unchanged' | 'replaced';
 
 export function writeFileAtomic(file: string, content: string | Buffer, mode?: number): void {
   mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    writeFileSync(temp, content, mode === undefined ? undefined : { mode });
-    if (mode !== undefined) chmodSync(temp, mode);
-    renameSync(temp, file);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
+  writeFileAtomicLib.sync(file, content, mode === undefined ? {} : { mode });
+}
+
+/** What writeIfChanged would do. */
+export function wouldWrite(file: string, content: string): WriteOutcome {
+  if (!existsSync(file)) return 'created';
+  return readFileSync(file, 'utf8') === content ? 'unchanged' : 'replaced';
 }
 
 /** Writes only when the content differs, and says which happened. */

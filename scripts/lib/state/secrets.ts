@@ -19,11 +19,22 @@ export function ensureSecret(file: string): { value: string; created: boolean } 
   return { value, created: true };
 }
 
-/** The API key clients must send, or undefined when the server takes none. */
-export function serverApiKey(plan: Plan, env: NodeJS.ProcessEnv = process.env): string | undefined {
+/** A secret file's value without creating it: for previews, which change nothing. */
+export function peekSecret(file: string): string | undefined {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+/** Stands for a secret a run would generate: a preview sees that it will change. */
+export const NEW_SECRET = '(a new secret)';
+
+/**
+ * The API key clients must send, or undefined when the server takes none. `peek` reads a
+ * generated key without creating it (previews change nothing).
+ */
+export function serverApiKey(plan: Plan, env: NodeJS.ProcessEnv = process.env, peek = false): string | undefined {
   const key = plan.server.apiKey;
   if (key.kind === 'none') return undefined;
-  if (key.kind === 'generate') return ensureSecret(key.file).value;
+  if (key.kind === 'generate') return peek ? peekSecret(key.file) ?? NEW_SECRET : ensureSecret(key.file).value;
   const value = env[key.variable];
   if (!value) {
     throw new WorkbenchError(`server.api_key is env:${key.variable}, but ${key.variable} is not set`, `export ${key.variable}=<your key> before running, or use server.api_key: generate`);
