@@ -9,14 +9,10 @@ import { readGgufInfo } from '../scripts/lib/model/gguf.ts';
 import { jupyterToken } from '../scripts/lib/jupyter/jupyter.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
+import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest } from '../scripts/lib/guide.ts';
 import { notebookCheck } from './notebook.ts';
 import { expect, type Check } from './report.ts';
 
-/** The guide's prompt and system prompt (FIELD-NOTES §1), kept as written, stray quote included. */
-export const GUIDE_PROMPT = '"東京の観光名所を３つ教えてください。';
-export const GUIDE_SYSTEM = 'あなたは優秀な日本の観光ガイドです。';
-/** Sampling as in the guide, so answers repeat. */
-const SAMPLING = { temperature: 0.01, top_p: 0.01 } as const;
 const MAX_TOKENS = 48;
 
 export function clientFor(plan: Plan): OpenAI {
@@ -38,7 +34,7 @@ export function smokeChecks(plan: Plan): Check[] {
     {
       name: 'completions',
       async run() {
-        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: MAX_TOKENS, ...SAMPLING });
+        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: MAX_TOKENS, ...GUIDE_SAMPLING });
         const choice = response.choices[0];
         expect(choice, 'the response has no choices');
         expect(choice.text.trim().length > 0, 'the completion text is empty');
@@ -53,15 +49,7 @@ export function smokeChecks(plan: Plan): Check[] {
     {
       name: 'chat',
       async run() {
-        const response = await client.chat.completions.create({
-          model: 'gpt-3.5-turbo',
-          max_tokens: MAX_TOKENS,
-          messages: [
-            { role: 'system', content: GUIDE_SYSTEM },
-            { role: 'user', content: GUIDE_PROMPT },
-          ],
-          ...SAMPLING,
-        });
+        const response = await client.chat.completions.create(guideChatRequest(MAX_TOKENS));
         const message = response.choices[0]?.message;
         expect(message?.role === 'assistant', `the reply's role is ${JSON.stringify(message?.role)}, not "assistant"`);
         expect((message.content ?? '').trim().length > 0, 'the assistant message is empty');
@@ -106,16 +94,7 @@ export function smokeChecks(plan: Plan): Check[] {
       name: 'streaming',
       async run() {
         const started = performance.now();
-        const stream = await client.chat.completions.create({
-          model: 'gpt-3.5-turbo',
-          max_tokens: MAX_TOKENS,
-          stream: true,
-          messages: [
-            { role: 'system', content: GUIDE_SYSTEM },
-            { role: 'user', content: GUIDE_PROMPT },
-          ],
-          ...SAMPLING,
-        });
+        const stream = await client.chat.completions.create(guideChatStreamRequest(MAX_TOKENS));
         let deltas = 0;
         let text = '';
         let firstDeltaAt: number | undefined;

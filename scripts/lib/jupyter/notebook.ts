@@ -4,6 +4,7 @@
  * endpoint from OPENAI_BASE_URL / OPENAI_API_KEY, which JupyterLab's environment carries.
  * Each cell prints a line starting with "CHECK" that the smoke check asserts on.
  */
+import { GUIDE_PROMPT, GUIDE_SAMPLING, GUIDE_SYSTEM } from '../guide.ts';
 
 const SETUP = `import os, time
 from openai import OpenAI
@@ -13,10 +14,10 @@ client = OpenAI(
     api_key=os.environ.get("OPENAI_API_KEY", "Dummy"),
 )
 # The guide asks for low temperature and top_p so that answers repeat.
-SAMPLING = dict(temperature=0.01, top_p=0.01)
+SAMPLING = dict(temperature=${GUIDE_SAMPLING.temperature}, top_p=${GUIDE_SAMPLING.top_p})
 MAX_TOKENS = int(os.environ.get("GUIDE_MAX_TOKENS", "64"))  # the guide used 1024
-prompt = '"東京の観光名所を３つ教えてください。'
-system = 'あなたは優秀な日本の観光ガイドです。'
+prompt = ${JSON.stringify(GUIDE_PROMPT)}
+system = ${JSON.stringify(GUIDE_SYSTEM)}
 print("CHECK setup", client.base_url)`;
 
 const COMPLETIONS = `response = client.completions.create(
