@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
-import { writeFileAtomic } from '../scripts/lib/state/atomic-write.ts';
+import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 import { planFor, REPO_ROOT } from '../scripts/lib/profile/index.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
 import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';

@@ -12,7 +12,7 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import { runLogged } from '../process/run.ts';
 import type { Plan } from '../profile/plan.ts';
 import { ensureImage } from '../runtime/image.ts';
-import { writeFileAtomic } from '../state/atomic-write.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import type { StepResult } from '../step.ts';
 import { rendered, requireModel, waitForServer } from './shared.ts';

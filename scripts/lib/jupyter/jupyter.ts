@@ -14,7 +14,7 @@ import { jupyterAnswers } from '../process/readiness.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
 import type { Plan } from '../profile/plan.ts';
 import type { ServiceStatus } from '../runtime/types.ts';
-import { writeFileAtomic, type WriteOutcome } from '../state/atomic-write.ts';
+import { writeFileAtomic, type WriteOutcome } from '../atomic-write.ts';
 import { statePaths } from '../state/paths.ts';
 import { ensureSecret, NEW_SECRET, peekSecret, serverApiKey } from '../state/secrets.ts';
 import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';

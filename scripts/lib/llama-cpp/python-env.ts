@@ -9,7 +9,7 @@ import { WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
 import { cachedWheel, ensureLlamaCppWheel, wheelDir, wheelKey } from './wheel.ts';
-import { writeFileAtomic } from '../state/atomic-write.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
 import { statePaths } from '../state/paths.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
-import { writeFileAtomic } from '../state/atomic-write.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
 import type { Preview } from '../outcome.ts';
 import type { Plan } from '../profile/plan.ts';

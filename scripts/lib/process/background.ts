@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
 import type { Facts } from '../fingerprint.ts';
-import { writeFileAtomic } from '../state/atomic-write.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { isProcessAlive, processStartTime } from '../state/process-identity.ts';
 
 export interface ServiceRecord {

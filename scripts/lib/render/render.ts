@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { wheelKey } from '../llama-cpp/wheel.ts';
 import type { Preview } from '../outcome.ts';
-import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../state/atomic-write.ts';
+import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
 import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';

@@ -6,7 +6,7 @@
  */
 import { copyFileSync, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { WorkbenchError } from '../errors.ts';
-import { writeFileAtomic, type WriteOutcome } from '../state/atomic-write.ts';
+import { writeFileAtomic, type WriteOutcome } from '../atomic-write.ts';
 
 /** Begin and end lines of the block we own in ~/.bashrc. */
 export const BASHRC_BEGIN = '# >>> llm-workbench >>>';

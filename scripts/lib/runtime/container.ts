@@ -15,7 +15,7 @@ import { modelIsListed, waitUntil } from '../process/readiness.ts';
 import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../process/service.ts';
 import { openConnections } from '../process/sockets.ts';
 import type { Plan } from '../profile/plan.ts';
-import { writeFileAtomic } from '../state/atomic-write.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import { ensureImage, imageTags } from './image.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
