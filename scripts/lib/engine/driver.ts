@@ -55,6 +55,10 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
       const result = await exec(['image', 'inspect', '--format', '{{.Id}}', image]);
       return !result.failed;
     },
+    async imageId(image) {
+      const result = await exec(['image', 'inspect', '--format', '{{.Id}}', image]);
+      return result.failed ? undefined : String(result.stdout).trim();
+    },
     async pull(image) {
       const result = await exec(['pull', image]);
       if (!result.failed) return undefined;

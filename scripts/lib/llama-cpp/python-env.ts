@@ -5,10 +5,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { WorkbenchError } from '../errors.ts';
-import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { describeChanges, factsFingerprint, sha256Hex, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
-import { cachedWheel, ensureLlamaCppWheel, wheelDir, wheelKey } from './wheel.ts';
+import { updateLock } from '../profile/lock-file.ts';
+import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './python-lock.ts';
+import { cachedWheel, ensureLlamaCppWheel, wheelBuildInfo, wheelDir, wheelKey } from './wheel.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
@@ -79,12 +81,14 @@ export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEn
   const route = chooseManager(plan);
   const manager = route.kind === 'conda' ? route.tool : route.uv ? 'uv' : 'venv';
   const pythonVersion = route.kind === 'conda' ? plan.python.version : (await hostPython(plan)).version;
+  const locked = route.kind === 'venv' ? usableLock(plan, pythonVersion) : undefined;
   const facts: Facts = {
     manager,
     'python version': pythonVersion,
     'pip packages': plan.python.pipPackages.join(' '),
     ...(route.kind === 'conda' ? { 'conda packages': plan.python.condaPackages.join(' ') } : {}),
     'llama.cpp build': plan.llamaCpp.onHost ? wheelKey(plan, 'native') : 'none (the image serves)',
+    ...(route.kind === 'venv' ? { 'python lock': locked ? `sha256:${sha256Hex(locked.requirements.join('\n')).slice(0, 12)}` : 'resolved at install' } : {}),
   };
   return { manager, facts, fingerprint: factsFingerprint(facts) };
 }
@@ -97,7 +101,18 @@ export async function previewPythonEnv(plan: Plan): Promise<Preview> {
   if (!previous || !existsSync(previous.python)) return { action: 'create', why: `a ${expected.manager} env${compile}` };
   if (previous.fingerprint !== expected.fingerprint) return { action: 'replace', why: `${describeChanges(previous.facts, expected.facts)}${compile}` };
   if (!(await envHasPackages(previous.python, requiredModules(plan)))) return { action: 'replace', why: 'packages are missing from it' };
+  const drift = await envDrift(plan, previous);
+  if (drift) return { action: 'replace', why: `it drifted from ${displayPath(plan.paths.lockFile)}: ${drift}` };
   return { action: 'keep', why: 'same packages' };
+}
+
+/** How an env installed from the lock has drifted from it since (a pip install by hand). */
+async function envDrift(plan: Plan, env: PythonEnv): Promise<string | undefined> {
+  if (env.manager === 'venv' || env.manager === 'uv') {
+    const locked = usableLock(plan, env.pythonVersion);
+    if (locked) return lockDrift(env.python, locked);
+  }
+  return undefined;
 }
 
 /** The modules the env must have: llama_cpp only where the host serves (runtime: native). */
@@ -176,7 +191,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     const prefix = plan.python.venvDir;
     const python = join(prefix, 'bin', 'python');
     const manager = route.uv ? 'uv' : 'venv';
-    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python, modules))) {
+    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python, modules)) && !(await envDrift(plan, previous))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
     if (!existsSync(python)) {
@@ -184,11 +199,22 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
       await runLogged(argv, { label: 'creating the venv', logFile, hint: 'install venv support (Debian/Ubuntu: sudo apt-get install python3-venv)' });
     }
     const findLinks = plan.llamaCpp.onHost ? ['--find-links', wheelDir(plan)] : [];
-    const install = route.uv
-      ? [route.uv, 'pip', 'install', '--python', python, ...findLinks, ...plan.python.pipPackages]
-      : [python, '-m', 'pip', 'install', '--disable-pip-version-check', ...findLinks, ...plan.python.pipPackages];
-    await runLogged(install, { label: 'installing Python packages', logFile, hint: `read ${logFile}; PyPI must be reachable` });
-    env = { manager, prefix, python, pythonVersion: host.version, fingerprint, facts };
+    const pip = route.uv ? [route.uv, 'pip', 'install', '--python', python] : [python, '-m', 'pip', 'install', '--disable-pip-version-check'];
+    const hint = `read ${logFile}; PyPI must be reachable`;
+    const locked = usableLock(plan, host.version);
+    if (locked) {
+      // The same bytes as the machine that made the lock; llama-cpp-python from our own build.
+      await withRequirementsFile(locked, (file) => runLogged([...pip, '--require-hashes', '--no-deps', '-r', file], { label: `installing the ${locked.requirements.length} locked Python packages`, logFile, hint }));
+      if (plan.llamaCpp.onHost) await runLogged([...pip, '--no-deps', '--no-index', ...findLinks, `llama-cpp-python==${plan.llamaCpp.version}`], { label: 'installing llama-cpp-python', logFile, hint });
+    } else {
+      await runLogged([...pip, ...findLinks, ...plan.python.pipPackages], { label: 'installing Python packages', logFile, hint });
+      await recordPythonLock(plan, python, host.version, findLinks, logFile);
+    }
+    const info = plan.llamaCpp.onHost ? wheelBuildInfo(plan) : undefined;
+    if (info) updateLock(plan.paths.lockFile, (lock) => void (lock.llamaCpp = info));
+    // The facts as they now stand: the lock may have just been written.
+    const now = await expectedPythonEnv(plan);
+    env = { manager, prefix, python, pythonVersion: host.version, fingerprint: now.fingerprint, facts: now.facts };
   }
   if (!(await envWorks(env.python, modules))) {
     throw new WorkbenchError(`the environment at ${env.prefix} cannot import ${modules.join(', ')}`, `read ${logFile}`);

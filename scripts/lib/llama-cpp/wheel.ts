@@ -3,9 +3,11 @@
  * llama.cpp (minutes on 2 cores). We compile once per version and CMake flags into a wheel cache
  * and install from it ever after.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkbenchError } from '../errors.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { readLock, type LlamaCppLock } from '../profile/lock-file.ts';
 import { sha256Hex } from '../fingerprint.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
 import type { Plan } from '../profile/plan.ts';
@@ -68,6 +70,53 @@ async function buildPython(plan: Plan, host: { path: string }): Promise<string> 
   return python;
 }
 
+/** Beside the wheel: where it came from. */
+const BUILD_INFO = 'build-info.json';
+
+/** The sdist's sha256 and the llama.cpp commit in its git metadata (.git/modules/vendor/llama.cpp/HEAD). */
+const SDIST_INFO = `
+import hashlib, sys, tarfile
+path, version = sys.argv[1], sys.argv[2]
+digest = hashlib.sha256()
+with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+        digest.update(block)
+commit = "unknown"
+with tarfile.open(path) as tar:
+    try:
+        commit = tar.extractfile("llama_cpp_python-%s/.git/modules/vendor/llama.cpp/HEAD" % version).read().decode().strip()
+    except KeyError:
+        pass
+print(digest.hexdigest(), commit)
+`;
+
+async function sdistInfo(python: string, sdist: string, version: string): Promise<LlamaCppLock> {
+  const out = await tryOutput([python, '-c', SDIST_INFO, sdist, version]);
+  const [sdistSha256, llamaCppCommit] = (out ?? '').split(' ');
+  if (!sdistSha256 || !llamaCppCommit) throw new WorkbenchError(`cannot read ${sdist}`, 'delete it and run again');
+  return { version, sdistSha256, llamaCppCommit };
+}
+
+/** A lock made on another machine names the sdist: this one must be the same bytes. */
+function checkAgainstLock(plan: Plan, info: LlamaCppLock): void {
+  const locked = readLock(plan.paths.lockFile).llamaCpp;
+  if (locked && locked.version === info.version && locked.sdistSha256 !== info.sdistSha256) {
+    throw new WorkbenchError(
+      `the llama-cpp-python ${info.version} sdist from the index has sha256 ${info.sdistSha256}, but ${displayPath(plan.paths.lockFile)} says ${locked.sdistSha256}`,
+      'the index serves other bytes than the machine that made the lock: check your index (pip config list); if the new ones are right, remove "llamaCpp" from the lock file',
+    );
+  }
+}
+
+/** Where the cached wheel came from (recorded when it was built), for the lock file. */
+export function wheelBuildInfo(plan: Plan): LlamaCppLock | undefined {
+  try {
+    return JSON.parse(readFileSync(join(wheelDir(plan), BUILD_INFO), 'utf8')) as LlamaCppLock;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Compiles llama-cpp-python into the wheel cache unless a wheel for this version and these
  * CMake flags is already there. The wheel is tagged py3-none-<platform> (it loads llama.cpp
@@ -82,10 +131,21 @@ export async function ensureLlamaCppWheel(plan: Plan, host: { path: string }): P
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
   const python = await buildPython(plan, host);
-  console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
   try {
+    // The sdist first, on its own: its sha256 and the llama.cpp commit it vendors go into the
+    // lock, and a lock made elsewhere must match it.
+    const sdistDir = join(temp, 'sdist');
+    await runLogged([python, '-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--no-binary', ':all:', '--dest', sdistDir, `llama-cpp-python==${plan.llamaCpp.version}`], {
+      label: 'downloading the llama-cpp-python sdist',
+      logFile: statePaths(plan).buildLog,
+      hint: 'PyPI must be reachable (behind a proxy, export HTTPS_PROXY=http://proxy:port)',
+    });
+    const sdist = join(sdistDir, readdirSync(sdistDir).find((f) => f.endsWith('.tar.gz')) ?? 'missing.tar.gz');
+    const info = await sdistInfo(python, sdist, plan.llamaCpp.version);
+    checkAgainstLock(plan, info);
+    console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (llama.cpp ${info.llamaCppCommit.slice(0, 12)}, CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
     await runLogged(
-      [python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, `llama-cpp-python==${plan.llamaCpp.version}`],
+      [python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, sdist],
       {
         label: 'compiling llama.cpp',
         logFile: statePaths(plan).buildLog,
@@ -94,6 +154,8 @@ export async function ensureLlamaCppWheel(plan: Plan, host: { path: string }): P
         hint: compileHint(),
       },
     );
+    writeFileAtomic(join(temp, BUILD_INFO), `${JSON.stringify(info, null, 2)}\n`);
+    rmSync(sdistDir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     for (const file of readdirSync(temp)) renameSync(join(temp, file), join(dir, file));
   } finally {

@@ -10,6 +10,7 @@ import type { BuildSpec, ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 import type { Plan } from '../profile/plan.ts';
+import { readLock, updateLock } from '../profile/lock-file.ts';
 import { renderProfile } from '../render/render.ts';
 
 /** The image tags for the rendered build context: one by content hash, one by profile name. */
@@ -67,9 +68,18 @@ export async function previewImage(plan: Plan): Promise<Preview> {
   if (plan.runtime !== 'container') return { action: 'skip', why: 'runtime is native' };
   const engine = await detectEngine(plan);
   const tags = imageTags(plan);
-  if (await engine.imageExists(tags.byHash)) return { action: 'keep', why: `${tags.byHash} exists (${engine.name})` };
+  const drift = await baseDrift(plan, engine);
+  if (await engine.imageExists(tags.byHash)) return { action: 'keep', why: `${tags.byHash} exists (${engine.name})${drift ? `; ${drift}` : ''}` };
   const why = `${tags.byHash} with ${engine.name}: compiles llama.cpp in the image (minutes; the wheel cache mount may spare it)`;
   return (await engine.imageExists(tags.byProfile)) ? { action: 'replace', why: `the build context changed: ${why}` } : { action: 'create', why };
+}
+
+/** The base image differs from the one the lock recorded: say so (a rebuild would use the new one). */
+async function baseDrift(plan: Plan, engine: ContainerEngine): Promise<string | undefined> {
+  const locked = readLock(plan.paths.lockFile).image;
+  if (!locked || locked.base !== plan.container.base) return undefined;
+  const id = await engine.imageId(plan.container.base);
+  return id && id !== locked.id ? `drift: container.base ${plan.container.base} is ${id.slice(0, 19)} here, the lock says ${locked.id.slice(0, 19)}` : undefined;
 }
 
 /** Builds the server image unless an image of this exact build context exists. */
@@ -94,5 +104,7 @@ export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise
   const replacing = await eng.imageExists(tags.byProfile);
   console.log(`  building ${tags.byHash} with ${eng.name} from ${displayPath(plan.paths.buildDir)}/Dockerfile (base ${plan.container.base})`);
   await eng.build(buildSpec(plan, [tags.byHash, tags.byProfile], 'server'));
+  const baseId = await eng.imageId(plan.container.base);
+  if (baseId) updateLock(plan.paths.lockFile, (lock) => void (lock.image = { base: plan.container.base, id: baseId }));
   return { outcome: replacing ? 'replaced' : 'created', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
 }
