@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
 import type { Preview } from '../outcome.ts';
 import type { Plan } from '../profile/plan.ts';
-import { modelId } from '../profile/plan.ts';
+import { modelId } from './transport/source.ts';
 import { fileTransport } from './transport/file.ts';
 import { httpsTransport } from './transport/https.ts';
 import { pypiTransport } from './transport/pypi.ts';

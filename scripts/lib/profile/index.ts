@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLock } from './lock-file.ts';
 import { loadProfile } from './load.ts';
-import { modelId, profilesDir, resolvePlan, type Plan } from './plan.ts';
+import { profilesDir, resolvePlan, type Plan } from './plan.ts';
+import { modelId } from '../model/transport/source.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 

