@@ -6,6 +6,8 @@ export PATH := $(CURDIR)/.cache/node/bin:$(PATH)
 TSX := node --import tsx
 NODE_MODULES := node_modules/.package-lock.json
 BOOTSTRAP := bash scripts/bootstrap.sh
+# `make server DRY_RUN=1`: say what a step would do and why, change nothing.
+STEP_FLAGS := $(if $(DRY_RUN),--dry-run)
 
 .PHONY: system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
@@ -15,7 +17,8 @@ help:
 	@echo "make smoke-test                call every OpenAI endpoint of the running stack"
 	@echo "make status | logs | down      see, read or stop what provision started"
 	@echo "make doctor                    check this machine for the profile"
-	@echo "make plan                      print the resolved plan (paths, versions, server argv) without doing anything"
+	@echo "make plan [JSON=1]             what provision would change, step by step, and why (JSON=1: the resolved plan)"
+	@echo "make <step> DRY_RUN=1          what one step (render, python-env, model, image, server, jupyter, shell) would do"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml, kube.yaml)"
 	@echo "make clean [MODELS=1]          remove state and build output (and cached models)"
 	@echo "make bench                     served vs raw engine speed, concurrency sweep; reports in build/<profile>/bench/"
@@ -40,37 +43,37 @@ provision: system-deps $(NODE_MODULES)
 	@$(TSX) scripts/provision.ts
 
 plan: $(NODE_MODULES)
-	@$(TSX) scripts/plan.ts
+	@$(TSX) scripts/plan.ts $(if $(JSON),--json)
 
 deps:
 	@$(BOOTSTRAP) native node $(if $(CONTAINERS),test)
 
 doctor: $(NODE_MODULES)
-	@$(TSX) scripts/00-preflight.ts
+	@$(TSX) scripts/00-preflight.ts $(STEP_FLAGS)
 
 render: $(NODE_MODULES)
-	@$(TSX) scripts/10-render.ts
+	@$(TSX) scripts/10-render.ts $(STEP_FLAGS)
 
 python-env: system-deps $(NODE_MODULES)
-	@$(TSX) scripts/20-python-env.ts
+	@$(TSX) scripts/20-python-env.ts $(STEP_FLAGS)
 
 model: $(NODE_MODULES)
-	@$(TSX) scripts/30-model.ts
+	@$(TSX) scripts/30-model.ts $(STEP_FLAGS)
 
 image: $(NODE_MODULES)
-	@$(TSX) scripts/35-image.ts
+	@$(TSX) scripts/35-image.ts $(STEP_FLAGS)
 
 server: system-deps $(NODE_MODULES)
-	@$(TSX) scripts/40-model-server.ts
+	@$(TSX) scripts/40-model-server.ts $(STEP_FLAGS)
 
 jupyter: system-deps $(NODE_MODULES)
-	@$(TSX) scripts/50-jupyter.ts
+	@$(TSX) scripts/50-jupyter.ts $(STEP_FLAGS)
 
 shell: $(NODE_MODULES)
-	@$(TSX) scripts/60-shell.ts
+	@$(TSX) scripts/60-shell.ts $(STEP_FLAGS)
 
 smoke-test: $(NODE_MODULES)
-	@$(TSX) scripts/70-smoke.ts
+	@$(TSX) scripts/70-smoke.ts $(STEP_FLAGS)
 
 status: $(NODE_MODULES)
 	@$(TSX) scripts/status.ts

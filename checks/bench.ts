@@ -10,23 +10,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { WorkbenchError } from '../scripts/lib/errors.ts';
-import { writeFileAtomic } from '../scripts/lib/fs-atomic.ts';
+import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
+import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 import { planFor, REPO_ROOT } from '../scripts/lib/profile/index.ts';
-import { displayPath } from '../scripts/lib/profile/load.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
-import { requirePythonEnv } from '../scripts/lib/python-env.ts';
-import { modelIsListed } from '../scripts/lib/readiness.ts';
-import { serverApiKey } from '../scripts/lib/state.ts';
+import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';
+import { modelIsListed } from '../scripts/lib/process/readiness.ts';
+import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { isMain, runMain } from '../scripts/lib/step.ts';
 import { countTokens, measureChat, promptTokens, type Message, type RunMeasure } from './bench/measure.ts';
 import { concurrencyChart, GUIDE_FIGURES, markdownReport, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
+import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
 import { clientFor } from './smoke.ts';
 
-/** The guide's verification program (FIELD-NOTES §1, step 6): system prompt and questions. */
-const GUIDE_SYSTEM = 'あなたは優秀な日本の観光ガイドです';
-const GUIDE_PROMPTS = ['自己紹介をしてください', '富士山の標高は？', '"東京の観光名所を３つ教えてください。'];
 /** A fixed-length prompt, the same every run, for the raw comparison and the concurrency sweep. */
 const FIXED_PROMPT =
   'Write a detailed guide for a first visit to Tokyo. ' +
@@ -34,8 +31,8 @@ const FIXED_PROMPT =
   'and how to plan a day trip to Mount Fuji. Use short paragraphs and plain language.';
 
 export function benchPrompts(): Message[][] {
-  const guide = GUIDE_PROMPTS.map((content): Message[] => [
-    { role: 'system', content: GUIDE_SYSTEM },
+  const guide = GUIDE_VERIFICATION_PROMPTS.map((content): Message[] => [
+    { role: 'system', content: GUIDE_VERIFICATION_SYSTEM },
     { role: 'user', content },
   ]);
   return [...guide, [{ role: 'user', content: FIXED_PROMPT }]];

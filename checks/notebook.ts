@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { readGgufInfo } from '../scripts/lib/gguf.ts';
-import { guideNotebook, NOTEBOOK_NAME } from '../scripts/lib/notebook.ts';
+import { readGgufInfo } from '../scripts/lib/model/gguf.ts';
+import { guideNotebook, NOTEBOOK_NAME } from '../scripts/lib/jupyter/notebook.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
-import { requirePythonEnv } from '../scripts/lib/python-env.ts';
-import { serverApiKey } from '../scripts/lib/state.ts';
+import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';
+import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { CheckFailure, expect, type Check } from './report.ts';
 
 interface NotebookCell {
@@ -82,12 +82,7 @@ export function notebookCheck(plan: Plan): Check {
           throw new CheckFailure(`the notebook stopped with an error: ${lines[lines.length - 1] ?? `nbconvert exit code ${result.exitCode}`}`);
         }
         const executed = JSON.parse(readFileSync(join(dir, 'executed.ipynb'), 'utf8')) as { cells: NotebookCell[] };
-        let embeddingLength: number | undefined;
-        try {
-          embeddingLength = readGgufInfo(plan.model.path).embeddingLength;
-        } catch {
-          embeddingLength = undefined;
-        }
+        const embeddingLength = (await readGgufInfo(plan.model.path).catch(() => undefined))?.embeddingLength;
         return verifyGuideOutputs(printedLines(executed), embeddingLength);
       } finally {
         rmSync(dir, { recursive: true, force: true });

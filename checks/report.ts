@@ -1,5 +1,5 @@
 /** Runs named checks one after the other: one line each, and a JSON report. */
-import { writeFileAtomic } from '../scripts/lib/fs-atomic.ts';
+import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 
 export interface CheckOutcome {
   name: string;

@@ -5,18 +5,14 @@
  */
 import OpenAI from 'openai';
 import { existsSync } from 'node:fs';
-import { readGgufInfo } from '../scripts/lib/gguf.ts';
-import { jupyterToken } from '../scripts/lib/jupyter.ts';
+import { readGgufInfo } from '../scripts/lib/model/gguf.ts';
+import { jupyterToken } from '../scripts/lib/jupyter/jupyter.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
-import { serverApiKey } from '../scripts/lib/state.ts';
+import { serverApiKey } from '../scripts/lib/state/secrets.ts';
+import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest } from '../scripts/lib/guide.ts';
 import { notebookCheck } from './notebook.ts';
 import { expect, type Check } from './report.ts';
 
-/** The guide's prompt and system prompt (FIELD-NOTES §1), kept as written, stray quote included. */
-export const GUIDE_PROMPT = '"東京の観光名所を３つ教えてください。';
-export const GUIDE_SYSTEM = 'あなたは優秀な日本の観光ガイドです。';
-/** Sampling as in the guide, so answers repeat. */
-const SAMPLING = { temperature: 0.01, top_p: 0.01 } as const;
 const MAX_TOKENS = 48;
 
 export function clientFor(plan: Plan): OpenAI {
@@ -38,7 +34,7 @@ export function smokeChecks(plan: Plan): Check[] {
     {
       name: 'completions',
       async run() {
-        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: MAX_TOKENS, ...SAMPLING });
+        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: MAX_TOKENS, ...GUIDE_SAMPLING });
         const choice = response.choices[0];
         expect(choice, 'the response has no choices');
         expect(choice.text.trim().length > 0, 'the completion text is empty');
@@ -53,15 +49,7 @@ export function smokeChecks(plan: Plan): Check[] {
     {
       name: 'chat',
       async run() {
-        const response = await client.chat.completions.create({
-          model: 'gpt-3.5-turbo',
-          max_tokens: MAX_TOKENS,
-          messages: [
-            { role: 'system', content: GUIDE_SYSTEM },
-            { role: 'user', content: GUIDE_PROMPT },
-          ],
-          ...SAMPLING,
-        });
+        const response = await client.chat.completions.create(guideChatRequest(MAX_TOKENS));
         const message = response.choices[0]?.message;
         expect(message?.role === 'assistant', `the reply's role is ${JSON.stringify(message?.role)}, not "assistant"`);
         expect((message.content ?? '').trim().length > 0, 'the assistant message is empty');
@@ -95,7 +83,7 @@ export function smokeChecks(plan: Plan): Check[] {
           expect(vector.some((x) => x !== 0), `embedding ${i} is all zeros`);
         }
         const [a, b] = vectors as number[][];
-        const size = expectedEmbeddingSize(plan);
+        const size = await expectedEmbeddingSize(plan);
         expect(a!.length === b!.length, `the two embeddings differ in length (${a!.length} and ${b!.length})`);
         if (size !== undefined) expect(a!.length === size, `embeddings have ${a!.length} dimensions, the model's embedding length is ${size}`);
         expect(a!.some((x, i) => x !== b![i]), 'different inputs gave the same embedding');
@@ -106,16 +94,7 @@ export function smokeChecks(plan: Plan): Check[] {
       name: 'streaming',
       async run() {
         const started = performance.now();
-        const stream = await client.chat.completions.create({
-          model: 'gpt-3.5-turbo',
-          max_tokens: MAX_TOKENS,
-          stream: true,
-          messages: [
-            { role: 'system', content: GUIDE_SYSTEM },
-            { role: 'user', content: GUIDE_PROMPT },
-          ],
-          ...SAMPLING,
-        });
+        const stream = await client.chat.completions.create(guideChatStreamRequest(MAX_TOKENS));
         let deltas = 0;
         let text = '';
         let firstDeltaAt: number | undefined;
@@ -143,13 +122,9 @@ export function smokeChecks(plan: Plan): Check[] {
   return checks;
 }
 
-function expectedEmbeddingSize(plan: Plan): number | undefined {
+async function expectedEmbeddingSize(plan: Plan): Promise<number | undefined> {
   if (!existsSync(plan.model.path)) return undefined;
-  try {
-    return readGgufInfo(plan.model.path).embeddingLength;
-  } catch {
-    return undefined;
-  }
+  return (await readGgufInfo(plan.model.path).catch(() => undefined))?.embeddingLength;
 }
 
 function jupyterCheck(plan: Plan): Check {

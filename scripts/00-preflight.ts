@@ -1,12 +1,15 @@
 #!/usr/bin/env -S npx tsx
 /** Step 00 (also `make doctor`): is this machine ready for the profile? Each finding with its fix. */
 import { WorkbenchError } from './lib/errors.ts';
-import { formatFinding, preflight } from './lib/preflight.ts';
+import { formatFinding, preflight } from './lib/doctor/preflight.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const preflightStep: Step = {
   name: '00-preflight',
   readOnly: true,
+  async preview() {
+    return { action: 'run', why: 'checks this machine: tools, disk, memory, ports' };
+  },
   async run(plan) {
     const findings = await preflight(plan);
     const failed = findings.filter((f) => f.status === 'fail');

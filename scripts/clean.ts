@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** `make clean [MODELS=1]`: stop, then remove the profile's state and build output (and cached models). */
 import { rmSync } from 'node:fs';
-import { stopJupyter } from './lib/jupyter.ts';
+import { stopJupyter } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
-import { withProfileLock } from './lib/state.ts';
+import { withProfileLock } from './lib/state/lock.ts';
 import { runMain } from './lib/step.ts';
 
 await runMain(async () => {

@@ -1,9 +1,11 @@
 #!/usr/bin/env -S npx tsx
 /** `make compose-up | compose-down | kube-up | kube-down`: the profile as deployment files, run locally. */
-import { composeDown, composeUp, kubeDown, kubeUp } from './lib/deploy.ts';
+import { composeDown, composeUp } from './lib/deploy/compose.ts';
+import { kubeDown, kubeUp } from './lib/deploy/kube.ts';
 import { WorkbenchError } from './lib/errors.ts';
 import { planFor } from './lib/profile/index.ts';
-import { ensureStateDir, withProfileLock } from './lib/state.ts';
+import { ensureStateDir } from './lib/state/paths.ts';
+import { withProfileLock } from './lib/state/lock.ts';
 import { runMain, runStep } from './lib/step.ts';
 
 const ACTIONS = { 'compose-up': composeUp, 'compose-down': composeDown, 'kube-up': kubeUp, 'kube-down': kubeDown } as const;

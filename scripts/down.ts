@@ -1,9 +1,9 @@
 #!/usr/bin/env -S npx tsx
 /** `make down`: stops what provision started (by recorded pid or container name), nothing else. */
-import { stopJupyter } from './lib/jupyter.ts';
+import { stopJupyter } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
-import { withProfileLock } from './lib/state.ts';
+import { withProfileLock } from './lib/state/lock.ts';
 import { runMain } from './lib/step.ts';
 
 export async function down(): Promise<string[]> {

@@ -1,9 +1,9 @@
 #!/usr/bin/env -S npx tsx
 /** `make logs [LINES=n]`: the tail of the model server's and JupyterLab's logs. */
-import { jupyterLogs } from './lib/jupyter.ts';
+import { jupyterLogs } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
-import { statePaths } from './lib/state.ts';
+import { statePaths } from './lib/state/paths.ts';
 import { runMain } from './lib/step.ts';
 import { WorkbenchError } from './lib/errors.ts';
 

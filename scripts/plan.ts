@@ -1,17 +1,44 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `make plan`: the fully resolved plan for $PROFILE, as JSON, before anything is done: every
- * path, version, flag and the exact server argv the steps would use. Nothing is changed.
+ * `make plan`: what `make provision` would do for $PROFILE, step by step and why, changing
+ * nothing (as `terraform plan`): `40-model-server  would replace  (--n_ctx 2048 -> 1024)`.
+ * `make plan JSON=1` prints the fully resolved plan instead: every path, version, flag and the
+ * exact server argv the steps would use.
  */
+import { argv } from 'zx';
+import { isWorkbenchError, WorkbenchError } from './lib/errors.ts';
+import { serverArgs } from './lib/llama-cpp/server-args.ts';
 import { planFor } from './lib/profile/index.ts';
-import { serverArgs } from './lib/server-args.ts';
-import { runMain } from './lib/step.ts';
+import { formatPreviewLine, runMain } from './lib/step.ts';
+import { STEPS } from './steps.ts';
 
 await runMain(async () => {
   const plan = planFor();
-  const server = serverArgs(plan, {
-    modelPath: plan.runtime === 'native' ? plan.model.path : `${plan.container.modelDir}/${plan.model.fileName}`,
-    bindHost: plan.runtime === 'native',
-  });
-  console.log(JSON.stringify({ ...plan, serverArgv: server }, null, 2));
+  if (argv.json) {
+    const server = serverArgs(plan, {
+      modelPath: plan.runtime === 'native' ? plan.model.path : `${plan.container.modelDir}/${plan.model.fileName}`,
+      bindHost: plan.runtime === 'native',
+    });
+    console.log(JSON.stringify({ ...plan, serverArgv: server }, null, 2));
+    return;
+  }
+  console.log(`plan for profile "${plan.profile.name}" (${plan.profile.files.join(' + ')}): nothing is changed`);
+  let changes = 0;
+  const failures: string[] = [];
+  for (const step of STEPS) {
+    try {
+      const preview = await step.preview(plan);
+      if (preview.action === 'create' || preview.action === 'replace') changes++;
+      console.log(formatPreviewLine(step.name, preview));
+    } catch (error) {
+      // The plan goes on: the user sees every step, and this one's error with its fix.
+      if (!isWorkbenchError(error)) throw error;
+      failures.push(step.name);
+      console.log(`${step.name.padEnd(18)} would fail     (${error.message})\n${' '.repeat(19)}hint: ${error.hint}`);
+    }
+  }
+  console.log(changes ? `\n${changes} step${changes === 1 ? '' : 's'} would change something: make provision does it` : '\nnothing to change');
+  if (failures.length) {
+    throw new WorkbenchError(`make provision would stop at ${failures[0]}`, 'fix what the plan says above, then run make plan again');
+  }
 });

@@ -3,21 +3,11 @@
  * `make provision`: the steps in order, under the profile's lock. Each prints one line
  * (created | unchanged | replaced, seconds); a second run changes nothing and takes seconds.
  */
-import { preflightStep } from './00-preflight.ts';
-import { renderStep } from './10-render.ts';
-import { pythonEnvStep } from './20-python-env.ts';
-import { modelStep } from './30-model.ts';
-import { imageStep } from './35-image.ts';
-import { modelServerStep } from './40-model-server.ts';
-import { jupyterStep } from './50-jupyter.ts';
-import { shellStep } from './60-shell.ts';
-import { smokeStep } from './70-smoke.ts';
-import { jupyterToken, readyUrl } from './lib/jupyter.ts';
+import { STEPS } from './steps.ts';
+import { jupyterToken, readyUrl } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
-import { withProfileLock } from './lib/state.ts';
+import { withProfileLock } from './lib/state/lock.ts';
 import { runMain, runStep, type StepReport } from './lib/step.ts';
-
-export const STEPS = [preflightStep, renderStep, pythonEnvStep, modelStep, imageStep, modelServerStep, jupyterStep, shellStep, smokeStep];
 
 await runMain(async () => {
   const plan = planFor();

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** Writes env/schema.json from the zod schema, for editor completion in env/*.yml. */
 import { join } from 'node:path';
-import { writeIfChanged } from './lib/fs-atomic.ts';
+import { writeIfChanged } from './lib/atomic-write.ts';
 import { REPO_ROOT } from './lib/profile/index.ts';
 import { profileJsonSchema } from './lib/profile/schema.ts';
 import { isMain, runMain } from './lib/step.ts';

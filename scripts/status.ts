@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /** `make status`: what provision started for the profile, and whether it answers. */
-import { jupyterStatus } from './lib/jupyter.ts';
+import { jupyterStatus } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';

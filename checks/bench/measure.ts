@@ -4,6 +4,7 @@
  * latency and inter-token latency, with the official `openai` client and streaming chat.
  */
 import type OpenAI from 'openai';
+import { guideChatRequest, guideChatStreamRequest } from '../../scripts/lib/guide.ts';
 
 export interface Message {
   role: 'system' | 'user';
@@ -27,7 +28,6 @@ export interface RunMeasure {
   itlMs: number;
 }
 
-export const SAMPLING = { temperature: 0.01, top_p: 0.01 } as const;
 
 /** Tokens in `text` by the server's own tokenizer (BOS not counted). */
 export async function countTokens(baseUrl: string, apiKey: string | undefined, text: string): Promise<number> {
@@ -45,7 +45,7 @@ export async function countTokens(baseUrl: string, apiKey: string | undefined, t
 
 /** Prompt tokens of a chat request, as the server counts them (a one-token request). */
 export async function promptTokens(client: OpenAI, messages: Message[]): Promise<number> {
-  const response = await client.chat.completions.create({ model: 'gpt-3.5-turbo', messages, max_tokens: 1, ...SAMPLING });
+  const response = await client.chat.completions.create(guideChatRequest(1, messages));
   return response.usage?.prompt_tokens ?? NaN;
 }
 
@@ -56,7 +56,7 @@ export async function measureChat(
   tokens: { prompt: number; count: (text: string) => Promise<number> },
 ): Promise<RunMeasure> {
   const started = performance.now();
-  const stream = await client.chat.completions.create({ model: 'gpt-3.5-turbo', messages, max_tokens: maxTokens, stream: true, ...SAMPLING });
+  const stream = await client.chat.completions.create(guideChatStreamRequest(maxTokens, messages));
   const stamps: number[] = [];
   let text = '';
   let finishReason = 'unknown';

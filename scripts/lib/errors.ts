@@ -1,3 +1,5 @@
+import { relative } from 'node:path';
+
 /**
  * The one error type of the project. Every failure a user can cause or fix is thrown as a
  * WorkbenchError with a message (what is wrong, naming the file, field or port) and a hint
@@ -32,4 +34,10 @@ export function formatError(error: unknown, showStack: boolean): string {
   }
   const text = error instanceof Error ? (showStack ? error.stack ?? error.message : error.message) : String(error);
   return `error: ${text}\nhint: this is a bug in llm-workbench; run again with DEBUG=1 and report the stack.`;
+}
+
+/** A path as messages show it: relative to where the user stands when it is below, else absolute. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
 }

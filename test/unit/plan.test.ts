@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type PlanContext } from '../../scripts/lib/profile/plan.ts';
-import { nativeServerFingerprint } from '../../scripts/lib/runtime/native.ts';
-import { serverArgs } from '../../scripts/lib/server-args.ts';
+import { describeChanges, factsFingerprint } from '../../scripts/lib/fingerprint.ts';
+import { nativeServerFacts, type NativeServerInputs } from '../../scripts/lib/runtime/native.ts';
+import { serverArgs } from '../../scripts/lib/llama-cpp/server-args.ts';
 import { profilesWith, REPO_ROOT } from '../helpers.ts';
 
 function plan(name: string, env: PlanContext['env'] = { HOME: '/home/u' }, files: Record<string, string> = {}) {
@@ -82,7 +83,8 @@ describe('resolving a profile into a plan', () => {
 
   it('restarts the native server when anything that changes what runs changes: version, build flags, env, launcher, model bytes', () => {
     const base = plan('default');
-    const facts = { argv: ['python', 'serve.py'], env: { HOST: '127.0.0.1', API_KEY: 'k1' }, apiKey: 'k1', pythonEnv: { prefix: '/env', fingerprint: 'e1' }, launcherText: 'print(1)', modelSha256: 'a'.repeat(64) };
+    const facts: NativeServerInputs = { argv: ['python', 'serve.py', '--n_ctx', '2048'], env: { HOST: '127.0.0.1', API_KEY: 'k1', PATH: '/usr/bin' }, apiKey: 'k1', pythonEnv: 'e1', launcherText: 'print(1)', modelSha256: 'a'.repeat(64) };
+    const nativeServerFingerprint = (p: typeof base, inputs: NativeServerInputs) => factsFingerprint(nativeServerFacts(p, inputs));
     const print = nativeServerFingerprint(base, facts);
     assert.equal(nativeServerFingerprint(plan('default'), { ...facts }), print, 'the same facts give the same fingerprint');
     const older = plan('older', { HOME: '/home/u' }, { older: 'extends: default\nllama_cpp:\n  version: 0.3.35\n' });
@@ -90,13 +92,22 @@ describe('resolving a profile into a plan', () => {
     const changes = [
       nativeServerFingerprint(older, facts),
       nativeServerFingerprint(blas, facts),
-      nativeServerFingerprint(base, { ...facts, pythonEnv: { prefix: '/env', fingerprint: 'e2' } }),
+      nativeServerFingerprint(base, { ...facts, pythonEnv: 'e2' }),
+      nativeServerFingerprint(base, { ...facts, argv: ['python', 'serve.py', '--n_ctx', '1024'] }),
       nativeServerFingerprint(base, { ...facts, launcherText: 'print(2)' }),
       nativeServerFingerprint(base, { ...facts, modelSha256: 'b'.repeat(64) }),
       nativeServerFingerprint(base, { ...facts, apiKey: 'k2', env: { ...facts.env, API_KEY: 'k2' } }),
       nativeServerFingerprint(base, { ...facts, env: { ...facts.env, HOST: '::1' } }),
     ];
     for (const [i, changed] of changes.entries()) assert.notEqual(changed, print, `change ${i} kept the fingerprint`);
-    assert.ok(!print.includes('k1'));
+    assert.equal(nativeServerFingerprint(base, { ...facts, env: { ...facts.env, PATH: '/opt/conda/bin:/usr/bin' } }), print, 'another shell\'s PATH is no change');
+    assert.ok(!JSON.stringify(nativeServerFacts(base, facts)).includes('k1'), 'the key appears only as a digest');
+  });
+
+  it('names what changed between two sets of facts, secrets shortened', () => {
+    assert.equal(describeChanges({ '--n_ctx': '2048', 'llama_cpp.version': '0.3.36' }, { '--n_ctx': '1024', 'llama_cpp.version': '0.3.36' }), '--n_ctx 2048 -> 1024');
+    assert.equal(describeChanges({ a: '1' }, { a: '1', b: '2' }), 'b (none) -> 2');
+    assert.equal(describeChanges(undefined, { a: '1' }), 'configuration of an earlier version');
+    assert.match(describeChanges({ k: 'x'.repeat(64) }, { k: 'y'.repeat(64) }), /^k x{12}\.\.\.x{8} -> y{12}\.\.\.y{8}$/);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { dockerJson, shellQuote, yamlValue } from '../../scripts/lib/quote.ts';
+import { dockerJson, shellQuote, yamlValue } from '../../scripts/lib/render/quote.ts';
 
 const awkward = ["plain", "with space", "it's", '$(rm -rf /)', '`id`', 'a"b', 'back\\slash', '*glob?', '', 'new\nline', 'ünïcode 東京'];
 

@@ -8,7 +8,8 @@ import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type Plan } from '../../scripts/lib/profile/plan.ts';
-import { renderProfile, writeRendered, BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render.ts';
+import { renderProfile, writeRendered } from '../../scripts/lib/render/render.ts';
+import { BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render/shell-block.ts';
 import { FIXED_ENV, REPO_ROOT, tempDir } from '../helpers.ts';
 
 const GOLDEN = join(REPO_ROOT, 'test', 'golden');

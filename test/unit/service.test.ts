@@ -6,11 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
-import { isPortFree } from '../../scripts/lib/ports.ts';
-import { logTail, processStartTime, stopService, type ServiceRecord } from '../../scripts/lib/process.ts';
-import { modelIsListed } from '../../scripts/lib/readiness.ts';
-import { serviceHealth, waitUntilIdle } from '../../scripts/lib/service.ts';
-import { openConnections, pidHoldsPort } from '../../scripts/lib/sockets.ts';
+import { isPortFree } from '../../scripts/lib/process/ports.ts';
+import { stopService, type ServiceRecord } from '../../scripts/lib/process/background.ts';
+import { logTail } from '../../scripts/lib/process/log-tail.ts';
+import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
+import { modelIsListed } from '../../scripts/lib/process/readiness.ts';
+import { serviceHealth, waitUntilIdle } from '../../scripts/lib/process/service.ts';
+import { openConnections, pidHoldsPort } from '../../scripts/lib/process/sockets.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
 const BUSY_SERVER = join(REPO_ROOT, 'test', 'unit', 'fixtures', 'busy-server.ts');

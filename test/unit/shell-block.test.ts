@@ -4,8 +4,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, sy
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
-import { BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render.ts';
-import { installManagedBlock, withManagedBlock } from '../../scripts/lib/shell-block.ts';
+import { BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render/shell-block.ts';
+import { installManagedBlock, withManagedBlock } from '../../scripts/lib/render/shell-block.ts';
 import { tempDir } from '../helpers.ts';
 
 const block = (n: number) => `${BASHRC_BEGIN}\nexport X=${n}\n${BASHRC_END}\n`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blasCmakeArgs, checkLlamaCppVersion, cmakeArgs, compareVersions } from '../../scripts/lib/versions.ts';
+import { blasCmakeArgs, checkLlamaCppVersion, cmakeArgs, compareVersions } from '../../scripts/lib/llama-cpp/versions.ts';
 
 describe('llama-cpp-python versions', () => {
   it('refuses 0.2.56 and names the embeddings crash and the versions that work', () => {

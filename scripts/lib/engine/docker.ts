@@ -1,7 +1,7 @@
 /** Docker: the CLI is only a client; `docker info` fails when the daemon does not answer. */
 import { execa } from 'execa';
 import { WorkbenchError } from '../errors.ts';
-import { cliEngine } from './cli.ts';
+import { cliEngine } from './driver.ts';
 import type { ContainerEngine } from './types.ts';
 
 /**

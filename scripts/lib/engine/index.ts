@@ -4,7 +4,7 @@
  */
 import { WorkbenchError } from '../errors.ts';
 import type { Plan } from '../profile/plan.ts';
-import { which } from '../run.ts';
+import { which } from '../process/run.ts';
 import { dockerEngine } from './docker.ts';
 import { podmanEngine } from './podman.ts';
 import type { ContainerEngine } from './types.ts';

@@ -1,5 +1,5 @@
 /** Podman: daemonless; `podman info` fails when its storage or runtime is unusable. */
-import { cliEngine } from './cli.ts';
+import { cliEngine } from './driver.ts';
 import type { ContainerEngine } from './types.ts';
 
 export function podmanEngine(binary: string): ContainerEngine {

@@ -55,6 +55,8 @@ export interface ContainerEngine {
   /** Undefined when the engine answers, else why not (daemon down, no permission...). */
   problem(): Promise<string | undefined>;
   imageExists(image: string): Promise<boolean>;
+  /** The image's id (`sha256:...`), or undefined when there is no such image. */
+  imageId(image: string): Promise<string | undefined>;
   /** Tries to pull; returns the engine's complaint when it cannot. */
   pull(image: string): Promise<string | undefined>;
   imageSize(image: string): Promise<number | undefined>;

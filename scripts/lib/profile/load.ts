@@ -4,11 +4,11 @@
  * c12, so the error points at the file that set the value) and says how to fix it.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { WorkbenchError } from '../errors.ts';
-import { closestMatch } from '../suggest.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { closestMatch } from './suggest.ts';
 import { profileSchema, type Profile } from './schema.ts';
 
 export interface ProfileLayer {
@@ -223,9 +223,4 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
     else if (def.type === 'pipe' && def.in) current = def.in;
     else return current;
   }
-}
-
-export function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') ? rel : file;
 }

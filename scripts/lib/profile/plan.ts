@@ -3,14 +3,12 @@
  * steps need. Pure: the machine facts it depends on (environment, architecture) come in as
  * arguments, so it is unit-tested without touching the machine.
  */
-import { createHash } from 'node:crypto';
-import { basename, join } from 'node:path';
-import { WorkbenchError } from '../errors.ts';
-import { cmakeArgs } from '../versions.ts';
-import { parseModelSource, type ModelSource } from '../transport/source.ts';
+import { join } from 'node:path';
+import { displayPath } from '../errors.ts';
+import { checkExposure, checkPorts, dnsLabel, urlHost } from './rules.ts';
+import { cmakeArgs } from '../llama-cpp/versions.ts';
+import { modelFileName, modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LoadedProfile } from './load.ts';
-import { displayPath } from './load.ts';
-import type { Profile } from './schema.ts';
 
 export interface PlanContext {
   repoRoot: string;
@@ -74,7 +72,12 @@ export interface Plan {
     engine: 'auto' | 'docker' | 'podman';
     image: string;
     base: string;
+    /** The server container's name; JupyterLab's under compose is `<name>-jupyter`. */
     name: string;
+    /** The compose project (passed with -p) and the Kubernetes object names: DNS-1123 labels. */
+    composeProject: string;
+    kubeName: string;
+    kubeSecretName: string;
     /** Debian packages the build stage needs: compilers, BLAS headers, python3 when the base lacks it. */
     aptPackages: string[];
     /** Debian packages the running image needs: the shared libraries llama.cpp links. */
@@ -94,17 +97,6 @@ export interface Plan {
     launcher: string;
     lockFile: string;
   };
-}
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.test(host);
-}
-
-/** A host as it goes into a URL: IPv6 literals in brackets (http://[::1]:8080/v1). */
-export function urlHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
@@ -217,6 +209,9 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       image: profile.container.image,
       base,
       name: `llm-workbench-${name}`,
+      composeProject: dnsLabel(`llm-workbench-${name}`),
+      kubeName: dnsLabel(`llm-workbench-${name}`),
+      kubeSecretName: dnsLabel(`llm-workbench-${name}-api-key`),
       aptPackages,
       runtimeAptPackages,
       modelDir: '/models',
@@ -240,36 +235,4 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
 /** Profiles live in the repo's env/ unless LLM_WORKBENCH_ENV_DIR points elsewhere. */
 export function profilesDir(repoRoot: string, env: Record<string, string | undefined>): string {
   return env.LLM_WORKBENCH_ENV_DIR || join(repoRoot, 'env');
-}
-
-/** A stable id for a model: the cache folder and the lock-file key. */
-export function modelId(source: string, file: string | undefined): string {
-  return createHash('sha256').update(`${source}\n${file ?? ''}`).digest('hex').slice(0, 16);
-}
-
-function modelFileName(source: ModelSource, file: string | undefined): string {
-  if (file) return basename(file);
-  if (source.kind === 'https') return basename(new URL(source.url).pathname) || 'model.gguf';
-  if (source.kind === 'file') return basename(source.path);
-  return `${source.package}.gguf`;
-}
-
-function checkPorts(profile: Profile, file: string): void {
-  if (profile.jupyter.enabled && profile.jupyter.port === profile.server.port) {
-    throw new WorkbenchError(
-      `${displayPath(file)}: server.port and jupyter.port are both ${profile.server.port}`,
-      'give each service its own port, e.g. server.port: 8080 and jupyter.port: 18888',
-    );
-  }
-}
-
-function checkExposure(profile: Profile, file: string): void {
-  const server = profile.server;
-  if (!isLoopback(server.host) && server.api_key === 'none' && !server.allow_unauthenticated) {
-    throw new WorkbenchError(
-      `${displayPath(file)}: server.host is ${server.host}, which exposes the model to the network without an API key`,
-      'set server.api_key: generate (a random key in a 0600 file), or server.host: 127.0.0.1, ' +
-        'or server.allow_unauthenticated: true if that exposure is intended',
-    );
-  }
 }

@@ -3,7 +3,7 @@
  * (for editor completion) is generated from it by `make schema`; a test keeps the two in step.
  */
 import { z } from 'zod';
-import { checkLlamaCppVersion } from '../versions.ts';
+import { checkLlamaCppVersion } from '../llama-cpp/versions.ts';
 
 const port = z
   .number({ error: 'must be a port number (1-65535)' })

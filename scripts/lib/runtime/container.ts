@@ -3,98 +3,25 @@
  * Dockerfile (tagged by a hash of the build context, so an unchanged profile never rebuilds),
  * and the model server runs in one named container per profile, the model mounted read-only.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectEngine } from '../engine/index.ts';
-import type { BuildSpec, ContainerEngine, RunSpec } from '../engine/types.ts';
-import { WorkbenchError } from '../errors.ts';
-import { fingerprint, secretDigest } from '../fingerprint.ts';
-import { modelSha256 } from '../transport/index.ts';
-import { displayPath } from '../profile/load.ts';
+import type { ContainerEngine, RunSpec } from '../engine/types.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { describeChanges, factsFingerprint, sha256Hex, type Facts } from '../fingerprint.ts';
+import { modelSha256 } from '../model/fetch.ts';
+import type { Preview } from '../outcome.ts';
+import { modelIsListed, waitUntil } from '../process/readiness.ts';
+import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../process/service.ts';
+import { openConnections } from '../process/sockets.ts';
 import type { Plan } from '../profile/plan.ts';
-import { modelIsListed, waitUntil } from '../readiness.ts';
-import { serverApiKey } from '../state.ts';
-import type { StepResult } from '../step.ts';
-import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../service.ts';
-import { openConnections } from '../sockets.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { serverApiKey } from '../state/secrets.ts';
+import { ensureImage, imageTags } from './image.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
 
 const LABEL_PROFILE = 'io.llm-workbench.profile';
 const LABEL_FINGERPRINT = 'io.llm-workbench.fingerprint';
-
-/** The image tags for the rendered build context: one by content hash, one by profile name. */
-export function imageTags(plan: Plan): { byHash: string; byProfile: string } {
-  const context = plan.paths.buildDir;
-  const dockerfile = join(context, 'Dockerfile');
-  if (!existsSync(dockerfile)) throw new WorkbenchError(`${displayPath(dockerfile)} is missing`, 'run make render first');
-  const hash = createHash('sha256');
-  for (const file of ['Dockerfile', 'serve.py']) hash.update(`${file}\0`).update(readFileSync(join(context, file)));
-  return {
-    byHash: `localhost/${plan.container.image}:${hash.digest('hex').slice(0, 12)}`,
-    byProfile: `localhost/${plan.container.image}:${plan.profile.name}`,
-  };
-}
-
-/**
- * The host's CA bundle, handed to the build as a secret: pip inside the build then trusts what
- * the host trusts (a TLS-inspecting proxy's CA included), without it entering the image.
- */
-export function hostCaBundle(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = [env.PIP_CERT, env.SSL_CERT_FILE, env.REQUESTS_CA_BUNDLE, '/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'];
-  return candidates.find((file) => file !== undefined && file !== '' && existsSync(file));
-}
-
-export function buildSecrets(): Record<string, string> {
-  const ca = hostCaBundle();
-  return ca ? { 'ca-bundle': ca } : {};
-}
-
-/**
- * `--network` for build steps, from LLM_WORKBENCH_BUILD_NETWORK: `host` where containers on the
- * default bridge have no DNS (a Docker daemon run with --iptables=false). Unset: the engine's default.
- */
-export function buildNetwork(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const network = env.LLM_WORKBENCH_BUILD_NETWORK;
-  if (network === undefined || network === '') return undefined;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network)) {
-    throw new WorkbenchError(`LLM_WORKBENCH_BUILD_NETWORK is "${network}", not a network name`, 'use host, or a network your engine lists (docker network ls)');
-  }
-  return network;
-}
-
-/** How an image of this plan is built: the same for the server image and the JupyterLab one. */
-export function buildSpec(plan: Plan, tags: string[], target: 'server' | 'jupyter'): BuildSpec {
-  const network = buildNetwork();
-  return { context: plan.paths.buildDir, tags, target, secrets: buildSecrets(), ...(network ? { network } : {}), logFile: join(plan.paths.stateDir, 'image-build.log') };
-}
-
-function megabytes(bytes: number | undefined): string {
-  return bytes === undefined ? 'size unknown' : `${Math.round(bytes / 1e6)} MB`;
-}
-
-/** Builds the server image unless an image of this exact build context exists. */
-export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise<StepResult> {
-  const eng = engine ?? (await detectEngine(plan));
-  const tags = imageTags(plan);
-  if (await eng.imageExists(tags.byHash)) {
-    return { outcome: 'unchanged', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
-  }
-  if (!(await eng.imageExists(plan.container.base))) {
-    const complaint = await eng.pull(plan.container.base);
-    if (complaint !== undefined) {
-      throw new WorkbenchError(
-        `the base image ${plan.container.base} (container.base) is not on this machine and cannot be pulled: ${complaint}`,
-        `set container.base in ${plan.profile.files[plan.profile.files.length - 1]} to an image you have (${eng.name} images lists them), ` +
-          `or make one without a registry: debootstrap --variant=minbase bookworm DIR && tar -C DIR -c . | ${eng.name} import - localhost/debian-base:bookworm`,
-      );
-    }
-  }
-  const replacing = await eng.imageExists(tags.byProfile);
-  console.log(`  building ${tags.byHash} with ${eng.name} from ${displayPath(plan.paths.buildDir)}/Dockerfile (base ${plan.container.base})`);
-  await eng.build(buildSpec(plan, [tags.byHash, tags.byProfile], 'server'));
-  return { outcome: replacing ? 'replaced' : 'created', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
-}
 
 export function containerRunSpec(plan: Plan, image: string, fingerprint: string, hasApiKey: boolean): RunSpec {
   return {
@@ -112,14 +39,56 @@ export function containerRunSpec(plan: Plan, image: string, fingerprint: string,
 }
 
 /** As for a native server: a running container that does not answer but has requests in flight is busy. */
-async function containerHealth(plan: Plan, running: boolean): Promise<Health> {
+async function containerHealth(plan: Plan, running: boolean, peek = false): Promise<Health> {
   if (!running) return 'stopped';
-  if (await modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan))) return 'ready';
+  if (await modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan, process.env, peek))) return 'ready';
   return openConnections(plan.server.port) > 0 ? 'busy' : 'unresponsive';
+}
+
+/**
+ * What decides whether the running container can stay: the image (by context hash), how it is
+ * run, the API key (by digest) and the model's bytes. Kept in the state folder beside the
+ * fingerprint label, so a plan can say what changed.
+ */
+function containerFacts(plan: Plan, image: string, apiKey: string | undefined, modelSha: string): Facts {
+  const spec = containerRunSpec(plan, image, '', apiKey !== undefined);
+  return {
+    image,
+    ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}`).join(' '),
+    volumes: spec.volumes.map((v) => `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`).join(' '),
+    env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' '),
+    'api key': apiKey === undefined ? 'none' : `sha256:${sha256Hex(apiKey).slice(0, 12)}`,
+    'model sha256': modelSha,
+  };
+}
+
+function factsFile(plan: Plan): string {
+  return join(plan.paths.stateDir, 'container.json');
+}
+
+function savedFacts(plan: Plan): Facts | undefined {
+  try {
+    return (JSON.parse(readFileSync(factsFile(plan), 'utf8')) as { facts?: Facts }).facts;
+  } catch {
+    return undefined;
+  }
 }
 
 export const containerRuntime: ServerRuntime = {
   kind: 'container',
+
+  async preview(plan): Promise<Preview> {
+    const engine = await detectEngine(plan);
+    const apiKey = serverApiKey(plan, process.env, true);
+    const modelSha = plan.model.sha256 ?? (existsSync(plan.model.path) ? await modelSha256(plan) : '(not downloaded yet)');
+    const facts = containerFacts(plan, imageTags(plan).byHash, apiKey, modelSha);
+    const existing = await engine.inspect(plan.container.name);
+    const health = await containerHealth(plan, existing?.running === true, true);
+    if (!existing || health === 'stopped') return { action: existing ? 'replace' : 'create', why: existing ? 'the container is not running' : `a ${engine.name} container` };
+    const same = existing.labels[LABEL_FINGERPRINT] === factsFingerprint(facts);
+    if (same && (health === 'ready' || health === 'busy')) return { action: 'keep', why: health === 'busy' ? 'same configuration; busy serving a request' : 'same configuration, answering' };
+    return { action: 'replace', why: same ? 'it does not answer' : describeChanges(savedFacts(plan), facts) };
+  },
 
   async start(plan) {
     const engine = await detectEngine(plan);
@@ -129,12 +98,8 @@ export const containerRuntime: ServerRuntime = {
       throw new WorkbenchError(`the model ${displayPath(plan.model.path)} is not there yet`, 'run make model (or make provision) first');
     }
     const apiKey = serverApiKey(plan);
-    const print = fingerprint({
-      image: tags.byHash,
-      spec: containerRunSpec(plan, tags.byHash, '', apiKey !== undefined),
-      apiKey: secretDigest(apiKey),
-      model: await modelSha256(plan),
-    });
+    const facts = containerFacts(plan, tags.byHash, apiKey, await modelSha256(plan));
+    const print = factsFingerprint(facts);
 
     const existing = await engine.inspect(plan.container.name);
     const health = await containerHealth(plan, existing?.running === true);
@@ -150,6 +115,7 @@ export const containerRuntime: ServerRuntime = {
     } catch (error) {
       throw new WorkbenchError(`${engine.name} could not start ${plan.container.name}: ${(error as Error).message}`, `${engine.name} ps -a and ${engine.name} logs ${plan.container.name} show more`, { cause: error });
     }
+    writeFileAtomic(factsFile(plan), `${JSON.stringify({ fingerprint: print, facts }, null, 2)}\n`);
     await waitUntil(() => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey), {
       what: `model server container ${plan.container.name}`,
       timeoutMs: readyTimeoutMs(),

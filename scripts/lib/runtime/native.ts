@@ -3,24 +3,28 @@
  * profile's env, in the background with a record and a log in the state directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { WorkbenchError } from '../errors.ts';
-import { fingerprint, secretDigest, sha256Hex } from '../fingerprint.ts';
-import { displayPath } from '../profile/load.ts';
+import { join } from 'node:path';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { argvFacts, sha256Hex, type Facts } from '../fingerprint.ts';
+import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
+import { serverArgs } from '../llama-cpp/server-args.ts';
+import { modelSha256 } from '../model/fetch.ts';
+import type { Preview } from '../outcome.ts';
+import { stopService, readRecord } from '../process/background.ts';
+import { logTail } from '../process/log-tail.ts';
+import { modelIsListed } from '../process/readiness.ts';
+import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
 import type { Plan } from '../profile/plan.ts';
-import { logTail, readRecord, stopService } from '../process.ts';
-import { requirePythonEnv, type PythonEnv } from '../python-env.ts';
-import { modelIsListed } from '../readiness.ts';
-import { serverArgs } from '../server-args.ts';
-import { baseEnv, ensureBackgroundService, serviceHealth } from '../service.ts';
-import { serverApiKey, statePaths } from '../state.ts';
-import { modelSha256 } from '../transport/index.ts';
+import { statePaths } from '../state/paths.ts';
+import { serverApiKey } from '../state/secrets.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
 
-export interface NativeServerFacts {
+export interface NativeServerInputs {
   argv: string[];
   env: Record<string, string>;
   apiKey: string | undefined;
-  pythonEnv: Pick<PythonEnv, 'prefix' | 'fingerprint'>;
+  /** The fingerprint of the Python env it runs in. */
+  pythonEnv: string;
   launcherText: string;
   modelSha256: string;
 }
@@ -28,66 +32,66 @@ export interface NativeServerFacts {
 /**
  * Everything that changes what the native server runs: its argv and environment (the key by
  * digest), the llama-cpp-python version and build flags, the env it runs in, the launcher's
- * code and the model's bytes. A change to any of them restarts it; nothing else does.
+ * code and the model's bytes. A change to any of them restarts it; nothing else does. PATH is
+ * left out: it differs from shell to shell (an activated conda env) without changing what runs.
  */
-export function nativeServerFingerprint(plan: Plan, facts: NativeServerFacts): string {
-  // PATH differs from shell to shell (an activated conda env, a venv) without changing what
-  // runs: the python is named by its full path in argv.
-  const { API_KEY: _secret, PATH: _path, ...env } = facts.env;
-  return fingerprint({
-    argv: facts.argv,
-    env,
-    apiKey: secretDigest(facts.apiKey),
-    llamaCpp: { version: plan.llamaCpp.version, cmakeArgs: plan.llamaCpp.hostCmakeArgs },
-    pythonEnv: facts.pythonEnv,
-    launcher: sha256Hex(facts.launcherText),
-    model: facts.modelSha256,
-  });
+export function nativeServerFacts(plan: Plan, inputs: NativeServerInputs): Facts {
+  const { API_KEY: _secret, PATH: _path, ...env } = inputs.env;
+  return {
+    ...argvFacts(inputs.argv, ['python', 'launcher']),
+    ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`env ${k}`, v])),
+    'api key': inputs.apiKey === undefined ? 'none' : `sha256:${sha256Hex(inputs.apiKey).slice(0, 12)}`,
+    'llama_cpp.version': plan.llamaCpp.version,
+    'llama.cpp cmake args': plan.llamaCpp.hostCmakeArgs,
+    'python env': inputs.pythonEnv,
+    'launcher sha256': sha256Hex(inputs.launcherText).slice(0, 16),
+    'model sha256': inputs.modelSha256,
+  };
 }
 
-async function health(plan: Plan) {
-  const record = readRecord(statePaths(plan).serverRecord);
-  return { record, health: await serviceHealth(record, plan.server.port, () => modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan))) };
+/** The service a plan asks for; `python` and `pythonEnv` are those of the env a run would use. */
+function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: string, peek = false): BackgroundService {
+  const paths = statePaths(plan);
+  const apiKey = serverApiKey(plan, process.env, peek);
+  const argv = [python, plan.paths.launcher, ...serverArgs(plan, { modelPath: plan.model.path, bindHost: true })];
+  // HOST and PORT are set on purpose: llama_cpp.server lets them override --host/--port.
+  // The API key travels here, never on the command line where ps shows it.
+  const env = baseEnv({ HOST: plan.server.host, PORT: String(plan.server.port), API_KEY: apiKey });
+  return {
+    what: `model server on ${plan.server.host}:${plan.server.port}`,
+    service: 'model-server',
+    argv,
+    env,
+    cwd: plan.paths.stateDir,
+    recordFile: paths.serverRecord,
+    logFile: paths.serverLog,
+    facts: nativeServerFacts(plan, { argv, env, apiKey, pythonEnv, launcherText: readFileSync(plan.paths.launcher, 'utf8'), modelSha256: modelSha }),
+    url: plan.server.baseUrl,
+    port: { host: plan.server.host, port: plan.server.port, field: 'server.port' },
+    isReady: () => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
+    logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
+  };
 }
 
 export const nativeRuntime: ServerRuntime = {
   kind: 'native',
 
+  async preview(plan): Promise<Preview> {
+    const expected = await expectedPythonEnv(plan);
+    const current = readPythonEnv(plan);
+    const python = current?.python ?? join(plan.python.venvDir, 'bin', 'python');
+    const modelSha = existsSync(plan.model.path) ? await modelSha256(plan) : plan.model.sha256 ?? '(not downloaded yet)';
+    return previewBackgroundService(serverService(plan, python, expected.fingerprint, plan.model.sha256 ?? modelSha, true));
+  },
+
   async start(plan) {
-    const paths = statePaths(plan);
     const pythonEnv = requirePythonEnv(plan);
     if (!existsSync(plan.model.path)) {
       throw new WorkbenchError(`the model ${displayPath(plan.model.path)} is not there yet`, 'run make model (or make provision) first');
     }
-    const apiKey = serverApiKey(plan);
-    const argv = [pythonEnv.python, plan.paths.launcher, ...serverArgs(plan, { modelPath: plan.model.path, bindHost: true })];
-    // HOST and PORT are set on purpose: llama_cpp.server lets them override --host/--port.
-    // The API key travels here, never on the command line where ps shows it.
-    const env = baseEnv({ HOST: plan.server.host, PORT: String(plan.server.port), API_KEY: apiKey });
-    const print = nativeServerFingerprint(plan, {
-      argv,
-      env,
-      apiKey,
-      pythonEnv,
-      launcherText: readFileSync(plan.paths.launcher, 'utf8'),
-      modelSha256: await modelSha256(plan),
-    });
-
-    const { outcome, record, health: state } = await ensureBackgroundService(plan, {
-      what: `model server on ${plan.server.host}:${plan.server.port}`,
-      service: 'model-server',
-      argv,
-      env,
-      cwd: plan.paths.stateDir,
-      recordFile: paths.serverRecord,
-      logFile: paths.serverLog,
-      fingerprint: print,
-      url: plan.server.baseUrl,
-      port: { host: plan.server.host, port: plan.server.port, field: 'server.port' },
-      isReady: () => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
-      logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
-    });
-    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${state === 'busy' ? ', busy serving a request: left alone' : ''})` };
+    const service = serverService(plan, pythonEnv.python, pythonEnv.fingerprint, await modelSha256(plan));
+    const { outcome, record, health } = await ensureBackgroundService(plan, service);
+    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${health === 'busy' ? ', busy serving a request: left alone' : ''})` };
   },
 
   async stop(plan) {
@@ -95,8 +99,9 @@ export const nativeRuntime: ServerRuntime = {
   },
 
   async status(plan): Promise<ServiceStatus> {
-    const { record, health: state } = await health(plan);
-    return { service: 'model-server', ...(state !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health: state };
+    const record = readRecord(statePaths(plan).serverRecord);
+    const health = await serviceHealth(record, plan.server.port, () => modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan)));
+    return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health };
   },
 
   async logs(plan, lines) {

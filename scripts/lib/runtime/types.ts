@@ -1,7 +1,7 @@
 /** One interface per way of running the model server: a new runtime is one new file. */
 import type { Plan } from '../profile/plan.ts';
-import type { Health } from '../service.ts';
-import type { StepResult } from '../step.ts';
+import type { Health } from '../process/service.ts';
+import type { Preview, StepResult } from '../outcome.ts';
 
 export interface ServiceStatus {
   service: string;
@@ -14,6 +14,8 @@ export interface ServiceStatus {
 
 export interface ServerRuntime {
   kind: Plan['runtime'];
+  /** What start would do, and why, changing nothing. */
+  preview(plan: Plan): Promise<Preview>;
   /** Starts the server, or leaves it alone when the same config already serves; replaces it when the config changed. */
   start(plan: Plan): Promise<StepResult>;
   /** Stops what we started; false when nothing was running. */

@@ -1,0 +1,32 @@
+/** What compose and kube deployments both need: the rendered file, the model, a ready server. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerEngine } from '../engine/types.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { modelIsListed, waitUntil } from '../process/readiness.ts';
+import { readyTimeoutMs } from '../process/service.ts';
+import type { Plan } from '../profile/plan.ts';
+import { serverApiKey } from '../state/secrets.ts';
+
+export function rendered(plan: Plan, file: string): string {
+  const path = join(plan.paths.buildDir, file);
+  if (!existsSync(path)) throw new WorkbenchError(`${displayPath(path)} is missing`, 'run make render first');
+  return path;
+}
+
+export function requireModel(plan: Plan): void {
+  if (!existsSync(plan.model.path)) throw new WorkbenchError(`the model ${displayPath(plan.model.path)} is not there yet`, 'run make model first');
+}
+
+export async function waitForServer(plan: Plan, what: string, engine: ContainerEngine, container: string): Promise<void> {
+  const apiKey = serverApiKey(plan);
+  await waitUntil(() => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey), {
+    what,
+    timeoutMs: readyTimeoutMs(),
+    logName: `${engine.name} logs ${container}`,
+    logTail: () => engine.logs(container, 30),
+    isAlive: async () => (await engine.inspect(container))?.running === true,
+    logsHint: `${engine.name} logs ${container} shows the whole log`,
+  });
+}
+

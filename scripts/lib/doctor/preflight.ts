@@ -1,0 +1,146 @@
+/**
+ * What `make doctor` checks: each finding says what was found and, when it is a problem, the
+ * fix. Failures stop `make provision` before anything is changed.
+ */
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { jupyterStatus } from '../jupyter/jupyter.ts';
+import type { Plan } from '../profile/plan.ts';
+import { probePort, unusablePort } from '../process/ports.ts';
+import type { Health } from '../process/service.ts';
+import { findCondaTool } from '../llama-cpp/python-env.ts';
+import { cachedWheel } from '../llama-cpp/wheel.ts';
+import { tryOutput, which } from '../process/run.ts';
+import { runtimeFor } from '../runtime/index.ts';
+
+export interface Finding {
+  check: string;
+  status: 'ok' | 'warn' | 'fail' | 'info';
+  detail: string;
+  fix?: string;
+}
+
+const GB = 1024 ** 3;
+
+function existingAncestor(path: string): string {
+  let current = path;
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}
+
+export async function preflight(plan: Plan): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  findings.push(
+    major > 20 || (major === 20 && minor >= 5)
+      ? { check: 'node', status: 'ok', detail: `v${process.versions.node}` }
+      : { check: 'node', status: 'fail', detail: `v${process.versions.node}`, fix: 'install Node.js 20.5 or newer' },
+  );
+
+  const python = which(`python${plan.python.version}`) ?? which('python3');
+  const pythonVersion = python ? await tryOutput([python, '-c', 'import sys, venv, ensurepip; print("%d.%d.%d" % sys.version_info[:3])']) : undefined;
+  if (!python) findings.push({ check: 'python', status: 'fail', detail: 'no python3 on PATH', fix: 'install Python 3 (Debian/Ubuntu: sudo apt-get install python3 python3-venv)' });
+  else if (!pythonVersion) findings.push({ check: 'python', status: 'fail', detail: `${python} lacks venv/ensurepip`, fix: 'Debian/Ubuntu: sudo apt-get install python3-venv' });
+  else {
+    const same = pythonVersion.startsWith(`${plan.python.version}.`);
+    findings.push({
+      check: 'python',
+      status: same || findCondaTool() ? 'ok' : 'info',
+      detail: `${python} ${pythonVersion}${same ? '' : ` (the profile asks ${plan.python.version}; the venv route uses this one, conda would install ${plan.python.version})`}`,
+    });
+  }
+
+  const conda = findCondaTool();
+  findings.push(
+    conda
+      ? { check: 'conda', status: 'ok', detail: `${conda.tool} at ${conda.path}` }
+      : plan.python.manager === 'conda'
+        ? { check: 'conda', status: 'fail', detail: 'none of micromamba, mamba, conda found', fix: 'install Miniforge or micromamba, or set python.manager: auto' }
+        : { check: 'conda', status: 'info', detail: 'not found: the Python env will be a venv' },
+  );
+
+  const wheel = cachedWheel(plan);
+  const compilers = ['cc', 'c++'].filter((c) => !which(c));
+  findings.push(
+    wheel
+      ? { check: 'llama.cpp', status: 'ok', detail: `compiled wheel cached (${wheel.split('/').pop()})` }
+      : compilers.length === 0
+        ? { check: 'llama.cpp', status: 'ok', detail: `no cached wheel: llama-cpp-python ${plan.llamaCpp.version} will be compiled (a few minutes)` }
+        : { check: 'llama.cpp', status: 'fail', detail: `no cached wheel and no ${compilers.join(', ')} to compile one`, fix: 'Debian/Ubuntu: sudo apt-get install build-essential' },
+  );
+
+  const sizeGb = (plan.model.sizeMb ?? 0) / 1024;
+  const haveModel = existsSync(plan.model.path);
+  const diskDir = existingAncestor(plan.paths.cacheDir);
+  const stats = statfsSync(diskDir);
+  const freeGb = (stats.bavail * stats.bsize) / GB;
+  const needGb = (haveModel ? 0 : sizeGb) + (wheel ? 0.5 : 2);
+  findings.push(
+    freeGb >= needGb
+      ? { check: 'disk', status: 'ok', detail: `${freeGb.toFixed(1)} GB free in ${diskDir} (need about ${needGb.toFixed(1)} GB)` }
+      : { check: 'disk', status: 'fail', detail: `${freeGb.toFixed(1)} GB free in ${diskDir}, need about ${needGb.toFixed(1)} GB`, fix: 'free some space or point LLM_WORKBENCH_CACHE_DIR at a larger disk' },
+  );
+  const totalGb = totalmem() / GB;
+  const ramNeed = sizeGb * 1.2 + 0.5;
+  findings.push(
+    totalGb >= ramNeed
+      ? { check: 'memory', status: 'ok', detail: `${totalGb.toFixed(1)} GB total, ${(freemem() / GB).toFixed(1)} GB free; the model needs about ${ramNeed.toFixed(1)} GB` }
+      : { check: 'memory', status: 'warn', detail: `${totalGb.toFixed(1)} GB total; the model needs about ${ramNeed.toFixed(1)} GB`, fix: 'choose a smaller quantization, or expect swapping' },
+  );
+
+  const server = await runtimeFor(plan).status(plan);
+  findings.push(await portFinding('server.port', plan.server.host, plan.server.port, server.health !== 'stopped' ? server.health : undefined));
+  if (plan.jupyter.enabled) {
+    const jupyter = await jupyterStatus(plan);
+    findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.health !== 'stopped' ? jupyter.health : undefined));
+  }
+
+  findings.push(platformFinding(), gpuFinding());
+
+  const engines = ['docker', 'podman'].filter((e) => which(e));
+  findings.push(
+    engines.length
+      ? { check: 'containers', status: 'ok', detail: `found ${engines.join(', ')}` }
+      : plan.runtime === 'container'
+        ? { check: 'containers', status: 'fail', detail: 'neither docker nor podman found', fix: 'install Podman (sudo apt-get install podman) or Docker, or set runtime: native' }
+        : { check: 'containers', status: 'info', detail: 'neither docker nor podman found (not needed: runtime is native)' },
+  );
+  return findings;
+}
+
+/** WSL 2 forwards localhost to Windows, so loopback binds lose nothing there (FIELD-NOTES §6). */
+function platformFinding(): Finding {
+  let version = '';
+  try {
+    version = readFileSync('/proc/version', 'utf8');
+  } catch {
+    return { check: 'platform', status: 'info', detail: process.platform };
+  }
+  return /microsoft/i.test(version)
+    ? { check: 'platform', status: 'ok', detail: 'WSL: services on 127.0.0.1 are reachable from Windows at http://localhost:<port>' }
+    : { check: 'platform', status: 'ok', detail: `Linux ${version.split(' ')[2] ?? ''}`.trim() };
+}
+
+/** Users ask most why a GPU was not used: say what we see and that builds here are CPU-only. */
+function gpuFinding(): Finding {
+  const nvidia = existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
+  return nvidia
+    ? { check: 'gpu', status: 'info', detail: 'a GPU device is present, but llm-workbench builds llama.cpp for the CPU (no CUDA flags yet): it will not be used' }
+    : { check: 'gpu', status: 'info', detail: 'no GPU device (/dev/nvidia0, /dev/dxg): CPU inference' };
+}
+
+async function portFinding(field: string, host: string, port: number, ours: Health | undefined): Promise<Finding> {
+  if (ours) return { check: field, status: 'ok', detail: `${host}:${port} held by our own service (${ours === 'ready' ? 'answering' : ours})` };
+  const probe = await probePort(host, port);
+  if (probe.state === 'free') return { check: field, status: 'ok', detail: `${host}:${port} free` };
+  if (probe.state === 'unusable') {
+    const error = unusablePort(host, port, field, probe);
+    return { check: field, status: 'fail', detail: error.message, fix: error.hint };
+  }
+  return { check: field, status: 'fail', detail: `${host}:${port} is in use by another program`, fix: `stop it (ss -ltnp 'sport = :${port}') or change ${field} in the profile` };
+}
+
+export function formatFinding(finding: Finding): string {
+  return `  ${finding.status.padEnd(5)} ${finding.check.padEnd(13)} ${finding.detail}${finding.fix ? `\n        fix: ${finding.fix}` : ''}`;
+}

@@ -1,0 +1,121 @@
+/**
+ * What docker and podman share: the same CLI verbs and flags. Each engine file adds only what
+ * differs (how to tell the daemon is down, how to enable BuildKit, size formats).
+ */
+import { execa } from 'execa';
+import { runLogged } from '../process/run.ts';
+import type { BuildSpec, ContainerEngine, ContainerInfo, RunSpec } from './types.ts';
+
+export function runArgv(spec: RunSpec): string[] {
+  const argv = ['run', '--detach', '--name', spec.name, '--restart', spec.restart];
+  for (const p of spec.ports) argv.push('--publish', `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}:${p.containerPort}`);
+  for (const v of spec.volumes) argv.push('--volume', `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`);
+  for (const [k, v] of Object.entries(spec.env)) argv.push('--env', `${k}=${v}`);
+  for (const name of spec.passEnv) argv.push('--env', name);
+  for (const cap of spec.capAdd) argv.push('--cap-add', cap);
+  for (const [k, v] of Object.entries(spec.labels)) argv.push('--label', `${k}=${v}`);
+  argv.push(spec.image);
+  return argv;
+}
+
+export function buildArgv(spec: BuildSpec): string[] {
+  const argv = ['build', '--file', `${spec.context}/Dockerfile`];
+  if (spec.network) argv.push('--network', spec.network);
+  for (const tag of spec.tags) argv.push('--tag', tag);
+  if (spec.target) argv.push('--target', spec.target);
+  for (const [id, src] of Object.entries(spec.secrets ?? {})) argv.push('--secret', `id=${id},src=${src}`);
+  argv.push(spec.context);
+  return argv;
+}
+
+export interface CliEngineOptions {
+  name: ContainerEngine['name'];
+  binary: string;
+  /** Extra environment for builds (DOCKER_BUILDKIT=1 for RUN --mount), or a clear error when the engine cannot build our Dockerfile. */
+  buildEnv: () => Promise<Record<string, string>>;
+  /** The probe that fails when the daemon or service is not there. */
+  probe: string[];
+}
+
+export function cliEngine(options: CliEngineOptions): ContainerEngine {
+  const { binary } = options;
+  const exec = (args: string[], env?: Record<string, string | undefined>) =>
+    execa(binary, args, { reject: false, stdin: 'ignore', timeout: 120_000, ...(env ? { env } : {}) });
+
+  return {
+    name: options.name,
+    binary,
+    async problem() {
+      const result = await exec(options.probe);
+      if (!result.failed) return undefined;
+      const lines = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter(Boolean);
+      return lines[lines.length - 1] ?? `${binary} ${options.probe.join(' ')} failed`;
+    },
+    async imageExists(image) {
+      const result = await exec(['image', 'inspect', '--format', '{{.Id}}', image]);
+      return !result.failed;
+    },
+    async imageId(image) {
+      const result = await exec(['image', 'inspect', '--format', '{{.Id}}', image]);
+      return result.failed ? undefined : String(result.stdout).trim();
+    },
+    async pull(image) {
+      const result = await exec(['pull', image]);
+      if (!result.failed) return undefined;
+      const lines = String(result.stderr).trim().split('\n').filter(Boolean);
+      return lines[lines.length - 1] ?? 'pull failed';
+    },
+    async imageSize(image) {
+      const result = await exec(['image', 'inspect', '--format', '{{.Size}}', image]);
+      const size = Number(String(result.stdout).trim());
+      return result.failed || !Number.isFinite(size) ? undefined : size;
+    },
+    async build(spec) {
+      await runLogged([binary, ...buildArgv(spec)], {
+        label: `${options.name} build`,
+        logFile: spec.logFile,
+        env: { ...process.env, ...(await options.buildEnv()) },
+        // podman prints "[1/3] STEP 6/8: RUN ...", BuildKit "#7 [base 4/6] RUN ...".
+        progress: (line) => /(\[\d+\/\d+\] )?STEP \d+\/\d+|#\d+ \[[^\]]+\]/.exec(line)?.[0],
+        hint: `read ${spec.logFile} for the whole build log`,
+      });
+    },
+    async run(spec, env) {
+      const result = await exec(runArgv(spec), { ...process.env, ...env });
+      if (result.failed) throw new Error(String(result.stderr).trim() || `${binary} run failed`);
+      return String(result.stdout).trim();
+    },
+    async remove(name) {
+      const result = await exec(['rm', '--force', name]);
+      return !result.failed && String(result.stdout).trim() !== '';
+    },
+    async inspect(name) {
+      // Both engines print a JSON array without --format (podman 4.3 ignores `{{json .}}`).
+      const result = await exec(['container', 'inspect', name]);
+      if (result.failed) return undefined;
+      const raw = ((JSON.parse(String(result.stdout)) as unknown[])[0] ?? {}) as {
+        Id?: string;
+        State?: { Running?: boolean; Status?: string; ExitCode?: number };
+        Config?: { Labels?: Record<string, string> | null; Image?: string };
+        ImageName?: string;
+      };
+      const info: ContainerInfo = {
+        id: raw.Id ?? '',
+        running: raw.State?.Running === true,
+        status: raw.State?.Status ?? 'unknown',
+        exitCode: raw.State?.ExitCode ?? 0,
+        image: raw.ImageName ?? raw.Config?.Image ?? '',
+        labels: raw.Config?.Labels ?? {},
+      };
+      return info;
+    },
+    async logs(name, lines) {
+      const result = await exec(['logs', '--tail', String(lines), name]);
+      const text = `${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`.trim();
+      return text.split('\n').map((line) => `  | ${line}`).join('\n');
+    },
+    command(...args) {
+      return [binary, ...args];
+    },
+  };
+}

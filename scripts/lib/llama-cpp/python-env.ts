@@ -1,0 +1,235 @@
+/**
+ * The Python environment: conda, mamba or micromamba when present (from the rendered
+ * environment.yml), otherwise a venv (uv when present, else python -m venv and pip) with the
+ * same package list. Either way llama-cpp-python comes from our wheel cache, compiled once.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { describeChanges, factsFingerprint, sha256Hex, type Facts } from '../fingerprint.ts';
+import type { Preview } from '../outcome.ts';
+import { updateLock } from '../profile/lock-file.ts';
+import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './python-lock.ts';
+import { cachedWheel, ensureLlamaCppWheel, wheelBuildInfo, wheelDir, wheelKey } from './wheel.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import type { Plan } from '../profile/plan.ts';
+import { runLogged, tryOutput, which } from '../process/run.ts';
+import { statePaths } from '../state/paths.ts';
+
+export type CondaTool = 'micromamba' | 'mamba' | 'conda';
+
+export interface PythonEnv {
+  manager: CondaTool | 'venv' | 'uv';
+  prefix: string;
+  python: string;
+  pythonVersion: string;
+  fingerprint: string;
+  facts?: Facts;
+}
+
+export function findCondaTool(path = process.env.PATH ?? ''): { tool: CondaTool; path: string } | undefined {
+  for (const tool of ['micromamba', 'mamba', 'conda'] as const) {
+    const found = which(tool, path);
+    if (found) return { tool, path: found };
+  }
+  return undefined;
+}
+
+/** The argv that creates or updates a conda env from environment.yml, per tool. */
+export function condaArgv(tool: CondaTool, executable: string, action: 'create' | 'update', envName: string, file: string): string[] {
+  if (tool === 'micromamba') {
+    return action === 'create'
+      ? [executable, 'create', '--yes', '--name', envName, '--file', file]
+      : [executable, 'update', '--yes', '--name', envName, '--file', file, '--prune'];
+  }
+  return action === 'create'
+    ? [executable, 'env', 'create', '--yes', '--name', envName, '--file', file]
+    : [executable, 'env', 'update', '--name', envName, '--file', file, '--prune'];
+}
+
+/** Which route this plan takes on this machine. */
+export function chooseManager(plan: Plan, path = process.env.PATH ?? ''): { kind: 'conda'; tool: CondaTool; path: string } | { kind: 'venv'; uv?: string } {
+  const conda = findCondaTool(path);
+  if (plan.python.manager === 'conda' && !conda) {
+    throw new WorkbenchError(
+      'python.manager is conda, but none of micromamba, mamba or conda is on PATH',
+      'install Miniforge (conda-forge) or micromamba, or set python.manager: venv (or auto) in the profile',
+    );
+  }
+  if (plan.python.manager !== 'venv' && conda) return { kind: 'conda', ...conda };
+  const uv = which('uv', path);
+  return uv ? { kind: 'venv', uv } : { kind: 'venv' };
+}
+
+/** The python that builds venvs: the profile's version when installed, else python3. */
+async function hostPython(plan: Plan): Promise<{ path: string; version: string }> {
+  for (const name of [`python${plan.python.version}`, 'python3']) {
+    const path = which(name);
+    if (!path) continue;
+    const version = await tryOutput([path, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+    if (version) return { path, version };
+  }
+  throw new WorkbenchError('no python3 on PATH', 'install Python 3 with venv support (Debian/Ubuntu: sudo apt-get install python3 python3-venv)');
+}
+
+/**
+ * What the env of this plan is made of on this machine: the route, the Python version, the
+ * packages, and the llama.cpp build (version and flags). Computed without changing anything,
+ * so `make plan` and the server's fingerprint know the env a run would make.
+ */
+export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEnv['manager']; facts: Facts; fingerprint: string }> {
+  const route = chooseManager(plan);
+  const manager = route.kind === 'conda' ? route.tool : route.uv ? 'uv' : 'venv';
+  const pythonVersion = route.kind === 'conda' ? plan.python.version : (await hostPython(plan)).version;
+  const locked = route.kind === 'venv' ? usableLock(plan, pythonVersion) : undefined;
+  const facts: Facts = {
+    manager,
+    'python version': pythonVersion,
+    'pip packages': plan.python.pipPackages.join(' '),
+    ...(route.kind === 'conda' ? { 'conda packages': plan.python.condaPackages.join(' ') } : {}),
+    'llama.cpp build': plan.llamaCpp.onHost ? wheelKey(plan, 'native') : 'none (the image serves)',
+    ...(route.kind === 'venv' ? { 'python lock': locked ? `sha256:${sha256Hex(locked.requirements.join('\n')).slice(0, 12)}` : 'resolved at install' } : {}),
+  };
+  return { manager, facts, fingerprint: factsFingerprint(facts) };
+}
+
+/** What ensurePythonEnv would do, and why. */
+export async function previewPythonEnv(plan: Plan): Promise<Preview> {
+  const expected = await expectedPythonEnv(plan);
+  const previous = readPythonEnv(plan);
+  const compile = plan.llamaCpp.onHost && !cachedWheel(plan) ? `; compiles llama-cpp-python ${plan.llamaCpp.version} first (minutes)` : '';
+  if (!previous || !existsSync(previous.python)) return { action: 'create', why: `a ${expected.manager} env${compile}` };
+  if (previous.fingerprint !== expected.fingerprint) return { action: 'replace', why: `${describeChanges(previous.facts, expected.facts)}${compile}` };
+  if (!(await envHasPackages(previous.python, requiredModules(plan)))) return { action: 'replace', why: 'packages are missing from it' };
+  const drift = await envDrift(plan, previous);
+  if (drift) return { action: 'replace', why: `it drifted from ${displayPath(plan.paths.lockFile)}: ${drift}` };
+  return { action: 'keep', why: 'same packages' };
+}
+
+/** How an env installed from the lock has drifted from it since (a pip install by hand). */
+async function envDrift(plan: Plan, env: PythonEnv): Promise<string | undefined> {
+  if (env.manager === 'venv' || env.manager === 'uv') {
+    const locked = usableLock(plan, env.pythonVersion);
+    if (locked) return lockDrift(env.python, locked);
+  }
+  return undefined;
+}
+
+/** The modules the env must have: llama_cpp only where the host serves (runtime: native). */
+function requiredModules(plan: Plan): string[] {
+  return [...(plan.llamaCpp.onHost ? ['llama_cpp', 'llama_cpp.server'] : []), 'openai', 'jupyterlab'];
+}
+
+export function readPythonEnv(plan: Plan): PythonEnv | undefined {
+  const file = statePaths(plan).pythonEnv;
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PythonEnv;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The env's python, or a clear error when the python-env step has not run. */
+export function requirePythonEnv(plan: Plan): PythonEnv {
+  const env = readPythonEnv(plan);
+  if (!env || !existsSync(env.python)) {
+    throw new WorkbenchError(`the Python environment of profile "${plan.profile.name}" is not set up`, 'run make python-env (or make provision) first');
+  }
+  return env;
+}
+
+/**
+ * An env whose fingerprint matches only needs its packages found (milliseconds); importing
+ * them (two seconds) is kept for verifying an env we have just installed.
+ */
+async function envHasPackages(python: string, modules: string[]): Promise<boolean> {
+  const probe = `import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in ${JSON.stringify(modules.filter((m) => !m.includes('.')))}) else 1)`;
+  return (await tryOutput([python, '-c', probe])) !== undefined;
+}
+
+async function envWorks(python: string, modules: string[]): Promise<boolean> {
+  return (await tryOutput([python, '-c', `import ${modules.join(', ')}`])) !== undefined;
+}
+
+export interface EnsureResult {
+  outcome: 'created' | 'unchanged' | 'replaced';
+  env: PythonEnv;
+  builtWheel: boolean;
+}
+
+export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
+  const route = chooseManager(plan);
+  const host = await hostPython(plan);
+  const { built } = plan.llamaCpp.onHost ? await ensureLlamaCppWheel(plan, host) : { built: false };
+  const { facts, fingerprint } = await expectedPythonEnv(plan);
+  const modules = requiredModules(plan);
+  const previous = readPythonEnv(plan);
+  const logFile = join(plan.paths.stateDir, 'python-env.log');
+
+  let env: PythonEnv;
+  if (route.kind === 'conda') {
+    const prefix = await condaPrefix(route.path, plan.python.envName);
+    if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python'), modules))) {
+      return { outcome: 'unchanged', env: previous, builtWheel: built };
+    }
+    const file = join(plan.paths.buildDir, 'environment.yml');
+    if (!existsSync(file)) throw new WorkbenchError(`${file} is missing`, 'run make render first');
+    await runLogged(condaArgv(route.tool, route.path, prefix ? 'update' : 'create', plan.python.envName, file), {
+      label: `${route.tool} ${prefix ? 'updating' : 'creating'} ${plan.python.envName}`,
+      logFile,
+      // pip inside conda takes llama-cpp-python from the wheel cache instead of compiling.
+      env: { ...process.env, PIP_FIND_LINKS: wheelDir(plan) },
+      hint: `read ${logFile}; conda-forge must be reachable`,
+    });
+    const created = await condaPrefix(route.path, plan.python.envName);
+    if (!created) throw new WorkbenchError(`${route.tool} did not create env ${plan.python.envName}`, `read ${logFile}`);
+    const python = join(created, 'bin', 'python');
+    const version = (await tryOutput([python, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])) ?? plan.python.version;
+    env = { manager: route.tool, prefix: created, python, pythonVersion: version, fingerprint, facts };
+  } else {
+    const prefix = plan.python.venvDir;
+    const python = join(prefix, 'bin', 'python');
+    const manager = route.uv ? 'uv' : 'venv';
+    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python, modules)) && !(await envDrift(plan, previous))) {
+      return { outcome: 'unchanged', env: previous, builtWheel: built };
+    }
+    if (!existsSync(python)) {
+      const argv = route.uv ? [route.uv, 'venv', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
+      await runLogged(argv, { label: 'creating the venv', logFile, hint: 'install venv support (Debian/Ubuntu: sudo apt-get install python3-venv)' });
+    }
+    const findLinks = plan.llamaCpp.onHost ? ['--find-links', wheelDir(plan)] : [];
+    const pip = route.uv ? [route.uv, 'pip', 'install', '--python', python] : [python, '-m', 'pip', 'install', '--disable-pip-version-check'];
+    const hint = `read ${logFile}; PyPI must be reachable`;
+    const locked = usableLock(plan, host.version);
+    if (locked) {
+      // The same bytes as the machine that made the lock; llama-cpp-python from our own build.
+      await withRequirementsFile(locked, (file) => runLogged([...pip, '--require-hashes', '--no-deps', '-r', file], { label: `installing the ${locked.requirements.length} locked Python packages`, logFile, hint }));
+      if (plan.llamaCpp.onHost) await runLogged([...pip, '--no-deps', '--no-index', ...findLinks, `llama-cpp-python==${plan.llamaCpp.version}`], { label: 'installing llama-cpp-python', logFile, hint });
+    } else {
+      await runLogged([...pip, ...findLinks, ...plan.python.pipPackages], { label: 'installing Python packages', logFile, hint });
+      await recordPythonLock(plan, python, host.version, findLinks, logFile);
+    }
+    const info = plan.llamaCpp.onHost ? wheelBuildInfo(plan) : undefined;
+    if (info) updateLock(plan.paths.lockFile, (lock) => void (lock.llamaCpp = info));
+    // The facts as they now stand: the lock may have just been written.
+    const now = await expectedPythonEnv(plan);
+    env = { manager, prefix, python, pythonVersion: host.version, fingerprint: now.fingerprint, facts: now.facts };
+  }
+  if (!(await envWorks(env.python, modules))) {
+    throw new WorkbenchError(`the environment at ${env.prefix} cannot import ${modules.join(', ')}`, `read ${logFile}`);
+  }
+  writeFileAtomic(statePaths(plan).pythonEnv, `${JSON.stringify(env, null, 2)}\n`);
+  return { outcome: previous ? 'replaced' : 'created', env, builtWheel: built };
+}
+
+async function condaPrefix(executable: string, envName: string): Promise<string | undefined> {
+  const text = await tryOutput([executable, 'env', 'list', '--json']);
+  if (!text) return undefined;
+  try {
+    const envs = (JSON.parse(text) as { envs?: string[] }).envs ?? [];
+    return envs.find((prefix) => basename(prefix) === envName);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Brings the profile's model into the cache, verified: fetch through the source's transport to
+ * `.partial`, check the sha256, then rename. A profile without a sha256 records the first
+ * download's in env/<profile>.lock.json, and later downloads must match it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { displayPath, WorkbenchError } from '../errors.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { readLock } from '../profile/lock-file.ts';
+import type { Preview } from '../outcome.ts';
+import type { Plan } from '../profile/plan.ts';
+import { modelId } from './transport/source.ts';
+import { fileTransport } from './transport/file.ts';
+import { httpsTransport } from './transport/https.ts';
+import { pypiTransport } from './transport/pypi.ts';
+import type { ModelTransport } from './transport/types.ts';
+
+const TRANSPORTS: Record<ModelTransport['kind'], ModelTransport> = {
+  pypi: pypiTransport,
+  https: httpsTransport,
+  file: fileTransport,
+};
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The sha256 of a file, remembered beside it (keyed by size and mtime) so re-runs skip hashing 4 GB. */
+async function verifiedSha256(path: string, sidecar: string): Promise<string> {
+  const { size, mtimeMs } = statSync(path);
+  if (existsSync(sidecar)) {
+    try {
+      const known = JSON.parse(readFileSync(sidecar, 'utf8')) as { size: number; mtimeMs: number; sha256: string };
+      if (known.size === size && known.mtimeMs === mtimeMs) return known.sha256;
+    } catch {
+      // Recompute below.
+    }
+  }
+  const sha256 = await sha256File(path);
+  writeFileAtomic(sidecar, `${JSON.stringify({ size, mtimeMs, sha256 })}\n`);
+  return sha256;
+}
+
+/** The sha256 of the model in the cache (remembered, so this is cheap on every run). */
+export async function modelSha256(plan: Plan): Promise<string> {
+  return verifiedSha256(plan.model.path, sidecarOf(plan));
+}
+
+function sidecarOf(plan: Plan): string {
+  // Never beside a file: source (it may be read-only); always in our cache.
+  return `${plan.paths.modelsDir}/${plan.model.id}.sha256.json`;
+}
+
+export interface ModelResult {
+  outcome: 'created' | 'unchanged' | 'replaced';
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** What ensureModel would do, and why. */
+export async function previewModel(plan: Plan): Promise<Preview> {
+  const target = plan.model.path;
+  const from = plan.model.source.kind === 'file' ? `the file ${displayPath(target)}` : plan.model.sourceText;
+  if (!existsSync(target)) return { action: 'create', why: `fetches ${from}` };
+  const sha256 = await verifiedSha256(target, sidecarOf(plan));
+  if (!plan.model.sha256 || sha256 === plan.model.sha256) return { action: 'keep', why: `sha256 ${sha256.slice(0, 12)}` };
+  return { action: 'replace', why: `its sha256 is ${sha256.slice(0, 12)}, the profile wants ${plan.model.sha256.slice(0, 12)}: fetches ${from} again` };
+}
+
+export async function ensureModel(plan: Plan, python: string, log: (line: string) => void = console.log): Promise<ModelResult> {
+  const target = plan.model.path;
+  const partial = `${target}.partial`;
+  const expected = plan.model.sha256;
+  mkdirSync(plan.paths.modelsDir, { recursive: true });
+  const existed = existsSync(target);
+  if (existed) {
+    const sha256 = await verifiedSha256(target, sidecarOf(plan));
+    if (!expected || sha256 === expected) {
+      recordLock(plan, sha256);
+      return { outcome: 'unchanged', path: target, sha256, bytes: statSync(target).size };
+    }
+    if (plan.model.source.kind === 'file') throw mismatch(plan, target, expected, sha256);
+    log(`  ${displayPath(target)} does not match the expected sha256: fetching it again`);
+  }
+
+  mkdirSync(dirname(target), { recursive: true });
+  const fetched = await TRANSPORTS[plan.model.source.kind].fetch({ plan, target, partial, python, log });
+  const sha256 = await sha256File(fetched);
+  if (expected && sha256 !== expected) throw mismatch(plan, fetched, expected, sha256);
+  if (fetched !== target) renameSync(fetched, target);
+  const { size, mtimeMs } = statSync(target);
+  writeFileAtomic(sidecarOf(plan), `${JSON.stringify({ size, mtimeMs, sha256 })}\n`);
+  recordLock(plan, sha256);
+  return { outcome: existed ? 'replaced' : 'created', path: target, sha256, bytes: size };
+}
+
+function mismatch(plan: Plan, path: string, expected: string, actual: string): WorkbenchError {
+  const from = plan.model.sha256Origin === 'lock' ? displayPath(plan.paths.lockFile) : 'model.sha256 in the profile';
+  return new WorkbenchError(
+    `the sha256 of ${displayPath(path)} is ${actual}, but ${from} says ${expected}`,
+    plan.model.source.kind === 'file'
+      ? 'fix model.sha256 or point model.source at the right file'
+      : `the file is kept at ${displayPath(path)} for inspection; if the expected sha256 is wrong fix it, otherwise delete that file and run again`,
+  );
+}
+
+/** A profile without a sha256 pins the first download's in its lock file. */
+function recordLock(plan: Plan, sha256: string): void {
+  if (plan.model.sha256Origin !== 'none') return;
+  const lock = readLock(plan.paths.lockFile);
+  const { sourceText: source, fileField: file } = plan.model;
+  lock.models[modelId(source, file)] = { source, ...(file ? { file } : {}), sha256 };
+  writeFileAtomic(plan.paths.lockFile, `${JSON.stringify(lock, null, 2)}\n`);
+}

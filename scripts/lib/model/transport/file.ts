@@ -1,0 +1,16 @@
+/** file:/path: the model is already on disk; it is used in place, never copied. */
+import { existsSync } from 'node:fs';
+import { WorkbenchError } from '../../errors.ts';
+import type { ModelTransport } from './types.ts';
+
+export const fileTransport: ModelTransport = {
+  kind: 'file',
+  async fetch({ plan }) {
+    if (plan.model.source.kind !== 'file') throw new Error('file transport given another source');
+    const path = plan.model.source.path;
+    if (!existsSync(path)) {
+      throw new WorkbenchError(`model.source file ${path} does not exist`, 'fix model.source in the profile, or put the GGUF file there');
+    }
+    return path;
+  },
+};

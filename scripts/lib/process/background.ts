@@ -1,0 +1,138 @@
+/**
+ * Background services we start ourselves: a detached process group, a log file, and a state
+ * file recording pid, process start time and config fingerprint. We only ever signal a pid
+ * whose /proc start time still matches what we recorded, so a recycled pid is never ours.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkbenchError } from '../errors.ts';
+import type { Facts } from '../fingerprint.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { isProcessAlive, processStartTime } from '../state/process-identity.ts';
+
+export interface ServiceRecord {
+  service: string;
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat: identifies this process, not just this pid. */
+  startTime: string;
+  fingerprint: string;
+  /** The facts the fingerprint was made of, so a plan can say what changed. */
+  facts?: Facts;
+  logFile: string;
+  url: string;
+  startedAt: string;
+}
+
+export function readRecord(file: string): ServiceRecord | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ServiceRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the recorded process is still the one we started. */
+export function isOurs(record: ServiceRecord | undefined): record is ServiceRecord {
+  return record !== undefined && isProcessAlive(record.pid, record.startTime);
+}
+
+export interface StartOptions {
+  service: string;
+  argv: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+  logFile: string;
+  recordFile: string;
+  fingerprint: string;
+  facts: Facts;
+  url: string;
+}
+
+/** Starts a detached process group writing to logFile, and records it. */
+export async function startService(options: StartOptions): Promise<ServiceRecord> {
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  // One generation of history: the previous run's log stays readable as <log>.1.
+  if (existsSync(options.logFile)) renameSync(options.logFile, `${options.logFile}.1`);
+  const log = openSync(options.logFile, 'w', 0o600);
+  const [command, ...args] = options.argv as [string, ...string[]];
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  const spawned = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid as number));
+    child.once('error', reject);
+  });
+  child.unref();
+  let startTime = processStartTime(spawned);
+  for (let i = 0; startTime === undefined && i < 20; i++) {
+    await sleep(10);
+    startTime = processStartTime(spawned);
+  }
+  const record: ServiceRecord = {
+    service: options.service,
+    pid: spawned,
+    startTime: startTime ?? '',
+    fingerprint: options.fingerprint,
+    facts: options.facts,
+    logFile: options.logFile,
+    url: options.url,
+    startedAt: new Date().toISOString(),
+  };
+  writeFileAtomic(options.recordFile, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  return record;
+}
+
+/**
+ * Stops the recorded process group (TERM, then KILL after a grace period). Returns whether it
+ * was running. A process that outlives SIGKILL (stuck in the kernel, state D) is reported, not
+ * waited on for ever.
+ */
+export interface StopOptions {
+  graceMs?: number;
+  killWaitMs?: number;
+  /** How signals are sent (to the process group); tests stand in for a process that ignores them. */
+  signal?: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+export async function stopService(recordFile: string, options: StopOptions = {}): Promise<boolean> {
+  const { graceMs = 10_000, killWaitMs = 5_000, signal = signalGroup } = options;
+  const record = readRecord(recordFile);
+  const running = isOurs(record);
+  if (running) {
+    signal(record.pid, 'SIGTERM');
+    if (!(await waitForExit(record, graceMs))) {
+      signal(record.pid, 'SIGKILL');
+      if (!(await waitForExit(record, killWaitMs))) {
+        throw new WorkbenchError(
+          `${record.service} (pid ${record.pid}) did not exit ${Math.round(killWaitMs / 1000)}s after SIGKILL`,
+          `it is stuck in the kernel (ps -o stat= -p ${record.pid} shows D): wait for its I/O to finish or reboot, then run again; ${recordFile} is kept`,
+        );
+      }
+    }
+  }
+  rmSync(recordFile, { force: true });
+  return running;
+}
+
+async function waitForExit(record: ServiceRecord, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isOurs(record)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}

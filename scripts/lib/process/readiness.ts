@@ -1,0 +1,66 @@
+/**
+ * Readiness gates. llama_cpp.server has no health route (FIELD-NOTES §3): it is ready when
+ * GET /v1/models lists our alias. JupyterLab is ready when /api/status accepts our token.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkbenchError } from '../errors.ts';
+
+export interface WaitOptions {
+  /** What we are waiting for, for messages: "model server on 127.0.0.1:8080". */
+  what: string;
+  timeoutMs: number;
+  /** Where the log is, for messages: a file path or "podman logs <name>". */
+  logName: string;
+  /** The last lines of the service's log, shown when it fails to come up. */
+  logTail: () => string | Promise<string>;
+  /** Returns false once the process has exited: no point waiting further. */
+  isAlive: () => boolean | Promise<boolean>;
+  /** Where to send the user to read the whole log. */
+  logsHint: string;
+}
+
+export async function waitUntil(probe: () => Promise<boolean>, options: WaitOptions): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (!(await options.isAlive())) {
+      throw new WorkbenchError(`the ${options.what} exited while starting`, options.logsHint, { details: `last lines of ${options.logName}:\n${await options.logTail()}` });
+    }
+    if (Date.now() > deadline) {
+      throw new WorkbenchError(
+        `the ${options.what} did not become ready within ${Math.round(options.timeoutMs / 1000)}s`,
+        options.logsHint,
+        { details: `last lines of ${options.logName}:\n${await options.logTail()}` },
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/** One probe of /v1/models: true when the alias is listed. */
+export async function modelIsListed(baseUrl: string, alias: string, apiKey?: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${baseUrl}/models`, {
+      headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
+      signal: AbortSignal.timeout(2000),
+    });
+    if (!response.ok) return false;
+    const body = (await response.json()) as { data?: { id?: string }[] };
+    return (body.data ?? []).some((model) => model.id === alias);
+  } catch {
+    return false;
+  }
+}
+
+/** One probe of JupyterLab's /api/status with the token. */
+export async function jupyterAnswers(url: string, token: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url.replace(/\/lab$/, '')}/api/status`, {
+      headers: { Authorization: `token ${token}` },
+      signal: AbortSignal.timeout(2000),
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * A background service of ours (the native model server, JupyterLab), made idempotent: the same
+ * config already serving is left alone (busy or not), a changed one is replaced once its
+ * requests in flight are done, and a new one is started, gated on readiness, and stopped again
+ * if it never gets ready.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkbenchError } from '../errors.ts';
+import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
+import type { Preview } from '../outcome.ts';
+import { isPortFree } from './ports.ts';
+import type { Plan } from '../profile/plan.ts';
+import { isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
+import { logTail } from './log-tail.ts';
+import { waitUntil } from './readiness.ts';
+import { openConnections, pidHoldsPort } from './sockets.ts';
+
+/** Settings the services would also read from the environment are never inherited. */
+export function baseEnv(extra: Record<string, string | undefined>): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'];
+  const env: Record<string, string> = {};
+  for (const key of keep) if (process.env[key]) env[key] = process.env[key] as string;
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+export function readyTimeoutMs(): number {
+  const seconds = Number(process.env.LLM_WORKBENCH_READY_TIMEOUT ?? 300);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new WorkbenchError(`LLM_WORKBENCH_READY_TIMEOUT is "${process.env.LLM_WORKBENCH_READY_TIMEOUT}", not a number of seconds`, 'e.g. LLM_WORKBENCH_READY_TIMEOUT=600 for a large model on a slow disk');
+  }
+  return seconds * 1000;
+}
+
+export async function ensurePortFree(host: string, port: number, field: string, plan: Plan): Promise<void> {
+  if (await isPortFree(host, port, field)) return;
+  throw new WorkbenchError(
+    `port ${port} on ${host} (${field}) is already in use by another program`,
+    `stop that program (ss -ltnp 'sport = :${port}' shows which) or choose another ${field} in ${plan.profile.files[plan.profile.files.length - 1]}`,
+  );
+}
+
+export interface BackgroundService {
+  /** For messages: "model server on 127.0.0.1:8080". */
+  what: string;
+  service: string;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  recordFile: string;
+  logFile: string;
+  /** What decides whether a running instance can stay (its fingerprint is derived from these). */
+  facts: Facts;
+  url: string;
+  port: { host: string; port: number; field: string };
+  isReady: () => Promise<boolean>;
+  logsHint: string;
+}
+
+/**
+ * How a service of ours is doing: `ready` answers its probe; `busy` holds its port and has
+ * requests in flight but does not answer in time (llama_cpp.server makes /v1/models wait behind
+ * a generation); `unresponsive` holds its port, idle, and does not answer; `stopped` is not ours
+ * or not running.
+ */
+export type Health = 'ready' | 'busy' | 'unresponsive' | 'stopped';
+
+export async function serviceHealth(record: ServiceRecord | undefined, port: number, isReady: () => Promise<boolean>): Promise<Health> {
+  if (!isOurs(record)) return 'stopped';
+  if (await isReady()) return 'ready';
+  if (!pidHoldsPort(record.pid, port)) return 'unresponsive';
+  return openConnections(port) > 0 ? 'busy' : 'unresponsive';
+}
+
+export function drainTimeoutMs(): number {
+  const raw = process.env.LLM_WORKBENCH_DRAIN_TIMEOUT ?? '300';
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new WorkbenchError(`LLM_WORKBENCH_DRAIN_TIMEOUT is "${raw}", not a number of seconds`, 'e.g. LLM_WORKBENCH_DRAIN_TIMEOUT=60 (0 restarts at once)');
+  }
+  return seconds * 1000;
+}
+
+/**
+ * Before a restart, waits (bounded) until no request is in flight on the port, so a user's
+ * stream is not cut. Returns the number still open when it gave up.
+ */
+export async function waitUntilIdle(what: string, port: number, timeoutMs: number, log: (line: string) => void = console.log): Promise<number> {
+  let open = openConnections(port);
+  if (open === 0) return 0;
+  log(`  ${what} has ${open} request${open === 1 ? '' : 's'} in flight: waiting up to ${Math.round(timeoutMs / 1000)}s for ${open === 1 ? 'it' : 'them'} to finish before restarting (LLM_WORKBENCH_DRAIN_TIMEOUT)`);
+  const deadline = Date.now() + timeoutMs;
+  while (open > 0 && Date.now() < deadline) {
+    await sleep(250);
+    open = openConnections(port);
+  }
+  if (open > 0) log(`  ${open} request${open === 1 ? '' : 's'} still in flight after ${Math.round(timeoutMs / 1000)}s: restarting anyway`);
+  return open;
+}
+
+export interface EnsuredService {
+  outcome: 'created' | 'unchanged' | 'replaced';
+  record: ServiceRecord;
+  health: Health;
+}
+
+/** What ensureBackgroundService would do, and why, without doing it. */
+export async function previewBackgroundService(s: Pick<BackgroundService, 'recordFile' | 'facts' | 'port' | 'isReady'>): Promise<Preview> {
+  const previous = readRecord(s.recordFile);
+  const health = await serviceHealth(previous, s.port.port, s.isReady);
+  if (health === 'stopped' || !previous) return { action: 'create', why: previous ? 'it is not running' : 'not started yet' };
+  const same = previous.fingerprint === factsFingerprint(s.facts);
+  if (same && health === 'busy') return { action: 'keep', why: 'same configuration; busy serving a request' };
+  if (same && health === 'ready') return { action: 'keep', why: 'same configuration, answering' };
+  return { action: 'replace', why: same ? 'it does not answer' : describeChanges(previous.facts, s.facts) };
+}
+
+export async function ensureBackgroundService(plan: Plan, s: BackgroundService): Promise<EnsuredService> {
+  const previous = readRecord(s.recordFile);
+  const fingerprint = factsFingerprint(s.facts);
+  let replaced = false;
+  if (isOurs(previous)) {
+    const health = await serviceHealth(previous, s.port.port, s.isReady);
+    if (previous.fingerprint === fingerprint && (health === 'ready' || health === 'busy')) return { outcome: 'unchanged', record: previous, health };
+    if (health === 'busy') await waitUntilIdle(s.what, s.port.port, drainTimeoutMs());
+    await stopService(s.recordFile);
+    replaced = true;
+  }
+  await ensurePortFree(s.port.host, s.port.port, s.port.field, plan);
+  const record = await startService({
+    service: s.service,
+    argv: s.argv,
+    env: s.env,
+    cwd: s.cwd,
+    logFile: s.logFile,
+    recordFile: s.recordFile,
+    fingerprint,
+    facts: s.facts,
+    url: s.url,
+  });
+  try {
+    await waitUntil(s.isReady, {
+      what: s.what,
+      timeoutMs: readyTimeoutMs(),
+      logName: s.logFile,
+      logTail: () => logTail(s.logFile),
+      isAlive: () => isOurs(record),
+      logsHint: s.logsHint,
+    });
+  } catch (error) {
+    await stopService(s.recordFile);
+    throw error;
+  }
+  return { outcome: replaced ? 'replaced' : 'created', record, health: 'ready' };
+}

@@ -1,0 +1,145 @@
+/**
+ * Renders the templates in `templates/` for a plan into `build/<profile>/`. Every value is
+ * computed and quoted here; templates only place them. Rendering is deterministic and atomic:
+ * all files are rendered in memory first, so a failing template leaves the old files intact.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Handlebars from 'handlebars';
+import { wheelKey } from '../llama-cpp/wheel.ts';
+import type { Preview } from '../outcome.ts';
+import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../atomic-write.ts';
+import type { Plan } from '../profile/plan.ts';
+import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
+import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
+import { serverArgs } from '../llama-cpp/server-args.ts';
+
+export interface RenderedFile {
+  /** Relative to the build directory. */
+  path: string;
+  content: string;
+  mode?: number;
+}
+
+
+const TEMPLATES: readonly { template: string; output: string; mode?: number }[] = [
+  { template: 'Dockerfile.hbs', output: 'Dockerfile' },
+  { template: 'environment.yml.hbs', output: 'environment.yml' },
+  { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
+  { template: 'compose.yaml.hbs', output: 'compose.yaml' },
+  { template: 'kube.yaml.hbs', output: 'kube.yaml' },
+];
+
+export function templatesDir(plan: Plan): string {
+  return join(plan.paths.repoRoot, 'templates');
+}
+
+/** The values templates see: strings ready to paste, each quoted for its target. */
+export function templateContext(plan: Plan): Record<string, unknown> {
+  const containerModel = `${plan.container.modelDir}/${plan.model.fileName}`;
+  const containerArgs = serverArgs(plan, { modelPath: containerModel, bindHost: false });
+  const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
+  const apiKeyExport =
+    plan.server.apiKey.kind === 'generate'
+      ? `"$(cat ${shellQuote(plan.server.apiKey.file)} 2>/dev/null)"`
+      : plan.server.apiKey.kind === 'env'
+        ? `"\${${plan.server.apiKey.variable}:-}"`
+        : shellQuote('Dummy');
+  return {
+    profile: plan.profile.name,
+    sources: plan.profile.files.join(', '),
+    model: plan.model,
+    llamaCpp: plan.llamaCpp,
+    // Dockerfile
+    base: plan.container.base,
+    aptPackages: shellWords(plan.container.aptPackages),
+    runtimeAptPackages: shellWords(plan.container.runtimeAptPackages),
+    cmakeArgsShell: shellQuote(plan.llamaCpp.cmakeArgs),
+    llamaCppPin: shellQuote(`llama-cpp-python==${plan.llamaCpp.version}`),
+    llamaCppRequirement: shellQuote(plan.llamaCpp.requirement),
+    jupyterPackages: shellWords(plan.python.pipPackages.filter((p) => !p.startsWith('llama-cpp-python'))),
+    wheelKey: wheelKey(plan, 'container'),
+    containerPort: plan.server.port,
+    serverCmd: dockerJson(['python', '/opt/llm-workbench/serve.py', ...containerArgs]),
+    // environment.yml
+    envName: yamlValue(plan.python.envName),
+    condaPackages: plan.python.condaPackages.map(yamlValue),
+    pipPackages: plan.python.pipPackages.map(yamlValue),
+    // bashrc
+    begin: BASHRC_BEGIN,
+    end: BASHRC_END,
+    activate:
+      plan.python.manager === 'conda'
+        ? `if command -v conda >/dev/null 2>&1; then conda activate ${shellQuote(plan.python.envName)}; fi`
+        : `# shellcheck source=/dev/null\nif [ -f ${shellQuote(venvActivate)} ]; then . ${shellQuote(venvActivate)}; fi`,
+    baseUrlShell: shellQuote(plan.server.baseUrl),
+    apiKeyExport,
+    jupyterUrlShell: shellQuote(`${plan.jupyter.url}?token=`),
+    jupyterTokenFileShell: shellQuote(plan.jupyter.tokenFile),
+    // compose.yaml
+    composeImage: yamlValue(`localhost/${plan.container.image}:${plan.profile.name}`),
+    composeJupyterImage: yamlValue(`localhost/${plan.container.image}-jupyter:${plan.profile.name}`),
+    composePorts: yamlValue([`${publishHost(plan.server.host)}:${plan.server.port}:${plan.server.port}`]),
+    composeJupyterPorts: yamlValue([`${publishHost(plan.jupyter.host)}:${plan.jupyter.port}:${plan.jupyter.port}`]),
+    composeModelVolume: yamlValue([`${dirname(plan.model.path)}:${plan.container.modelDir}:ro`]),
+    composeServerCommand: yamlValue(['python', '/opt/llm-workbench/serve.py', ...containerArgs]),
+    composeJupyterCommand: yamlValue([
+      'jupyter-lab', '--no-browser', '--ip=0.0.0.0', `--port=${plan.jupyter.port}`, '--ServerApp.root_dir=/home/llm',
+    ]),
+    composeBaseUrl: yamlValue(`http://model-server:${plan.server.port}/v1`),
+    composeContainerName: yamlValue(plan.container.name),
+    composeJupyterContainerName: yamlValue(`${plan.container.name}-jupyter`),
+    composeProject: plan.container.composeProject,
+    jupyterEnabled: plan.jupyter.enabled,
+    // kube.yaml
+    kubeName: yamlValue(plan.container.kubeName),
+    kubeSecretName: yamlValue(plan.container.kubeSecretName),
+    kubeProbeCommand: yamlValue([
+      'python',
+      '-c',
+      `import os, urllib.request as u; u.urlopen(u.Request("http://127.0.0.1:${plan.server.port}/v1/models", headers={"Authorization": "Bearer " + os.environ["API_KEY"]}), timeout=5)`,
+    ]),
+    kubeHostIp: yamlValue(plan.server.host),
+    kubeModelDir: yamlValue(dirname(plan.model.path)),
+    composeApiKey: plan.server.apiKey.kind !== 'none',
+  };
+}
+
+/** Publishing to 0.0.0.0 is spelled as an empty host in a port mapping. */
+function publishHost(host: string): string {
+  return host === '::' ? '[::]' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+export function renderProfile(plan: Plan): RenderedFile[] {
+  const context = templateContext(plan);
+  const files: RenderedFile[] = TEMPLATES.map(({ template, output, mode }) => {
+    const source = readFileSync(join(templatesDir(plan), template), 'utf8');
+    const compiled = Handlebars.compile(source, { noEscape: true, strict: true });
+    return { path: output, content: compiled(context), ...(mode === undefined ? {} : { mode }) };
+  });
+  // The launcher goes into the build context so the image runs exactly what the host runs.
+  files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
+  return files;
+}
+
+export interface RenderResult {
+  outcome: WriteOutcome;
+  files: { path: string; outcome: WriteOutcome }[];
+}
+
+export function writeRendered(plan: Plan, files: RenderedFile[]): RenderResult {
+  const results = files.map((file) => ({
+    path: file.path,
+    outcome: writeIfChanged(join(plan.paths.buildDir, file.path), file.content, file.mode),
+  }));
+  return { outcome: combineOutcomes(results.map((r) => r.outcome)), files: results };
+}
+
+/** What writeRendered would do with these files, and why: which files would change. */
+export function previewRendered(plan: Plan, files: RenderedFile[]): Preview {
+  const changes = files.map((file) => ({ path: file.path, outcome: wouldWrite(join(plan.paths.buildDir, file.path), file.content) }));
+  const outcome = combineOutcomes(changes.map((c) => c.outcome));
+  const changed = changes.filter((c) => c.outcome !== 'unchanged').map((c) => c.path);
+  if (outcome === 'unchanged') return { action: 'keep', why: 'the rendered files are current' };
+  return outcome === 'created' ? { action: 'create', why: `${changed.join(', ')}` } : { action: 'replace', why: `${changed.join(', ')} change` };
+}

@@ -1,0 +1,26 @@
+/**
+ * The state directory of a profile ($XDG_STATE_HOME/llm-workbench/<profile>): service records,
+ * logs, secrets (0600) and the profile lock. Where each lives, in one place.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from '../profile/plan.ts';
+
+export function statePaths(plan: Plan) {
+  const dir = plan.paths.stateDir;
+  return {
+    dir,
+    lock: join(dir, 'workbench.lock'),
+    serverRecord: join(dir, 'server.json'),
+    serverLog: join(dir, 'server.log'),
+    jupyterRecord: join(dir, 'jupyter.json'),
+    jupyterLog: join(dir, 'jupyter.log'),
+    jupyterRuntime: join(dir, 'jupyter-runtime'),
+    pythonEnv: join(dir, 'python-env.json'),
+    buildLog: join(dir, 'llama-cpp-build.log'),
+  };
+}
+
+export function ensureStateDir(plan: Plan): void {
+  mkdirSync(plan.paths.stateDir, { recursive: true, mode: 0o700 });
+}

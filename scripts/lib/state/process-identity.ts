@@ -1,0 +1,27 @@
+/**
+ * Which process holds a record or a lock: its pid with its start time (field 22 of
+ * /proc/<pid>/stat), so a pid the kernel has given to another program is never taken for ours.
+ */
+import { readFileSync } from 'node:fs';
+
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    if (state === 'Z' || state === 'X') return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when `pid` is alive and, when a start time is given, is still the process that had it
+ * (a recycled pid is another program). The one liveness check of the project.
+ */
+export function isProcessAlive(pid: number, startTime?: string): boolean {
+  const now = processStartTime(pid);
+  return now !== undefined && (startTime === undefined || now === startTime);
+}
