@@ -9,14 +9,15 @@ BOOTSTRAP := bash scripts/bootstrap.sh
 # `make server DRY_RUN=1`: say what a step would do and why, change nothing.
 STEP_FLAGS := $(if $(DRY_RUN),--dry-run)
 
-.PHONY: system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make deps [CONTAINERS=1]       system packages and Node.js now (provision and test install what they need anyway)"
 	@echo "make provision [PROFILE=name]  bring up the model server and JupyterLab (env/<name>.yml; default: default)"
 	@echo "make smoke-test                call every OpenAI endpoint of the running stack"
 	@echo "make status | logs | down      see, read or stop what provision started"
-	@echo "make doctor                    check this machine for the profile"
+	@echo "make doctor                    check this machine for the profile (WSL: idle shutdown, memory, /mnt, Docker Desktop, networking)"
+	@echo "make open                      JupyterLab in your browser (Windows' on WSL), the token never on a command line"
 	@echo "make plan [JSON=1]             what provision would change, step by step, and why (JSON=1: the resolved plan)"
 	@echo "make <step> DRY_RUN=1          what one step (render, python-env, model, image, server, jupyter, shell) would do"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml, kube.yaml)"
@@ -74,6 +75,9 @@ shell: $(NODE_MODULES)
 
 smoke-test: $(NODE_MODULES)
 	@$(TSX) scripts/70-smoke.ts $(STEP_FLAGS)
+
+open: $(NODE_MODULES)
+	@$(TSX) scripts/open.ts
 
 status: $(NODE_MODULES)
 	@$(TSX) scripts/status.ts

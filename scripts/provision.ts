@@ -4,6 +4,8 @@
  * (created | unchanged | replaced, seconds); a second run changes nothing and takes seconds.
  */
 import { STEPS } from './steps.ts';
+import { platformFacts, wslVersion } from './lib/doctor/platform.ts';
+import { wslProvisionLine } from './lib/doctor/wsl.ts';
 import { jupyterToken, readyUrl } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
 import { withProfileLock } from './lib/state/lock.ts';
@@ -23,5 +25,7 @@ await runMain(async () => {
   console.log(`\nready in ${seconds}s (${changed ? `${changed} steps changed something` : 'nothing changed'})`);
   console.log(`  model server  ${plan.server.baseUrl}  (model "${plan.model.alias}")`);
   if (plan.jupyter.enabled) console.log(`  JupyterLab    ${readyUrl(plan, jupyterToken(plan))}`);
-  console.log(`  new shells get OPENAI_BASE_URL from ${plan.paths.bashrc}; make status | logs | down`);
+  console.log(`  new shells get OPENAI_BASE_URL from ${plan.paths.bashrc}; make status | logs | open | down`);
+  const platform = await platformFacts();
+  if (wslVersion(platform.procVersion)) console.log(wslProvisionLine(plan.runtime, /docker desktop/i.test(platform.dockerOs ?? '')));
 });

@@ -20,6 +20,13 @@ await runMain(async () => {
   if (plan.jupyter.enabled) rows.push(await jupyterStatus(plan));
   console.log(`profile ${plan.profile.name} (runtime ${plan.runtime})`);
   console.log(statusTable(rows));
-  for (const row of rows) if (row.note) console.log(`${row.service}: ${row.note}`);
+  for (const row of rows) {
+    if (row.note) console.log(`${row.service}: ${row.note}`);
+    if (row.stopped) {
+      console.log(`\n${row.service}: ${row.stopped.message}`);
+      if (row.logTail) console.log(row.logTail);
+      console.log(`  run: ${row.stopped.hint}`);
+    }
+  }
   return rows.every((r) => r.health === 'ready' || r.health === 'busy') ? 0 : 3;
 });

@@ -146,7 +146,7 @@ describe('the deployment files of a container profile', () => {
       const key = readFileSync(join(world.state, 'ctr', 'api-key'), 'utf8').trim();
       const kube = readFileSync(join(keyed.env.LLM_WORKBENCH_BUILD_DIR!, 'ctr', 'kube.yaml'), 'utf8');
       assert.ok(!kube.includes(key), 'the key is not in kube.yaml');
-      assert.equal(statSync(join(world.state, 'ctr', 'kube-secret.yaml')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(world.state, 'ctr', 'kube-secret.json')).mode & 0o777, 0o600);
       assert.equal((await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`)).status, 401);
       assert.equal((await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`, { headers: { Authorization: `Bearer ${key}` } })).status, 200);
     } finally {

@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { stringify } from 'yaml';
 import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
@@ -23,11 +22,15 @@ function requirePodman(engine: ContainerEngine): void {
   }
 }
 
-/** The Secret kube.yaml names, with the profile's key, written 0600. */
+/**
+ * The Secret kube.yaml names, as podman's secretKeyRef reads it: a podman secret holding a JSON
+ * map of key to base64 value. podman 4.3 reads only that form (a Secret manifest given to kube
+ * play is stored as YAML and then refused as "not valid JSON"); later releases read it too. The
+ * data goes through a 0600 file, never a command line.
+ */
 function writeKubeSecret(plan: Plan, apiKey: string): string {
-  const file = join(plan.paths.stateDir, 'kube-secret.yaml');
-  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: plan.container.kubeSecretName }, type: 'Opaque', data: { 'api-key': Buffer.from(apiKey).toString('base64') } };
-  writeFileAtomic(file, stringify(secret), 0o600);
+  const file = join(plan.paths.stateDir, 'kube-secret.json');
+  writeFileAtomic(file, `${JSON.stringify({ 'api-key': Buffer.from(apiKey).toString('base64') })}\n`, 0o600);
   return file;
 }
 
@@ -53,8 +56,8 @@ export async function kubeUp(plan: Plan): Promise<StepResult> {
   const apiKey = serverApiKey(plan);
   if (apiKey !== undefined) {
     await podmanRun(engine, ['secret', 'rm', plan.container.kubeSecretName]);
-    const secret = await podmanRun(engine, ['kube', 'play', writeKubeSecret(plan, apiKey)]);
-    if (secret.failed) throw new WorkbenchError(`podman kube play could not create the Secret ${plan.container.kubeSecretName}`, 'read the output below', { details: String(secret.all) });
+    const secret = await podmanRun(engine, ['secret', 'create', plan.container.kubeSecretName, writeKubeSecret(plan, apiKey)]);
+    if (secret.failed) throw new WorkbenchError(`podman could not create the secret ${plan.container.kubeSecretName}`, 'read the output below', { details: String(secret.all) });
   }
   const played = await podmanRun(engine, ['kube', 'play', '--replace', file]);
   if (played.failed) {

@@ -2,9 +2,11 @@
  * What `make doctor` checks: each finding says what was found and, when it is a problem, the
  * fix. Failures stop `make provision` before anything is changed.
  */
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { dirname } from 'node:path';
+import { platformFacts, wslVersion, type PlatformFacts } from './platform.ts';
+import { wslFindings } from './wsl.ts';
 import { jupyterStatus } from '../jupyter/jupyter.ts';
 import type { Plan } from '../profile/plan.ts';
 import { probePort, unusablePort } from '../process/ports.ts';
@@ -96,7 +98,16 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
     findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.health !== 'stopped' ? jupyter.health : undefined));
   }
 
-  findings.push(platformFinding(), gpuFinding());
+  const platform = await platformFacts();
+  findings.push(platformFinding(platform));
+  findings.push(
+    ...wslFindings(platform, {
+      runtime: plan.runtime,
+      modelBytes: ramNeed * GB,
+      paths: { repo: plan.paths.repoRoot, cache: plan.paths.cacheDir, envs: plan.paths.dataDir },
+    }),
+  );
+  findings.push(gpuFinding());
 
   const engines = ['docker', 'podman'].filter((e) => which(e));
   findings.push(
@@ -110,16 +121,11 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
 }
 
 /** WSL 2 forwards localhost to Windows, so loopback binds lose nothing there (FIELD-NOTES §6). */
-function platformFinding(): Finding {
-  let version = '';
-  try {
-    version = readFileSync('/proc/version', 'utf8');
-  } catch {
-    return { check: 'platform', status: 'info', detail: process.platform };
-  }
-  return /microsoft/i.test(version)
+function platformFinding(platform: PlatformFacts): Finding {
+  if (!platform.procVersion) return { check: 'platform', status: 'info', detail: process.platform };
+  return wslVersion(platform.procVersion)
     ? { check: 'platform', status: 'ok', detail: 'WSL: services on 127.0.0.1 are reachable from Windows at http://localhost:<port>' }
-    : { check: 'platform', status: 'ok', detail: `Linux ${version.split(' ')[2] ?? ''}`.trim() };
+    : { check: 'platform', status: 'ok', detail: `Linux ${platform.procVersion.split(' ')[2] ?? ''}`.trim() };
 }
 
 /** Users ask most why a GPU was not used: say what we see and that builds here are CPU-only. */

@@ -8,7 +8,9 @@ import { dirname, join } from 'node:path';
 import { argvFacts, sha256Hex } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
 import type { Preview, StepResult } from '../outcome.ts';
-import { readRecord, stopService } from '../process/background.ts';
+import { thisWsl } from '../doctor/platform.ts';
+import { currentBootId, readRecord, stopService } from '../process/background.ts';
+import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
 import { jupyterAnswers } from '../process/readiness.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
@@ -126,7 +128,8 @@ export async function stopJupyter(plan: Plan): Promise<boolean> {
 export async function jupyterStatus(plan: Plan): Promise<ServiceStatus> {
   const record = readRecord(statePaths(plan).jupyterRecord);
   const health = await serviceHealth(record, plan.jupyter.port, async () => existsSync(plan.jupyter.tokenFile) && jupyterAnswers(plan.jupyter.url, jupyterToken(plan)));
-  return { service: 'jupyterlab', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.jupyter.url, health };
+  const why = stoppedDetails(record, health !== 'stopped', { bootId: currentBootId(), wsl: thisWsl() !== undefined }, (lines) => logTail(statePaths(plan).jupyterLog, lines));
+  return { service: 'jupyterlab', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.jupyter.url, health, ...why };
 }
 
 export function jupyterLogs(plan: Plan, lines: number): string {

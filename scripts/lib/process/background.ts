@@ -23,6 +23,28 @@ export interface ServiceRecord {
   logFile: string;
   url: string;
   startedAt: string;
+  /** The kernel's boot id when it started: another one now means the machine (or WSL) restarted. */
+  bootId?: string;
+  /** Where its exit status lands when it ends on its own (a crash, not our stop). */
+  exitFile?: string;
+}
+
+/** This boot's id (/proc/sys/kernel/random/boot_id), or undefined off Linux. */
+export function currentBootId(file = '/proc/sys/kernel/random/boot_id'): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs argv under a small sh that writes the exit status to the file named by its $0 when the
+ * program ends on its own. The script is constant: argv and the file travel as arguments, never
+ * as shell text.
+ */
+export function withExitStatus(argv: readonly string[], exitFile: string): string[] {
+  return ['sh', '-c', '"$@"; echo "$?" > "$0"', exitFile, ...argv];
 }
 
 export function readRecord(file: string): ServiceRecord | undefined {
@@ -57,7 +79,9 @@ export async function startService(options: StartOptions): Promise<ServiceRecord
   // One generation of history: the previous run's log stays readable as <log>.1.
   if (existsSync(options.logFile)) renameSync(options.logFile, `${options.logFile}.1`);
   const log = openSync(options.logFile, 'w', 0o600);
-  const [command, ...args] = options.argv as [string, ...string[]];
+  const exitFile = `${options.recordFile.replace(/\.json$/, '')}.exit`;
+  rmSync(exitFile, { force: true });
+  const [command, ...args] = withExitStatus(options.argv, exitFile) as [string, ...string[]];
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   const spawned = await new Promise<number>((resolve, reject) => {
@@ -79,6 +103,8 @@ export async function startService(options: StartOptions): Promise<ServiceRecord
     logFile: options.logFile,
     url: options.url,
     startedAt: new Date().toISOString(),
+    ...(currentBootId() ? { bootId: currentBootId() as string } : {}),
+    exitFile,
   };
   writeFileAtomic(options.recordFile, `${JSON.stringify(record, null, 2)}\n`, 0o600);
   return record;

@@ -10,7 +10,9 @@ import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp
 import { serverArgs } from '../llama-cpp/server-args.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
-import { stopService, readRecord } from '../process/background.ts';
+import { thisWsl } from '../doctor/platform.ts';
+import { currentBootId, readRecord, stopService } from '../process/background.ts';
+import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
 import { modelIsListed } from '../process/readiness.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
@@ -101,7 +103,8 @@ export const nativeRuntime: ServerRuntime = {
   async status(plan): Promise<ServiceStatus> {
     const record = readRecord(statePaths(plan).serverRecord);
     const health = await serviceHealth(record, plan.server.port, () => modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan)));
-    return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health };
+    const why = stoppedDetails(record, health !== 'stopped', { bootId: currentBootId(), wsl: thisWsl() !== undefined }, (lines) => logTail(statePaths(plan).serverLog, lines));
+    return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health, ...why };
   },
 
   async logs(plan, lines) {

@@ -1,6 +1,7 @@
 /** One interface per way of running the model server: a new runtime is one new file. */
 import type { Plan } from '../profile/plan.ts';
 import type { Health } from '../process/service.ts';
+import type { Stopped } from '../process/why-stopped.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 
 export interface ServiceStatus {
@@ -10,6 +11,10 @@ export interface ServiceStatus {
   /** `stopped` when nothing of ours runs; `busy` when ours holds its port serving requests. */
   health: Health;
   note?: string;
+  /** Why it is not running, when it was started and is gone. */
+  stopped?: Stopped;
+  /** The last log lines, for a service that crashed. */
+  logTail?: string;
 }
 
 export interface ServerRuntime {
