@@ -238,3 +238,79 @@ describe('make provision with the default profile', () => {
     assert.match(clean.stdout, /kept cached models/);
   });
 });
+
+/** The children of a process (by the ppid field of /proc/<pid>/stat). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('when a service is gone, make status says why; make open', () => {
+  const world = newWorld();
+  before(async () => {
+    const up = await make(world, 'provision');
+    assert.equal(up.exitCode, 0, up.all);
+  });
+  after(async () => {
+    await make(world, 'down');
+  });
+
+  it('opens JupyterLab through the redirect page JupyterLab writes, never with the token on a command line', async () => {
+    const token = readFileSync(join(world.state, 'default', 'jupyter-token'), 'utf8').trim();
+    const plain = await make(world, 'open');
+    assert.equal(plain.exitCode, 0, plain.all);
+    assert.match(plain.stdout, /no browser here: open this URL .*\n\s+http:\/\/127\.0\.0\.1:18888\/lab\?token=[0-9a-f]{48}/);
+    // A desktop's opener, recording what it was given.
+    const bin = join(world.home, 'bin');
+    mkdirSync(bin);
+    const seen = join(world.home, 'opener-argv');
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(seen)}\n`, { mode: 0o755 });
+    const desktop = { ...world, env: { ...world.env, PATH: `${bin}:${world.env.PATH}`, DISPLAY: ':99' } };
+    const opened = await make(desktop, 'open');
+    assert.equal(opened.exitCode, 0, opened.all);
+    assert.match(opened.stdout, /opened JupyterLab with xdg-open/);
+    const argv = readFileSync(seen, 'utf8').trim();
+    assert.match(argv, /jupyter-runtime\/jpserver-\d+-open\.html$/);
+    assert.ok(!argv.includes(token), 'the token is not on the opener\'s command line');
+    assert.ok(readFileSync(argv, 'utf8').includes(token), 'the redirect page carries it');
+  });
+
+  it('says a server that crashed crashed, with its signal and its last log lines', async () => {
+    const record = readRecord(join(world.state, 'default', 'server.json'))!;
+    const [python] = childrenOf(record.pid);
+    assert.ok(python, 'the server runs under its exit-status shell');
+    process.kill(python, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (isAlive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const status = await make(world, 'status');
+    assert.equal(status.exitCode, 3, status.all);
+    assert.match(status.stdout, /^model-server: crashed: killed by SIGKILL \(out of memory\? dmesg says\) \(it was started [^)]+\)$/m);
+    assert.match(status.stdout, /^\s+\| /m);
+    assert.match(status.stdout, /run: make logs shows the whole log; make provision starts it again/);
+  });
+
+  it('says JupyterLab is gone because the machine restarted when the boot id changed, not that it crashed', async () => {
+    const file = join(world.state, 'default', 'jupyter.json');
+    const record = readRecord(file)!;
+    writeFileSync(file, JSON.stringify({ ...record, bootId: 'a-boot-before-this-one' }));
+    process.kill(-record.pid, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (isAlive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const status = await make(world, 'status');
+    assert.match(status.stdout, /^jupyterlab: gone: the machine restarted since it was started \S+ \(the boot id changed\), so it did not crash$/m);
+    assert.match(status.stdout, /run: make provision brings it back/);
+    const again = await make(world, 'provision');
+    assert.equal(again.exitCode, 0, again.all);
+    assert.match(again.stdout, /^40-model-server\s+created/m);
+    assert.match(again.stdout, /^50-jupyter\s+created/m);
+  });
+});
