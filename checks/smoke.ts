@@ -19,7 +19,7 @@ export function clientFor(plan: Plan): OpenAI {
   return new OpenAI({ baseURL: plan.server.baseUrl, apiKey: serverApiKey(plan) ?? 'Dummy', timeout: 120_000, maxRetries: 0 });
 }
 
-export function smokeChecks(plan: Plan): Check[] {
+export function smokeChecks(plan: Plan, options: { notebook: boolean } = { notebook: true }): Check[] {
   const client = clientFor(plan);
   const checks: Check[] = [
     {
@@ -118,7 +118,8 @@ export function smokeChecks(plan: Plan): Check[] {
       },
     },
   ];
-  if (plan.jupyter.enabled) checks.push(jupyterCheck(plan), notebookCheck(plan));
+  if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
+  if (plan.jupyter.enabled && options.notebook) checks.push(notebookCheck(plan));
   return checks;
 }
 

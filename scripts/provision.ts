@@ -17,7 +17,7 @@ await runMain(async () => {
   console.log(`provisioning profile "${plan.profile.name}" (${plan.profile.files.join(' + ')})`);
   const reports: StepReport[] = await withProfileLock(plan, 'make provision', async () => {
     const done: StepReport[] = [];
-    for (const step of STEPS) done.push(await runStep(step, plan));
+    for (const step of STEPS) done.push(await runStep(step, plan, { earlier: [...done] }));
     return done;
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

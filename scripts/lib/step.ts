@@ -21,7 +21,12 @@ export interface Step {
   readOnly?: boolean;
   /** What `run` would do and why, changing nothing (`make plan`, `--dry-run`). */
   preview(plan: Plan): Promise<Preview>;
-  run(plan: Plan): Promise<StepResult>;
+  run(plan: Plan, context?: StepContext): Promise<StepResult>;
+}
+
+/** What a step run inside `make provision` knows: what the steps before it did. */
+export interface StepContext {
+  earlier: StepReport[];
 }
 
 export interface StepReport extends StepResult {
@@ -31,10 +36,10 @@ export interface StepReport extends StepResult {
 
 const NAME_WIDTH = 18;
 
-export async function runStep(step: Pick<Step, 'name' | 'run'>, plan: Plan): Promise<StepReport> {
+export async function runStep(step: Pick<Step, 'name' | 'run'>, plan: Plan, context?: StepContext): Promise<StepReport> {
   const started = performance.now();
   try {
-    const result = await step.run(plan);
+    const result = await step.run(plan, context);
     const seconds = (performance.now() - started) / 1000;
     console.log(formatStepLine(step.name, result.outcome, seconds, result.detail));
     return { step: step.name, seconds, ...result };
