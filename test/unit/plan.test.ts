@@ -5,6 +5,7 @@ import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type PlanContext } from '../../scripts/lib/profile/plan.ts';
 import { describeChanges, factsFingerprint } from '../../scripts/lib/fingerprint.ts';
 import { nativeServerFacts, type NativeServerInputs } from '../../scripts/lib/runtime/native.ts';
+import { chatTemplateArgs, llamaServerArgs } from '../../scripts/lib/llama-cpp/llama-server-args.ts';
 import { serverArgs } from '../../scripts/lib/llama-cpp/server-args.ts';
 import { profilesWith, REPO_ROOT } from '../helpers.ts';
 
@@ -109,5 +110,34 @@ describe('resolving a profile into a plan', () => {
     assert.equal(describeChanges({ a: '1' }, { a: '1', b: '2' }), 'b (none) -> 2');
     assert.equal(describeChanges(undefined, { a: '1' }), 'configuration of an earlier version');
     assert.match(describeChanges({ k: 'x'.repeat(64) }, { k: 'y'.repeat(64) }), /^k x{12}\.\.\.x{8} -> y{12}\.\.\.y{8}$/);
+  });
+
+  it('serves with llama-server natively: no llama-cpp-python on the host, slots with a full context each, the chat template mapped, the key only by environment', () => {
+    const p = plan('llama-server', { HOME: '/h' }, { ls: 'extends: llama-server\nmodel:\n  source: file:/m.gguf\n  alias: m\n  chat_format: llama-2\nserver:\n  api_key: generate\n  n_threads: 2\n' });
+    assert.equal(p.server.backend, 'llama-server');
+    assert.equal(p.server.parallel, 4);
+    assert.equal(p.llamaCpp.onHost, false);
+    const ls = plan('ls', { HOME: '/h' }, { ls: 'extends: llama-server\nmodel:\n  source: file:/m.gguf\n  alias: m\n  chat_format: llama-2\nserver:\n  api_key: generate\n  n_threads: 2\n' });
+    const args = llamaServerArgs(ls, '/m.gguf');
+    const value = (flag: string) => args[args.indexOf(flag) + 1];
+    assert.equal(value('--parallel'), '4');
+    assert.equal(value('--ctx-size'), String(2048 * 4));
+    assert.equal(value('--chat-template'), 'llama2-sys');
+    assert.equal(value('--pooling'), 'mean');
+    assert.ok(args.includes('--embeddings'));
+    assert.ok(!args.some((a) => /api.?key/i.test(a)), 'no key flag on the command line');
+    assert.throws(() => chatTemplateArgs('no-such-format'), /model\.chat_format "no-such-format" has no llama-server template/);
+    assert.deepEqual(chatTemplateArgs(undefined), ['--jinja']);
+  });
+
+  it('refuses llama-server in a container, with the way that works', () => {
+    assert.throws(() => plan('lsc', { HOME: '/h' }, { lsc: 'extends: llama-server\nruntime: container\n' }), /server\.backend llama-server runs natively only/);
+  });
+
+  it('means every core by n_threads: auto, for prompt and decode alike', () => {
+    const p = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 8 });
+    const args = serverArgs(p, { modelPath: '/m.gguf', bindHost: true });
+    assert.equal(args[args.indexOf('--n_threads') + 1], '8');
+    assert.equal(args[args.indexOf('--n_threads_batch') + 1], '8');
   });
 });

@@ -9,6 +9,9 @@ import type { Plan } from '../profile/plan.ts';
 import { serverApiKey } from '../state/secrets.ts';
 
 export function rendered(plan: Plan, file: string): string {
+  if (plan.server.backend !== 'llama-cpp-python') {
+    throw new WorkbenchError(`${file} is for the llama-cpp-python image; profile "${plan.profile.name}" serves with ${plan.server.backend}, natively`, 'use make provision for it, or server.backend: llama-cpp-python for compose and kube');
+  }
   const path = join(plan.paths.buildDir, file);
   if (!existsSync(path)) throw new WorkbenchError(`${displayPath(path)} is missing`, 'run make render first');
   return path;

@@ -10,7 +10,9 @@ import { describeChanges, factsFingerprint, sha256Hex, type Facts } from '../fin
 import type { Preview } from '../outcome.ts';
 import { updateLock } from '../profile/lock-file.ts';
 import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './python-lock.ts';
-import { cachedWheel, ensureLlamaCppWheel, wheelBuildInfo, wheelDir, wheelKey } from './wheel.ts';
+import { hostBuild, needsLlamaServer, pendingHostBuild } from './host-build.ts';
+import { ensureLlamaServer, llamaServerBuildInfo } from './llama-server-build.ts';
+import { ensureLlamaCppWheel, wheelBuildInfo, wheelDir } from './wheel.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
@@ -87,7 +89,7 @@ export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEn
     'python version': pythonVersion,
     'pip packages': plan.python.pipPackages.join(' '),
     ...(route.kind === 'conda' ? { 'conda packages': plan.python.condaPackages.join(' ') } : {}),
-    'llama.cpp build': plan.llamaCpp.onHost ? wheelKey(plan, 'native') : 'none (the image serves)',
+    'llama.cpp build': hostBuild(plan),
     ...(route.kind === 'venv' ? { 'python lock': locked ? `sha256:${sha256Hex(locked.requirements.join('\n')).slice(0, 12)}` : 'resolved at install' } : {}),
   };
   return { manager, facts, fingerprint: factsFingerprint(facts) };
@@ -97,7 +99,7 @@ export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEn
 export async function previewPythonEnv(plan: Plan): Promise<Preview> {
   const expected = await expectedPythonEnv(plan);
   const previous = readPythonEnv(plan);
-  const compile = plan.llamaCpp.onHost && !cachedWheel(plan) ? `; compiles llama-cpp-python ${plan.llamaCpp.version} first (minutes)` : '';
+  const compile = pendingHostBuild(plan);
   if (!previous || !existsSync(previous.python)) return { action: 'create', why: `a ${expected.manager} env${compile}` };
   if (previous.fingerprint !== expected.fingerprint) return { action: 'replace', why: `${describeChanges(previous.facts, expected.facts)}${compile}` };
   if (!(await envHasPackages(previous.python, requiredModules(plan)))) return { action: 'replace', why: 'packages are missing from it' };
@@ -161,7 +163,11 @@ export interface EnsureResult {
 export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   const route = chooseManager(plan);
   const host = await hostPython(plan);
-  const { built } = plan.llamaCpp.onHost ? await ensureLlamaCppWheel(plan, host) : { built: false };
+  const { built } = plan.llamaCpp.onHost
+    ? await ensureLlamaCppWheel(plan, host)
+    : needsLlamaServer(plan)
+      ? await ensureLlamaServer(plan, host)
+      : { built: false };
   const { facts, fingerprint } = await expectedPythonEnv(plan);
   const modules = requiredModules(plan);
   const previous = readPythonEnv(plan);
@@ -210,7 +216,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
       await runLogged([...pip, ...findLinks, ...plan.python.pipPackages], { label: 'installing Python packages', logFile, hint });
       await recordPythonLock(plan, python, host.version, findLinks, logFile);
     }
-    const info = plan.llamaCpp.onHost ? wheelBuildInfo(plan) : undefined;
+    const info = plan.llamaCpp.onHost ? wheelBuildInfo(plan) : needsLlamaServer(plan) ? llamaServerBuildInfo(plan) : undefined;
     if (info) updateLock(plan.paths.lockFile, (lock) => void (lock.llamaCpp = info));
     // The facts as they now stand: the lock may have just been written.
     const now = await expectedPythonEnv(plan);

@@ -57,7 +57,7 @@ export function removeAbandonedPartials(wheelsDir: string): string[] {
  * system python may have no pip at all (Debian's python3 without python3-pip) or refuse to
  * install (PEP 668), while `python3 -m venv` always brings one.
  */
-async function buildPython(plan: Plan, host: { path: string }): Promise<string> {
+export async function buildPython(plan: Plan, host: { path: string }): Promise<string> {
   const prefix = join(plan.paths.cacheDir, 'build-env');
   const python = join(prefix, 'bin', 'python');
   if (existsSync(python) && (await tryOutput([python, '-m', 'pip', '--version'])) !== undefined) return python;
@@ -108,6 +108,22 @@ function checkAgainstLock(plan: Plan, info: LlamaCppLock): void {
   }
 }
 
+/**
+ * The pinned llama-cpp-python sdist, on its own: its sha256 and the llama.cpp commit it vendors
+ * go into the lock, and a lock made elsewhere must match it. Both backends build from it.
+ */
+export async function downloadSdist(plan: Plan, python: string, dir: string): Promise<{ sdist: string; info: LlamaCppLock }> {
+  await runLogged([python, '-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--no-binary', ':all:', '--dest', dir, `llama-cpp-python==${plan.llamaCpp.version}`], {
+    label: 'downloading the llama-cpp-python sdist',
+    logFile: statePaths(plan).buildLog,
+    hint: 'PyPI must be reachable (behind a proxy, export HTTPS_PROXY=http://proxy:port)',
+  });
+  const sdist = join(dir, readdirSync(dir).find((f) => f.endsWith('.tar.gz')) ?? 'missing.tar.gz');
+  const info = await sdistInfo(python, sdist, plan.llamaCpp.version);
+  checkAgainstLock(plan, info);
+  return { sdist, info };
+}
+
 /** Where the cached wheel came from (recorded when it was built), for the lock file. */
 export function wheelBuildInfo(plan: Plan): LlamaCppLock | undefined {
   try {
@@ -135,14 +151,7 @@ export async function ensureLlamaCppWheel(plan: Plan, host: { path: string }): P
     // The sdist first, on its own: its sha256 and the llama.cpp commit it vendors go into the
     // lock, and a lock made elsewhere must match it.
     const sdistDir = join(temp, 'sdist');
-    await runLogged([python, '-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--no-binary', ':all:', '--dest', sdistDir, `llama-cpp-python==${plan.llamaCpp.version}`], {
-      label: 'downloading the llama-cpp-python sdist',
-      logFile: statePaths(plan).buildLog,
-      hint: 'PyPI must be reachable (behind a proxy, export HTTPS_PROXY=http://proxy:port)',
-    });
-    const sdist = join(sdistDir, readdirSync(sdistDir).find((f) => f.endsWith('.tar.gz')) ?? 'missing.tar.gz');
-    const info = await sdistInfo(python, sdist, plan.llamaCpp.version);
-    checkAgainstLock(plan, info);
+    const { sdist, info } = await downloadSdist(plan, python, sdistDir);
     console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (llama.cpp ${info.llamaCppCommit.slice(0, 12)}, CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
     await runLogged(
       [python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', temp, sdist],

@@ -1,5 +1,5 @@
 /** The one way steps get a plan: load `env/<PROFILE>.yml`, its lock file, and resolve. */
-import { arch as nodeArch } from 'node:os';
+import { arch as nodeArch, availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLock } from './lock-file.ts';
@@ -23,5 +23,5 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
   const locked = lock.models[modelId(loaded.profile.model.source, loaded.profile.model.file)];
-  return resolvePlan(loaded, { repoRoot, env, arch: machineArch(), ...(locked ? { lockedSha256: locked.sha256 } : {}) });
+  return resolvePlan(loaded, { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), ...(locked ? { lockedSha256: locked.sha256 } : {}) });
 }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
-import { checkExposure, checkPorts, dnsLabel, urlHost } from './rules.ts';
+import { checkBackend, checkExposure, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { modelFileName, modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LoadedProfile } from './load.ts';
@@ -15,6 +15,8 @@ export interface PlanContext {
   env: Record<string, string | undefined>;
   /** `uname -m` style: x86_64, aarch64. */
   arch: string;
+  /** CPU threads this machine offers (what `n_threads: auto` means). */
+  cpuCount?: number;
   /** sha256 recorded by an earlier download (env/<profile>.lock.json), keyed by model id. */
   lockedSha256?: string;
 }
@@ -61,7 +63,12 @@ export interface Plan {
   server: {
     host: string;
     port: number;
-    nThreads?: number;
+    backend: 'llama-cpp-python' | 'llama-server';
+    /** Threads for this machine (auto: every core); `threadsAuto` keeps rendered files machine-free. */
+    nThreads: number;
+    threadsAuto: boolean;
+    /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
+    parallel: number;
     apiKey: { kind: 'none' } | { kind: 'generate'; file: string } | { kind: 'env'; variable: string };
     extraArgs: string[];
     baseUrl: string;
@@ -104,6 +111,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const leafFile = loaded.layers[loaded.layers.length - 1]!.file;
   checkPorts(profile, leafFile);
   checkExposure(profile, leafFile);
+  checkBackend(profile, leafFile);
 
   const home = ctx.env.HOME ?? '/root';
   const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
@@ -124,7 +132,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const requirement = `llama-cpp-python[server]==${version}`;
   // A container profile serves from its image: the host env (JupyterLab, the checks) needs no
   // llama.cpp, so nothing is compiled on the host for it.
-  const hostServes = profile.runtime === 'native';
+  const hostServes = profile.runtime === 'native' && profile.server.backend === 'llama-cpp-python';
   const pipPackages = [...(hostServes ? [requirement] : []), 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
   const condaPackages = [`python=${profile.python.version}`, 'pip'];
   if (profile.python.blas === 'mkl' && ctx.arch === 'x86_64') condaPackages.push('blas=*=*mkl');
@@ -190,7 +198,10 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     server: {
       host: server.host,
       port: server.port,
-      ...(server.n_threads === 'auto' ? {} : { nThreads: server.n_threads }),
+      backend: server.backend,
+      nThreads: server.n_threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : server.n_threads,
+      threadsAuto: server.n_threads === 'auto',
+      parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, profile.model.size_mb) : 1,
       apiKey,
       extraArgs: server.extra_args,
       baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,

@@ -41,3 +41,19 @@ export function checkExposure(profile: Profile, file: string): void {
     );
   }
 }
+
+/** Slots for llama-server: several for a small model (its KV cache is small), one for a large one. */
+export function resolveParallel(parallel: number | 'auto', sizeMb: number | undefined): number {
+  if (parallel !== 'auto') return parallel;
+  return sizeMb !== undefined && sizeMb >= 2048 ? 1 : 4;
+}
+
+/** What the llama-server backend does not do yet, refused with the way that works. */
+export function checkBackend(profile: Profile, file: string): void {
+  if (profile.server.backend === 'llama-server' && profile.runtime === 'container') {
+    throw new WorkbenchError(
+      `${displayPath(file)}: server.backend llama-server runs natively only (runtime: container builds the llama-cpp-python image)`,
+      'use runtime: native with server.backend: llama-server, or server.backend: llama-cpp-python in a container',
+    );
+  }
+}

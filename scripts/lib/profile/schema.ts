@@ -116,7 +116,15 @@ export const pythonSchema = z.strictObject({
 export const serverSchema = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8080),
-  n_threads: threads.default('auto'),
+  backend: z
+    .enum(['llama-cpp-python', 'llama-server'])
+    .default('llama-cpp-python')
+    .describe('The serving backend: llama-cpp-python (llama_cpp.server, the guide\'s) or llama-server (llama.cpp\'s own server, built from the same pinned source). Not to be confused with container.engine.'),
+  n_threads: threads.default('auto').describe('CPU threads; auto: every core (measured fastest here with llama-bench for prompt and decode).'),
+  parallel: z
+    .union([z.literal('auto'), z.number().int().min(1).max(64)])
+    .default('auto')
+    .describe('llama-server only: parallel slots (continuous batching); auto: 4 for a model under 2 GB, else 1.'),
   api_key: apiKey.default('none'),
   allow_unauthenticated: z
     .boolean()

@@ -22,12 +22,13 @@ export interface RenderedFile {
 }
 
 
-const TEMPLATES: readonly { template: string; output: string; mode?: number }[] = [
-  { template: 'Dockerfile.hbs', output: 'Dockerfile' },
+/** `image`: the files of the llama-cpp-python image and its deployments (not for llama-server, which runs natively). */
+const TEMPLATES: readonly { template: string; output: string; mode?: number; image?: true }[] = [
+  { template: 'Dockerfile.hbs', output: 'Dockerfile', image: true },
   { template: 'environment.yml.hbs', output: 'environment.yml' },
   { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
-  { template: 'compose.yaml.hbs', output: 'compose.yaml' },
-  { template: 'kube.yaml.hbs', output: 'kube.yaml' },
+  { template: 'compose.yaml.hbs', output: 'compose.yaml', image: true },
+  { template: 'kube.yaml.hbs', output: 'kube.yaml', image: true },
 ];
 
 export function templatesDir(plan: Plan): string {
@@ -112,13 +113,14 @@ function publishHost(host: string): string {
 
 export function renderProfile(plan: Plan): RenderedFile[] {
   const context = templateContext(plan);
-  const files: RenderedFile[] = TEMPLATES.map(({ template, output, mode }) => {
+  const withImage = plan.server.backend === 'llama-cpp-python';
+  const files: RenderedFile[] = TEMPLATES.filter((t) => withImage || !t.image).map(({ template, output, mode }) => {
     const source = readFileSync(join(templatesDir(plan), template), 'utf8');
     const compiled = Handlebars.compile(source, { noEscape: true, strict: true });
     return { path: output, content: compiled(context), ...(mode === undefined ? {} : { mode }) };
   });
   // The launcher goes into the build context so the image runs exactly what the host runs.
-  files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
+  if (withImage) files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
   return files;
 }
 

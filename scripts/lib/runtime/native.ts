@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { argvFacts, sha256Hex, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
+import { hostBuild } from '../llama-cpp/host-build.ts';
+import { llamaServerArgs } from '../llama-cpp/llama-server-args.ts';
+import { llamaServerDir } from '../llama-cpp/llama-server-build.ts';
 import { serverArgs } from '../llama-cpp/server-args.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
@@ -53,6 +56,7 @@ export function nativeServerFacts(plan: Plan, inputs: NativeServerInputs): Facts
 
 /** The service a plan asks for; `python` and `pythonEnv` are those of the env a run would use. */
 function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: string, peek = false): BackgroundService {
+  if (plan.server.backend === 'llama-server') return llamaServerService(plan, modelSha, peek);
   const paths = statePaths(plan);
   const apiKey = serverApiKey(plan, process.env, peek);
   const argv = [python, plan.paths.launcher, ...serverArgs(plan, { modelPath: plan.model.path, bindHost: true })];
@@ -73,6 +77,49 @@ function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: 
     isReady: () => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
   };
+}
+
+/**
+ * llama.cpp's own server (server.backend: llama-server), built from the same pinned source: its
+ * facts are its argv and environment (the key by digest, as LLAMA_API_KEY), the build and the
+ * model's bytes. Ready when /health says so and /v1/models lists the alias.
+ */
+function llamaServerService(plan: Plan, modelSha: string, peek: boolean): BackgroundService {
+  const paths = statePaths(plan);
+  const apiKey = serverApiKey(plan, process.env, peek);
+  const binary = join(llamaServerDir(plan), 'llama-server');
+  const argv = [binary, ...llamaServerArgs(plan, plan.model.path)];
+  const env = baseEnv({ LLAMA_API_KEY: apiKey });
+  const { LLAMA_API_KEY: _secret, PATH: _path, ...visible } = env;
+  return {
+    what: `llama-server on ${plan.server.host}:${plan.server.port}`,
+    service: 'model-server',
+    argv,
+    env,
+    cwd: plan.paths.stateDir,
+    recordFile: paths.serverRecord,
+    logFile: paths.serverLog,
+    facts: {
+      ...argvFacts(argv, ['llama-server']),
+      ...Object.fromEntries(Object.entries(visible).map(([k, v]) => [`env ${k}`, v])),
+      'api key': apiKey === undefined ? 'none' : `sha256:${sha256Hex(apiKey).slice(0, 12)}`,
+      'llama.cpp build': hostBuild(plan),
+      'model sha256': modelSha,
+    },
+    url: plan.server.baseUrl,
+    port: { host: plan.server.host, port: plan.server.port, field: 'server.port' },
+    isReady: async () => (await serverHealthy(plan.server.baseUrl)) && modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
+    logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and model.chat_format in the profile`,
+  };
+}
+
+/** llama-server's /health: 200 once the model is loaded (503 while loading). */
+async function serverHealthy(baseUrl: string): Promise<boolean> {
+  try {
+    return (await fetch(`${baseUrl.replace(/\/v1$/, '')}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
 }
 
 export const nativeRuntime: ServerRuntime = {
