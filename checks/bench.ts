@@ -207,6 +207,12 @@ export function writeBenchReports(plan: Plan, report: BenchReport): string[] {
 if (isMain(import.meta.url)) {
   await runMain(async () => {
     const plan = planFor();
+    if (plan.server.backend !== 'llama-cpp-python') {
+      throw new WorkbenchError(
+        `make bench measures llama_cpp.server against llama-cpp-python in-process; profile "${plan.profile.name}" serves with ${plan.server.backend}`,
+        'run make bench with a llama-cpp-python profile (PROFILE=default); the llama-server comparison with llama-bench is not built yet',
+      );
+    }
     console.log(`benchmarking profile "${plan.profile.name}" at ${plan.server.baseUrl}`);
     const report = await runBench(plan);
     const files = writeBenchReports(plan, report);

@@ -11,7 +11,8 @@ import { expectedOutcome } from '../../scripts/lib/outcome.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { parsePreviewLines } from '../../scripts/lib/step.ts';
 import { REPO_ROOT } from '../helpers.ts';
-import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes } from './support.ts';
+import { isPortFree } from '../../scripts/lib/process/ports.ts';
+import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes, worldProfiles } from './support.ts';
 
 /**
  * A long streamed completion, as a notebook would run: SmolLM2's end tokens are banned so it
@@ -314,5 +315,44 @@ describe('when a service is gone, make status says why; make open', () => {
     assert.equal(again.exitCode, 0, again.all);
     assert.match(again.stdout, /^40-model-server\s+created/m);
     assert.match(again.stdout, /^50-jupyter\s+created/m);
+  });
+});
+
+/**
+ * The second backend for real: llama.cpp's own llama-server, built from the llama.cpp vendored in
+ * the pinned llama-cpp-python sdist, serving the default model to the same smoke checks and the
+ * guide's notebook; make down closes its ports.
+ */
+describe('make provision with server.backend: llama-server', () => {
+  const world = newWorld();
+  worldProfiles(world, {}, ['llama-server']);
+  let first: Awaited<ReturnType<typeof make>>;
+  before(async () => {
+    first = await make(world, 'provision', { PROFILE: 'llama-server' });
+  });
+  after(async () => {
+    await make(world, 'down', { PROFILE: 'llama-server' });
+  });
+
+  it('builds llama-server from the pinned source, serves the model, and passes every smoke check and the notebook', () => {
+    assert.equal(first.exitCode, 0, first.all);
+    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv /m);
+    assert.match(first.stdout, /^40-model-server\s+created\s+[\d.]+s\s+http:\/\/127\.0\.0\.1:8080\/v1/m);
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+      assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
+    }
+    const record = readRecord(join(world.state, 'llama-server', 'server.json'))!;
+    const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(cmdline.some((arg) => arg.endsWith('/llama-server')), cmdline.join(' '));
+    assert.equal(cmdline[cmdline.indexOf('--parallel') + 1], '4');
+    const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'llama-server.lock.json'), 'utf8'));
+    assert.match(lock.llamaCpp.llamaCppCommit, /^[0-9a-f]{40}$/, 'the lock names the llama.cpp commit it was built from');
+  });
+
+  it('closes its ports with make down', async () => {
+    const down = await make(world, 'down', { PROFILE: 'llama-server' });
+    assert.equal(down.exitCode, 0, down.all);
+    assert.match(down.stdout, /stopped jupyterlab and model-server/);
+    for (const port of [8080, 18888]) assert.equal(await isPortFree('127.0.0.1', port), true, `port ${port} is still held`);
   });
 });

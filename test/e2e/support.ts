@@ -36,10 +36,10 @@ export function newWorld(extra: Record<string, string> = {}): World {
 }
 
 /** A profile folder with the repo's profiles plus `files`, for tests that need other ports or faults. */
-export function worldProfiles(world: World, files: Record<string, string>): string {
+export function worldProfiles(world: World, files: Record<string, string>, repoProfiles: string[] = []): string {
   const dir = join(world.home, 'env');
   mkdirSync(dir, { recursive: true });
-  for (const file of ['default.yml', 'schema.json']) copyFileSync(join(REPO_ROOT, 'env', file), join(dir, file));
+  for (const file of ['default.yml', 'default.lock.json', 'schema.json', ...repoProfiles.map((p) => `${p}.yml`)]) copyFileSync(join(REPO_ROOT, 'env', file), join(dir, file));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, `${name}.yml`), text);
   world.env.LLM_WORKBENCH_ENV_DIR = dir;
   return dir;

@@ -12,6 +12,8 @@ import type { Plan } from '../profile/plan.ts';
 import { probePort, unusablePort } from '../process/ports.ts';
 import type { Health } from '../process/service.ts';
 import { findCondaTool } from '../llama-cpp/python-env.ts';
+import { needsLlamaServer } from '../llama-cpp/host-build.ts';
+import { cachedLlamaServer } from '../llama-cpp/llama-server-build.ts';
 import { cachedWheel } from '../llama-cpp/wheel.ts';
 import { tryOutput, which } from '../process/run.ts';
 import { runtimeFor } from '../runtime/index.ts';
@@ -62,14 +64,18 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
         : { check: 'conda', status: 'info', detail: 'not found: the Python env will be a venv' },
   );
 
-  const wheel = cachedWheel(plan);
+  const wheel = plan.llamaCpp.onHost ? cachedWheel(plan) : undefined;
+  const built = needsLlamaServer(plan) ? cachedLlamaServer(plan) : undefined;
   const compilers = ['cc', 'c++'].filter((c) => !which(c));
+  const what = plan.llamaCpp.onHost ? `llama-cpp-python ${plan.llamaCpp.version} will be compiled` : `llama-server will be built from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp`;
   findings.push(
-    wheel
-      ? { check: 'llama.cpp', status: 'ok', detail: `compiled wheel cached (${wheel.split('/').pop()})` }
-      : compilers.length === 0
-        ? { check: 'llama.cpp', status: 'ok', detail: `no cached wheel: llama-cpp-python ${plan.llamaCpp.version} will be compiled (a few minutes)` }
-        : { check: 'llama.cpp', status: 'fail', detail: `no cached wheel and no ${compilers.join(', ')} to compile one`, fix: 'Debian/Ubuntu: sudo apt-get install build-essential' },
+    !plan.llamaCpp.onHost && !needsLlamaServer(plan)
+      ? { check: 'llama.cpp', status: 'info', detail: 'nothing compiled on the host: the image serves' }
+      : wheel || built
+        ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: ${wheel ? `compiled wheel cached (${wheel.split('/').pop()})` : 'llama-server built and cached'}` }
+        : compilers.length === 0
+          ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: not built yet: ${what} (a few minutes)` }
+          : { check: 'llama.cpp', status: 'fail', detail: `${plan.server.backend}: not built yet, and no ${compilers.join(', ')} to build it`, fix: 'Debian/Ubuntu: sudo apt-get install build-essential (make provision installs it when it can)' },
   );
 
   const sizeGb = (plan.model.sizeMb ?? 0) / 1024;
