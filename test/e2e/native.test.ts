@@ -154,6 +154,8 @@ describe('make provision with the default profile', () => {
     const envDir = join(world.home, 'env-edited');
     mkdirSync(envDir);
     writeFileSync(join(envDir, 'default.yml'), readFileSync(join(REPO_ROOT, 'env', 'default.yml'), 'utf8').replace('n_ctx: 2048', 'n_ctx: 1024'));
+    // The lock goes with its profile.
+    writeFileSync(join(envDir, 'default.lock.json'), readFileSync(join(REPO_ROOT, 'env', 'default.lock.json')));
     const edited = { ...world, env: { ...world.env, LLM_WORKBENCH_ENV_DIR: envDir } };
     const planned = await make(edited, 'plan');
     assert.equal(planned.exitCode, 0, planned.all);
