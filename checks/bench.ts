@@ -6,20 +6,19 @@
  * an SVG chart in build/<profile>/bench/. Knobs: BENCH_RUNS, BENCH_MAX_TOKENS,
  * BENCH_CONCURRENCY (e.g. 1,2,4), BENCH_REQUESTS_PER_CLIENT.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
-import { planFor, REPO_ROOT } from '../scripts/lib/profile/index.ts';
+import { planFor } from '../scripts/lib/profile/index.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
-import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';
 import { modelIsListed } from '../scripts/lib/process/readiness.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { isMain, runMain } from '../scripts/lib/step.ts';
 import { countTokens, measureChat, promptTokens, type Message, type RunMeasure } from './bench/measure.ts';
-import { concurrencyChart, GUIDE_FIGURES, markdownReport, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
+import OpenAI from 'openai';
+import { llamaBench, llamaServerBinaries, withTemporaryLlamaServer, type CppLimit } from './bench/backends.ts';
+import { rawEngine } from './bench/raw.ts';
+import { concurrencyChart, GUIDE_FIGURES, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
 import { clientFor } from './smoke.ts';
@@ -64,52 +63,54 @@ function summaries(runs: RunMeasure[], withItl: boolean): MetricSummaries {
   };
 }
 
-async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt: number, maxTokens: number, promptCounts: number[]) {
-  const env = requirePythonEnv(plan);
-  const dir = mkdtempSync(join(tmpdir(), 'wb-bench-'));
-  try {
-    const request = join(dir, 'request.json');
-    writeFileSync(
-      request,
-      JSON.stringify({
-        model: plan.model.path,
-        n_ctx: plan.model.nCtx,
-        n_threads: plan.server.nThreads ?? null,
-        chat_format: plan.model.chatFormat ?? null,
-        pooling: plan.model.pooling,
-        max_tokens: maxTokens,
-        warmup: prompts.slice(0, 1),
-        runs: prompts.flatMap((p) => Array.from({ length: runsPerPrompt }, (_, run) => tagged(p, run))),
+interface Settings {
+  runsPerPrompt: number;
+  maxTokens: number;
+  requestsPerClient: number;
+  concurrency: number[];
+}
+
+/** One endpoint measured: the prompts one at a time (after a warm-up), then the concurrency sweep. */
+async function measureEndpoint(client: OpenAI, count: (text: string) => Promise<number>, settings: Settings, log: (line: string) => void, label: string) {
+  const prompts = benchPrompts();
+  const promptCounts = await Promise.all(prompts.map((p) => promptTokens(client, tagged(p, 0))));
+  log(`  ${label}: warm-up (${prompts.length} requests)`);
+  for (const p of prompts) await measureChat(client, p, Math.min(8, settings.maxTokens), { prompt: 0, count });
+  const runs: RunMeasure[] = [];
+  for (const [i, p] of prompts.entries()) {
+    for (let run = 0; run < settings.runsPerPrompt; run++) runs.push(await measureChat(client, tagged(p, run), settings.maxTokens, { prompt: promptCounts[i]!, count }));
+  }
+  const summary = summaries(runs, true);
+  log(`  ${label}: TTFT p50 ${summary.ttftMs.p50.toFixed(0)} ms, decode ${summary.decodeTokensPerSecond.mean.toFixed(1)} tokens/s (${runs.length} runs)`);
+  const fixed = prompts[prompts.length - 1]!;
+  const levels: ConcurrencyLevel[] = [];
+  let sweepRun = 1000;
+  for (const clients of settings.concurrency) {
+    const started = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: clients }, async () => {
+        const mine: RunMeasure[] = [];
+        for (let r = 0; r < settings.requestsPerClient; r++) mine.push(await measureChat(client, tagged(fixed, sweepRun++), settings.maxTokens, { prompt: promptCounts[prompts.length - 1]!, count }));
+        return mine;
       }),
     );
-    const result = await execa(env.python, [join(REPO_ROOT, 'checks', 'bench', 'raw_bench.py'), request], { reject: false });
-    if (result.failed) throw new WorkbenchError('the raw engine benchmark failed', 'read its output below', { details: String(result.stderr).split('\n').slice(-15).join('\n') });
-    const raw = JSON.parse(String(result.stdout).trim().split('\n').pop() ?? '{}') as {
-      load_seconds: number;
-      llama_cpp_version: string;
-      runs: { ttft_ms: number; e2e_ms: number; decode_seconds: number; completion_tokens: number; finish_reason: string; chunks: number }[];
-    };
-    const runs: RunMeasure[] = raw.runs.map((r, i) => {
-      const promptIndex = Math.floor(i / runsPerPrompt);
-      const prompt = prompts[promptIndex]!;
-      const tokens = promptCounts[promptIndex]!;
-      return {
-        prompt: prompt[prompt.length - 1]!.content,
-        promptTokens: tokens,
-        completionTokens: r.completion_tokens,
-        finishReason: r.finish_reason,
-        chunks: r.chunks,
-        ttftMs: r.ttft_ms,
-        e2eMs: r.e2e_ms,
-        decodeTokensPerSecond: r.completion_tokens > 1 && r.decode_seconds > 0 ? (r.completion_tokens - 1) / r.decode_seconds : NaN,
-        promptTokensPerSecond: tokens / (r.ttft_ms / 1000),
-        itlMs: NaN,
-      };
+    const wallSeconds = (performance.now() - started) / 1000;
+    const all = results.flat();
+    const completionTokens = all.reduce((sum, r) => sum + r.completionTokens, 0);
+    levels.push({
+      clients,
+      requests: all.length,
+      wallSeconds,
+      completionTokens,
+      aggregateTokensPerSecond: completionTokens / wallSeconds,
+      requestsPerSecond: all.length / wallSeconds,
+      ttftMs: summarize(all.map((r) => r.ttftMs)),
+      e2eMs: summarize(all.map((r) => r.e2eMs)),
+      decodeTokensPerSecond: summarize(all.map((r) => r.decodeTokensPerSecond)),
     });
-    return { loadSeconds: raw.load_seconds, version: raw.llama_cpp_version, runs };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    log(`  ${label}, ${clients} clients: ${(completionTokens / wallSeconds).toFixed(1)} tokens/s aggregate, TTFT p50 ${levels[levels.length - 1]!.ttftMs.p50.toFixed(0)} ms`);
   }
+  return { runs, summary, concurrency: levels, promptCounts };
 }
 
 export async function runBench(plan: Plan, log: (line: string) => void = console.log): Promise<BenchReport> {
@@ -117,59 +118,35 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   if (!(await modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey))) {
     throw new WorkbenchError(`no model server answers at ${plan.server.baseUrl} with "${plan.model.alias}"`, 'run make provision first (make status shows what runs)');
   }
-  const runsPerPrompt = knob('BENCH_RUNS', 3);
-  const maxTokens = knob('BENCH_MAX_TOKENS', 64);
-  const requestsPerClient = knob('BENCH_REQUESTS_PER_CLIENT', 2);
-  const concurrency = (process.env.BENCH_CONCURRENCY ?? '1,2,4').split(',').map(Number);
-  if (!concurrency.every((c) => Number.isInteger(c) && c > 0)) throw new WorkbenchError(`BENCH_CONCURRENCY must list client counts, not "${process.env.BENCH_CONCURRENCY}"`, 'e.g. BENCH_CONCURRENCY=1,2,4');
+  const settings: Settings = {
+    runsPerPrompt: knob('BENCH_RUNS', 3),
+    maxTokens: knob('BENCH_MAX_TOKENS', 64),
+    requestsPerClient: knob('BENCH_REQUESTS_PER_CLIENT', 2),
+    concurrency: (process.env.BENCH_CONCURRENCY ?? '1,2,4').split(',').map(Number),
+  };
+  if (!settings.concurrency.every((c) => Number.isInteger(c) && c > 0)) throw new WorkbenchError(`BENCH_CONCURRENCY must list client counts, not "${process.env.BENCH_CONCURRENCY}"`, 'e.g. BENCH_CONCURRENCY=1,2,4');
+  const both = (process.env.BENCH_BACKENDS ?? 'both') === 'both';
 
-  const client = clientFor(plan);
-  const prompts = benchPrompts();
-  const count = (text: string) => countTokens(plan.server.baseUrl, apiKey, text);
-  const promptCounts = await Promise.all(prompts.map((p) => promptTokens(client, tagged(p, 0))));
-
-  log(`  warm-up (${prompts.length} requests)`);
-  for (const p of prompts) await measureChat(client, p, Math.min(8, maxTokens), { prompt: 0, count });
-
-  const served: RunMeasure[] = [];
-  for (const [i, p] of prompts.entries()) {
-    for (let run = 0; run < runsPerPrompt; run++) served.push(await measureChat(client, tagged(p, run), maxTokens, { prompt: promptCounts[i]!, count }));
-  }
-  const servedSummary = summaries(served, true);
-  log(`  served: TTFT p50 ${servedSummary.ttftMs.p50.toFixed(0)} ms, decode ${servedSummary.decodeTokensPerSecond.mean.toFixed(1)} tokens/s (${served.length} runs)`);
-
+  const served = await measureEndpoint(clientFor(plan), (text) => countTokens(plan.server.baseUrl, apiKey, text), settings, log, 'llama_cpp.server');
   log('  raw engine: llama-cpp-python in-process');
-  const raw = await rawEngine(plan, prompts, runsPerPrompt, maxTokens, promptCounts);
+  const raw = await rawEngine(plan, benchPrompts(), settings.runsPerPrompt, settings.maxTokens, served.promptCounts, tagged);
   const rawSummary = summaries(raw.runs, false);
   log(`  raw: TTFT p50 ${rawSummary.ttftMs.p50.toFixed(0)} ms, decode ${rawSummary.decodeTokensPerSecond.mean.toFixed(1)} tokens/s`);
 
-  const fixed = prompts[prompts.length - 1]!;
-  const levels: ConcurrencyLevel[] = [];
-  let sweepRun = 1000;
-  for (const clients of concurrency) {
-    const started = performance.now();
-    const results = await Promise.all(
-      Array.from({ length: clients }, async () => {
-        const mine: RunMeasure[] = [];
-        for (let r = 0; r < requestsPerClient; r++) mine.push(await measureChat(client, tagged(fixed, sweepRun++), maxTokens, { prompt: promptCounts[prompts.length - 1]!, count }));
-        return mine;
-      }),
-    );
-    const wallSeconds = (performance.now() - started) / 1000;
-    const runs = results.flat();
-    const completionTokens = runs.reduce((sum, r) => sum + r.completionTokens, 0);
-    levels.push({
-      clients,
-      requests: runs.length,
-      wallSeconds,
-      completionTokens,
-      aggregateTokensPerSecond: completionTokens / wallSeconds,
-      requestsPerSecond: runs.length / wallSeconds,
-      ttftMs: summarize(runs.map((r) => r.ttftMs)),
-      e2eMs: summarize(runs.map((r) => r.e2eMs)),
-      decodeTokensPerSecond: summarize(runs.map((r) => r.decodeTokensPerSecond)),
+  const backends: BackendBench[] = [{ backend: 'llama-cpp-python', label: 'llama_cpp.server', summary: served.summary, concurrency: served.concurrency }];
+  let cpp: CppLimit | undefined;
+  if (both) {
+    log('  llama.cpp from the same source: llama-server and llama-bench (built once)');
+    const binaries = await llamaServerBinaries(plan);
+    cpp = await llamaBench(plan, binaries.bench, settings.maxTokens);
+    log(`  llama-bench, ${cpp.threads} threads: pp${cpp.promptTokens} ${cpp.ppTokensPerSecond.toFixed(1)} tokens/s, tg${cpp.genTokens} ${cpp.tgTokensPerSecond.toFixed(1)} tokens/s`);
+    const other = await withTemporaryLlamaServer(plan, binaries.server, async (baseUrl, parallel) => {
+      const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
+      const measured = await measureEndpoint(client, (text) => countTokens(baseUrl, undefined, text, 'llama-server'), settings, log, `llama-server -np ${parallel}`);
+      return { backend: 'llama-server' as const, label: `llama-server -np ${parallel}`, summary: measured.summary, concurrency: measured.concurrency };
     });
-    log(`  ${clients} clients: ${(completionTokens / wallSeconds).toFixed(1)} tokens/s aggregate, TTFT p50 ${levels[levels.length - 1]!.ttftMs.p50.toFixed(0)} ms`);
+    backends.push(other);
+    for (const b of backends) b.decodeVsCpp = b.summary.decodeTokensPerSecond.mean / cpp.tgTokensPerSecond;
   }
 
   const isGuideModel = /ELYZA-japanese-Llama-2-7b-fast-instruct/i.test(plan.model.sourceText);
@@ -178,15 +155,17 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     model: { alias: plan.model.alias, file: plan.model.fileName },
     llamaCppVersion: raw.version,
     at: new Date().toISOString(),
-    settings: { runsPerPrompt, maxTokens, nCtx: plan.model.nCtx, nThreads: plan.server.nThreads ?? 'auto', concurrency, requestsPerClient },
-    served: { runs: served, summary: servedSummary },
+    settings: { runsPerPrompt: settings.runsPerPrompt, maxTokens: settings.maxTokens, nCtx: plan.model.nCtx, nThreads: plan.server.nThreads, concurrency: settings.concurrency, requestsPerClient: settings.requestsPerClient },
+    served: { runs: served.runs, summary: served.summary },
     raw: { loadSeconds: raw.loadSeconds, runs: raw.runs, summary: rawSummary },
     comparison: {
-      decodeRatio: servedSummary.decodeTokensPerSecond.mean / rawSummary.decodeTokensPerSecond.mean,
-      promptRatio: servedSummary.promptTokensPerSecond.mean / rawSummary.promptTokensPerSecond.mean,
-      ttftOverheadMs: servedSummary.ttftMs.p50 - rawSummary.ttftMs.p50,
+      decodeRatio: served.summary.decodeTokensPerSecond.mean / rawSummary.decodeTokensPerSecond.mean,
+      promptRatio: served.summary.promptTokensPerSecond.mean / rawSummary.promptTokensPerSecond.mean,
+      ttftOverheadMs: served.summary.ttftMs.p50 - rawSummary.ttftMs.p50,
     },
-    concurrency: levels,
+    concurrency: served.concurrency,
+    backends,
+    ...(cpp ? { cpp } : {}),
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
   };
 }
@@ -209,8 +188,8 @@ if (isMain(import.meta.url)) {
     const plan = planFor();
     if (plan.server.backend !== 'llama-cpp-python') {
       throw new WorkbenchError(
-        `make bench measures llama_cpp.server against llama-cpp-python in-process; profile "${plan.profile.name}" serves with ${plan.server.backend}`,
-        'run make bench with a llama-cpp-python profile (PROFILE=default); the llama-server comparison with llama-bench is not built yet',
+        `make bench runs from a llama-cpp-python profile: it measures its llama_cpp.server, llama-cpp-python in-process, a llama-server of its own and llama-bench; profile "${plan.profile.name}" serves with ${plan.server.backend}`,
+        'run make bench PROFILE=default (the same model): the report has both backends',
       );
     }
     console.log(`benchmarking profile "${plan.profile.name}" at ${plan.server.baseUrl}`);

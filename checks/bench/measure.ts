@@ -30,14 +30,16 @@ export interface RunMeasure {
 
 
 /** Tokens in `text` by the server's own tokenizer (BOS not counted). */
-export async function countTokens(baseUrl: string, apiKey: string | undefined, text: string): Promise<number> {
+export async function countTokens(baseUrl: string, apiKey: string | undefined, text: string, backend: 'llama-cpp-python' | 'llama-server' = 'llama-cpp-python'): Promise<number> {
+  // llama_cpp.server: POST /extras/tokenize {input}; llama-server: POST /tokenize {content}.
+  const [path, field] = backend === 'llama-server' ? ['/tokenize', 'content'] : ['/extras/tokenize', 'input'];
   const count = async (input: string) => {
-    const response = await fetch(`${baseUrl.replace(/\/v1$/, '')}/extras/tokenize`, {
+    const response = await fetch(`${baseUrl.replace(/\/v1$/, '')}${path}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
-      body: JSON.stringify({ input }),
+      body: JSON.stringify({ [field]: input }),
     });
-    if (!response.ok) throw new Error(`/extras/tokenize answered HTTP ${response.status}`);
+    if (!response.ok) throw new Error(`${path} answered HTTP ${response.status}`);
     return ((await response.json()) as { tokens: number[] }).tokens.length;
   };
   return text ? (await count(text)) - (await count('')) : 0;

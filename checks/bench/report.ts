@@ -1,4 +1,5 @@
 /** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
+import type { CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
 
@@ -32,7 +33,20 @@ export interface BenchReport {
   raw: { loadSeconds: number; runs: RunMeasure[]; summary: MetricSummaries };
   comparison: { decodeRatio: number; ttftOverheadMs: number; promptRatio: number };
   concurrency: ConcurrencyLevel[];
+  /** Each serving backend on the same model and threads (the profile's first). */
+  backends?: BackendBench[];
+  /** llama-bench at the same threads: the C++ limit. */
+  cpp?: CppLimit;
   guide?: GuideFigures;
+}
+
+export interface BackendBench {
+  backend: 'llama-cpp-python' | 'llama-server';
+  label: string;
+  summary: MetricSummaries;
+  concurrency: ConcurrencyLevel[];
+  /** Served single-stream decode over llama-bench tg. */
+  decodeVsCpp?: number;
 }
 
 /** The guide's own figures (FIELD-NOTES §1: ELYZA 7B q4_K_M, 16 GB laptop CPU). */
@@ -103,6 +117,7 @@ export function markdownReport(report: BenchReport): string {
     'llama_cpp.server runs one generation at a time, so more clients queue: aggregate tokens/s stays',
     'near the single-client figure while time to first token grows with the queue.',
   ];
+  if (report.cpp && report.backends) lines.push('', ...backendsTable(report.backends, report.cpp));
   if (report.guide) {
     const g = report.guide;
     lines.push(
@@ -119,6 +134,22 @@ export function markdownReport(report: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Both backends against llama-bench: the table the README and the issue quote. */
+function backendsTable(backends: BackendBench[], cpp: CppLimit): string[] {
+  const levels = backends[0]?.concurrency.map((c) => c.clients) ?? [];
+  const most = levels[levels.length - 1];
+  return [
+    `## Backends against the C++ limit (llama-bench, ${cpp.threads} threads: tg${cpp.genTokens} ${f1(cpp.tgTokensPerSecond)} tokens/s, pp${cpp.promptTokens} ${f1(cpp.ppTokensPerSecond)} tokens/s)`,
+    '',
+    `| backend | decode tokens/s (1 stream) | ÷ llama-bench tg | TTFT p50, 1 stream (ms) | aggregate tokens/s at ${levels.join(' / ')} clients | TTFT p50 at ${most} clients (ms) |`,
+    '|---|---:|---:|---:|---:|---:|',
+    ...backends.map((b) => {
+      const last = b.concurrency[b.concurrency.length - 1];
+      return `| ${b.label} | ${f1(b.summary.decodeTokensPerSecond.mean)} | ${b.decodeVsCpp === undefined ? 'n/a' : b.decodeVsCpp.toFixed(2)} | ${f0(b.summary.ttftMs.p50)} | ${b.concurrency.map((c) => f1(c.aggregateTokensPerSecond)).join(' / ')} | ${last ? f0(last.ttftMs.p50) : 'n/a'} |`;
+    }),
+  ];
+}
+
 /** Bars of aggregate tokens/s by concurrency, with the raw engine's decode speed as a line. */
 export function concurrencyChart(report: BenchReport): string {
   const width = 640;
@@ -128,7 +159,9 @@ export function concurrencyChart(report: BenchReport): string {
   const plotH = height - margin.top - margin.bottom;
   const rawDecode = report.raw.summary.decodeTokensPerSecond.mean;
   const values = report.concurrency.map((c) => c.aggregateTokensPerSecond);
-  const top = Math.max(...values, Number.isFinite(rawDecode) ? rawDecode : 0, 1) * 1.15;
+  const others = (report.backends ?? []).slice(1);
+  const cppTg = report.cpp?.tgTokensPerSecond;
+  const top = Math.max(...values, ...others.flatMap((b) => b.concurrency.map((c) => c.aggregateTokensPerSecond)), Number.isFinite(rawDecode) ? rawDecode : 0, cppTg ?? 0, 1) * 1.15;
   const y = (v: number) => margin.top + plotH - (v / top) * plotH;
   const slot = plotW / Math.max(report.concurrency.length, 1);
   const bars = report.concurrency
@@ -146,15 +179,29 @@ export function concurrencyChart(report: BenchReport): string {
   const ticks = Array.from({ length: 5 }, (_, i) => (top / 4) * i)
     .map((v) => `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${margin.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${v.toFixed(0)}</text>`)
     .join('\n  ');
+  // The other backends as lines over the bars (same x positions), and the C++ limit.
+  const curves = others
+    .map((b) => {
+      const points = b.concurrency.map((c, i) => `${(margin.left + i * slot + slot / 2).toFixed(1)},${y(c.aggregateTokensPerSecond).toFixed(1)}`).join(' ');
+      const last = b.concurrency[b.concurrency.length - 1];
+      return `<polyline class="curve" points="${points}" fill="none" stroke="#59a14f" stroke-width="3"/><text x="${width - margin.right}" y="${last ? (y(last.aggregateTokensPerSecond) - 8).toFixed(1) : 0}" text-anchor="end" font-size="12" fill="#59a14f">${escapeXml(b.label)}</text>`;
+    })
+    .join('\n  ');
+  const cppLine =
+    cppTg !== undefined
+      ? `<line class="cpp" x1="${margin.left}" x2="${width - margin.right}" y1="${y(cppTg).toFixed(1)}" y2="${y(cppTg).toFixed(1)}" stroke="#333" stroke-dasharray="2 3"/><text x="${margin.left + 4}" y="${(y(cppTg) - 6).toFixed(1)}" font-size="12" fill="#333">llama-bench tg ${cppTg.toFixed(1)} tokens/s (C++ limit, 1 stream)</text>`
+      : '';
   const rawLine = Number.isFinite(rawDecode)
     ? `<line class="raw" x1="${margin.left}" x2="${width - margin.right}" y1="${y(rawDecode).toFixed(1)}" y2="${y(rawDecode).toFixed(1)}" stroke="#e15759" stroke-dasharray="6 4"/><text x="${width - margin.right}" y="${(y(rawDecode) - 6).toFixed(1)}" text-anchor="end" font-size="12" fill="#e15759">raw engine decode ${rawDecode.toFixed(1)} tokens/s</text>`
     : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">
   <rect width="100%" height="100%" fill="white"/>
-  <text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(report.model.alias)}: aggregate tokens/s by concurrency</text>
+  <text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(report.model.alias)}: aggregate tokens/s by concurrency${others.length ? ' (bars: llama_cpp.server)' : ''}</text>
   ${ticks}
   ${bars}
+  ${curves}
   ${rawLine}
+  ${cppLine}
   <text x="${margin.left + plotW / 2}" y="${height - 12}" text-anchor="middle" font-size="12">concurrent clients</text>
   <text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">tokens/s</text>
 </svg>

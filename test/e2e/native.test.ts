@@ -181,7 +181,7 @@ describe('make provision with the default profile', () => {
     assert.match(again.stdout, /^40-model-server\s+unchanged/m);
   });
 
-  it('benchmarks the served endpoint against the raw engine and writes JSON, markdown and an SVG chart', async () => {
+  it('benchmarks the served endpoint against the raw engine, llama-server and llama-bench, and writes JSON, markdown and an SVG chart', async () => {
     const bench = await make(world, 'bench', { BENCH_RUNS: '2', BENCH_MAX_TOKENS: '16', BENCH_CONCURRENCY: '1,2', BENCH_REQUESTS_PER_CLIENT: '1' });
     assert.equal(bench.exitCode, 0, bench.all);
     const dir = join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'bench');
@@ -212,6 +212,17 @@ describe('make provision with the default profile', () => {
     const svg = readFileSync(join(dir, 'concurrency.svg'), 'utf8');
     assert.ok(svg.startsWith('<svg'));
     assert.equal(svg.match(/class="bar"/g)?.length, 2);
+    // Both backends on the same model, against llama-bench from the same llama.cpp source.
+    assert.deepEqual(report.backends.map((b: { backend: string }) => b.backend), ['llama-cpp-python', 'llama-server']);
+    assert.ok(report.cpp.tgTokensPerSecond > 0 && report.cpp.ppTokensPerSecond > 0, JSON.stringify(report.cpp));
+    for (const b of report.backends) {
+      assert.ok(Math.abs(b.decodeVsCpp - b.summary.decodeTokensPerSecond.mean / report.cpp.tgTokensPerSecond) < 1e-9);
+      assert.deepEqual(b.concurrency.map((c: { clients: number }) => c.clients), [1, 2]);
+    }
+    assert.match(markdown, /^## Backends against the C\+\+ limit \(llama-bench, \d+ threads: tg16 [\d.]+ tokens\/s/m);
+    assert.match(markdown, /^\| llama-server -np 4 \| [\d.]+ \| \d\.\d\d \|/m);
+    assert.match(svg, /class="curve"/);
+    assert.match(svg, /class="cpp"/);
   });
 
   it('stops both services with make down, leaving no process behind; a second down says nothing was running', async () => {
