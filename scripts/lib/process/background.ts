@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
 import type { Facts } from '../fingerprint.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
-import { isProcessAlive, processStartTime } from '../state/process-identity.ts';
+import { isProcessAlive, processGroupMembers, processStartTime } from '../state/process-identity.ts';
 
 export interface ServiceRecord {
   service: string;
@@ -142,9 +142,15 @@ export async function stopService(recordFile: string, options: StopOptions = {})
   return running;
 }
 
+/**
+ * Waits until the recorded process and everything of its process group are gone: the program
+ * runs under a small sh, which dies at once on SIGTERM while the program may take seconds to
+ * shut down (JupyterLab stops its kernels), still holding its port.
+ */
 async function waitForExit(record: ServiceRecord, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (isOurs(record)) {
+  const group = record.pid;
+  while (isOurs(record) || processGroupMembers(group).length > 0) {
     if (Date.now() >= deadline) return false;
     await sleep(50);
   }

@@ -5,6 +5,7 @@
  * a busy server of ours must never be taken for a stranger.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { processGroupMembers } from '../state/process-identity.ts';
 
 const LISTEN = '0A';
 const ESTABLISHED = '01';
@@ -53,33 +54,11 @@ export function openConnections(port: number, procRoot = '/proc'): number {
   return socketRows(procRoot).filter((r) => r.localPort === port && r.state === ESTABLISHED).length;
 }
 
-/** The pid and the members of its process group (our services run detached, in their own group). */
-function groupMembers(pid: number, procRoot: string): number[] {
-  const members = [pid];
-  let entries: string[];
-  try {
-    entries = readdirSync(procRoot);
-  } catch {
-    return members;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
-    try {
-      const stat = readFileSync(`${procRoot}/${entry}/stat`, 'utf8');
-      const pgrp = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2];
-      if (Number(pgrp) === pid) members.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return members;
-}
-
 /** True when `pid` (or a process of its group) has a socket listening on `port`. */
 export function pidHoldsPort(pid: number, port: number, procRoot = '/proc'): boolean {
   const inodes = listeningInodes(port, procRoot);
   if (inodes.size === 0) return false;
-  for (const member of groupMembers(pid, procRoot)) {
+  for (const member of [pid, ...processGroupMembers(pid, procRoot)]) {
     let fds: string[];
     try {
       fds = readdirSync(`${procRoot}/${member}/fd`);

@@ -2,7 +2,7 @@
  * Which process holds a record or a lock: its pid with its start time (field 22 of
  * /proc/<pid>/stat), so a pid the kernel has given to another program is never taken for ours.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function processStartTime(pid: number): string | undefined {
   try {
@@ -24,4 +24,26 @@ export function processStartTime(pid: number): string | undefined {
 export function isProcessAlive(pid: number, startTime?: string): boolean {
   const now = processStartTime(pid);
   return now !== undefined && (startTime === undefined || now === startTime);
+}
+
+/** Live processes (zombies aside) whose process group is `pgid`: what a detached service spawned. */
+export function processGroupMembers(pgid: number, procRoot = '/proc'): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    return [];
+  }
+  const members: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`${procRoot}/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return members;
 }
