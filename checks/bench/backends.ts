@@ -4,23 +4,15 @@
  * llama-bench's pp/tg at the same threads: the C++ limit a served endpoint is measured against.
  * Both come from the same pinned llama.cpp source as the wheel (built and cached on first use).
  */
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
 import { llamaServerArgs } from '../../scripts/lib/llama-cpp/llama-server-args.ts';
 import { ensureLlamaServer } from '../../scripts/lib/llama-cpp/llama-server-build.ts';
+import { freePort } from '../../scripts/lib/process/ports.ts';
 import { which } from '../../scripts/lib/process/run.ts';
 import type { Plan } from '../../scripts/lib/profile/plan.ts';
 import { resolveParallel } from '../../scripts/lib/profile/rules.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function llamaServerBinaries(plan: Plan): Promise<{ server: string; bench: string }> {
   const python = which('python3');

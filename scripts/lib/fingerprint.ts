@@ -60,3 +60,13 @@ export function describeChanges(before: Facts | undefined, after: Facts): string
   if (changed.length === 0) return 'nothing in its configuration';
   return changed.map((key) => `${key} ${shown(before[key])} -> ${shown(after[key])}`).join(', ');
 }
+
+/** An environment as facts (`env NAME`), leaving out secrets and what differs between shells. */
+export function envFacts(env: Record<string, string>, leaveOut: readonly string[]): Facts {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !leaveOut.includes(k)).map(([k, v]) => [`env ${k}`, v]));
+}
+
+/** A secret as a fact: `sha256:<12 hex>`, or `none`. */
+export function secretFact(secret: string | undefined): string {
+  return secret === undefined ? 'none' : `sha256:${sha256Hex(secret).slice(0, 12)}`;
+}

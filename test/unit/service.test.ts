@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
-import { isPortFree } from '../../scripts/lib/process/ports.ts';
+import { freePort, isPortFree } from '../../scripts/lib/process/ports.ts';
 import { stopService, type ServiceRecord } from '../../scripts/lib/process/background.ts';
 import { logTail } from '../../scripts/lib/process/log-tail.ts';
 import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
@@ -16,14 +16,6 @@ import { openConnections, pidHoldsPort } from '../../scripts/lib/process/sockets
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
 const BUSY_SERVER = join(REPO_ROOT, 'test', 'unit', 'fixtures', 'busy-server.ts');
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startBusyServer(port: number, streamMs: number): Promise<{ child: ResultPromise; record: ServiceRecord }> {
   const child = execa('node', ['--import', 'tsx', BUSY_SERVER, String(port), String(streamMs)], { cwd: REPO_ROOT, reject: false, buffer: false });

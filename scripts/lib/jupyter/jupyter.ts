@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { argvFacts, sha256Hex } from '../fingerprint.ts';
+import { argvFacts, secretFact, envFacts, sha256Hex } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 import { thisWsl } from '../doctor/platform.ts';
@@ -77,8 +77,6 @@ function jupyterService(plan: Plan, python: string, pythonEnv: string, peek = fa
     OPENAI_BASE_URL: plan.server.baseUrl,
     OPENAI_API_KEY: apiKey,
   });
-  const { JUPYTER_TOKEN: _token, OPENAI_API_KEY: _key, PATH: _path, ...visible } = env;
-  const digest = (secret: string) => `sha256:${sha256Hex(secret).slice(0, 12)}`;
   return {
     what: `JupyterLab on ${plan.jupyter.host}:${plan.jupyter.port}`,
     service: 'jupyterlab',
@@ -89,9 +87,10 @@ function jupyterService(plan: Plan, python: string, pythonEnv: string, peek = fa
     logFile: paths.jupyterLog,
     facts: {
       ...argvFacts(argv, ['python']),
-      ...Object.fromEntries(Object.entries(visible).map(([k, v]) => [`env ${k}`, v])),
-      token: digest(token),
-      'api key': digest(apiKey),
+      // Secrets by digest; PATH left out: it differs from shell to shell without changing what runs.
+      ...envFacts(env, ['JUPYTER_TOKEN', 'OPENAI_API_KEY', 'PATH']),
+      token: secretFact(token),
+      'api key': secretFact(apiKey),
       'python env': pythonEnv,
     },
     url: plan.jupyter.url,

@@ -38,3 +38,12 @@ export function unusablePort(host: string, port: number, field: string, probe: {
     probe.code === 'EACCES' ? `choose a ${field} of 1024 or more` : `set ${hostField} to 127.0.0.1 or to an address this machine has (ip -brief address lists them)`,
   );
 }
+
+/** A port free on loopback right now (the kernel's pick), for a server of our own. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

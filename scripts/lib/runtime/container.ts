@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine, RunSpec } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
-import { describeChanges, factsFingerprint, sha256Hex, type Facts } from '../fingerprint.ts';
+import { describeChanges, factsFingerprint, secretFact, type Facts } from '../fingerprint.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
 import { modelIsListed, waitUntil } from '../process/readiness.ts';
@@ -57,7 +57,7 @@ function containerFacts(plan: Plan, image: string, apiKey: string | undefined, m
     ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}`).join(' '),
     volumes: spec.volumes.map((v) => `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`).join(' '),
     env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' '),
-    'api key': apiKey === undefined ? 'none' : `sha256:${sha256Hex(apiKey).slice(0, 12)}`,
+    'api key': secretFact(apiKey),
     'model sha256': modelSha,
   };
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
-import { argvFacts, sha256Hex, type Facts } from '../fingerprint.ts';
+import { argvFacts, envFacts, secretFact, sha256Hex, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
 import { hostBuild } from '../llama-cpp/host-build.ts';
 import { llamaServerArgs } from '../llama-cpp/llama-server-args.ts';
@@ -41,16 +41,28 @@ export interface NativeServerInputs {
  * left out: it differs from shell to shell (an activated conda env) without changing what runs.
  */
 export function nativeServerFacts(plan: Plan, inputs: NativeServerInputs): Facts {
-  const { API_KEY: _secret, PATH: _path, ...env } = inputs.env;
   return {
     ...argvFacts(inputs.argv, ['python', 'launcher']),
-    ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`env ${k}`, v])),
-    'api key': inputs.apiKey === undefined ? 'none' : `sha256:${sha256Hex(inputs.apiKey).slice(0, 12)}`,
+    ...envFacts(inputs.env, ['API_KEY', 'PATH']),
+    'api key': secretFact(inputs.apiKey),
     'llama_cpp.version': plan.llamaCpp.version,
     'llama.cpp cmake args': plan.llamaCpp.hostCmakeArgs,
     'python env': inputs.pythonEnv,
     'launcher sha256': sha256Hex(inputs.launcherText).slice(0, 16),
     'model sha256': inputs.modelSha256,
+  };
+}
+
+/** What both backends' services share: where they are recorded and logged, their URL and port. */
+function serverRecordFields(plan: Plan) {
+  const paths = statePaths(plan);
+  return {
+    service: 'model-server',
+    cwd: plan.paths.stateDir,
+    recordFile: paths.serverRecord,
+    logFile: paths.serverLog,
+    url: plan.server.baseUrl,
+    port: { host: plan.server.host, port: plan.server.port, field: 'server.port' },
   };
 }
 
@@ -64,16 +76,11 @@ function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: 
   // The API key travels here, never on the command line where ps shows it.
   const env = baseEnv({ HOST: plan.server.host, PORT: String(plan.server.port), API_KEY: apiKey });
   return {
+    ...serverRecordFields(plan),
     what: `model server on ${plan.server.host}:${plan.server.port}`,
-    service: 'model-server',
     argv,
     env,
-    cwd: plan.paths.stateDir,
-    recordFile: paths.serverRecord,
-    logFile: paths.serverLog,
     facts: nativeServerFacts(plan, { argv, env, apiKey, pythonEnv, launcherText: readFileSync(plan.paths.launcher, 'utf8'), modelSha256: modelSha }),
-    url: plan.server.baseUrl,
-    port: { host: plan.server.host, port: plan.server.port, field: 'server.port' },
     isReady: () => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
   };
@@ -90,24 +97,18 @@ function llamaServerService(plan: Plan, modelSha: string, peek: boolean): Backgr
   const binary = join(llamaServerDir(plan), 'llama-server');
   const argv = [binary, ...llamaServerArgs(plan, plan.model.path)];
   const env = baseEnv({ LLAMA_API_KEY: apiKey });
-  const { LLAMA_API_KEY: _secret, PATH: _path, ...visible } = env;
   return {
+    ...serverRecordFields(plan),
     what: `llama-server on ${plan.server.host}:${plan.server.port}`,
-    service: 'model-server',
     argv,
     env,
-    cwd: plan.paths.stateDir,
-    recordFile: paths.serverRecord,
-    logFile: paths.serverLog,
     facts: {
       ...argvFacts(argv, ['llama-server']),
-      ...Object.fromEntries(Object.entries(visible).map(([k, v]) => [`env ${k}`, v])),
-      'api key': apiKey === undefined ? 'none' : `sha256:${sha256Hex(apiKey).slice(0, 12)}`,
+      ...envFacts(env, ['LLAMA_API_KEY', 'PATH']),
+      'api key': secretFact(apiKey),
       'llama.cpp build': hostBuild(plan),
       'model sha256': modelSha,
     },
-    url: plan.server.baseUrl,
-    port: { host: plan.server.host, port: plan.server.port, field: 'server.port' },
     isReady: async () => (await serverHealthy(plan.server.baseUrl)) && modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and model.chat_format in the profile`,
   };
