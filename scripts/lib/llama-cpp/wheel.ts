@@ -113,7 +113,9 @@ function checkAgainstLock(plan: Plan, info: LlamaCppLock): void {
  * go into the lock, and a lock made elsewhere must match it. Both backends build from it.
  */
 export async function downloadSdist(plan: Plan, python: string, dir: string): Promise<{ sdist: string; info: LlamaCppLock }> {
-  await runLogged([python, '-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--no-binary', ':all:', '--dest', dir, `llama-cpp-python==${plan.llamaCpp.version}`], {
+  // --no-binary for this package only: `:all:` would also build pip's isolated build
+  // dependencies (CMake itself) from source, which takes longer than llama.cpp.
+  await runLogged([python, '-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--no-binary', 'llama-cpp-python', '--dest', dir, `llama-cpp-python==${plan.llamaCpp.version}`], {
     label: 'downloading the llama-cpp-python sdist',
     logFile: statePaths(plan).buildLog,
     hint: 'PyPI must be reachable (behind a proxy, export HTTPS_PROXY=http://proxy:port)',
