@@ -63,12 +63,16 @@ export function chooseManager(plan: Plan, path = process.env.PATH ?? ''): { kind
   return uv ? { kind: 'venv', uv } : { kind: 'venv' };
 }
 
-/** The python that builds venvs: the profile's version when installed, else python3. */
+/**
+ * The python that builds venvs: the profile's version when installed, else python3. Its full
+ * version (3.11.2, not 3.11): packages require patch releases (soupsieve 4.1.3 wants >=3.11.5),
+ * so a lock resolved on one patch release may not install on another.
+ */
 async function hostPython(plan: Plan): Promise<{ path: string; version: string }> {
   for (const name of [`python${plan.python.version}`, 'python3']) {
     const path = which(name);
     if (!path) continue;
-    const version = await tryOutput([path, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+    const version = await tryOutput([path, '-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])']);
     if (version) return { path, version };
   }
   throw new WorkbenchError('no python3 on PATH', 'install Python 3 with venv support (Debian/Ubuntu: sudo apt-get install python3 python3-venv)');
