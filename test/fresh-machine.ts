@@ -34,7 +34,9 @@ const inside = [
 
 const started = Date.now();
 const caEnv = ['PIP_CERT', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE'].flatMap((name) => ['--env', `${name}=/etc/llm-ci/ca.crt`]);
-const run = ['run', '--rm', '--network', 'host', '--volume', `${tree}:/repo`, '--volume', `${ca}:/etc/llm-ci/ca.crt:ro`, ...caEnv, TEST_BASE_IMAGE, 'bash', '-c', inside];
+// podman's own network: the container reaches the registries, and its ports (8080, 18888) are its
+// own, so this runs beside anything else on the host.
+const run = ['run', '--rm', '--volume', `${tree}:/repo`, '--volume', `${ca}:/etc/llm-ci/ca.crt:ro`, ...caEnv, TEST_BASE_IMAGE, 'bash', '-c', inside];
 // zx quotes each element of the array as its own word.
 await sh`podman ${run}`;
 console.log(`fresh machine: make provision and make smoke-test passed in ${((Date.now() - started) / 1000).toFixed(0)}s`);
