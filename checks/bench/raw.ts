@@ -26,6 +26,7 @@ export async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt:
         model: plan.model.path,
         n_ctx: plan.model.nCtx,
         n_threads: plan.server.nThreads,
+        n_threads_batch: plan.server.nThreadsBatch,
         chat_format: plan.model.chatFormat ?? null,
         pooling: plan.model.pooling,
         max_tokens: maxTokens,

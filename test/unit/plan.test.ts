@@ -134,10 +134,12 @@ describe('resolving a profile into a plan', () => {
     assert.throws(() => plan('lsc', { HOME: '/h' }, { lsc: 'extends: llama-server\nruntime: container\n' }), /server\.backend llama-server runs natively only/);
   });
 
-  it('means every core by n_threads: auto, for prompt and decode alike', () => {
+  it('means every core for the prompt and every core but one for decode by n_threads: auto', () => {
     const p = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 8 });
     const args = serverArgs(p, { modelPath: '/m.gguf', bindHost: true });
-    assert.equal(args[args.indexOf('--n_threads') + 1], '8');
+    assert.equal(args[args.indexOf('--n_threads') + 1], '7');
     assert.equal(args[args.indexOf('--n_threads_batch') + 1], '8');
+    const two = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
+    assert.deepEqual([two.server.nThreads, two.server.nThreadsBatch], [1, 2]);
   });
 });

@@ -41,7 +41,7 @@ export function llamaServerArgs(plan: Plan, modelPath: string): string[] {
     '--ctx-size', String(model.nCtx * server.parallel),
     '--parallel', String(server.parallel),
     '--threads', String(server.nThreads),
-    '--threads-batch', String(server.nThreads),
+    '--threads-batch', String(server.nThreadsBatch),
     // One instance serves chat, streaming and pooled embeddings (tried with this commit).
     '--embeddings',
     '--pooling', model.pooling,

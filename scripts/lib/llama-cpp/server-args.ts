@@ -22,10 +22,10 @@ export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
     '--interrupt_requests', 'false',
   ];
   if (model.chatFormat) args.push('--chat_format', model.chatFormat);
-  // Both for decode and for the prompt: llama_cpp's default (half the cores) halves prompt speed.
+  // Decode and prompt apart: llama_cpp's default (half the cores for both) halves prompt speed.
   // A rendered image or deployment file names threads only when the profile does: this
   // machine's core count is no fact about the one it runs on.
-  if (options.bindHost || !server.threadsAuto) args.push('--n_threads', String(server.nThreads), '--n_threads_batch', String(server.nThreads));
+  if (options.bindHost || !server.threadsAuto) args.push('--n_threads', String(server.nThreads), '--n_threads_batch', String(server.nThreadsBatch));
   if (options.bindHost) args.push('--host', server.host);
   args.push('--port', String(server.port), ...server.extraArgs);
   return args;

@@ -64,8 +64,13 @@ export interface Plan {
     host: string;
     port: number;
     backend: 'llama-cpp-python' | 'llama-server';
-    /** Threads for this machine (auto: every core); `threadsAuto` keeps rendered files machine-free. */
+    /**
+     * Threads for this machine: decode (auto: every core but one, so a busy machine does not
+     * starve the generation's threads) and prompt (auto: every core). `threadsAuto` keeps
+     * rendered files machine-free.
+     */
     nThreads: number;
+    nThreadsBatch: number;
     threadsAuto: boolean;
     /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
     parallel: number;
@@ -199,7 +204,8 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       host: server.host,
       port: server.port,
       backend: server.backend,
-      nThreads: server.n_threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : server.n_threads,
+      nThreads: server.n_threads === 'auto' ? Math.max(1, (ctx.cpuCount ?? 1) - 1) : server.n_threads,
+      nThreadsBatch: server.n_threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : server.n_threads,
       threadsAuto: server.n_threads === 'auto',
       parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, profile.model.size_mb) : 1,
       apiKey,
