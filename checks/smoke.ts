@@ -13,13 +13,16 @@ import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest 
 import { notebookCheck } from './notebook.ts';
 import { expect, type Check } from './report.ts';
 
+/** Enough tokens to see an answer; a quick verification (a warm re-provision) asks for fewer. */
 const MAX_TOKENS = 48;
+const QUICK_MAX_TOKENS = 12;
 
 export function clientFor(plan: Plan): OpenAI {
   return new OpenAI({ baseURL: plan.server.baseUrl, apiKey: serverApiKey(plan) ?? 'Dummy', timeout: 120_000, maxRetries: 0 });
 }
 
 export function smokeChecks(plan: Plan, options: { notebook: boolean } = { notebook: true }): Check[] {
+  const maxTokens = options.notebook ? MAX_TOKENS : QUICK_MAX_TOKENS;
   const client = clientFor(plan);
   const checks: Check[] = [
     {
@@ -34,7 +37,7 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
     {
       name: 'completions',
       async run() {
-        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: MAX_TOKENS, ...GUIDE_SAMPLING });
+        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: maxTokens, ...GUIDE_SAMPLING });
         const choice = response.choices[0];
         expect(choice, 'the response has no choices');
         expect(choice.text.trim().length > 0, 'the completion text is empty');
@@ -49,7 +52,7 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
     {
       name: 'chat',
       async run() {
-        const response = await client.chat.completions.create(guideChatRequest(MAX_TOKENS));
+        const response = await client.chat.completions.create(guideChatRequest(maxTokens));
         const message = response.choices[0]?.message;
         expect(message?.role === 'assistant', `the reply's role is ${JSON.stringify(message?.role)}, not "assistant"`);
         expect((message.content ?? '').trim().length > 0, 'the assistant message is empty');
@@ -94,7 +97,7 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
       name: 'streaming',
       async run() {
         const started = performance.now();
-        const stream = await client.chat.completions.create(guideChatStreamRequest(MAX_TOKENS));
+        const stream = await client.chat.completions.create(guideChatStreamRequest(maxTokens));
         let deltas = 0;
         let text = '';
         let firstDeltaAt: number | undefined;
