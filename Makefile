@@ -36,7 +36,9 @@ $(NODE_MODULES): package.json package-lock.json
 system-deps:
 	@$(BOOTSTRAP) native
 
-# What the end-to-end tests run: podman, runc, debootstrap, Docker's daemon, shellcheck, compose.
+# What the end-to-end tests run, installed by scripts/bootstrap.sh when missing: podman, runc,
+# catatonit, debootstrap, Debian's docker.io (docker, dockerd), docker-compose, podman-compose,
+# shellcheck. (conda is never run: its route is unit-tested by argv only.)
 test-deps:
 	@$(BOOTSTRAP) test
 
