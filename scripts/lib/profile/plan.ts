@@ -30,7 +30,6 @@ export interface Plan {
     sourceText: string;
     fileField?: string;
     fileName: string;
-    /** Where the GGUF lives once fetched. */
     path: string;
     sha256?: string;
     sha256Origin: 'profile' | 'lock' | 'none';
@@ -43,9 +42,8 @@ export interface Plan {
   llamaCpp: {
     version: string;
     blas: 'none' | 'openblas';
-    /** CMAKE_ARGS where the server runs: the host for native, the image for container. */
+    /** CMAKE_ARGS where the server runs (host or image), and for the host's build. */
     cmakeArgs: string;
-    /** CMAKE_ARGS for the host env's build. */
     hostCmakeArgs: string;
     /** Whether the host env gets llama-cpp-python (native runtime) or not (the image serves). */
     onHost: boolean;
@@ -64,12 +62,9 @@ export interface Plan {
     host: string;
     port: number;
     backend: 'llama-cpp-python' | 'llama-server';
-    /**
-     * Threads for this machine: decode (auto: every core but one, so a busy machine does not
-     * starve the generation's threads) and prompt (auto: every core). `threadsAuto` keeps
-     * rendered files machine-free.
-     */
+    /** Decode threads (auto: every core but one, so a busy machine does not starve generation). */
     nThreads: number;
+    /** Prompt threads (auto: every core); with `threadsAuto`, rendered files name none. */
     nThreadsBatch: number;
     threadsAuto: boolean;
     /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
