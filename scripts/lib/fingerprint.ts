@@ -14,10 +14,6 @@ export function fingerprint(facts: unknown): string {
   return sha256Hex(JSON.stringify(facts)).slice(0, 16);
 }
 
-/** A secret's place in a fingerprint: a change is noticed, the value never written. */
-export function secretDigest(secret: string | undefined): string | null {
-  return secret === undefined ? null : sha256Hex(secret);
-}
 
 /**
  * The facts behind a fingerprint, by readable name ("--n_ctx", "llama_cpp.version"), kept beside

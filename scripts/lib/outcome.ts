@@ -23,9 +23,3 @@ export interface Preview {
 export function expectedOutcome(action: Action): Outcome {
   return ({ create: 'created', keep: 'unchanged', replace: 'replaced', run: 'unchanged', skip: 'skipped' } as const)[action];
 }
-
-/** A preview from an old and a new fingerprint. */
-export function previewChange(exists: boolean, same: boolean, why: { create: string; keep: string; replace: string }): Preview {
-  if (!exists) return { action: 'create', why: why.create };
-  return same ? { action: 'keep', why: why.keep } : { action: 'replace', why: why.replace };
-}
