@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { existsSync } from 'node:fs';
 import { readGgufInfo } from '../scripts/lib/model/gguf.ts';
 import { jupyterToken } from '../scripts/lib/jupyter/jupyter.ts';
-import type { Plan } from '../scripts/lib/profile/plan.ts';
+import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest } from '../scripts/lib/guide.ts';
 import { notebookCheck } from './notebook.ts';
@@ -30,8 +30,10 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
       async run() {
         const models = await client.models.list();
         const ids = models.data.map((m) => m.id);
-        expect(ids.includes(plan.model.alias), `/v1/models lists ${JSON.stringify(ids)}, not the alias "${plan.model.alias}"`);
-        return `"${plan.model.alias}" listed`;
+        const aliases = plan.models.map((m) => m.alias);
+        const missing = aliases.filter((alias) => !ids.includes(alias));
+        expect(missing.length === 0, `/v1/models lists ${JSON.stringify(ids)}, not ${missing.map((a) => `"${a}"`).join(', ')}`);
+        return `${aliases.map((a) => `"${a}"`).join(', ')} listed`;
       },
     },
     {
@@ -74,23 +76,7 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
           }
           throw error;
         }
-        expect(response.data.length === inputs.length, `${inputs.length} inputs gave ${response.data.length} embeddings`);
-        const vectors = response.data.map((d) => d.embedding as unknown);
-        for (const [i, vector] of vectors.entries()) {
-          expect(Array.isArray(vector), `embedding ${i} is not a list`);
-          expect(
-            vector.every((x) => typeof x === 'number'),
-            `embedding ${i} is a list of ${vector.length} lists (one vector per token), not one flat vector: the server's pooling is NONE; start it through serve.py with --pooling mean`,
-          );
-          expect(vector.every((x) => Number.isFinite(x)), `embedding ${i} holds values that are not finite`);
-          expect(vector.some((x) => x !== 0), `embedding ${i} is all zeros`);
-        }
-        const [a, b] = vectors as number[][];
-        const size = await expectedEmbeddingSize(plan);
-        expect(a!.length === b!.length, `the two embeddings differ in length (${a!.length} and ${b!.length})`);
-        if (size !== undefined) expect(a!.length === size, `embeddings have ${a!.length} dimensions, the model's embedding length is ${size}`);
-        expect(a!.some((x, i) => x !== b![i]), 'different inputs gave the same embedding');
-        return `${vectors.length} flat vectors of ${a!.length} floats${size !== undefined ? ' (the model\'s embedding length)' : ''}, distinct`;
+        return describeEmbeddings(await checkEmbeddings(response, inputs, plan.model));
       },
     },
     {
@@ -121,14 +107,67 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
       },
     },
   ];
+  // Several models: each called by its name, on every endpoint, one model after the other
+  // (llama_cpp.server swaps the loaded model when a request names another).
+  if (plan.models.length > 1) checks.push(...plan.models.map((model) => modelCheck(client, model, maxTokens)));
   if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
   if (plan.jupyter.enabled && options.notebook) checks.push(notebookCheck(plan));
   return checks;
 }
 
-async function expectedEmbeddingSize(plan: Plan): Promise<number | undefined> {
-  if (!existsSync(plan.model.path)) return undefined;
-  return (await readGgufInfo(plan.model.path).catch(() => undefined))?.embeddingLength;
+async function expectedEmbeddingSize(model: PlanModel): Promise<number | undefined> {
+  if (!existsSync(model.path)) return undefined;
+  return (await readGgufInfo(model.path).catch(() => undefined))?.embeddingLength;
+}
+
+/** Validates an embeddings response: one flat, finite, non-zero vector per input, of the model's length, distinct. */
+async function checkEmbeddings(response: OpenAI.CreateEmbeddingResponse, inputs: string[], model: PlanModel): Promise<{ count: number; length: number; sized: boolean }> {
+        expect(response.data.length === inputs.length, `${inputs.length} inputs gave ${response.data.length} embeddings`);
+        const vectors = response.data.map((d) => d.embedding as unknown);
+        for (const [i, vector] of vectors.entries()) {
+          expect(Array.isArray(vector), `embedding ${i} is not a list`);
+          expect(
+            vector.every((x) => typeof x === 'number'),
+            `embedding ${i} is a list of ${vector.length} lists (one vector per token), not one flat vector: the server's pooling is NONE; start it through serve.py with --pooling mean`,
+          );
+          expect(vector.every((x) => Number.isFinite(x)), `embedding ${i} holds values that are not finite`);
+          expect(vector.some((x) => x !== 0), `embedding ${i} is all zeros`);
+        }
+        const [a, b] = vectors as number[][];
+        const size = await expectedEmbeddingSize(model);
+        expect(a!.length === b!.length, `the two embeddings differ in length (${a!.length} and ${b!.length})`);
+        if (size !== undefined) expect(a!.length === size, `embeddings have ${a!.length} dimensions, the model's embedding length is ${size}`);
+        expect(a!.some((x, i) => x !== b![i]), 'different inputs gave the same embedding');
+  return { count: vectors.length, length: a!.length, sized: size !== undefined };
+}
+
+function describeEmbeddings(e: { count: number; length: number; sized: boolean }): string {
+  return `${e.count} flat vectors of ${e.length} floats${e.sized ? " (the model's embedding length)" : ''}, distinct`;
+}
+
+/** One model by its alias: completion, chat, a stream and embeddings, each answered by that model. */
+function modelCheck(client: OpenAI, model: PlanModel, maxTokens: number): Check {
+  return {
+    name: `model ${model.alias}`,
+    async run() {
+      const answeredBy = (what: string, name: string | undefined) =>
+        expect(name === undefined || name === model.alias || name.endsWith(model.fileName), `the ${what} asked of "${model.alias}" was answered by "${name}"`);
+      const completion = await client.completions.create({ model: model.alias, prompt: GUIDE_PROMPT, max_tokens: maxTokens, ...GUIDE_SAMPLING });
+      expect((completion.choices[0]?.text ?? '').trim().length > 0, `the completion from "${model.alias}" is empty`);
+      answeredBy('completion', completion.model);
+      const chat = await client.chat.completions.create({ ...guideChatRequest(maxTokens), model: model.alias });
+      expect((chat.choices[0]?.message?.content ?? '').trim().length > 0, `the chat answer from "${model.alias}" is empty`);
+      answeredBy('chat', chat.model);
+      let deltas = 0;
+      for await (const chunk of await client.chat.completions.create({ ...guideChatStreamRequest(maxTokens), model: model.alias })) {
+        if (chunk.choices[0]?.delta?.content) deltas += 1;
+      }
+      expect(deltas >= 2, `the stream from "${model.alias}" carried ${deltas} content deltas, expected at least 2`);
+      const inputs = [GUIDE_PROMPT, '富士山の標高は？'];
+      const embeddings = await checkEmbeddings(await client.embeddings.create({ model: model.alias, input: inputs, encoding_format: 'float' }), inputs, model);
+      return `completion, chat, ${deltas} streamed deltas, ${describeEmbeddings(embeddings)}`;
+    },
+  };
 }
 
 function jupyterCheck(plan: Plan): Check {

@@ -7,7 +7,9 @@
  */
 import { argv } from 'zx';
 import { isWorkbenchError, WorkbenchError } from './lib/errors.ts';
-import { serverArgs } from './lib/llama-cpp/server-args.ts';
+import { llamaServerArgs, routerArgs, routerPreset } from './lib/llama-cpp/llama-server-args.ts';
+import { serverArgs, serverConfig } from './lib/llama-cpp/server-args.ts';
+import { statePaths } from './lib/state/paths.ts';
 import { planFor } from './lib/profile/index.ts';
 import { formatPreviewLine, runMain } from './lib/step.ts';
 import { STEPS } from './steps.ts';
@@ -15,11 +17,17 @@ import { STEPS } from './steps.ts';
 await runMain(async () => {
   const plan = planFor();
   if (argv.json) {
-    const server = serverArgs(plan, {
-      modelPath: plan.runtime === 'native' ? plan.model.path : `${plan.container.modelDir}/${plan.model.fileName}`,
-      bindHost: plan.runtime === 'native',
-    });
-    console.log(JSON.stringify({ ...plan, serverArgv: server }, null, 2));
+    const paths = statePaths(plan);
+    const server = plan.server.backend === 'llama-server'
+      ? plan.models.length > 1 ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, plan.model.path)
+      : plan.models.length > 1
+        ? ['--config_file', paths.serverConfig]
+        : serverArgs(plan, {
+            modelPath: plan.runtime === 'native' ? plan.model.path : `${plan.container.modelDir}/${plan.model.fileName}`,
+            bindHost: plan.runtime === 'native',
+          });
+    const config = plan.models.length > 1 ? (plan.server.backend === 'llama-server' ? { routerPreset: routerPreset(plan) } : { serverConfig: serverConfig(plan) }) : {};
+    console.log(JSON.stringify({ ...plan, serverArgv: server, ...config }, null, 2));
     return;
   }
   console.log(`plan for profile "${plan.profile.name}" (${plan.profile.files.join(' + ')}): nothing is changed`);

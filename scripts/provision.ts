@@ -23,7 +23,7 @@ await runMain(async () => {
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const changed = reports.filter((r) => r.outcome === 'created' || r.outcome === 'replaced').length;
   console.log(`\nready in ${seconds}s (${changed ? `${changed} steps changed something` : 'nothing changed'})`);
-  console.log(`  model server  ${plan.server.baseUrl}  (model "${plan.model.alias}")`);
+  console.log(`  model server  ${plan.server.baseUrl}  (${plan.models.length > 1 ? `models ${plan.models.map((m) => `"${m.alias}"`).join(', ')}` : `model "${plan.model.alias}"`})`);
   if (plan.jupyter.enabled) console.log(`  JupyterLab    ${readyUrl(plan, jupyterToken(plan))}`);
   console.log(`  new shells get OPENAI_BASE_URL from ${plan.paths.bashrc}; make status | logs | open | down`);
   const platform = await platformFacts();

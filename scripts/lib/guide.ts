@@ -11,6 +11,9 @@ export const GUIDE_SYSTEM = 'あなたは優秀な日本の観光ガイドです
 export const GUIDE_VERIFICATION_SYSTEM = 'あなたは優秀な日本の観光ガイドです';
 export const GUIDE_VERIFICATION_PROMPTS = ['自己紹介をしてください', '富士山の標高は？', GUIDE_PROMPT];
 /** Sampling as in the guide, so answers repeat. */
+/** The OpenAI model names the guide's code asks for; a single-model server answers any name. */
+export const GUIDE_MODEL_NAMES = ['text-davinci-003', 'gpt-3.5-turbo', 'text-embedding-ada-002'] as const;
+
 export const GUIDE_SAMPLING = { temperature: 0.01, top_p: 0.01 } as const;
 
 

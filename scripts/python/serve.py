@@ -7,9 +7,14 @@ takes `pooling_type`, so this launcher passes it to every model created with emb
 Tried with llama-cpp-python 0.3.36: the same context still generates text (chat, streaming).
 
 Usage: python serve.py [--pooling mean|cls|last] <llama_cpp.server arguments>
-Secrets (API_KEY) come from the environment, never from the command line.
+       python serve.py --config_file server-config.json   (several models)
+The config file is llama_cpp.server's, plus a `pooling` per model, which this launcher takes out
+(llama_cpp's settings refuse unknown keys). Secrets (API_KEY) come from the environment, never
+from the command line or the file.
 """
 
+import json
+import os
 import sys
 
 POOLING_TYPES = {"mean": 1, "cls": 2, "last": 3}  # llama_cpp.LLAMA_POOLING_TYPE_*
@@ -21,13 +26,14 @@ def take_option(argv, name):
         return None
     index = argv.index(name)
     if index + 1 >= len(argv):
-        sys.exit(f"serve.py: {name} needs a value ({', '.join(POOLING_TYPES)})")
+        sys.exit(f"serve.py: {name} needs a value")
     value = argv[index + 1]
     del argv[index : index + 2]
     return value
 
 
-def use_pooling(pooling):
+def use_pooling(pooling_for):
+    """pooling_for(model_path) -> "mean" | "cls" | "last" | None, for each model llama_cpp loads."""
     import inspect
 
     import llama_cpp
@@ -38,20 +44,59 @@ def use_pooling(pooling):
     original_init = llama_cpp.Llama.__init__
 
     def init_with_pooling(self, *args, **kwargs):
-        if kwargs.get("embedding"):
+        pooling = pooling_for(kwargs.get("model_path", args[0] if args else None))
+        if kwargs.get("embedding") and pooling is not None:
             kwargs["pooling_type"] = POOLING_TYPES[pooling]
         original_init(self, *args, **kwargs)
 
     llama_cpp.Llama.__init__ = init_with_pooling
 
 
+def check_pooling(pooling, where):
+    if pooling not in POOLING_TYPES:
+        sys.exit(f"serve.py: {where} must be one of {', '.join(POOLING_TYPES)}, not {pooling!r}")
+
+
+def serve_config_file(path):
+    """What llama_cpp.server's own --config_file does, with per-model pooling and the key from API_KEY."""
+    with open(path, encoding="utf-8") as f:
+        config = json.load(f)
+    pooling_by_path = {}
+    for model in config.get("models", []):
+        if "pooling" in model:
+            pooling = model.pop("pooling")
+            check_pooling(pooling, f"pooling of {model.get('model_alias', model.get('model'))} in {path}")
+            pooling_by_path[model["model"]] = pooling
+    use_pooling(pooling_by_path.get)
+    if os.environ.get("API_KEY"):
+        config["api_key"] = os.environ["API_KEY"]
+
+    import uvicorn
+    from llama_cpp.server.app import create_app
+    from llama_cpp.server.settings import ConfigFileSettings, ServerSettings
+
+    settings = ConfigFileSettings.model_validate(config)
+    server_settings = ServerSettings.model_validate(settings)
+    app = create_app(server_settings=server_settings, model_settings=settings.models)
+    uvicorn.run(
+        app,
+        host=os.getenv("HOST", server_settings.host),
+        port=int(os.getenv("PORT", server_settings.port)),
+    )
+
+
 def main():
     argv = sys.argv[1:]
+    config_file = take_option(argv, "--config_file")
+    if config_file is not None:
+        if argv:
+            sys.exit(f"serve.py: --config_file takes no other arguments, got {argv!r}")
+        serve_config_file(config_file)
+        return
     pooling = take_option(argv, "--pooling")
     if pooling is not None:
-        if pooling not in POOLING_TYPES:
-            sys.exit(f"serve.py: --pooling must be one of {', '.join(POOLING_TYPES)}, not {pooling!r}")
-        use_pooling(pooling)
+        check_pooling(pooling, "--pooling")
+        use_pooling(lambda _model_path: pooling)
     sys.argv = [sys.argv[0], *argv]
     from llama_cpp.server.__main__ import main as server_main
 

@@ -4,9 +4,10 @@ import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type PlanContext } from '../../scripts/lib/profile/plan.ts';
 import { describeChanges, factsFingerprint } from '../../scripts/lib/fingerprint.ts';
-import { nativeServerFacts, type NativeServerInputs } from '../../scripts/lib/runtime/native.ts';
-import { chatTemplateArgs, llamaServerArgs } from '../../scripts/lib/llama-cpp/llama-server-args.ts';
-import { serverArgs } from '../../scripts/lib/llama-cpp/server-args.ts';
+import { configFacts, nativeServerFacts, type NativeServerInputs } from '../../scripts/lib/runtime/native.ts';
+import { chatTemplateArgs, llamaServerArgs, routerArgs, routerPreset } from '../../scripts/lib/llama-cpp/llama-server-args.ts';
+import { serverArgs, serverConfig } from '../../scripts/lib/llama-cpp/server-args.ts';
+import { modelId } from '../../scripts/lib/model/transport/source.ts';
 import { profilesWith, REPO_ROOT } from '../helpers.ts';
 
 function plan(name: string, env: PlanContext['env'] = { HOME: '/home/u' }, files: Record<string, string> = {}) {
@@ -36,7 +37,8 @@ describe('resolving a profile into a plan', () => {
 
   it('uses a sha256 recorded in the lock file when the profile has none', () => {
     const loaded = loadProfile('elyza-7b', join(REPO_ROOT, 'env'));
-    const p = resolvePlan(loaded, { repoRoot: '/repo', env: { HOME: '/h' }, arch: 'x86_64', lockedSha256: 'b'.repeat(64) });
+    const id = modelId(loaded.profile.model.source, loaded.profile.model.file);
+    const p = resolvePlan(loaded, { repoRoot: '/repo', env: { HOME: '/h' }, arch: 'x86_64', lockedSha256: { [id]: 'b'.repeat(64), other: 'c'.repeat(64) } });
     assert.equal(p.model.sha256, 'b'.repeat(64));
     assert.equal(p.model.sha256Origin, 'lock');
   });
@@ -141,5 +143,40 @@ describe('resolving a profile into a plan', () => {
     assert.equal(args[args.indexOf('--n_threads_batch') + 1], '8');
     const two = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
     assert.deepEqual([two.server.nThreads, two.server.nThreadsBatch], [1, 2]);
+  });
+
+  it('serves several models from one profile: each resolved and cached, the first is the one the notebook uses', () => {
+    const p = plan('two-models');
+    assert.deepEqual(p.models.map((m) => m.alias), ['smollm2-135m-instruct', 'gemma3-270m']);
+    assert.equal(p.model, p.models[0]);
+    assert.match(p.models[1]!.path, /\/models\/[0-9a-f]{16}\/gemma-3-270m-q4_k_m\.gguf$/);
+    assert.equal(p.models[1]!.chatFormat, 'gemma');
+  });
+
+  it('gives llama_cpp.server several models through a config file with each pooling and no key', () => {
+    const p = plan('two-models', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  api_key: generate\n' });
+    const config = serverConfig(plan('k', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  api_key: generate\n' })) as { models: Record<string, unknown>[]; port: number };
+    assert.equal(config.port, p.server.port);
+    assert.deepEqual(config.models.map((m) => [m.model_alias, m.pooling, m.embedding, m.chat_format]), [['smollm2-135m-instruct', 'mean', true, undefined], ['gemma3-270m', 'mean', true, 'gemma']]);
+    assert.ok(!JSON.stringify(config).match(/api.?key/i), 'no key in the config file');
+    assert.equal(configFacts(config)['models[1].model_alias'], 'gemma3-270m');
+  });
+
+  it('gives llama-server several models through its router: one preset section per alias, the guide names on the first', () => {
+    const p = plan('r', { HOME: '/h' }, { r: 'extends: two-models\nserver:\n  backend: llama-server\n  api_key: generate\n' });
+    const args = routerArgs(p, '/s/models.ini');
+    assert.deepEqual(args.slice(0, 4), ['--models-preset', '/s/models.ini', '--models-max', '2']);
+    assert.ok(!args.includes('--model') && !args.some((a) => /api.?key/i.test(a)));
+    const preset = routerPreset(p);
+    assert.match(preset, /^\[smollm2-135m-instruct\]\nmodel = .*SmolLM2-135M-Instruct\.Q4_1\.gguf\nalias = text-davinci-003,gpt-3\.5-turbo,text-embedding-ada-002\n/m);
+    assert.match(preset, /^\[gemma3-270m\]\n(?:.*\n)*chat-template = gemma\n(?:.*\n)*load-on-startup = true$/m);
+    assert.match(preset, /^embeddings = true$/m);
+  });
+
+  it('refuses two models with one alias, extra_models in a container, and raw flags llama_cpp.server could not apply', () => {
+    const extra = 'extra_models:\n  - source: file:/x.gguf\n    alias: ';
+    assert.throws(() => plan('d', { HOME: '/h' }, { d: `extends: default\n${extra}smollm2-135m-instruct\n` }), /two models are called "smollm2-135m-instruct"/);
+    assert.throws(() => plan('c', { HOME: '/h' }, { c: `extends: default\nruntime: container\n${extra}x\n` }), /extra_models are served by the native runtime only/);
+    assert.throws(() => plan('a', { HOME: '/h' }, { a: `extends: default\nserver:\n  extra_args: ["--verbose", "true"]\n${extra}x\n` }), /server\.extra_args cannot go with extra_models on llama-cpp-python/);
   });
 });

@@ -93,7 +93,7 @@ describe('profiles: bad input gets one message naming the file, the place and th
   it('unknown top-level key lists what a profile takes', () => {
     const error = refusal('bad', { bad: 'extends: default\nruntim: native\n' });
     assert.match(error.message, /bad\.yml:2:1: unknown key "runtime"|unknown key "runtim"/);
-    assert.match(error.hint, /did you mean "runtime"\?.*model, llama_cpp, python/);
+    assert.match(error.hint, /did you mean "runtime"\?.*model, extra_models, llama_cpp, python/);
   });
 
   it('wrong type: names the field and the expected type', () => {

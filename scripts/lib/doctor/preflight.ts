@@ -78,23 +78,25 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
           : { check: 'llama.cpp', status: 'fail', detail: `${plan.server.backend}: not built yet, and no ${compilers.join(', ')} to build it`, fix: 'Debian/Ubuntu: sudo apt-get install build-essential (make provision installs it when it can)' },
   );
 
-  const sizeGb = (plan.model.sizeMb ?? 0) / 1024;
-  const haveModel = existsSync(plan.model.path);
+  const sizesGb = plan.models.map((model) => (model.sizeMb ?? 0) / 1024);
+  const missingGb = plan.models.reduce((sum, model, i) => sum + (existsSync(model.path) ? 0 : sizesGb[i]!), 0);
   const diskDir = existingAncestor(plan.paths.cacheDir);
   const stats = statfsSync(diskDir);
   const freeGb = (stats.bavail * stats.bsize) / GB;
-  const needGb = (haveModel ? 0 : sizeGb) + (wheel ? 0.5 : 2);
+  const needGb = missingGb + (wheel ? 0.5 : 2);
   findings.push(
     freeGb >= needGb
       ? { check: 'disk', status: 'ok', detail: `${freeGb.toFixed(1)} GB free in ${diskDir} (need about ${needGb.toFixed(1)} GB)` }
       : { check: 'disk', status: 'fail', detail: `${freeGb.toFixed(1)} GB free in ${diskDir}, need about ${needGb.toFixed(1)} GB`, fix: 'free some space or point LLM_WORKBENCH_CACHE_DIR at a larger disk' },
   );
   const totalGb = totalmem() / GB;
-  const ramNeed = sizeGb * 1.2 + 0.5;
+  // llama-server's router keeps every model loaded; llama_cpp.server one at a time.
+  const loadedGb = plan.server.backend === 'llama-server' ? sizesGb.reduce((a, b) => a + b, 0) : Math.max(...sizesGb);
+  const ramNeed = loadedGb * 1.2 + 0.5;
   findings.push(
     totalGb >= ramNeed
-      ? { check: 'memory', status: 'ok', detail: `${totalGb.toFixed(1)} GB total, ${(freemem() / GB).toFixed(1)} GB free; the model needs about ${ramNeed.toFixed(1)} GB` }
-      : { check: 'memory', status: 'warn', detail: `${totalGb.toFixed(1)} GB total; the model needs about ${ramNeed.toFixed(1)} GB`, fix: 'choose a smaller quantization, or expect swapping' },
+      ? { check: 'memory', status: 'ok', detail: `${totalGb.toFixed(1)} GB total, ${(freemem() / GB).toFixed(1)} GB free; ${plan.models.length > 1 ? 'the models need' : 'the model needs'} about ${ramNeed.toFixed(1)} GB` }
+      : { check: 'memory', status: 'warn', detail: `${totalGb.toFixed(1)} GB total; ${plan.models.length > 1 ? 'the models need' : 'the model needs'} about ${ramNeed.toFixed(1)} GB`, fix: 'choose a smaller quantization, or expect swapping' },
   );
 
   const server = await runtimeFor(plan).status(plan);

@@ -4,7 +4,8 @@
  * GGUF's own template is used (--jinja). The API key travels as LLAMA_API_KEY, never on argv.
  */
 import { WorkbenchError } from '../errors.ts';
-import type { Plan } from '../profile/plan.ts';
+import { GUIDE_MODEL_NAMES } from '../guide.ts';
+import type { Plan, PlanModel } from '../profile/plan.ts';
 
 /** llama-cpp-python chat_format -> llama.cpp --chat-template (src/llama-chat.cpp of the vendored tree). */
 export const CHAT_TEMPLATES: Record<string, string> = {
@@ -32,11 +33,10 @@ export function chatTemplateArgs(chatFormat: string | undefined): string[] {
   return ['--chat-template', template];
 }
 
-export function llamaServerArgs(plan: Plan, modelPath: string): string[] {
-  const { model, server } = plan;
+/** What every instance runs with, whether it serves one model or is one of the router's. */
+function instanceArgs(plan: Plan, model: PlanModel): string[] {
+  const { server } = plan;
   return [
-    '--model', modelPath,
-    '--alias', model.alias,
     // The context is shared by the slots: each slot gets n_ctx, as with llama-cpp-python.
     '--ctx-size', String(model.nCtx * server.parallel),
     '--parallel', String(server.parallel),
@@ -46,10 +46,63 @@ export function llamaServerArgs(plan: Plan, modelPath: string): string[] {
     '--embeddings',
     '--pooling', model.pooling,
     ...chatTemplateArgs(model.chatFormat),
+  ];
+}
+
+export function llamaServerArgs(plan: Plan, modelPath: string): string[] {
+  const { model, server } = plan;
+  if (plan.models.length > 1) throw new Error('llamaServerArgs serves one model; several go through routerArgs');
+  return [
+    '--model', modelPath,
+    '--alias', model.alias,
+    ...instanceArgs(plan, model),
     '--host', server.host,
     '--port', String(server.port),
     // Its web UI is not built (LLAMA_BUILD_UI=OFF); no requests for it.
     '--no-webui',
     ...server.extraArgs,
   ];
+}
+
+/**
+ * Several models (extra_models): llama-server's router mode. The router answers on the
+ * profile's port and runs one child llama-server per model (in its process group, on loopback
+ * ports of its own), routing each request by its `model` field. A preset section per model, named
+ * by its alias, holds that model's arguments; every model loads at start and none is unloaded
+ * (models-max = their number). The router refuses names it does not know, so the first model also
+ * answers to the guide's OpenAI names, as a single-model server does.
+ */
+export function routerArgs(plan: Plan, presetFile: string): string[] {
+  const { server } = plan;
+  return [
+    '--models-preset', presetFile,
+    '--models-max', String(plan.models.length),
+    '--host', server.host,
+    '--port', String(server.port),
+    '--no-webui',
+    ...server.extraArgs,
+  ];
+}
+
+/** The router's preset file (INI): keys are llama-server's long flags without the dashes. */
+export function routerPreset(plan: Plan): string {
+  const sections = plan.models.map((model, index) => {
+    // One line per key: a line break in a path would add keys of its own.
+    if (/[\r\n]/.test(model.path)) throw new WorkbenchError(`the model path ${JSON.stringify(model.path)} holds a line break`, 'rename the file or folder without one (model.source in the profile)');
+    const lines = [`[${model.alias}]`, `model = ${model.path}`];
+    if (index === 0) lines.push(`alias = ${GUIDE_MODEL_NAMES.join(',')}`);
+    const args = instanceArgs(plan, model);
+    for (let i = 0; i < args.length; i++) {
+      const key = args[i]!.replace(/^--/, '');
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith('--')) lines.push(`${key} = true`);
+      else {
+        lines.push(`${key} = ${value}`);
+        i++;
+      }
+    }
+    lines.push('load-on-startup = true');
+    return lines.join('\n');
+  });
+  return `version = 1\n\n${sections.join('\n\n')}\n`;
 }

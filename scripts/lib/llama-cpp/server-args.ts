@@ -30,3 +30,29 @@ export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
   args.push('--port', String(server.port), ...server.extraArgs);
   return args;
 }
+
+/**
+ * Several models (extra_models): llama_cpp.server takes them only from a config file. Ours adds
+ * each model's `pooling`, which serve.py takes out before llama_cpp reads the rest; the API key
+ * is not in it (serve.py takes API_KEY from the environment). llama_cpp.server keeps one model
+ * loaded at a time and swaps on a request naming another; an unknown name gets the first.
+ */
+export function serverConfig(plan: Plan): Record<string, unknown> {
+  const { server } = plan;
+  return {
+    host: server.host,
+    port: server.port,
+    interrupt_requests: false,
+    models: plan.models.map((model) => ({
+      model: model.path,
+      model_alias: model.alias,
+      n_ctx: model.nCtx,
+      embedding: true,
+      pooling: model.pooling,
+      ...(model.chatFormat ? { chat_format: model.chatFormat } : {}),
+      // Native only (checkModels): this machine's cores are the ones it runs on.
+      n_threads: server.nThreads,
+      n_threads_batch: server.nThreadsBatch,
+    })),
+  };
+}

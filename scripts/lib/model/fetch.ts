@@ -10,7 +10,7 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
 import type { Preview } from '../outcome.ts';
-import type { Plan } from '../profile/plan.ts';
+import type { Plan, PlanModel } from '../profile/plan.ts';
 import { modelId } from './transport/source.ts';
 import { fileTransport } from './transport/file.ts';
 import { httpsTransport } from './transport/https.ts';
@@ -46,13 +46,13 @@ async function verifiedSha256(path: string, sidecar: string): Promise<string> {
 }
 
 /** The sha256 of the model in the cache (remembered, so this is cheap on every run). */
-export async function modelSha256(plan: Plan): Promise<string> {
-  return verifiedSha256(plan.model.path, sidecarOf(plan));
+export async function modelSha256(plan: Plan, model: PlanModel = plan.model): Promise<string> {
+  return verifiedSha256(model.path, sidecarOf(plan, model));
 }
 
-function sidecarOf(plan: Plan): string {
+function sidecarOf(plan: Plan, model: PlanModel): string {
   // Never beside a file: source (it may be read-only); always in our cache.
-  return `${plan.paths.modelsDir}/${plan.model.id}.sha256.json`;
+  return `${plan.paths.modelsDir}/${model.id}.sha256.json`;
 }
 
 export interface ModelResult {
@@ -63,57 +63,57 @@ export interface ModelResult {
 }
 
 /** What ensureModel would do, and why. */
-export async function previewModel(plan: Plan): Promise<Preview> {
-  const target = plan.model.path;
-  const from = plan.model.source.kind === 'file' ? `the file ${displayPath(target)}` : plan.model.sourceText;
+export async function previewModel(plan: Plan, model: PlanModel = plan.model): Promise<Preview> {
+  const target = model.path;
+  const from = model.source.kind === 'file' ? `the file ${displayPath(target)}` : model.sourceText;
   if (!existsSync(target)) return { action: 'create', why: `fetches ${from}` };
-  const sha256 = await verifiedSha256(target, sidecarOf(plan));
-  if (!plan.model.sha256 || sha256 === plan.model.sha256) return { action: 'keep', why: `sha256 ${sha256.slice(0, 12)}` };
-  return { action: 'replace', why: `its sha256 is ${sha256.slice(0, 12)}, the profile wants ${plan.model.sha256.slice(0, 12)}: fetches ${from} again` };
+  const sha256 = await verifiedSha256(target, sidecarOf(plan, model));
+  if (!model.sha256 || sha256 === model.sha256) return { action: 'keep', why: `sha256 ${sha256.slice(0, 12)}` };
+  return { action: 'replace', why: `its sha256 is ${sha256.slice(0, 12)}, the profile wants ${model.sha256.slice(0, 12)}: fetches ${from} again` };
 }
 
-export async function ensureModel(plan: Plan, python: string, log: (line: string) => void = console.log): Promise<ModelResult> {
-  const target = plan.model.path;
+export async function ensureModel(plan: Plan, model: PlanModel, python: string, log: (line: string) => void = console.log): Promise<ModelResult> {
+  const target = model.path;
   const partial = `${target}.partial`;
-  const expected = plan.model.sha256;
+  const expected = model.sha256;
   mkdirSync(plan.paths.modelsDir, { recursive: true });
   const existed = existsSync(target);
   if (existed) {
-    const sha256 = await verifiedSha256(target, sidecarOf(plan));
+    const sha256 = await verifiedSha256(target, sidecarOf(plan, model));
     if (!expected || sha256 === expected) {
-      recordLock(plan, sha256);
+      recordLock(plan, model, sha256);
       return { outcome: 'unchanged', path: target, sha256, bytes: statSync(target).size };
     }
-    if (plan.model.source.kind === 'file') throw mismatch(plan, target, expected, sha256);
+    if (model.source.kind === 'file') throw mismatch(plan, model, target, expected, sha256);
     log(`  ${displayPath(target)} does not match the expected sha256: fetching it again`);
   }
 
   mkdirSync(dirname(target), { recursive: true });
-  const fetched = await TRANSPORTS[plan.model.source.kind].fetch({ plan, target, partial, python, log });
+  const fetched = await TRANSPORTS[model.source.kind].fetch({ plan, model, target, partial, python, log });
   const sha256 = await sha256File(fetched);
-  if (expected && sha256 !== expected) throw mismatch(plan, fetched, expected, sha256);
+  if (expected && sha256 !== expected) throw mismatch(plan, model, fetched, expected, sha256);
   if (fetched !== target) renameSync(fetched, target);
   const { size, mtimeMs } = statSync(target);
-  writeFileAtomic(sidecarOf(plan), `${JSON.stringify({ size, mtimeMs, sha256 })}\n`);
-  recordLock(plan, sha256);
+  writeFileAtomic(sidecarOf(plan, model), `${JSON.stringify({ size, mtimeMs, sha256 })}\n`);
+  recordLock(plan, model, sha256);
   return { outcome: existed ? 'replaced' : 'created', path: target, sha256, bytes: size };
 }
 
-function mismatch(plan: Plan, path: string, expected: string, actual: string): WorkbenchError {
-  const from = plan.model.sha256Origin === 'lock' ? displayPath(plan.paths.lockFile) : 'model.sha256 in the profile';
+function mismatch(plan: Plan, model: PlanModel, path: string, expected: string, actual: string): WorkbenchError {
+  const from = model.sha256Origin === 'lock' ? displayPath(plan.paths.lockFile) : 'model.sha256 in the profile';
   return new WorkbenchError(
     `the sha256 of ${displayPath(path)} is ${actual}, but ${from} says ${expected}`,
-    plan.model.source.kind === 'file'
+    model.source.kind === 'file'
       ? 'fix model.sha256 or point model.source at the right file'
       : `the file is kept at ${displayPath(path)} for inspection; if the expected sha256 is wrong fix it, otherwise delete that file and run again`,
   );
 }
 
 /** A profile without a sha256 pins the first download's in its lock file. */
-function recordLock(plan: Plan, sha256: string): void {
-  if (plan.model.sha256Origin !== 'none') return;
+function recordLock(plan: Plan, model: PlanModel, sha256: string): void {
+  if (model.sha256Origin !== 'none') return;
   const lock = readLock(plan.paths.lockFile);
-  const { sourceText: source, fileField: file } = plan.model;
+  const { sourceText: source, fileField: file } = model;
   lock.models[modelId(source, file)] = { source, ...(file ? { file } : {}), sha256 };
   writeFileAtomic(plan.paths.lockFile, `${JSON.stringify(lock, null, 2)}\n`);
 }

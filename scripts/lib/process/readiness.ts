@@ -39,14 +39,23 @@ export async function waitUntil(probe: () => Promise<boolean>, options: WaitOpti
 
 /** One probe of /v1/models: true when the alias is listed. */
 export async function modelIsListed(baseUrl: string, alias: string, apiKey?: string): Promise<boolean> {
+  return modelsAreLoaded(baseUrl, [alias], apiKey);
+}
+
+/**
+ * One probe of /v1/models: true when every alias is listed and none is still loading (llama-server's
+ * router lists each model with a status; a single server, or llama_cpp.server, lists none).
+ */
+export async function modelsAreLoaded(baseUrl: string, aliases: readonly string[], apiKey?: string): Promise<boolean> {
   try {
     const response = await fetch(`${baseUrl}/models`, {
       headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
       signal: AbortSignal.timeout(2000),
     });
     if (!response.ok) return false;
-    const body = (await response.json()) as { data?: { id?: string }[] };
-    return (body.data ?? []).some((model) => model.id === alias);
+    const body = (await response.json()) as { data?: { id?: string; status?: { value?: string } }[] };
+    const listed = body.data ?? [];
+    return aliases.every((alias) => listed.some((model) => model.id === alias && (model.status?.value ?? 'loaded') === 'loaded'));
   } catch {
     return false;
   }

@@ -5,6 +5,7 @@
  * if it never gets ready.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
@@ -55,6 +56,8 @@ export interface BackgroundService {
   port: { host: string; port: number; field: string };
   isReady: () => Promise<boolean>;
   logsHint: string;
+  /** Files it reads at start (a config), written atomically just before it starts; their content is in `facts`. */
+  files?: { path: string; text: string }[];
 }
 
 /**
@@ -127,6 +130,7 @@ export async function ensureBackgroundService(plan: Plan, s: BackgroundService):
     replaced = true;
   }
   await ensurePortFree(s.port.host, s.port.port, s.port.field, plan);
+  for (const file of s.files ?? []) writeFileAtomic(file.path, file.text, 0o600);
   const record = await startService({
     service: s.service,
     argv: s.argv,

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { readLock } from './lock-file.ts';
 import { loadProfile } from './load.ts';
 import { profilesDir, resolvePlan, type Plan } from './plan.ts';
-import { modelId } from '../model/transport/source.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -22,6 +21,6 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const envDir = profilesDir(repoRoot, env);
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
-  const locked = lock.models[modelId(loaded.profile.model.source, loaded.profile.model.file)];
-  return resolvePlan(loaded, { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), ...(locked ? { lockedSha256: locked.sha256 } : {}) });
+  const lockedSha256 = Object.fromEntries(Object.entries(lock.models).map(([id, entry]) => [id, entry.sha256]));
+  return resolvePlan(loaded, { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), lockedSha256 });
 }

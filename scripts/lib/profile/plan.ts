@@ -5,10 +5,11 @@
  */
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
-import { checkBackend, checkExposure, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
+import { checkBackend, checkExposure, checkModels, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { modelFileName, modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LoadedProfile } from './load.ts';
+import type { Profile } from './schema.ts';
 
 export interface PlanContext {
   repoRoot: string;
@@ -17,28 +18,33 @@ export interface PlanContext {
   arch: string;
   /** CPU threads this machine offers (what `n_threads: auto` means). */
   cpuCount?: number;
-  /** sha256 recorded by an earlier download (env/<profile>.lock.json), keyed by model id. */
-  lockedSha256?: string;
+  /** sha256s recorded by earlier downloads (env/<profile>.lock.json), keyed by model id. */
+  lockedSha256?: Record<string, string>;
+}
+
+export interface PlanModel {
+  id: string;
+  source: ModelSource;
+  /** model.source and model.file as the profile wrote them (the lock-file key). */
+  sourceText: string;
+  fileField?: string;
+  fileName: string;
+  path: string;
+  sha256?: string;
+  sha256Origin: 'profile' | 'lock' | 'none';
+  alias: string;
+  chatFormat?: string;
+  nCtx: number;
+  pooling: 'mean' | 'cls' | 'last';
+  sizeMb?: number;
 }
 
 export interface Plan {
   profile: { name: string; files: string[]; description?: string };
-  model: {
-    id: string;
-    source: ModelSource;
-    /** model.source and model.file as the profile wrote them (the lock-file key). */
-    sourceText: string;
-    fileField?: string;
-    fileName: string;
-    path: string;
-    sha256?: string;
-    sha256Origin: 'profile' | 'lock' | 'none';
-    alias: string;
-    chatFormat?: string;
-    nCtx: number;
-    pooling: 'mean' | 'cls' | 'last';
-    sizeMb?: number;
-  };
+  /** The profile's `model`: the one the notebook, the bench and single-model checks use. */
+  model: PlanModel;
+  /** `model` first, then `extra_models`: everything the server serves, each by its alias. */
+  models: PlanModel[];
   llamaCpp: {
     version: string;
     blas: 'none' | 'openblas';
@@ -112,6 +118,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkPorts(profile, leafFile);
   checkExposure(profile, leafFile);
   checkBackend(profile, leafFile);
+  checkModels(profile, leafFile);
 
   const home = ctx.env.HOME ?? '/root';
   const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
@@ -122,11 +129,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const envDir = profilesDir(ctx.repoRoot, ctx.env);
   const modelsDir = join(cacheDir, 'models');
 
-  const source = parseModelSource(profile.model.source, profile.model.file);
-  const id = modelId(profile.model.source, profile.model.file);
-  const fileName = modelFileName(source, profile.model.file);
-  const modelPath = source.kind === 'file' ? source.path : join(modelsDir, id, fileName);
-  const sha256 = profile.model.sha256?.toLowerCase() ?? ctx.lockedSha256;
+  const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, modelsDir, ctx.lockedSha256 ?? {}));
 
   const version = profile.llama_cpp.version;
   const requirement = `llama-cpp-python[server]==${version}`;
@@ -164,21 +167,8 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
 
   return {
     profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
-    model: {
-      id,
-      source,
-      sourceText: profile.model.source,
-      ...(profile.model.file ? { fileField: profile.model.file } : {}),
-      fileName,
-      path: modelPath,
-      ...(sha256 ? { sha256 } : {}),
-      sha256Origin: profile.model.sha256 ? 'profile' : ctx.lockedSha256 ? 'lock' : 'none',
-      alias: profile.model.alias,
-      ...(profile.model.chat_format ? { chatFormat: profile.model.chat_format } : {}),
-      nCtx: profile.model.n_ctx,
-      pooling: profile.model.pooling,
-      ...(profile.model.size_mb ? { sizeMb: profile.model.size_mb } : {}),
-    },
+    model: models[0]!,
+    models,
     llamaCpp: {
       version,
       blas: profile.llama_cpp.blas,
@@ -202,7 +192,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       nThreads: server.n_threads === 'auto' ? Math.max(1, (ctx.cpuCount ?? 1) - 1) : server.n_threads,
       nThreadsBatch: server.n_threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : server.n_threads,
       threadsAuto: server.n_threads === 'auto',
-      parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, profile.model.size_mb) : 1,
+      parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, largestSizeMb(models)) : 1,
       apiKey,
       extraArgs: server.extra_args,
       baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
@@ -241,6 +231,35 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
       lockFile: join(envDir, `${name}.lock.json`),
     },
+  };
+}
+
+/** The largest model's size (parallel slots are sized for it); undefined when one is unknown. */
+function largestSizeMb(models: PlanModel[]): number | undefined {
+  const sizes = models.map((m) => m.sizeMb);
+  return sizes.every((size) => size !== undefined) ? Math.max(...(sizes as number[])) : undefined;
+}
+
+function resolveModel(model: Profile['model'], modelsDir: string, lockedSha256: Record<string, string>): PlanModel {
+  const source = parseModelSource(model.source, model.file);
+  const id = modelId(model.source, model.file);
+  const fileName = modelFileName(source, model.file);
+  const locked = lockedSha256[id];
+  const sha256 = model.sha256?.toLowerCase() ?? locked;
+  return {
+    id,
+    source,
+    sourceText: model.source,
+    ...(model.file ? { fileField: model.file } : {}),
+    fileName,
+    path: source.kind === 'file' ? source.path : join(modelsDir, id, fileName),
+    ...(sha256 ? { sha256 } : {}),
+    sha256Origin: model.sha256 ? 'profile' : locked ? 'lock' : 'none',
+    alias: model.alias,
+    ...(model.chat_format ? { chatFormat: model.chat_format } : {}),
+    nCtx: model.n_ctx,
+    pooling: model.pooling,
+    ...(model.size_mb ? { sizeMb: model.size_mb } : {}),
   };
 }
 

@@ -57,3 +57,27 @@ export function checkBackend(profile: Profile, file: string): void {
     );
   }
 }
+
+/** Several models: each needs its own name, and the native runtime serves them (for now). */
+export function checkModels(profile: Profile, file: string): void {
+  const aliases = [profile.model, ...profile.extra_models].map((model) => model.alias);
+  const repeated = aliases.find((alias, index) => aliases.indexOf(alias) !== index);
+  if (repeated) {
+    throw new WorkbenchError(
+      `${displayPath(file)}: two models are called "${repeated}"`,
+      'give each entry of model and extra_models its own alias: requests pick a model by it',
+    );
+  }
+  if (profile.extra_models.length > 0 && profile.server.backend === 'llama-cpp-python' && profile.server.extra_args.length > 0) {
+    throw new WorkbenchError(
+      `${displayPath(file)}: server.extra_args cannot go with extra_models on llama-cpp-python (its several models come from a config file, which takes no flags)`,
+      'drop server.extra_args, or serve the models with server.backend: llama-server (whose flags apply to every model)',
+    );
+  }
+  if (profile.extra_models.length > 0 && profile.runtime === 'container') {
+    throw new WorkbenchError(
+      `${displayPath(file)}: extra_models are served by the native runtime only (a container serves one model)`,
+      'use runtime: native for several models, or one model per container profile',
+    );
+  }
+}

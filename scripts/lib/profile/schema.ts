@@ -44,7 +44,10 @@ export const OWNED_SERVER_FLAGS: Record<string, string> = {
   '--api-key': 'server.api_key',
   '--model': 'model.source',
   '--model_alias': 'model.alias',
-  '--config_file': 'a profile per model',
+  '--config_file': 'extra_models',
+  '--models-preset': 'extra_models',
+  '--models-dir': 'extra_models',
+  '--alias': 'model.alias',
 };
 
 const extraArgs = z
@@ -155,6 +158,10 @@ export const profileSchema = z.strictObject({
   extends: z.string().optional().describe('Name of the profile this one builds on (env/<name>.yml).'),
   description: z.string().optional(),
   model: modelSchema,
+  extra_models: z
+    .array(modelSchema)
+    .default([])
+    .describe('More models served beside `model` at the same endpoint, each called by its alias (native runtime). `model` stays the one the notebook and the bench use.'),
   llama_cpp: llamaCppSchema,
   python: pythonSchema,
   server: serverSchema.prefault({}),

@@ -8,16 +8,16 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import { argvFacts, envFacts, secretFact, sha256Hex, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
 import { hostBuild } from '../llama-cpp/host-build.ts';
-import { llamaServerArgs } from '../llama-cpp/llama-server-args.ts';
+import { llamaServerArgs, routerArgs, routerPreset } from '../llama-cpp/llama-server-args.ts';
 import { llamaServerDir } from '../llama-cpp/llama-server-build.ts';
-import { serverArgs } from '../llama-cpp/server-args.ts';
+import { serverArgs, serverConfig } from '../llama-cpp/server-args.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
 import { thisWsl } from '../doctor/platform.ts';
 import { currentBootId, readRecord, stopService } from '../process/background.ts';
 import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
-import { modelIsListed } from '../process/readiness.ts';
+import { modelsAreLoaded } from '../process/readiness.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
 import type { Plan } from '../profile/plan.ts';
 import { statePaths } from '../state/paths.ts';
@@ -31,7 +31,10 @@ export interface NativeServerInputs {
   /** The fingerprint of the Python env it runs in. */
   pythonEnv: string;
   launcherText: string;
+  /** Each served model's sha256, space-separated (one model: its sha256). */
   modelSha256: string;
+  /** The config file it reads (several models), as flat facts. */
+  config?: Facts;
 }
 
 /**
@@ -50,7 +53,20 @@ export function nativeServerFacts(plan: Plan, inputs: NativeServerInputs): Facts
     'python env': inputs.pythonEnv,
     'launcher sha256': sha256Hex(inputs.launcherText).slice(0, 16),
     'model sha256': inputs.modelSha256,
+    ...inputs.config,
   };
+}
+
+/** A config object as facts, one per leaf (`models[1].n_ctx: 2048`), so a change names its field. */
+export function configFacts(value: unknown, prefix = ''): Facts {
+  if (value === null || typeof value !== 'object') return { [prefix]: String(value) };
+  const entries = Array.isArray(value) ? value.map((item, i) => [`[${i}]`, item] as const) : Object.entries(value).map(([k, v]) => [prefix ? `.${k}` : k, v] as const);
+  return Object.assign({}, ...entries.map(([key, item]) => configFacts(item, `${prefix}${key}`))) as Facts;
+}
+
+/** Every served alias is listed (and, under llama-server's router, loaded). */
+function modelsReady(plan: Plan, apiKey: string | undefined): () => Promise<boolean> {
+  return () => modelsAreLoaded(plan.server.baseUrl, plan.models.map((m) => m.alias), apiKey);
 }
 
 /** What both backends' services share: where they are recorded and logged, their URL and port. */
@@ -71,17 +87,23 @@ function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: 
   if (plan.server.backend === 'llama-server') return llamaServerService(plan, modelSha, peek);
   const paths = statePaths(plan);
   const apiKey = serverApiKey(plan, process.env, peek);
-  const argv = [python, plan.paths.launcher, ...serverArgs(plan, { modelPath: plan.model.path, bindHost: true })];
+  // Several models come from a config file (llama_cpp.server reads no model list on argv).
+  const config = plan.models.length > 1 ? serverConfig(plan) : undefined;
+  const argv = config
+    ? [python, plan.paths.launcher, '--config_file', paths.serverConfig]
+    : [python, plan.paths.launcher, ...serverArgs(plan, { modelPath: plan.model.path, bindHost: true })];
   // HOST and PORT are set on purpose: llama_cpp.server lets them override --host/--port.
   // The API key travels here, never on the command line where ps shows it.
   const env = baseEnv({ HOST: plan.server.host, PORT: String(plan.server.port), API_KEY: apiKey });
+  const launcherText = readFileSync(plan.paths.launcher, 'utf8');
   return {
     ...serverRecordFields(plan),
     what: `model server on ${plan.server.host}:${plan.server.port}`,
     argv,
     env,
-    facts: nativeServerFacts(plan, { argv, env, apiKey, pythonEnv, launcherText: readFileSync(plan.paths.launcher, 'utf8'), modelSha256: modelSha }),
-    isReady: () => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
+    facts: nativeServerFacts(plan, { argv, env, apiKey, pythonEnv, launcherText, modelSha256: modelSha, ...(config ? { config: configFacts(config) } : {}) }),
+    ...(config ? { files: [{ path: paths.serverConfig, text: `${JSON.stringify(config, null, 2)}\n` }] } : {}),
+    isReady: modelsReady(plan, apiKey),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
   };
 }
@@ -95,7 +117,9 @@ function llamaServerService(plan: Plan, modelSha: string, peek: boolean): Backgr
   const paths = statePaths(plan);
   const apiKey = serverApiKey(plan, process.env, peek);
   const binary = join(llamaServerDir(plan), 'llama-server');
-  const argv = [binary, ...llamaServerArgs(plan, plan.model.path)];
+  // Several models: the router mode, each model's arguments in a preset file.
+  const preset = plan.models.length > 1 ? routerPreset(plan) : undefined;
+  const argv = [binary, ...(preset ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, plan.model.path))];
   const env = baseEnv({ LLAMA_API_KEY: apiKey });
   return {
     ...serverRecordFields(plan),
@@ -108,8 +132,10 @@ function llamaServerService(plan: Plan, modelSha: string, peek: boolean): Backgr
       'api key': secretFact(apiKey),
       'llama.cpp build': hostBuild(plan),
       'model sha256': modelSha,
+      ...(preset ? { 'models preset': preset } : {}),
     },
-    isReady: async () => (await serverHealthy(plan.server.baseUrl)) && modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey),
+    ...(preset ? { files: [{ path: paths.routerPreset, text: preset }] } : {}),
+    isReady: async () => (await serverHealthy(plan.server.baseUrl)) && (await modelsReady(plan, apiKey)()),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and model.chat_format in the profile`,
   };
 }
@@ -130,16 +156,18 @@ export const nativeRuntime: ServerRuntime = {
     const expected = await expectedPythonEnv(plan);
     const current = readPythonEnv(plan);
     const python = current?.python ?? join(plan.python.venvDir, 'bin', 'python');
-    const modelSha = existsSync(plan.model.path) ? await modelSha256(plan) : plan.model.sha256 ?? '(not downloaded yet)';
-    return previewBackgroundService(serverService(plan, python, expected.fingerprint, plan.model.sha256 ?? modelSha, true));
+    const shas = await Promise.all(plan.models.map(async (model) => model.sha256 ?? (existsSync(model.path) ? await modelSha256(plan, model) : '(not downloaded yet)')));
+    return previewBackgroundService(serverService(plan, python, expected.fingerprint, shas.join(' '), true));
   },
 
   async start(plan) {
     const pythonEnv = requirePythonEnv(plan);
-    if (!existsSync(plan.model.path)) {
-      throw new WorkbenchError(`the model ${displayPath(plan.model.path)} is not there yet`, 'run make model (or make provision) first');
+    const missing = plan.models.find((model) => !existsSync(model.path));
+    if (missing) {
+      throw new WorkbenchError(`the model ${displayPath(missing.path)} is not there yet`, 'run make model (or make provision) first');
     }
-    const service = serverService(plan, pythonEnv.python, pythonEnv.fingerprint, await modelSha256(plan));
+    const shas = await Promise.all(plan.models.map((model) => modelSha256(plan, model)));
+    const service = serverService(plan, pythonEnv.python, pythonEnv.fingerprint, shas.join(' '));
     const { outcome, record, health } = await ensureBackgroundService(plan, service);
     return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${health === 'busy' ? ', busy serving a request: left alone' : ''})` };
   },
@@ -150,7 +178,7 @@ export const nativeRuntime: ServerRuntime = {
 
   async status(plan): Promise<ServiceStatus> {
     const record = readRecord(statePaths(plan).serverRecord);
-    const health = await serviceHealth(record, plan.server.port, () => modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan)));
+    const health = await serviceHealth(record, plan.server.port, modelsReady(plan, serverApiKey(plan)));
     const why = stoppedDetails(record, health !== 'stopped', { bootId: currentBootId(), wsl: thisWsl() !== undefined }, (lines) => logTail(statePaths(plan).serverLog, lines));
     return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health, ...why };
   },

@@ -13,6 +13,9 @@ export function statePaths(plan: Plan) {
     lock: join(dir, 'workbench.lock'),
     serverRecord: join(dir, 'server.json'),
     serverLog: join(dir, 'server.log'),
+    /** Several models: llama_cpp.server's config file, or llama-server's router presets. */
+    serverConfig: join(dir, 'server-config.json'),
+    routerPreset: join(dir, 'models.ini'),
     jupyterRecord: join(dir, 'jupyter.json'),
     jupyterLog: join(dir, 'jupyter.log'),
     jupyterRuntime: join(dir, 'jupyter-runtime'),

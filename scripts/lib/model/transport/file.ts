@@ -5,9 +5,9 @@ import type { ModelTransport } from './types.ts';
 
 export const fileTransport: ModelTransport = {
   kind: 'file',
-  async fetch({ plan }) {
-    if (plan.model.source.kind !== 'file') throw new Error('file transport given another source');
-    const path = plan.model.source.path;
+  async fetch({ model }) {
+    if (model.source.kind !== 'file') throw new Error('file transport given another source');
+    const path = model.source.path;
     if (!existsSync(path)) {
       throw new WorkbenchError(`model.source file ${path} does not exist`, 'fix model.source in the profile, or put the GGUF file there');
     }

@@ -142,8 +142,8 @@ export function downloadRetries(env: NodeJS.ProcessEnv = process.env): { attempt
 
 export const httpsTransport: ModelTransport = {
   kind: 'https',
-  async fetch({ plan, partial, log }) {
-    const source = plan.model.source;
+  async fetch({ model, partial, log }) {
+    const source = model.source;
     if (source.kind !== 'https') throw new Error('https transport given another source');
     const { attempts, backoffMs } = downloadRetries();
     let lastReport = Date.now();

