@@ -12,10 +12,13 @@ export const renderStep: Step = {
   async run(plan) {
     const result = writeRendered(plan, renderProfile(plan));
     // The facts the guide's Embeddings fix turns on, visible at a glance.
+    const chat = plan.model.chatFormat ? ` --chat_format ${plan.model.chatFormat}` : '';
     console.log(
-      `  llama-cpp-python==${plan.llamaCpp.version}, CMAKE_ARGS=${plan.llamaCpp.cmakeArgs}; ` +
-        `server --embedding true --pooling ${plan.model.pooling}${plan.model.chatFormat ? ` --chat_format ${plan.model.chatFormat}` : ''}`,
+      plan.server.backend === 'llama-server'
+        ? `  llama-server from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp; --embeddings --pooling ${plan.model.pooling}, ${plan.server.parallel} slots`
+        : `  llama-cpp-python==${plan.llamaCpp.version}, CMAKE_ARGS=${plan.llamaCpp.cmakeArgs}; server --embedding true --pooling ${plan.model.pooling}${chat}`,
     );
+    if (plan.models.length > 1) console.log(`  ${plan.models.length} models: ${plan.models.map((m) => m.alias).join(', ')}`);
     return { outcome: result.outcome, detail: `${displayPath(plan.paths.buildDir)}/ (${result.files.map((f) => f.path).join(', ')})` };
   },
 };

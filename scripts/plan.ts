@@ -19,7 +19,7 @@ await runMain(async () => {
   if (argv.json) {
     const paths = statePaths(plan);
     const server = plan.server.backend === 'llama-server'
-      ? plan.models.length > 1 ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, plan.model.path)
+      ? plan.models.length > 1 ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, { modelPath: plan.runtime === 'native' ? plan.model.path : `${plan.container.modelDir}/${plan.model.fileName}`, inContainer: plan.runtime === 'container' })
       : plan.models.length > 1
         ? ['--config_file', paths.serverConfig]
         : serverArgs(plan, {

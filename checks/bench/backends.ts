@@ -24,8 +24,8 @@ export async function llamaServerBinaries(plan: Plan): Promise<{ server: string;
 export async function withTemporaryLlamaServer<T>(plan: Plan, binary: string, fn: (baseUrl: string, parallel: number) => Promise<T>): Promise<T> {
   const port = await freePort();
   const parallel = resolveParallel('auto', plan.model.sizeMb);
-  const benchPlan: Plan = { ...plan, server: { ...plan.server, host: '127.0.0.1', port, parallel, extraArgs: [], backend: 'llama-server' } };
-  const child = execa(binary, llamaServerArgs(benchPlan, plan.model.path), { reject: false, all: true, buffer: true, env: { PATH: process.env.PATH ?? '' }, extendEnv: false });
+  const benchPlan: Plan = { ...plan, models: [plan.model], server: { ...plan.server, host: '127.0.0.1', port, parallel, extraArgs: [], backend: 'llama-server' } };
+  const child = execa(binary, llamaServerArgs(benchPlan, { modelPath: plan.model.path }), { reject: false, all: true, buffer: true, env: { PATH: process.env.PATH ?? '' }, extendEnv: false });
   const baseUrl = `http://127.0.0.1:${port}/v1`;
   try {
     const deadline = Date.now() + 180_000;

@@ -120,7 +120,7 @@ describe('resolving a profile into a plan', () => {
     assert.equal(p.server.parallel, 4);
     assert.equal(p.llamaCpp.onHost, false);
     const ls = plan('ls', { HOME: '/h' }, { ls: 'extends: llama-server\nmodel:\n  source: file:/m.gguf\n  alias: m\n  chat_format: llama-2\nserver:\n  api_key: generate\n  n_threads: 2\n' });
-    const args = llamaServerArgs(ls, '/m.gguf');
+    const args = llamaServerArgs(ls, { modelPath: '/m.gguf' });
     const value = (flag: string) => args[args.indexOf(flag) + 1];
     assert.equal(value('--parallel'), '4');
     assert.equal(value('--ctx-size'), String(2048 * 4));

@@ -34,14 +34,13 @@ export function chatTemplateArgs(chatFormat: string | undefined): string[] {
 }
 
 /** What every instance runs with, whether it serves one model or is one of the router's. */
-function instanceArgs(plan: Plan, model: PlanModel): string[] {
+function instanceArgs(plan: Plan, model: PlanModel, threads = true): string[] {
   const { server } = plan;
   return [
     // The context is shared by the slots: each slot gets n_ctx, as with llama-cpp-python.
     '--ctx-size', String(model.nCtx * server.parallel),
     '--parallel', String(server.parallel),
-    '--threads', String(server.nThreads),
-    '--threads-batch', String(server.nThreadsBatch),
+    ...(threads ? ['--threads', String(server.nThreads), '--threads-batch', String(server.nThreadsBatch)] : []),
     // One instance serves chat, streaming and pooled embeddings (tried with this commit).
     '--embeddings',
     '--pooling', model.pooling,
@@ -49,14 +48,23 @@ function instanceArgs(plan: Plan, model: PlanModel): string[] {
   ];
 }
 
-export function llamaServerArgs(plan: Plan, modelPath: string): string[] {
+export interface LlamaServerArgsOptions {
+  modelPath: string;
+  /** Native: the profile's host. In a container: all interfaces (the host publishes the port). */
+  inContainer?: boolean;
+}
+
+export function llamaServerArgs(plan: Plan, options: LlamaServerArgsOptions): string[] {
   const { model, server } = plan;
   if (plan.models.length > 1) throw new Error('llamaServerArgs serves one model; several go through routerArgs');
+  const inContainer = options.inContainer === true;
   return [
-    '--model', modelPath,
+    '--model', options.modelPath,
     '--alias', model.alias,
-    ...instanceArgs(plan, model),
-    '--host', server.host,
+    // An image names threads only when the profile does: this machine's cores are no fact about
+    // the one it runs on (llama-server then uses that machine's cores).
+    ...instanceArgs(plan, model, !inContainer || !server.threadsAuto),
+    '--host', inContainer ? '0.0.0.0' : server.host,
     '--port', String(server.port),
     // Its web UI is not built (LLAMA_BUILD_UI=OFF); no requests for it.
     '--no-webui',

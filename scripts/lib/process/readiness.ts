@@ -61,6 +61,15 @@ export async function modelsAreLoaded(baseUrl: string, aliases: readonly string[
   }
 }
 
+/** llama-server's /health (beside /v1, no key needed): 200 once the model is loaded, 503 while loading. */
+export async function healthEndpointOk(baseUrl: string): Promise<boolean> {
+  try {
+    return (await fetch(`${baseUrl.replace(/\/v1$/, '')}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
 /** One probe of JupyterLab's /api/status with the token. */
 export async function jupyterAnswers(url: string, token: string): Promise<boolean> {
   try {

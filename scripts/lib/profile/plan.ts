@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
-import { checkBackend, checkExposure, checkModels, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
+import { checkExposure, checkModels, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { modelFileName, modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LoadedProfile } from './load.ts';
@@ -76,6 +76,8 @@ export interface Plan {
     /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
     parallel: number;
     apiKey: { kind: 'none' } | { kind: 'generate'; file: string } | { kind: 'env'; variable: string };
+    /** The variable the server reads its key from: API_KEY (llama_cpp.server) or LLAMA_API_KEY (llama-server). */
+    apiKeyEnv: 'API_KEY' | 'LLAMA_API_KEY';
     extraArgs: string[];
     baseUrl: string;
   };
@@ -95,6 +97,9 @@ export interface Plan {
     aptPackages: string[];
     /** Debian packages the running image needs: the shared libraries llama.cpp links. */
     runtimeAptPackages: string[];
+    /** llama-server's image: its build stage (compilers, CMake, a Python for pip download), and JupyterLab's stage. */
+    llamaServerAptPackages: string[];
+    jupyterAptPackages: string[];
     modelDir: string;
   };
   paths: {
@@ -117,7 +122,6 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const leafFile = loaded.layers[loaded.layers.length - 1]!.file;
   checkPorts(profile, leafFile);
   checkExposure(profile, leafFile);
-  checkBackend(profile, leafFile);
   checkModels(profile, leafFile);
 
   const home = ctx.env.HOME ?? '/root';
@@ -158,8 +162,9 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     'pkg-config',
     ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas-dev'] : []),
   ];
+  const llamaServerImage = profile.server.backend === 'llama-server';
   const runtimeAptPackages = [
-    ...(baseHasPython ? [] : ['python3']),
+    ...(baseHasPython || llamaServerImage ? [] : ['python3']),
     // llama.cpp's CPU backend uses OpenMP.
     'libgomp1',
     ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas0'] : []),
@@ -194,6 +199,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       threadsAuto: server.n_threads === 'auto',
       parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, largestSizeMb(models)) : 1,
       apiKey,
+      apiKeyEnv: server.backend === 'llama-server' ? 'LLAMA_API_KEY' : 'API_KEY',
       extraArgs: server.extra_args,
       baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
     },
@@ -216,6 +222,15 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       kubeSecretName: dnsLabel(`llm-workbench-${name}-api-key`),
       aptPackages,
       runtimeAptPackages,
+      llamaServerAptPackages: [
+        ...(baseHasPython ? [] : ['python3', 'python3-venv']),
+        'build-essential',
+        'cmake',
+        'ninja-build',
+        'pkg-config',
+        ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas-dev'] : []),
+      ],
+      jupyterAptPackages: baseHasPython ? [] : ['python3', 'python3-venv'],
       modelDir: '/models',
     },
     paths: {

@@ -48,16 +48,6 @@ export function resolveParallel(parallel: number | 'auto', sizeMb: number | unde
   return sizeMb !== undefined && sizeMb >= 2048 ? 1 : 4;
 }
 
-/** What the llama-server backend does not do yet, refused with the way that works. */
-export function checkBackend(profile: Profile, file: string): void {
-  if (profile.server.backend === 'llama-server' && profile.runtime === 'container') {
-    throw new WorkbenchError(
-      `${displayPath(file)}: server.backend llama-server runs natively only (runtime: container builds the llama-cpp-python image)`,
-      'use runtime: native with server.backend: llama-server, or server.backend: llama-cpp-python in a container',
-    );
-  }
-}
-
 /** Several models: each needs its own name, and the native runtime serves them (for now). */
 export function checkModels(profile: Profile, file: string): void {
   const aliases = [profile.model, ...profile.extra_models].map((model) => model.alias);

@@ -13,6 +13,8 @@ import type { Plan } from '../profile/plan.ts';
 import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
 import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
 import { serverArgs } from '../llama-cpp/server-args.ts';
+import { llamaServerArgs } from '../llama-cpp/llama-server-args.ts';
+import { llamaServerCmakeArgs, llamaServerKey } from '../llama-cpp/llama-server-build.ts';
 
 export interface RenderedFile {
   /** Relative to the build directory. */
@@ -22,13 +24,13 @@ export interface RenderedFile {
 }
 
 
-/** `image`: the files of the llama-cpp-python image and its deployments (not for llama-server, which runs natively). */
-const TEMPLATES: readonly { template: string; output: string; mode?: number; image?: true }[] = [
-  { template: 'Dockerfile.hbs', output: 'Dockerfile', image: true },
+/** What is rendered; each backend has its own Dockerfile (llama-server's holds no Python). */
+const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output: string; mode?: number }[] = [
+  { template: (plan) => (plan.server.backend === 'llama-server' ? 'Dockerfile.llama-server.hbs' : 'Dockerfile.hbs'), output: 'Dockerfile' },
   { template: 'environment.yml.hbs', output: 'environment.yml' },
   { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
-  { template: 'compose.yaml.hbs', output: 'compose.yaml', image: true },
-  { template: 'kube.yaml.hbs', output: 'kube.yaml', image: true },
+  { template: 'compose.yaml.hbs', output: 'compose.yaml' },
+  { template: 'kube.yaml.hbs', output: 'kube.yaml' },
 ];
 
 export function templatesDir(plan: Plan): string {
@@ -38,7 +40,11 @@ export function templatesDir(plan: Plan): string {
 /** The values templates see: strings ready to paste, each quoted for its target. */
 export function templateContext(plan: Plan): Record<string, unknown> {
   const containerModel = `${plan.container.modelDir}/${plan.model.fileName}`;
-  const containerArgs = serverArgs(plan, { modelPath: containerModel, bindHost: false });
+  const llamaServer = plan.server.backend === 'llama-server';
+  // The whole argv of the server in the image: a compose `command` or a kube `command` replaces it.
+  const containerCommand = llamaServer
+    ? ['/usr/local/bin/llama-server', ...llamaServerArgs(plan, { modelPath: containerModel, inContainer: true })]
+    : ['python', '/opt/llm-workbench/serve.py', ...serverArgs(plan, { modelPath: containerModel, bindHost: false })];
   const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
   const apiKeyExport =
     plan.server.apiKey.kind === 'generate'
@@ -61,7 +67,12 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     jupyterPackages: shellWords(plan.python.pipPackages.filter((p) => !p.startsWith('llama-cpp-python'))),
     wheelKey: wheelKey(plan, 'container'),
     containerPort: plan.server.port,
-    serverCmd: dockerJson(['python', '/opt/llm-workbench/serve.py', ...containerArgs]),
+    serverCmd: dockerJson(containerCommand),
+    llamaServerKey: llamaServerKey(plan),
+    llamaServerCmakeArgs: shellWords(llamaServerCmakeArgs(plan)),
+    llamaServerAptPackages: shellWords(plan.container.llamaServerAptPackages),
+    llamaServerRuntimeAptPackages: shellWords(plan.container.runtimeAptPackages),
+    jupyterAptPackages: plan.container.jupyterAptPackages.length ? shellWords(plan.container.jupyterAptPackages) : undefined,
     // environment.yml
     envName: yamlValue(plan.python.envName),
     condaPackages: plan.python.condaPackages.map(yamlValue),
@@ -83,7 +94,11 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     composePorts: yamlValue([`${publishHost(plan.server.host)}:${plan.server.port}:${plan.server.port}`]),
     composeJupyterPorts: yamlValue([`${publishHost(plan.jupyter.host)}:${plan.jupyter.port}:${plan.jupyter.port}`]),
     composeModelVolume: yamlValue([`${dirname(plan.model.path)}:${plan.container.modelDir}:ro`]),
-    composeServerCommand: yamlValue(['python', '/opt/llm-workbench/serve.py', ...containerArgs]),
+    composeServerCommand: yamlValue(containerCommand),
+    apiKeyEnv: plan.server.apiKeyEnv,
+    // llama_cpp.server needs USE_MLOCK=0 without a raised memlock limit (the guide's fix).
+    useMlockEnv: !llamaServer,
+    serverHasEnv: !llamaServer || plan.server.apiKey.kind !== 'none',
     composeJupyterCommand: yamlValue([
       'jupyter-lab', '--no-browser', '--ip=0.0.0.0', `--port=${plan.jupyter.port}`, '--ServerApp.root_dir=/home/llm',
     ]),
@@ -95,11 +110,17 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     // kube.yaml
     kubeName: yamlValue(plan.container.kubeName),
     kubeSecretName: yamlValue(plan.container.kubeSecretName),
-    kubeProbeCommand: yamlValue([
-      'python',
-      '-c',
-      `import os, urllib.request as u; u.urlopen(u.Request("http://127.0.0.1:${plan.server.port}/v1/models", headers={"Authorization": "Bearer " + os.environ["API_KEY"]}), timeout=5)`,
-    ]),
+    // llama-server answers /health without the key; llama_cpp.server has no such endpoint, and
+    // an httpGet probe cannot send the key, so its probe runs Python with the key from the Secret.
+    kubeProbeCommand:
+      !llamaServer && plan.server.apiKey.kind !== 'none'
+        ? yamlValue([
+            'python',
+            '-c',
+            `import os, urllib.request as u; u.urlopen(u.Request("http://127.0.0.1:${plan.server.port}/v1/models", headers={"Authorization": "Bearer " + os.environ["API_KEY"]}), timeout=5)`,
+          ])
+        : undefined,
+    kubeProbePath: llamaServer ? '/health' : '/v1/models',
     kubeHostIp: yamlValue(plan.server.host),
     kubeModelDir: yamlValue(dirname(plan.model.path)),
     composeApiKey: plan.server.apiKey.kind !== 'none',
@@ -113,14 +134,14 @@ function publishHost(host: string): string {
 
 export function renderProfile(plan: Plan): RenderedFile[] {
   const context = templateContext(plan);
-  const withImage = plan.server.backend === 'llama-cpp-python';
-  const files: RenderedFile[] = TEMPLATES.filter((t) => withImage || !t.image).map(({ template, output, mode }) => {
-    const source = readFileSync(join(templatesDir(plan), template), 'utf8');
+  const withLauncher = plan.server.backend === 'llama-cpp-python';
+  const files: RenderedFile[] = TEMPLATES.map(({ template, output, mode }) => {
+    const source = readFileSync(join(templatesDir(plan), typeof template === 'string' ? template : template(plan)), 'utf8');
     const compiled = Handlebars.compile(source, { noEscape: true, strict: true });
     return { path: output, content: compiled(context), ...(mode === undefined ? {} : { mode }) };
   });
   // The launcher goes into the build context so the image runs exactly what the host runs.
-  if (withImage) files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
+  if (withLauncher) files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
   return files;
 }
 

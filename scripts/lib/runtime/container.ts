@@ -11,7 +11,7 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, secretFact, type Facts } from '../fingerprint.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
-import { modelIsListed, waitUntil } from '../process/readiness.ts';
+import { healthEndpointOk, modelIsListed, waitUntil } from '../process/readiness.ts';
 import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../process/service.ts';
 import { openConnections } from '../process/sockets.ts';
 import type { Plan } from '../profile/plan.ts';
@@ -29,19 +29,25 @@ export function containerRunSpec(plan: Plan, image: string, fingerprint: string,
     image,
     ports: [{ hostIp: plan.server.host, hostPort: plan.server.port, containerPort: plan.server.port }],
     volumes: [{ host: dirname(plan.model.path), container: plan.container.modelDir, readOnly: true }],
-    // As in the guide: no mlock (it needs a raised memlock limit) and SYS_RESOURCE.
-    env: { USE_MLOCK: '0' },
-    passEnv: hasApiKey ? ['API_KEY'] : [],
+    // As in the guide: no mlock for llama_cpp.server (it needs a raised memlock limit) and SYS_RESOURCE.
+    env: plan.server.backend === 'llama-cpp-python' ? { USE_MLOCK: '0' } : {},
+    passEnv: hasApiKey ? [plan.server.apiKeyEnv] : [],
     capAdd: ['SYS_RESOURCE'],
     restart: 'unless-stopped',
     labels: { [LABEL_PROFILE]: plan.profile.name, [LABEL_FINGERPRINT]: fingerprint },
   };
 }
 
+/** It lists the model (llama-server: once /health says the model is loaded). */
+async function serverAnswers(plan: Plan, apiKey: string | undefined): Promise<boolean> {
+  if (plan.server.backend === 'llama-server' && !(await healthEndpointOk(plan.server.baseUrl))) return false;
+  return modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey);
+}
+
 /** As for a native server: a running container that does not answer but has requests in flight is busy. */
 async function containerHealth(plan: Plan, running: boolean, peek = false): Promise<Health> {
   if (!running) return 'stopped';
-  if (await modelIsListed(plan.server.baseUrl, plan.model.alias, serverApiKey(plan, process.env, peek))) return 'ready';
+  if (await serverAnswers(plan, serverApiKey(plan, process.env, peek))) return 'ready';
   return openConnections(plan.server.port) > 0 ? 'busy' : 'unresponsive';
 }
 
@@ -111,12 +117,12 @@ export const containerRuntime: ServerRuntime = {
     await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan);
 
     try {
-      await engine.run(containerRunSpec(plan, tags.byHash, print, apiKey !== undefined), { API_KEY: apiKey });
+      await engine.run(containerRunSpec(plan, tags.byHash, print, apiKey !== undefined), { [plan.server.apiKeyEnv]: apiKey });
     } catch (error) {
       throw new WorkbenchError(`${engine.name} could not start ${plan.container.name}: ${(error as Error).message}`, `${engine.name} ps -a and ${engine.name} logs ${plan.container.name} show more`, { cause: error });
     }
     writeFileAtomic(factsFile(plan), `${JSON.stringify({ fingerprint: print, facts }, null, 2)}\n`);
-    await waitUntil(() => modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey), {
+    await waitUntil(() => serverAnswers(plan, apiKey), {
       what: `model server container ${plan.container.name}`,
       timeoutMs: readyTimeoutMs(),
       logName: `${engine.name} logs ${plan.container.name}`,

@@ -17,7 +17,7 @@ import { thisWsl } from '../doctor/platform.ts';
 import { currentBootId, readRecord, stopService } from '../process/background.ts';
 import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
-import { modelsAreLoaded } from '../process/readiness.ts';
+import { healthEndpointOk, modelsAreLoaded } from '../process/readiness.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
 import type { Plan } from '../profile/plan.ts';
 import { statePaths } from '../state/paths.ts';
@@ -119,7 +119,7 @@ function llamaServerService(plan: Plan, modelSha: string, peek: boolean): Backgr
   const binary = join(llamaServerDir(plan), 'llama-server');
   // Several models: the router mode, each model's arguments in a preset file.
   const preset = plan.models.length > 1 ? routerPreset(plan) : undefined;
-  const argv = [binary, ...(preset ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, plan.model.path))];
+  const argv = [binary, ...(preset ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, { modelPath: plan.model.path }))];
   const env = baseEnv({ LLAMA_API_KEY: apiKey });
   return {
     ...serverRecordFields(plan),
@@ -135,18 +135,9 @@ function llamaServerService(plan: Plan, modelSha: string, peek: boolean): Backgr
       ...(preset ? { 'models preset': preset } : {}),
     },
     ...(preset ? { files: [{ path: paths.routerPreset, text: preset }] } : {}),
-    isReady: async () => (await serverHealthy(plan.server.baseUrl)) && (await modelsReady(plan, apiKey)()),
+    isReady: async () => (await healthEndpointOk(plan.server.baseUrl)) && (await modelsReady(plan, apiKey)()),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and model.chat_format in the profile`,
   };
-}
-
-/** llama-server's /health: 200 once the model is loaded (503 while loading). */
-async function serverHealthy(baseUrl: string): Promise<boolean> {
-  try {
-    return (await fetch(`${baseUrl.replace(/\/v1$/, '')}/health`, { signal: AbortSignal.timeout(2000) })).ok;
-  } catch {
-    return false;
-  }
 }
 
 export const nativeRuntime: ServerRuntime = {
