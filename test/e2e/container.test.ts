@@ -113,6 +113,63 @@ describe('make provision with runtime: container (podman)', () => {
   });
 });
 
+describe('make provision with server.backend: llama-server in a container (podman)', () => {
+  // llama.cpp's own server in an image without Python, with a generated key (LLAMA_API_KEY).
+  const world = containerWorld({
+    lsc: `extends: llama-server
+server:
+  port: 18480
+  api_key: generate
+jupyter:
+  port: 18992
+runtime: container
+container:
+  engine: podman
+  image: llm-workbench-test-ls
+  base: ${TEST_BASE_IMAGE}
+`,
+  });
+  let first: Awaited<ReturnType<typeof make>>;
+
+  before(async () => {
+    first = await make(world, 'provision', { PROFILE: 'lsc' });
+  });
+  after(async () => {
+    await make(world, 'down', { PROFILE: 'lsc' });
+  });
+
+  it('builds the llama-server image, runs it, and passes every smoke check and the guide notebook', () => {
+    assert.equal(first.exitCode, 0, first.all);
+    assert.match(first.stdout, /^35-image\s+(created|replaced|unchanged)\s+\d+\.\d+s\s+localhost\/llm-workbench-test-ls:[0-9a-f]{12} \(\d+ MB, podman\)/m);
+    assert.match(first.stdout, /^40-model-server\s+created.*podman container llm-workbench-lsc/m);
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+      assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
+    }
+  });
+
+  it('serves from an image without Python, as a user, the key only in the environment and required', async () => {
+    const info = await inspectContainer('llm-workbench-lsc');
+    assert.equal(info.Config.User, 'llm');
+    assert.equal(info.Config.Cmd[0], '/usr/local/bin/llama-server');
+    const created: string[] = info.Config.CreateCommand;
+    assert.ok(created.includes('LLAMA_API_KEY') && !created.some((a) => a.startsWith('LLAMA_API_KEY=')), `the key is passed by name only: ${created.join(' ')}`);
+    const python = await podman(['run', '--rm', '--entrypoint', '/bin/sh', info.Image, '-c', 'command -v python3 || ls /usr/bin/python3*']);
+    assert.notEqual(python.exitCode, 0, `the server image has a Python: ${python.stdout}`);
+    const denied = await fetch('http://127.0.0.1:18480/v1/models');
+    assert.equal(denied.status, 401, 'a request without the key is refused');
+  });
+
+  it('changes nothing on a second provision, and make down closes its port', async () => {
+    const second = await make(world, 'provision', { PROFILE: 'lsc' });
+    assert.equal(second.exitCode, 0, second.all);
+    for (const [step, outcome] of stepOutcomes(second.stdout)) assert.equal(outcome, 'unchanged', `${step} was ${outcome}:\n${second.stdout}`);
+    const down = await make(world, 'down', { PROFILE: 'lsc' });
+    assert.equal(down.exitCode, 0, down.all);
+    assert.equal(await containerExists('llm-workbench-lsc'), false);
+    await assert.rejects(fetch('http://127.0.0.1:18480/health'));
+  });
+});
+
 describe('the deployment files of a container profile', () => {
   const world = containerWorld({ ctr: containerProfile() });
 

@@ -369,3 +369,49 @@ describe('make provision with server.backend: llama-server', () => {
     for (const port of [8080, 18888]) assert.equal(await isPortFree('127.0.0.1', port), true, `port ${port} is still held`);
   });
 });
+
+/**
+ * Several models behind one endpoint, for real, on both backends: SmolLM2 and Gemma 3 270M from
+ * PyPI, each called by its name on every endpoint by the smoke checks; the guide's OpenAI names
+ * still get the first model. llama_cpp.server swaps models in one process; llama-server's router
+ * runs a child per model in its process group, and make down leaves none behind.
+ */
+describe('a profile with two models (extra_models)', () => {
+  for (const backend of ['llama-cpp-python', 'llama-server'] as const) {
+    it(`serves both by name with ${backend}, passes the smoke checks for each, and make down stops every process`, async () => {
+      const world = newWorld();
+      worldProfiles(world, { two: `extends: two-models\nserver:\n  backend: ${backend}\njupyter:\n  enabled: false\n` }, ['two-models']);
+      try {
+        const up = await make(world, 'provision', { PROFILE: 'two' });
+        assert.equal(up.exitCode, 0, up.all);
+        assert.match(up.stdout, /^\s+pass\s+models\s+\d+ ms\s+"smollm2-135m-instruct", "gemma3-270m" listed/m);
+        for (const alias of ['smollm2-135m-instruct', 'gemma3-270m']) {
+          assert.match(up.stdout, new RegExp(`^\\s+pass\\s+model ${alias}\\s+\\d+ ms\\s+completion, chat, \\d+ streamed deltas, 2 flat vectors`, 'm'), up.stdout);
+        }
+        assert.match(up.stdout, /\(models "smollm2-135m-instruct", "gemma3-270m"\)/);
+        const record = readRecord(join(world.state, 'two', 'server.json'))!;
+        const group = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && processGroupOf(Number(pid)) === record.pid);
+        assert.ok(group.length >= (backend === 'llama-server' ? 4 : 2), `the router and a child per model run in one group: ${group.join(' ')}`);
+        const again = await make(world, 'provision', { PROFILE: 'two' });
+        assert.equal(again.exitCode, 0, again.all);
+        assert.match(again.stdout, /^40-model-server\s+unchanged/m);
+        const down = await make(world, 'down', { PROFILE: 'two' });
+        assert.equal(down.exitCode, 0, down.all);
+        assert.deepEqual(group.filter((pid) => isAlive(Number(pid))), [], 'a process of the server is left');
+        assert.equal(await isPortFree('127.0.0.1', 8080), true);
+      } finally {
+        await make(world, 'down', { PROFILE: 'two' });
+      }
+    });
+  }
+});
+
+/** The process group of a pid, from /proc (undefined when it is gone). */
+function processGroupOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}

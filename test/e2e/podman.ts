@@ -3,7 +3,7 @@
  * podman with our containers.conf (runc, explicit ulimits), Debian's Docker daemon started by the
  * tests themselves, and one Debian base image made with debootstrap and imported into each.
  */
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -11,14 +11,31 @@ import { $, tmpdir } from 'zx';
 import { REPO_ROOT } from '../helpers.ts';
 
 export const CONTAINERS_CONF = join(REPO_ROOT, 'test', 'podman', 'containers.conf');
-export const TEST_BASE_IMAGE = 'localhost/llm-workbench-test-base:bookworm';
-const ROOTFS_TAR = join(REPO_ROOT, '.cache', 'e2e', 'debian-bookworm-minbase.tar');
+export const TEST_BASE_IMAGE = 'localhost/llm-workbench-test-base:bookworm-slim';
+const ROOTFS_TAR = join(REPO_ROOT, '.cache', 'e2e', 'debian-bookworm-slim.tar');
+
+/**
+ * What Debian's own bookworm-slim image does to a minbase (debuerreotype's slimify): dpkg skips
+ * docs, man pages and translations from then on, and apt keeps no package cache in a layer.
+ */
+const DPKG_SLIM = ['/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*', '/usr/share/locale/*', '/usr/share/groff/*', '/usr/share/lintian/*', '/usr/share/linda/*']
+  .map((path) => `path-exclude ${path}`)
+  .concat(['path-include /usr/share/doc/*/copyright', 'path-include /usr/share/locale/locale.alias'])
+  .join('\n');
+const APT_CLEAN = [
+  'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };',
+  'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };',
+  'Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";',
+].join('\n');
 
 export function podman(args: string[]) {
   return execa('podman', args, { env: { ...process.env, CONTAINERS_CONF }, reject: false, all: true });
 }
 
-/** debootstrap --variant=minbase bookworm, once per machine, kept as a tarball for both engines. */
+/**
+ * A stand-in for debian:bookworm-slim (no registry here): debootstrap --variant=minbase bookworm,
+ * slimmed as Debian slims its image, once per machine, kept as a tarball for both engines.
+ */
 async function baseRootfsTar(): Promise<string> {
   if (existsSync(ROOTFS_TAR)) return ROOTFS_TAR;
   mkdirSync(join(REPO_ROOT, '.cache', 'e2e'), { recursive: true });
@@ -28,6 +45,14 @@ async function baseRootfsTar(): Promise<string> {
   const sh = $({ quiet: true });
   try {
     await sh`debootstrap --variant=minbase bookworm ${rootfs} ${mirror}`;
+    writeFileSync(join(rootfs, 'etc/dpkg/dpkg.cfg.d/docker-slim'), `${DPKG_SLIM}\n`);
+    writeFileSync(join(rootfs, 'etc/apt/apt.conf.d/docker-clean'), `${APT_CLEAN}\n`);
+    await sh`find ${join(rootfs, 'usr/share/doc')} -mindepth 1 -not -name copyright -not -type d -delete`;
+    await sh`find ${join(rootfs, 'usr/share/locale')} -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +`;
+    for (const dir of ['usr/share/man', 'usr/share/info', 'usr/share/groff', 'usr/share/lintian', 'var/lib/apt/lists']) {
+      await sh`find ${join(rootfs, dir)} -mindepth 1 -maxdepth 1 -not -name lock -not -name partial -exec rm -rf {} +`.nothrow();
+    }
+    await execa('find', [join(rootfs, 'var/cache/apt'), '(', '-name', '*.bin', '-o', '-name', '*.deb', ')', '-type', 'f', '-delete']);
     await sh`tar -C ${rootfs} -cf ${`${ROOTFS_TAR}.partial`} .`;
     renameSync(`${ROOTFS_TAR}.partial`, ROOTFS_TAR);
   } finally {

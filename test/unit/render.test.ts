@@ -10,7 +10,7 @@ import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type Plan } from '../../scripts/lib/profile/plan.ts';
 import { renderProfile, writeRendered } from '../../scripts/lib/render/render.ts';
 import { BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render/shell-block.ts';
-import { FIXED_ENV, REPO_ROOT, tempDir } from '../helpers.ts';
+import { FIXED_ENV, profilesWith, REPO_ROOT, tempDir } from '../helpers.ts';
 
 const GOLDEN = join(REPO_ROOT, 'test', 'golden');
 
@@ -91,7 +91,7 @@ for (const profile of ['default', 'elyza-7b']) {
       assert.deepEqual(problems.map((p) => `${p.range.start.line + 1}: ${p.message}`), []);
       const dockerfile = DockerfileParser.parse(text);
       const stages = dockerfile.getFROMs().map((f) => f.getBuildStage());
-      assert.deepEqual(stages, ['build', 'runtime', 'jupyter', 'server']);
+      assert.deepEqual(stages, ['build', 'venv', 'runtime', 'jupyter', 'server']);
       const last = dockerfile.getInstructions().filter((i) => i.getKeyword() === 'USER').pop();
       assert.equal(last?.getArgumentsContent(), 'llm', 'the server runs as a non-root user');
       const cmd = dockerfile.getCMDs()[0];
@@ -117,6 +117,37 @@ for (const profile of ['default', 'elyza-7b']) {
     });
   });
 }
+
+describe('rendering a llama-server container profile', () => {
+  const profiles = { lsc: 'extends: llama-server\nruntime: container\ncontainer:\n  base: localhost/debian:bookworm\nserver:\n  api_key: generate\n' };
+  const plan = resolvePlan(loadProfile('lsc', profilesWith(profiles)), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64', cpuCount: 2 });
+
+  it('writes a Dockerfile whose serving image holds llama-server and no Python, built from the pinned sdist', () => {
+    const text = fileOf(plan, 'Dockerfile');
+    assert.deepEqual(validate(text).filter((d) => d.severity === 1).map((p) => p.message), []);
+    const dockerfile = DockerfileParser.parse(text);
+    assert.deepEqual(dockerfile.getFROMs().map((f) => f.getBuildStage()), ['build', 'runtime', 'jupyter', 'server']);
+    const argv = JSON.parse(dockerfile.getCMDs()[0]!.getArgumentsContent() ?? '[]') as string[];
+    assert.equal(argv[0], '/usr/local/bin/llama-server');
+    assert.equal(argv[argv.indexOf('--host') + 1], '0.0.0.0');
+    assert.ok(!argv.includes('--threads'), 'threads: auto names no count in an image');
+    assert.ok(!argv.some((a) => /api.?key/i.test(a)));
+    const runtime = text.slice(text.indexOf('AS runtime'), text.indexOf('AS jupyter'));
+    assert.doesNotMatch(runtime, /python/, 'the runtime stage installs no Python');
+    assert.match(text, /pip download --no-cache-dir --no-deps --no-binary llama-cpp-python .*llama-cpp-python==0\.3\.36/);
+    assert.match(text, /cmake -S \/tmp\/src\/vendor\/llama\.cpp .*-DBUILD_SHARED_LIBS=OFF/);
+  });
+
+  it('passes the key as LLAMA_API_KEY in compose and kube, and probes /health', () => {
+    const compose = parse(fileOf(plan, 'compose.yaml'));
+    assert.equal(compose.services['model-server'].environment.LLAMA_API_KEY, '${API_KEY:?set API_KEY to the server key}');
+    assert.equal(compose.services['model-server'].environment.USE_MLOCK, undefined);
+    const [deployment] = parseAllDocuments(fileOf(plan, 'kube.yaml')).map((d) => d.toJS());
+    const container = deployment.spec.template.spec.containers[0];
+    assert.equal(container.readinessProbe.httpGet.path, '/health');
+    assert.deepEqual(container.env.map((e: { name: string }) => e.name), ['LLAMA_API_KEY']);
+  });
+});
 
 describe('rendering the guide profile', () => {
   const plan = planOf('elyza-7b');

@@ -9,8 +9,8 @@ import type { Plan } from '../profile/plan.ts';
 import { serverApiKey } from '../state/secrets.ts';
 
 export function rendered(plan: Plan, file: string): string {
-  if (plan.server.backend !== 'llama-cpp-python') {
-    throw new WorkbenchError(`${file} is for the llama-cpp-python image; profile "${plan.profile.name}" serves with ${plan.server.backend}, natively`, 'use make provision for it, or server.backend: llama-cpp-python for compose and kube');
+  if (plan.models.length > 1) {
+    throw new WorkbenchError(`${file} serves one model; profile "${plan.profile.name}" lists ${plan.models.length} (extra_models), which run natively`, 'use make provision for it, or a profile without extra_models for compose and kube');
   }
   const path = join(plan.paths.buildDir, file);
   if (!existsSync(path)) throw new WorkbenchError(`${displayPath(path)} is missing`, 'run make render first');

@@ -24,13 +24,16 @@ export interface RenderedFile {
 }
 
 
-/** What is rendered; each backend has its own Dockerfile (llama-server's holds no Python). */
-const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output: string; mode?: number }[] = [
-  { template: (plan) => (plan.server.backend === 'llama-server' ? 'Dockerfile.llama-server.hbs' : 'Dockerfile.hbs'), output: 'Dockerfile' },
+/**
+ * What is rendered; each backend has its own Dockerfile (llama-server's holds no Python). The
+ * container files (`container`) serve one model: a profile with extra_models gets none.
+ */
+const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output: string; mode?: number; container?: true }[] = [
+  { template: (plan) => (plan.server.backend === 'llama-server' ? 'Dockerfile.llama-server.hbs' : 'Dockerfile.hbs'), output: 'Dockerfile', container: true },
   { template: 'environment.yml.hbs', output: 'environment.yml' },
   { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
-  { template: 'compose.yaml.hbs', output: 'compose.yaml' },
-  { template: 'kube.yaml.hbs', output: 'kube.yaml' },
+  { template: 'compose.yaml.hbs', output: 'compose.yaml', container: true },
+  { template: 'kube.yaml.hbs', output: 'kube.yaml', container: true },
 ];
 
 export function templatesDir(plan: Plan): string {
@@ -42,7 +45,9 @@ export function templateContext(plan: Plan): Record<string, unknown> {
   const containerModel = `${plan.container.modelDir}/${plan.model.fileName}`;
   const llamaServer = plan.server.backend === 'llama-server';
   // The whole argv of the server in the image: a compose `command` or a kube `command` replaces it.
-  const containerCommand = llamaServer
+  const containerCommand = plan.models.length > 1
+    ? [] // No container files for several models (TEMPLATES).
+    : llamaServer
     ? ['/usr/local/bin/llama-server', ...llamaServerArgs(plan, { modelPath: containerModel, inContainer: true })]
     : ['python', '/opt/llm-workbench/serve.py', ...serverArgs(plan, { modelPath: containerModel, bindHost: false })];
   const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
@@ -135,13 +140,14 @@ function publishHost(host: string): string {
 export function renderProfile(plan: Plan): RenderedFile[] {
   const context = templateContext(plan);
   const withLauncher = plan.server.backend === 'llama-cpp-python';
-  const files: RenderedFile[] = TEMPLATES.map(({ template, output, mode }) => {
+  const oneModel = plan.models.length === 1;
+  const files: RenderedFile[] = TEMPLATES.filter((t) => oneModel || !t.container).map(({ template, output, mode }) => {
     const source = readFileSync(join(templatesDir(plan), typeof template === 'string' ? template : template(plan)), 'utf8');
     const compiled = Handlebars.compile(source, { noEscape: true, strict: true });
     return { path: output, content: compiled(context), ...(mode === undefined ? {} : { mode }) };
   });
   // The launcher goes into the build context so the image runs exactly what the host runs.
-  if (withLauncher) files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
+  if (withLauncher && oneModel) files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
   return files;
 }
 
