@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { expectedOutcome } from '../../scripts/lib/outcome.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
@@ -360,6 +363,30 @@ describe('make provision with server.backend: llama-server', () => {
     assert.equal(cmdline[cmdline.indexOf('--parallel') + 1], '4');
     const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'llama-server.lock.json'), 'utf8'));
     assert.match(lock.llamaCpp.llamaCppCommit, /^[0-9a-f]{40}$/, 'the lock names the llama.cpp commit it was built from');
+  });
+
+  it('keeps the keep-alive connection after a complete stream, so a pooling client never reads "server disconnected"', async () => {
+    // Unpatched, llama-server closes the socket after every streamed response it announced as
+    // keep-alive, and a client reusing it fails (keep-alive-patch.ts).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const streamOnce = () =>
+      new Promise<Socket>((resolve, reject) => {
+        const request = http.request({ host: '127.0.0.1', port: 8080, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (response) => {
+          assert.equal(response.statusCode, 200);
+          response.resume();
+          response.on('end', () => resolve(request.socket!));
+        });
+        request.on('error', reject);
+        request.end(JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, stream: true }));
+      });
+    try {
+      const first = await streamOnce();
+      await sleep(500);
+      assert.equal(first.destroyed, false, 'the server closed the connection after a complete stream');
+      assert.equal(await streamOnce(), first, 'the next stream reuses the same connection');
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('closes its ports with make down', async () => {

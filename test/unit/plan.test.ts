@@ -8,6 +8,7 @@ import { configFacts, nativeServerFacts, type NativeServerInputs } from '../../s
 import { chatTemplateArgs, llamaServerArgs, routerArgs, routerPreset } from '../../scripts/lib/llama-cpp/llama-server-args.ts';
 import { serverArgs, serverConfig } from '../../scripts/lib/llama-cpp/server-args.ts';
 import { modelId } from '../../scripts/lib/model/transport/source.ts';
+import { patchKeepAlive } from '../../scripts/lib/llama-cpp/keep-alive-patch.ts';
 import { profilesWith, REPO_ROOT } from '../helpers.ts';
 
 function plan(name: string, env: PlanContext['env'] = { HOME: '/home/u' }, files: Record<string, string> = {}) {
@@ -132,8 +133,12 @@ describe('resolving a profile into a plan', () => {
     assert.deepEqual(chatTemplateArgs(undefined), ['--jinja']);
   });
 
-  it('refuses llama-server in a container, with the way that works', () => {
-    assert.throws(() => plan('lsc', { HOME: '/h' }, { lsc: 'extends: llama-server\nruntime: container\n' }), /server\.backend llama-server runs natively only/);
+  it('serves llama-server from a container without Python: no python3 in the running image, the key as LLAMA_API_KEY', () => {
+    const p = plan('lsc', { HOME: '/h' }, { lsc: 'extends: llama-server\nruntime: container\ncontainer:\n  base: localhost/debian:bookworm\n' });
+    assert.equal(p.server.apiKeyEnv, 'LLAMA_API_KEY');
+    assert.ok(!p.container.runtimeAptPackages.some((pkg) => pkg.startsWith('python')));
+    assert.ok(p.container.llamaServerAptPackages.includes('cmake'));
+    assert.equal(p.llamaCpp.onHost, false);
   });
 
   it('means every core for the prompt and every core but one for decode by n_threads: auto', () => {
@@ -178,5 +183,26 @@ describe('resolving a profile into a plan', () => {
     assert.throws(() => plan('d', { HOME: '/h' }, { d: `extends: default\n${extra}smollm2-135m-instruct\n` }), /two models are called "smollm2-135m-instruct"/);
     assert.throws(() => plan('c', { HOME: '/h' }, { c: `extends: default\nruntime: container\n${extra}x\n` }), /extra_models are served by the native runtime only/);
     assert.throws(() => plan('a', { HOME: '/h' }, { a: `extends: default\nserver:\n  extra_args: ["--verbose", "true"]\n${extra}x\n` }), /server\.extra_args cannot go with extra_models on llama-cpp-python/);
+  });
+});
+
+describe('the keep-alive fix to llama-server', () => {
+  const provider = `        const chunked_content_provider = [response = r_ptr](size_t, httplib::DataSink & sink) -> bool {
+            std::string chunk;
+            const bool has_next = response->next(chunk);
+            if (!has_next) {
+                sink.done();
+            }
+            return has_next;
+        };
+    other: return has_next;
+`;
+
+  it('makes the stream provider return true after done(), once, and leaves a patched or unrelated source alone', () => {
+    const patched = patchKeepAlive(provider)!;
+    assert.match(patched, /sink\.done\(\);\n {12}\}\n {12}return true; \/\/ llm-workbench/);
+    assert.match(patched, /other: return has_next;/, 'only the provider after done() changes');
+    assert.equal(patchKeepAlive(patched), patched);
+    assert.equal(patchKeepAlive('int main() { return 0; }'), undefined);
   });
 });

@@ -14,6 +14,7 @@ import { runLogged, which } from '../process/run.ts';
 import type { LlamaCppLock } from '../profile/lock-file.ts';
 import type { Plan } from '../profile/plan.ts';
 import { statePaths } from '../state/paths.ts';
+import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
 import { blasCmakeArgs } from './versions.ts';
 import { buildPython, downloadSdist, removeAbandonedPartials } from './wheel.ts';
 
@@ -32,7 +33,8 @@ export function llamaServerCmakeArgs(plan: Plan): string[] {
 
 /** Where this version and these flags are built: `.../llama-server/llama.cpp-0.3.36-<flags>`. */
 export function llamaServerKey(plan: Plan): string {
-  return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex(llamaServerCmakeArgs(plan).join(' ')).slice(0, 12)}`;
+  // The patch is part of what is built: a build without it (or with another) is another key.
+  return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaServerCmakeArgs(plan), KEEP_ALIVE_PATCH.id].join(' ')).slice(0, 12)}`;
 }
 
 export function llamaServerDir(plan: Plan): string {
@@ -86,6 +88,8 @@ export async function ensureLlamaServer(plan: Plan, host: { path: string }): Pro
     await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, join(temp, 'src')], { label: 'unpacking llama.cpp', logFile, hint });
     const source = join(temp, 'src', `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
     const build = join(temp, 'build');
+    const patched = applyKeepAlivePatch(source);
+    if (patched !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
     console.log(`  building llama-server and llama-bench from llama.cpp ${info.llamaCppCommit.slice(0, 12)} (llama-cpp-python ${plan.llamaCpp.version}'s source); a few minutes on 2 cores, once`);
     await runLogged([join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaServerCmakeArgs(plan)], { label: 'configuring llama.cpp', logFile, hint });
     await runLogged([join(bin, 'cmake'), '--build', build, '--target', 'llama-server', 'llama-bench', '-j', String(availableParallelism())], {

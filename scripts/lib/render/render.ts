@@ -15,6 +15,7 @@ import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
 import { serverArgs } from '../llama-cpp/server-args.ts';
 import { llamaServerArgs } from '../llama-cpp/llama-server-args.ts';
 import { llamaServerCmakeArgs, llamaServerKey } from '../llama-cpp/llama-server-build.ts';
+import { KEEP_ALIVE_PATCH } from '../llama-cpp/keep-alive-patch.ts';
 
 export interface RenderedFile {
   /** Relative to the build directory. */
@@ -74,6 +75,8 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     containerPort: plan.server.port,
     serverCmd: dockerJson(containerCommand),
     llamaServerKey: llamaServerKey(plan),
+    keepAliveSed: shellQuote(KEEP_ALIVE_PATCH.sed),
+    keepAliveFile: KEEP_ALIVE_PATCH.file,
     llamaServerCmakeArgs: shellWords(llamaServerCmakeArgs(plan)),
     llamaServerAptPackages: shellWords(plan.container.llamaServerAptPackages),
     llamaServerRuntimeAptPackages: shellWords(plan.container.runtimeAptPackages),
