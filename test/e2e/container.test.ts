@@ -116,8 +116,9 @@ describe('make provision with runtime: container (podman)', () => {
 describe('make provision with server.backend: llama-server in a container (podman)', () => {
   // llama.cpp's own server in an image without Python, with a generated key (LLAMA_API_KEY).
   const world = containerWorld({
-    lsc: `extends: llama-server
+    lsc: `extends: default
 server:
+  backend: llama-server
   port: 18480
   api_key: generate
 jupyter:
