@@ -92,25 +92,33 @@ export function routerArgs(plan: Plan, presetFile: string): string[] {
   ];
 }
 
-/** The router's preset file (INI): keys are llama-server's long flags without the dashes. */
-export function routerPreset(plan: Plan): string {
-  const sections = plan.models.map((model, index) => {
-    // One line per key: a line break in a path would add keys of its own.
-    if (/[\r\n]/.test(model.path)) throw new WorkbenchError(`the model path ${JSON.stringify(model.path)} holds a line break`, 'rename the file or folder without one (model.source in the profile)');
-    const lines = [`[${model.alias}]`, `model = ${model.path}`];
-    if (index === 0) lines.push(`alias = ${GUIDE_MODEL_NAMES.join(',')}`);
-    const args = instanceArgs(plan, model);
-    for (let i = 0; i < args.length; i++) {
-      const key = args[i]!.replace(/^--/, '');
-      const value = args[i + 1];
-      if (value === undefined || value.startsWith('--')) lines.push(`${key} = true`);
-      else {
-        lines.push(`${key} = ${value}`);
-        i++;
+/** The router's presets: a section per model, named by its alias; keys are llama-server's long flags without the dashes. */
+export function routerPresetSections(plan: Plan): Record<string, Record<string, string>> {
+  return Object.fromEntries(
+    plan.models.map((model, index) => {
+      const section: Record<string, string> = { model: model.path };
+      if (index === 0) section.alias = GUIDE_MODEL_NAMES.join(',');
+      const args = instanceArgs(plan, model);
+      for (let i = 0; i < args.length; i++) {
+        const key = args[i]!.replace(/^--/, '');
+        const value = args[i + 1];
+        const isFlag = value === undefined || value.startsWith('--');
+        section[key] = isFlag ? 'true' : value;
+        if (!isFlag) i++;
       }
-    }
-    lines.push('load-on-startup = true');
-    return lines.join('\n');
+      section['load-on-startup'] = 'true';
+      return [model.alias, section];
+    }),
+  );
+}
+
+/** The preset file (INI) the router reads. */
+export function routerPreset(plan: Plan): string {
+  const sections = Object.entries(routerPresetSections(plan)).map(([alias, section]) => {
+    // One line per key: a line break in a value (a path) would add keys of its own.
+    const broken = Object.values(section).find((value) => /[\r\n]/.test(value));
+    if (broken !== undefined) throw new WorkbenchError(`the model path ${JSON.stringify(broken)} holds a line break`, 'rename the file or folder without one (model.source in the profile)');
+    return [`[${alias}]`, ...Object.entries(section).map(([key, value]) => `${key} = ${value}`)].join('\n');
   });
   return `version = 1\n\n${sections.join('\n\n')}\n`;
 }

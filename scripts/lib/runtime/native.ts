@@ -8,7 +8,7 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import { argvFacts, envFacts, secretFact, sha256Hex, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
 import { hostBuild } from '../llama-cpp/host-build.ts';
-import { llamaServerArgs, routerArgs, routerPreset } from '../llama-cpp/llama-server-args.ts';
+import { llamaServerArgs, routerArgs, routerPreset, routerPresetSections } from '../llama-cpp/llama-server-args.ts';
 import { llamaServerDir } from '../llama-cpp/llama-server-build.ts';
 import { serverArgs, serverConfig } from '../llama-cpp/server-args.ts';
 import { modelSha256 } from '../model/fetch.ts';
@@ -132,7 +132,7 @@ function llamaServerService(plan: Plan, modelSha: string, peek: boolean): Backgr
       'api key': secretFact(apiKey),
       'llama.cpp build': hostBuild(plan),
       'model sha256': modelSha,
-      ...(preset ? { 'models preset': preset } : {}),
+      ...(preset ? configFacts(routerPresetSections(plan), 'presets') : {}),
     },
     ...(preset ? { files: [{ path: paths.routerPreset, text: preset }] } : {}),
     isReady: async () => (await healthEndpointOk(plan.server.baseUrl)) && (await modelsReady(plan, apiKey)()),
