@@ -19,7 +19,8 @@ export const renderStep: Step = {
         : `  llama-cpp-python==${plan.llamaCpp.version}, CMAKE_ARGS=${plan.llamaCpp.cmakeArgs}; server --embedding true --pooling ${plan.model.pooling}${chat}`,
     );
     if (plan.models.length > 1) console.log(`  ${plan.models.length} models: ${plan.models.map((m) => m.alias).join(', ')}`);
-    return { outcome: result.outcome, detail: `${displayPath(plan.paths.buildDir)}/ (${result.files.map((f) => f.path).join(', ')})` };
+    const removed = result.removed.length ? `; removed ${result.removed.join(', ')}` : '';
+    return { outcome: result.outcome, detail: `${displayPath(plan.paths.buildDir)}/ (${result.files.map((f) => f.path).join(', ')}${removed})` };
   },
 };
 

@@ -186,6 +186,19 @@ describe('writing rendered files', () => {
     assert.equal(writeRendered(changed, renderProfile(changed)).outcome, 'replaced');
   });
 
+  it('removes the container files of an earlier render when the profile gains a second model', () => {
+    const build = tempDir();
+    const env = { ...FIXED_ENV, LLM_WORKBENCH_BUILD_DIR: build };
+    const one = planOf('default', env);
+    writeRendered(one, renderProfile(one));
+    const two = planOf('two-models', env);
+    two.paths.buildDir = one.paths.buildDir;
+    const result = writeRendered(two, renderProfile(two));
+    assert.deepEqual(result.removed, ['Dockerfile', 'compose.yaml', 'kube.yaml', 'serve.py']);
+    assert.equal(result.outcome, 'replaced');
+    assert.ok(!existsSync(join(one.paths.buildDir, 'compose.yaml')) && existsSync(join(one.paths.buildDir, 'bashrc.sh')));
+  });
+
   it('leaves the previous files intact when a template fails to render', () => {
     const repo = tempDir();
     cpSync(join(REPO_ROOT, 'templates'), join(repo, 'templates'), { recursive: true });

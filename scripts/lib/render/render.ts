@@ -3,7 +3,7 @@
  * computed and quoted here; templates only place them. Rendering is deterministic and atomic:
  * all files are rendered in memory first, so a failing template leaves the old files intact.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { wheelKey } from '../llama-cpp/wheel.ts';
@@ -157,6 +157,14 @@ export function renderProfile(plan: Plan): RenderedFile[] {
 export interface RenderResult {
   outcome: WriteOutcome;
   files: { path: string; outcome: WriteOutcome }[];
+  /** Files of an earlier render this one no longer writes, removed. */
+  removed: string[];
+}
+
+/** Files an earlier render of this profile wrote that this one does not (a profile that gained extra_models). */
+function staleOutputs(plan: Plan, files: RenderedFile[]): string[] {
+  const outputs = [...TEMPLATES.map((t) => t.output), 'serve.py'];
+  return outputs.filter((output) => !files.some((f) => f.path === output) && existsSync(join(plan.paths.buildDir, output)));
 }
 
 export function writeRendered(plan: Plan, files: RenderedFile[]): RenderResult {
@@ -164,14 +172,21 @@ export function writeRendered(plan: Plan, files: RenderedFile[]): RenderResult {
     path: file.path,
     outcome: writeIfChanged(join(plan.paths.buildDir, file.path), file.content, file.mode),
   }));
-  return { outcome: combineOutcomes(results.map((r) => r.outcome)), files: results };
+  // A stale Dockerfile or compose.yaml would describe a stack this profile no longer is.
+  const removed = staleOutputs(plan, files);
+  for (const stale of removed) rmSync(join(plan.paths.buildDir, stale));
+  const outcomes = [...results.map((r) => r.outcome), ...(removed.length ? ['replaced' as const] : [])];
+  return { outcome: combineOutcomes(outcomes), files: results, removed };
 }
 
 /** What writeRendered would do with these files, and why: which files would change. */
 export function previewRendered(plan: Plan, files: RenderedFile[]): Preview {
   const changes = files.map((file) => ({ path: file.path, outcome: wouldWrite(join(plan.paths.buildDir, file.path), file.content) }));
-  const outcome = combineOutcomes(changes.map((c) => c.outcome));
+  const stale = staleOutputs(plan, files);
+  const outcome = combineOutcomes([...changes.map((c) => c.outcome), ...(stale.length ? ['replaced' as const] : [])]);
   const changed = changes.filter((c) => c.outcome !== 'unchanged').map((c) => c.path);
   if (outcome === 'unchanged') return { action: 'keep', why: 'the rendered files are current' };
-  return outcome === 'created' ? { action: 'create', why: `${changed.join(', ')}` } : { action: 'replace', why: `${changed.join(', ')} change` };
+  const removes = stale.length ? `${stale.join(', ')} no longer rendered (several models), removed` : '';
+  if (outcome === 'created') return { action: 'create', why: changed.join(', ') };
+  return { action: 'replace', why: [changed.length ? `${changed.join(', ')} change` : '', removes].filter(Boolean).join('; ') };
 }
