@@ -66,3 +66,10 @@ export function envFacts(env: Record<string, string>, leaveOut: readonly string[
 export function secretFact(secret: string | undefined): string {
   return secret === undefined ? 'none' : `sha256:${sha256Hex(secret).slice(0, 12)}`;
 }
+
+/** A config object as facts, one per leaf (`models[1].n_ctx: 2048`), so a change names its field. */
+export function configFacts(value: unknown, prefix = ''): Facts {
+  if (value === null || typeof value !== 'object') return { [prefix]: String(value) };
+  const entries = Array.isArray(value) ? value.map((item, i) => [`[${i}]`, item] as const) : Object.entries(value).map(([k, v]) => [prefix ? `.${k}` : k, v] as const);
+  return Object.assign({}, ...entries.map(([key, item]) => configFacts(item, `${prefix}${key}`))) as Facts;
+}

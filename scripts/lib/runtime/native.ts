@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
-import { argvFacts, envFacts, secretFact, sha256Hex, type Facts } from '../fingerprint.ts';
+import { argvFacts, configFacts, envFacts, secretFact, sha256Hex, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
 import { hostBuild } from '../llama-cpp/host-build.ts';
 import { llamaServerArgs, routerArgs, routerPreset, routerPresetSections } from '../llama-cpp/llama-server-args.ts';
@@ -55,13 +55,6 @@ export function nativeServerFacts(plan: Plan, inputs: NativeServerInputs): Facts
     'model sha256': inputs.modelSha256,
     ...inputs.config,
   };
-}
-
-/** A config object as facts, one per leaf (`models[1].n_ctx: 2048`), so a change names its field. */
-export function configFacts(value: unknown, prefix = ''): Facts {
-  if (value === null || typeof value !== 'object') return { [prefix]: String(value) };
-  const entries = Array.isArray(value) ? value.map((item, i) => [`[${i}]`, item] as const) : Object.entries(value).map(([k, v]) => [prefix ? `.${k}` : k, v] as const);
-  return Object.assign({}, ...entries.map(([key, item]) => configFacts(item, `${prefix}${key}`))) as Facts;
 }
 
 /** Every served alias is listed (and, under llama-server's router, loaded). */
