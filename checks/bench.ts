@@ -139,7 +139,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     log('  llama.cpp from the same source: llama-server and llama-bench (built once)');
     const binaries = await llamaServerBinaries(plan);
     cpp = await llamaBench(plan, binaries.bench, settings.maxTokens);
-    log(`  llama-bench, ${cpp.threads} threads: pp${cpp.promptTokens} ${cpp.ppTokensPerSecond.toFixed(1)} tokens/s, tg${cpp.genTokens} ${cpp.tgTokensPerSecond.toFixed(1)} tokens/s`);
+    for (const t of cpp.byThreads) log(`  llama-bench, ${t.threads} thread${t.threads === 1 ? '' : 's'}: pp${cpp.promptTokens} ${t.pp.toFixed(1)} tokens/s, tg${cpp.genTokens} ${t.tg.toFixed(1)} tokens/s`);
     const other = await withTemporaryLlamaServer(plan, binaries.server, async (baseUrl, parallel) => {
       const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
       const measured = await measureEndpoint(client, (text) => countTokens(baseUrl, undefined, text, 'llama-server'), settings, log, `llama-server -np ${parallel}`);

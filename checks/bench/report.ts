@@ -147,6 +147,8 @@ function backendsTable(backends: BackendBench[], cpp: CppLimit): string[] {
       const last = b.concurrency[b.concurrency.length - 1];
       return `| ${b.label} | ${f1(b.summary.decodeTokensPerSecond.mean)} | ${b.decodeVsCpp === undefined ? 'n/a' : b.decodeVsCpp.toFixed(2)} | ${f0(b.summary.ttftMs.p50)} | ${b.concurrency.map((c) => f1(c.aggregateTokensPerSecond)).join(' / ')} | ${last ? f0(last.ttftMs.p50) : 'n/a'} |`;
     }),
+    '',
+    `llama-bench by threads (what \`n_threads: auto\` rests on): ${cpp.byThreads.map((t) => `${t.threads}: pp${cpp.promptTokens} ${f1(t.pp)}, tg${cpp.genTokens} ${f1(t.tg)}`).join('; ')} tokens/s.`,
   ];
 }
 

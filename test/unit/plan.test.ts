@@ -141,13 +141,15 @@ describe('resolving a profile into a plan', () => {
     assert.equal(p.llamaCpp.onHost, false);
   });
 
-  it('means every core for the prompt and every core but one for decode by n_threads: auto', () => {
+  it('means every core for the prompt, and for decode every core but one with llama_cpp.server and every core with llama-server, by n_threads: auto', () => {
     const p = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 8 });
     const args = serverArgs(p, { modelPath: '/m.gguf', bindHost: true });
     assert.equal(args[args.indexOf('--n_threads') + 1], '7');
     assert.equal(args[args.indexOf('--n_threads_batch') + 1], '8');
     const two = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
     assert.deepEqual([two.server.nThreads, two.server.nThreadsBatch], [1, 2]);
+    const server = resolvePlan(loadProfile('llama-server', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
+    assert.deepEqual([server.server.nThreads, server.server.nThreadsBatch], [2, 2], 'llama-server decodes fastest on every core');
   });
 
   it('serves several models from one profile: each resolved and cached, the first is the one the notebook uses', () => {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
-import { checkExposure, checkModels, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
+import { autoDecodeThreads, checkExposure, checkModels, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { modelFileName, modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LoadedProfile } from './load.ts';
@@ -68,7 +68,7 @@ export interface Plan {
     host: string;
     port: number;
     backend: 'llama-cpp-python' | 'llama-server';
-    /** Decode threads (auto: every core but one, so a busy machine does not starve generation). */
+    /** Decode threads (auto: every core for llama-server, every core but one for llama_cpp.server; rules.ts says why). */
     nThreads: number;
     /** Prompt threads (auto: every core); with `threadsAuto`, rendered files name none. */
     nThreadsBatch: number;
@@ -194,7 +194,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       host: server.host,
       port: server.port,
       backend: server.backend,
-      nThreads: server.n_threads === 'auto' ? Math.max(1, (ctx.cpuCount ?? 1) - 1) : server.n_threads,
+      nThreads: server.n_threads === 'auto' ? autoDecodeThreads(server.backend, ctx.cpuCount ?? 1) : server.n_threads,
       nThreadsBatch: server.n_threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : server.n_threads,
       threadsAuto: server.n_threads === 'auto',
       parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, largestSizeMb(models)) : 1,
