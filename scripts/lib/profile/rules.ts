@@ -43,11 +43,11 @@ export function checkExposure(profile: Profile, file: string): void {
 }
 
 /**
- * Decode threads for `n_threads: auto`, measured on a 2-core machine (llama-bench tg64: 66-71
- * tokens/s on 1 thread, 99-116 on 2; make bench, served single-stream decode): llama-server decodes
+ * Decode threads for `n_threads: auto`, measured on a 2-core machine (llama-bench tg64: 66-80
+ * tokens/s on 1 thread, 99-120 on 2; make bench, served single-stream decode): llama-server decodes
  * fastest on every core (105 against 75 tokens/s), llama_cpp.server on every core but one (54
  * against 46: its Python HTTP and streaming threads need a core of their own). Prompt processing
- * takes every core on both (pp64: 154 on 1 thread, 306-327 on 2).
+ * takes every core on both (pp64: 127-173 on 1 thread, 307-327 on 2).
  */
 export function autoDecodeThreads(backend: Profile['server']['backend'], cpuCount: number): number {
   return backend === 'llama-server' ? Math.max(1, cpuCount) : Math.max(1, cpuCount - 1);

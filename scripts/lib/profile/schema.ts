@@ -125,7 +125,7 @@ export const serverSchema = z.strictObject({
     .describe('The serving backend: llama-cpp-python (llama_cpp.server, the guide\'s) or llama-server (llama.cpp\'s own server, built from the same pinned source). Not to be confused with container.engine.'),
   n_threads: threads
     .default('auto')
-    .describe('CPU threads; auto: every core for the prompt (llama-bench pp64 on 2 cores: 154 tok/s on 1 thread, 306-327 on 2); for decode every core with llama-server (tg64: 66-71 on 1 thread, 99-116 on 2), every core but one with llama_cpp.server, whose Python threads need a core (served decode 54 against 46 tok/s).'),
+    .describe('CPU threads; auto: every core for the prompt (llama-bench pp64 on 2 cores: 127-173 tok/s on 1 thread, 307-327 on 2); for decode every core with llama-server (tg64: 66-80 on 1 thread, 99-120 on 2), every core but one with llama_cpp.server, whose Python threads need a core (served decode 54 against 46 tok/s).'),
   parallel: z
     .union([z.literal('auto'), z.number().int().min(1).max(64)])
     .default('auto')
