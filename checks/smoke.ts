@@ -122,22 +122,22 @@ async function expectedEmbeddingSize(model: PlanModel): Promise<number | undefin
 
 /** Validates an embeddings response: one flat, finite, non-zero vector per input, of the model's length, distinct. */
 async function checkEmbeddings(response: OpenAI.CreateEmbeddingResponse, inputs: string[], model: PlanModel): Promise<{ count: number; length: number; sized: boolean }> {
-        expect(response.data.length === inputs.length, `${inputs.length} inputs gave ${response.data.length} embeddings`);
-        const vectors = response.data.map((d) => d.embedding as unknown);
-        for (const [i, vector] of vectors.entries()) {
-          expect(Array.isArray(vector), `embedding ${i} is not a list`);
-          expect(
-            vector.every((x) => typeof x === 'number'),
-            `embedding ${i} is a list of ${vector.length} lists (one vector per token), not one flat vector: the server's pooling is NONE; start it through serve.py with --pooling mean`,
-          );
-          expect(vector.every((x) => Number.isFinite(x)), `embedding ${i} holds values that are not finite`);
-          expect(vector.some((x) => x !== 0), `embedding ${i} is all zeros`);
-        }
-        const [a, b] = vectors as number[][];
-        const size = await expectedEmbeddingSize(model);
-        expect(a!.length === b!.length, `the two embeddings differ in length (${a!.length} and ${b!.length})`);
-        if (size !== undefined) expect(a!.length === size, `embeddings have ${a!.length} dimensions, the model's embedding length is ${size}`);
-        expect(a!.some((x, i) => x !== b![i]), 'different inputs gave the same embedding');
+  expect(response.data.length === inputs.length, `${inputs.length} inputs gave ${response.data.length} embeddings`);
+  const vectors = response.data.map((d) => d.embedding as unknown);
+  for (const [i, vector] of vectors.entries()) {
+    expect(Array.isArray(vector), `embedding ${i} is not a list`);
+    expect(
+      vector.every((x) => typeof x === 'number'),
+      `embedding ${i} is a list of ${vector.length} lists (one vector per token), not one flat vector: the server's pooling is NONE; start it through serve.py with --pooling mean`,
+    );
+    expect(vector.every((x) => Number.isFinite(x)), `embedding ${i} holds values that are not finite`);
+    expect(vector.some((x) => x !== 0), `embedding ${i} is all zeros`);
+  }
+  const [a, b] = vectors as number[][];
+  const size = await expectedEmbeddingSize(model);
+  expect(a!.length === b!.length, `the two embeddings differ in length (${a!.length} and ${b!.length})`);
+  if (size !== undefined) expect(a!.length === size, `embeddings have ${a!.length} dimensions, the model's embedding length is ${size}`);
+  expect(a!.some((x, i) => x !== b![i]), 'different inputs gave the same embedding');
   return { count: vectors.length, length: a!.length, sized: size !== undefined };
 }
 

@@ -178,6 +178,8 @@ describe('resolving a profile into a plan', () => {
     assert.match(preset, /^\[smollm2-135m-instruct\]\nmodel = .*SmolLM2-135M-Instruct\.Q4_1\.gguf\nalias = text-davinci-003,gpt-3\.5-turbo,text-embedding-ada-002\n/m);
     assert.match(preset, /^\[gemma3-270m\]\n(?:.*\n)*chat-template = gemma\n(?:.*\n)*load-on-startup = true$/m);
     assert.match(preset, /^embeddings = true$/m);
+    const unmapped = plan('u', { HOME: '/h' }, { u: 'extends: two-models\nserver:\n  backend: llama-server\nextra_models:\n  - source: file:/x.gguf\n    alias: x\n    chat_format: no-such\n' });
+    assert.throws(() => routerPreset(unmapped), /extra_models\[0\]\.chat_format "no-such" has no llama-server template/);
   });
 
   it('refuses two models with one alias, extra_models in a container, and raw flags llama_cpp.server could not apply', () => {

@@ -21,12 +21,12 @@ export const CHAT_TEMPLATES: Record<string, string> = {
   qwen: 'chatml',
 };
 
-export function chatTemplateArgs(chatFormat: string | undefined): string[] {
+export function chatTemplateArgs(chatFormat: string | undefined, field = 'model.chat_format'): string[] {
   if (chatFormat === undefined) return ['--jinja'];
   const template = CHAT_TEMPLATES[chatFormat];
   if (!template) {
     throw new WorkbenchError(
-      `model.chat_format "${chatFormat}" has no llama-server template`,
+      `${field} "${chatFormat}" has no llama-server template`,
       `use one of ${Object.keys(CHAT_TEMPLATES).join(', ')}, leave chat_format out (the GGUF's own template), or server.backend: llama-cpp-python`,
     );
   }
@@ -35,6 +35,8 @@ export function chatTemplateArgs(chatFormat: string | undefined): string[] {
 
 /** What every instance runs with, whether it serves one model or is one of the router's. */
 function instanceArgs(plan: Plan, model: PlanModel, threads = true): string[] {
+  const index = plan.models.indexOf(model);
+  const field = index > 0 ? `extra_models[${index - 1}].chat_format` : 'model.chat_format';
   const { server } = plan;
   return [
     // The context is shared by the slots: each slot gets n_ctx, as with llama-cpp-python.
@@ -44,7 +46,7 @@ function instanceArgs(plan: Plan, model: PlanModel, threads = true): string[] {
     // One instance serves chat, streaming and pooled embeddings (tried with this commit).
     '--embeddings',
     '--pooling', model.pooling,
-    ...chatTemplateArgs(model.chatFormat),
+    ...chatTemplateArgs(model.chatFormat, field),
   ];
 }
 
