@@ -108,8 +108,9 @@ typecheck: $(NODE_MODULES)
 test-unit: $(NODE_MODULES)
 	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
 
+# Each file in order, then its wall time, and a check that git status is as before.
 test: test-deps $(NODE_MODULES) typecheck
-	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts test/e2e/*.test.ts
+	@$(TSX) test/run.ts test/unit/*.test.ts test/e2e/*.test.ts
 
 # A clean Debian container with only make and this repo's files runs the README's first command.
 test-fresh-machine: test-deps $(NODE_MODULES)

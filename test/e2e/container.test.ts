@@ -10,7 +10,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { which } from '../../scripts/lib/process/run.ts';
-import { CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, ensureDockerBaseImage, ensureDockerDaemon, podman, TEST_BASE_IMAGE } from './podman.ts';
+import { CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, ensureDockerBaseImage, ensureDockerDaemon, podman, stopDockerDaemon, TEST_BASE_IMAGE } from './podman.ts';
 import { make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
 
 const SERVER_PORT = 18280;
@@ -270,6 +270,8 @@ describe('make provision with container.engine: docker (the Docker daemon)', () 
   });
   after(async () => {
     await make(world, 'down', { PROFILE: 'dock' });
+    // The daemon is the tests' own: it does not outlive them.
+    await stopDockerDaemon();
   });
 
   it('builds with docker, runs the server container, and passes every smoke check', () => {

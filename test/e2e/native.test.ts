@@ -13,7 +13,6 @@ import { after, before, describe, it } from 'node:test';
 import { expectedOutcome } from '../../scripts/lib/outcome.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { parsePreviewLines } from '../../scripts/lib/step.ts';
-import { REPO_ROOT } from '../helpers.ts';
 import { isPortFree } from '../../scripts/lib/process/ports.ts';
 import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes, worldProfiles } from './support.ts';
 
@@ -21,11 +20,11 @@ import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes, worldProfiles } fr
  * A long streamed completion, as a notebook would run: SmolLM2's end tokens are banned so it
  * runs the whole length. `started` resolves at the first chunk, `done` when the stream ends.
  */
-function longStream(maxTokens: number) {
+function longStream(port: number, maxTokens: number) {
   let markStarted: () => void = () => {};
   const started = new Promise<void>((resolve) => (markStarted = resolve));
   const done = (async () => {
-    const response = await fetch('http://127.0.0.1:8080/v1/completions', {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'Count from one to ten thousand in words:', max_tokens: maxTokens, stream: true, temperature: 0.8, logit_bias: { '0': -100, '1': -100, '2': -100 } }),
@@ -72,7 +71,7 @@ describe('make provision with the default profile', () => {
     for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
-    assert.match(first.stdout, /JupyterLab\s+http:\/\/127\.0\.0\.1:18888\/lab\?token=[0-9a-f]{48}/);
+    assert.match(first.stdout, new RegExp(`JupyterLab\\s+http://127\\.0\\.0\\.1:${world.ports.jupyter}/lab\\?token=[0-9a-f]{48}`));
   });
 
   it('writes a JSON smoke report with every check passed', () => {
@@ -97,7 +96,7 @@ describe('make provision with the default profile', () => {
     const text = readFileSync(bashrc, 'utf8');
     assert.ok(text.startsWith('# the user\'s own settings\nalias ll="ls -l"\n'));
     assert.equal(text.split('# >>> llm-workbench >>>').length - 1, 1);
-    assert.match(text, /export OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:8080\/v1/);
+    assert.match(text, new RegExp(`export OPENAI_BASE_URL=http://127\\.0\\.0\\.1:${world.ports.server}/v1`));
     assert.equal(readFileSync(`${bashrc}.llm-workbench.bak`, 'utf8'), '# the user\'s own settings\nalias ll="ls -l"\n');
   });
 
@@ -119,8 +118,8 @@ describe('make provision with the default profile', () => {
   it('shows both services healthy in make status', async () => {
     const status = await make(world, 'status');
     assert.equal(status.exitCode, 0, status.all);
-    assert.match(status.stdout, /^model-server\s+\d+\s+http:\/\/127\.0\.0\.1:8080\/v1\s+yes\s+yes$/m);
-    assert.match(status.stdout, /^jupyterlab\s+\d+\s+http:\/\/127\.0\.0\.1:18888\/lab\s+yes\s+yes$/m);
+    assert.match(status.stdout, new RegExp(`^model-server\\s+\\d+\\s+http://127\\.0\\.0\\.1:${world.ports.server}/v1\\s+yes\\s+yes$`, 'm'));
+    assert.match(status.stdout, new RegExp(`^jupyterlab\\s+\\d+\\s+http://127\\.0\\.0\\.1:${world.ports.jupyter}/lab\\s+yes\\s+yes$`, 'm'));
   });
 
   it('shows the server log in make logs', async () => {
@@ -132,7 +131,7 @@ describe('make provision with the default profile', () => {
 
   it('keeps a long stream alive through make server and make provision on an unchanged profile; make status says busy', async () => {
     const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
-    const stream = longStream(1200);
+    const stream = longStream(world.ports.server, 1200);
     await stream.started;
     const status = await make(world, 'status');
     assert.equal(status.exitCode, 0, status.all);
@@ -152,13 +151,13 @@ describe('make provision with the default profile', () => {
 
   it('make plan names what a changed profile would change and why, and make provision then does exactly that; the stream in flight finishes first', async () => {
     const before_ = readRecord(join(world.state, 'default', 'server.json'));
-    const stream = longStream(600);
+    const stream = longStream(world.ports.server, 600);
     await stream.started;
     const envDir = join(world.home, 'env-edited');
     mkdirSync(envDir);
-    writeFileSync(join(envDir, 'default.yml'), readFileSync(join(REPO_ROOT, 'env', 'default.yml'), 'utf8').replace('n_ctx: 2048', 'n_ctx: 1024'));
+    writeFileSync(join(envDir, 'default.yml'), readFileSync(join(world.envDir, 'default.yml'), 'utf8').replace('n_ctx: 2048', 'n_ctx: 1024'));
     // The lock goes with its profile.
-    writeFileSync(join(envDir, 'default.lock.json'), readFileSync(join(REPO_ROOT, 'env', 'default.lock.json')));
+    writeFileSync(join(envDir, 'default.lock.json'), readFileSync(join(world.envDir, 'default.lock.json')));
     const edited = { ...world, env: { ...world.env, LLM_WORKBENCH_ENV_DIR: envDir } };
     const planned = await make(edited, 'plan');
     assert.equal(planned.exitCode, 0, planned.all);
@@ -287,7 +286,7 @@ describe('when a service is gone, make status says why; make open', () => {
     const token = readFileSync(join(world.state, 'default', 'jupyter-token'), 'utf8').trim();
     const plain = await make(world, 'open');
     assert.equal(plain.exitCode, 0, plain.all);
-    assert.match(plain.stdout, /no browser here: open this URL .*\n\s+http:\/\/127\.0\.0\.1:18888\/lab\?token=[0-9a-f]{48}/);
+    assert.match(plain.stdout, new RegExp(`no browser here: open this URL .*\\n\\s+http://127\\.0\\.0\\.1:${world.ports.jupyter}/lab\\?token=[0-9a-f]{48}`));
     // A desktop's opener, recording what it was given.
     const bin = join(world.home, 'bin');
     mkdirSync(bin);
@@ -341,7 +340,6 @@ describe('when a service is gone, make status says why; make open', () => {
  */
 describe('make provision with server.backend: llama-server', () => {
   const world = newWorld();
-  worldProfiles(world, {}, ['llama-server']);
   let first: Awaited<ReturnType<typeof make>>;
   before(async () => {
     first = await make(world, 'provision', { PROFILE: 'llama-server' });
@@ -353,7 +351,7 @@ describe('make provision with server.backend: llama-server', () => {
   it('builds llama-server from the pinned source, serves the model, and passes every smoke check and the notebook', () => {
     assert.equal(first.exitCode, 0, first.all);
     assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv /m);
-    assert.match(first.stdout, /^40-model-server\s+created\s+[\d.]+s\s+http:\/\/127\.0\.0\.1:8080\/v1/m);
+    assert.match(first.stdout, new RegExp(`^40-model-server\\s+created\\s+[\\d.]+s\\s+http://127\\.0\\.0\\.1:${world.ports.server}/v1`, 'm'));
     for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
@@ -371,7 +369,7 @@ describe('make provision with server.backend: llama-server', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const streamOnce = () =>
       new Promise<Socket>((resolve, reject) => {
-        const request = http.request({ host: '127.0.0.1', port: 8080, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (response) => {
+        const request = http.request({ host: '127.0.0.1', port: world.ports.server, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (response) => {
           assert.equal(response.statusCode, 200);
           response.resume();
           response.on('end', () => resolve(request.socket!));
@@ -393,7 +391,7 @@ describe('make provision with server.backend: llama-server', () => {
     const down = await make(world, 'down', { PROFILE: 'llama-server' });
     assert.equal(down.exitCode, 0, down.all);
     assert.match(down.stdout, /stopped jupyterlab and model-server/);
-    for (const port of [8080, 18888]) assert.equal(await isPortFree('127.0.0.1', port), true, `port ${port} is still held`);
+    for (const port of [world.ports.server, world.ports.jupyter]) assert.equal(await isPortFree('127.0.0.1', port), true, `port ${port} is still held`);
   });
 });
 
@@ -407,7 +405,7 @@ describe('a profile with two models (extra_models)', () => {
   for (const backend of ['llama-cpp-python', 'llama-server'] as const) {
     it(`serves both by name with ${backend}, passes the smoke checks for each, and make down stops every process`, async () => {
       const world = newWorld();
-      worldProfiles(world, { two: `extends: two-models\nserver:\n  backend: ${backend}\njupyter:\n  enabled: false\n` }, ['two-models']);
+      worldProfiles(world, { two: `extends: two-models\nserver:\n  backend: ${backend}\njupyter:\n  enabled: false\n` });
       try {
         const up = await make(world, 'provision', { PROFILE: 'two' });
         assert.equal(up.exitCode, 0, up.all);
@@ -425,7 +423,7 @@ describe('a profile with two models (extra_models)', () => {
         const down = await make(world, 'down', { PROFILE: 'two' });
         assert.equal(down.exitCode, 0, down.all);
         assert.deepEqual(group.filter((pid) => isAlive(Number(pid))), [], 'a process of the server is left');
-        assert.equal(await isPortFree('127.0.0.1', 8080), true);
+        assert.equal(await isPortFree('127.0.0.1', world.ports.server), true);
       } finally {
         await make(world, 'down', { PROFILE: 'two' });
       }

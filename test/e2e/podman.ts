@@ -3,16 +3,17 @@
  * podman with our containers.conf (runc, explicit ulimits), Debian's Docker daemon started by the
  * tests themselves, and one Debian base image made with debootstrap and imported into each.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { $, tmpdir } from 'zx';
 import { REPO_ROOT } from '../helpers.ts';
+import { TEST_CACHE_ROOT } from './support.ts';
 
 export const CONTAINERS_CONF = join(REPO_ROOT, 'test', 'podman', 'containers.conf');
 export const TEST_BASE_IMAGE = 'localhost/llm-workbench-test-base:bookworm-slim';
-const ROOTFS_TAR = join(REPO_ROOT, '.cache', 'e2e', 'debian-bookworm-slim.tar');
+const ROOTFS_TAR = join(TEST_CACHE_ROOT, 'debian-bookworm-slim.tar');
 
 /**
  * What Debian's own bookworm-slim image does to a minbase (debuerreotype's slimify): dpkg skips
@@ -38,7 +39,7 @@ export function podman(args: string[]) {
  */
 async function baseRootfsTar(): Promise<string> {
   if (existsSync(ROOTFS_TAR)) return ROOTFS_TAR;
-  mkdirSync(join(REPO_ROOT, '.cache', 'e2e'), { recursive: true });
+  mkdirSync(TEST_CACHE_ROOT, { recursive: true });
   const rootfs = tmpdir('wb-rootfs');
   const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
   // zx quotes each interpolated value.
@@ -85,7 +86,8 @@ function docker(args: string[]) {
 export async function ensureDockerDaemon(): Promise<void> {
   if ((await docker(['info', '--format', '{{.ServerVersion}}'])).exitCode === 0) return;
   mkdirSync(join(DOCKER_DIR, 'exec'), { recursive: true });
-  const dataRoot = join(REPO_ROOT, '.cache', 'e2e', 'docker');
+  // Its images (the compiled server image among them) stay for the next run on this machine.
+  const dataRoot = join(TEST_CACHE_ROOT, 'docker');
   mkdirSync(dataRoot, { recursive: true });
   const daemon = execa(
     'dockerd',
@@ -99,6 +101,29 @@ export async function ensureDockerDaemon(): Promise<void> {
     await sleep(500);
   }
   throw new Error('dockerd did not answer within 60s');
+}
+
+/** Stops the daemon ensureDockerDaemon started (by its pid file), and waits until it is gone. */
+export async function stopDockerDaemon(): Promise<void> {
+  const pidFile = join(DOCKER_DIR, 'docker.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(200);
+  }
+  process.kill(pid, 'SIGKILL');
 }
 
 /** The Debian base image in the test daemon's store. */

@@ -1,48 +1,94 @@
 /**
- * End-to-end support: a user's world in temporary folders (HOME, state, data), running our
- * Makefile targets for real. Only the download cache (compiled wheel, model) is shared between
- * tests, under .cache/e2e, so that llama.cpp is compiled once per machine and not per test.
+ * End-to-end support: a user's world in temporary folders (HOME, env dir, state, data, ports),
+ * running our Makefile targets for real. Only build outputs are shared: the compiled wheel, the
+ * llama-server build and the models live in a cache outside the clone (TEST_CACHE_ROOT), keyed by
+ * what they are made of, so every test world and every later run on this machine finds them.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
-export const SHARED_CACHE = process.env.LLM_WORKBENCH_TEST_CACHE ?? join(REPO_ROOT, '.cache', 'e2e', 'cache');
-/** The venv is shared too: each test still runs the python-env step against it. */
-export const SHARED_DATA = join(REPO_ROOT, '.cache', 'e2e', 'data');
+/**
+ * Outside the clone on purpose: CI starts from a clean clone, and a cache inside it would make
+ * every run compile llama.cpp again. What is kept here is keyed by its inputs (version, flags,
+ * patch; a model by its source), so a stale entry is never taken for a current one.
+ */
+export const TEST_CACHE_ROOT =
+  process.env.LLM_WORKBENCH_TEST_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'llm-workbench-test');
+export const SHARED_CACHE = join(TEST_CACHE_ROOT, 'cache');
+/** One data folder (venvs, notebooks) per test file: worlds in a file share it, files never do. */
+const FILE_DATA = tempDir('wb-data-');
+
+/** The ports the repo's profiles use: a test never binds them (a user's own stack may hold them). */
+const USER_PORTS = { server: 8080, jupyter: 18888 };
 
 export interface World {
   home: string;
   state: string;
+  /** This world's copy of env/: the repo's profiles with this world's ports, and its lock files. */
+  envDir: string;
+  ports: { server: number; jupyter: number };
   env: Record<string, string>;
 }
 
+/**
+ * Ports away from the user's (8080, 18888) and from the kernel's ephemeral range (32768 and up,
+ * where outgoing connections land), numbered from the test process's pid so two test processes
+ * take different ones.
+ */
+let nextPort = 20000 + (process.pid % 450) * 20;
+function takePort(): number {
+  const port = nextPort++;
+  if (nextPort > 29999) nextPort = 20000;
+  return port;
+}
+
+/**
+ * A world of its own. Its env dir holds the repo's profiles and lock files with the user's ports
+ * replaced by the world's, so no test writes a tracked file (a lock file updated by a run lands
+ * in the copy) or meets a stack the user runs.
+ */
 export function newWorld(extra: Record<string, string> = {}): World {
   const home = tempDir('wb-home-');
   const state = join(home, 'state');
+  const envDir = join(home, 'env');
+  const ports = { server: takePort(), jupyter: takePort() };
   mkdirSync(SHARED_CACHE, { recursive: true });
+  mkdirSync(envDir, { recursive: true });
+  for (const file of readdirSync(join(REPO_ROOT, 'env'))) {
+    const text = readFileSync(join(REPO_ROOT, 'env', file), 'utf8');
+    writeFileSync(join(envDir, file), file.endsWith('.yml') ? withPorts(text, ports) : text);
+  }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
     LLM_WORKBENCH_STATE_DIR: state,
     LLM_WORKBENCH_CACHE_DIR: SHARED_CACHE,
-    LLM_WORKBENCH_DATA_DIR: SHARED_DATA,
+    LLM_WORKBENCH_DATA_DIR: FILE_DATA,
     LLM_WORKBENCH_BUILD_DIR: join(home, 'build'),
+    LLM_WORKBENCH_ENV_DIR: envDir,
     ...extra,
   };
-  return { home, state, env };
+  return { home, state, envDir, ports, env };
 }
 
-/** A profile folder with the repo's profiles plus `files`, for tests that need other ports or faults. */
-export function worldProfiles(world: World, files: Record<string, string>, repoProfiles: string[] = []): string {
-  const dir = join(world.home, 'env');
-  mkdirSync(dir, { recursive: true });
-  for (const file of ['default.yml', 'default.lock.json', 'schema.json', ...repoProfiles.map((p) => `${p}.yml`)]) copyFileSync(join(REPO_ROOT, 'env', file), join(dir, file));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, `${name}.yml`), text);
-  world.env.LLM_WORKBENCH_ENV_DIR = dir;
-  return dir;
+/** A profile text with the user's default ports replaced by a world's. */
+export function withPorts(text: string, ports: World['ports']): string {
+  return text.replace(new RegExp(`^(\\s+port:\\s*)${USER_PORTS.server}\\s*$`, 'gm'), `$1${ports.server}`).replace(new RegExp(`^(\\s+port:\\s*)${USER_PORTS.jupyter}\\s*$`, 'gm'), `$1${ports.jupyter}`);
+}
+
+/** Adds profiles (name -> YAML text) to a world's env dir; returns the dir. */
+export function worldProfiles(world: World, files: Record<string, string>): string {
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(world.envDir, `${name}.yml`), text);
+  return world.envDir;
+}
+
+/** Copies a repo file into a world's env dir unchanged (a lock file that must travel with a profile). */
+export function copyToWorld(world: World, file: string, dir = world.envDir): void {
+  copyFileSync(join(REPO_ROOT, 'env', file), join(dir, file));
 }
 
 /** `make <target>` in the repo, as a user would type it; never throws. */
