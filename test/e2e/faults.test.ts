@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../helpers.ts';
-import { make, newWorld, worldProfiles, type World } from './support.ts';
+import { modelGguf } from '../fixtures/gguf.ts';
+import { make, newWorld, SHARED_CACHE, worldProfiles, type World } from './support.ts';
 
 /** A real HTTP file server with Range support that can cut the first transfer short. */
 class FileServer {
@@ -69,7 +70,7 @@ function partials(cache: string): string[] {
 }
 
 describe('model downloads over HTTP', () => {
-  const content = randomBytes(8 * 1024 * 1024);
+  const content = modelGguf(8 * 1024 * 1024);
   const files = new FileServer(content);
   let url: string;
   before(async () => {
@@ -267,18 +268,44 @@ describe('faults around the model server', () => {
     }
   });
 
-  it('shows the log tail when the server exits while starting (a file that is not GGUF)', async () => {
+  it('refuses a model file that is not GGUF in step 30, naming it, before any server starts', async () => {
     const w = newWorld();
     const bogus = join(w.home, 'not-a-model.gguf');
-    writeFileSync(bogus, 'this is a text file, not a GGUF model\n');
+    writeFileSync(bogus, randomBytes(64 * 1024));
     worldProfiles(w, { bogus: isolated(18182, { rest: `model:\n  source: file:${bogus}\n  alias: bogus\n` }) });
-    const prepared = await make(w, 'python-env model', { PROFILE: 'bogus' });
+    const result = await make(w, 'model', { PROFILE: 'bogus' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stdout, /^30-model\s+failed/m);
+    assert.match(result.stderr, /error: .*not-a-model\.gguf \(model\.source file:.*\) is not a usable model: it does not start with the GGUF magic bytes/);
+    assert.match(result.stderr, /hint: point the source at a \.gguf model file/);
+    assert.doesNotMatch(result.stderr, /bug/);
+  });
+
+  it('refuses a GGUF cut short in step 30', async () => {
+    const w = newWorld();
+    const models = join(SHARED_CACHE, 'models');
+    const real = readdirSync(models, { recursive: true }).map(String).find((f) => f.endsWith('SmolLM2-135M-Instruct.Q4_1.gguf'));
+    // The default model, fetched by an earlier test of this file or by this one.
+    if (!real) assert.equal((await make(w, 'model')).exitCode, 0);
+    const source = join(models, real ?? readdirSync(models, { recursive: true }).map(String).find((f) => f.endsWith('.gguf'))!);
+    const cut = join(w.home, 'cut.gguf');
+    writeFileSync(cut, readFileSync(source).subarray(0, 20 * 1024 * 1024));
+    worldProfiles(w, { cut: isolated(18182, { rest: `model:\n  source: file:${cut}\n  alias: cut\n` }) });
+    const result = await make(w, 'model', { PROFILE: 'cut' });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /cut\.gguf .* is not a usable model: it is 20971520 bytes long, but its tensors need \d+ \(cut short\)/);
+  });
+
+  it('shows the log tail when the server exits while starting (a flag it does not know)', async () => {
+    const w = newWorld();
+    worldProfiles(w, { exits: isolated(18182, { server: '  extra_args: ["--no-such-flag", "1"]\n' }) });
+    const prepared = await make(w, 'python-env model', { PROFILE: 'exits' });
     assert.equal(prepared.exitCode, 0, prepared.all);
-    const result = await make(w, 'server', { PROFILE: 'bogus' });
+    const result = await make(w, 'server', { PROFILE: 'exits' });
     assert.notEqual(result.exitCode, 0);
     assert.match(result.stderr, /error: the model server on 127\.0\.0\.1:18182 exited while starting/);
     assert.match(result.stderr, /last lines of .*server\.log:\n(\s+\| .*\n)+/);
-    assert.match(result.stderr, /\| .*(gguf|GGUF|failed to load|Failed to load)/);
+    assert.match(result.stderr, /\| .*(unrecognized arguments|no-such-flag)/);
     assert.match(result.stderr, /hint: make logs shows the whole log/);
   });
 

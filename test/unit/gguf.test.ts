@@ -2,23 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readGgufInfo } from '../../scripts/lib/model/gguf.ts';
+import { randomBytes } from 'node:crypto';
+import { checkModelFile, readGgufInfo } from '../../scripts/lib/model/gguf.ts';
+import { ggufFile } from '../fixtures/gguf.ts';
 import { tempDir } from '../helpers.ts';
-
-/** A GGUF v3 header with the given metadata (strings and u32 values) and no tensors. */
-function ggufFile(metadata: Record<string, string | number>): Buffer {
-  const parts: Buffer[] = [Buffer.from('GGUF', 'latin1')];
-  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-  const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
-  const str = (s: string) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([u64(b.length), b]); };
-  parts.push(u32(3), u64(0), u64(Object.keys(metadata).length));
-  for (const [key, value] of Object.entries(metadata)) {
-    parts.push(str(key));
-    if (typeof value === 'string') parts.push(u32(8), str(value));
-    else parts.push(u32(4), u32(value));
-  }
-  return Buffer.concat(parts);
-}
 
 describe('the GGUF header reader', () => {
   it('reads the architecture and its embedding length from a local file', async () => {
@@ -31,5 +18,29 @@ describe('the GGUF header reader', () => {
     const file = join(tempDir(), 'text.gguf');
     writeFileSync(file, 'this is a text file, not a GGUF model\n');
     await assert.rejects(readGgufInfo(file), /not a valid gguf file/);
+  });
+
+  it('takes a model whose file holds every tensor its header announces', async () => {
+    const file = join(tempDir(), 'ok.gguf');
+    writeFileSync(file, ggufFile({ 'general.architecture': 'llama' }, [1024, 64]));
+    assert.deepEqual(await checkModelFile(file, 'model.source file:x'), { version: 3, tensorCount: 2, architecture: 'llama' });
+  });
+
+  it('refuses random bytes, naming the file and that it is not GGUF', async () => {
+    const file = join(tempDir(), 'random.gguf');
+    writeFileSync(file, randomBytes(4096));
+    await assert.rejects(checkModelFile(file, 'model.source file:x'), /random\.gguf \(model\.source file:x\) is not a usable model: it does not start with the GGUF magic bytes/);
+  });
+
+  it('refuses a GGUF header without tensors', async () => {
+    const file = join(tempDir(), 'empty.gguf');
+    writeFileSync(file, ggufFile({ 'general.architecture': 'llama' }));
+    await assert.rejects(checkModelFile(file, 'model.source'), /its header lists no tensors/);
+  });
+
+  it('refuses a GGUF cut short of its tensors', async () => {
+    const file = join(tempDir(), 'cut.gguf');
+    writeFileSync(file, ggufFile({ 'general.architecture': 'llama' }, [1024, 1024], 4096));
+    await assert.rejects(checkModelFile(file, 'model.source'), /cut\.gguf .* it is \d+ bytes long, but its tensors need \d+ \(cut short\)/);
   });
 });

@@ -4,13 +4,14 @@
  * download's in env/<profile>.lock.json, and later downloads must match it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
 import type { Preview } from '../outcome.ts';
 import type { Plan, PlanModel } from '../profile/plan.ts';
+import { checkModelFile } from './gguf.ts';
 import { modelId } from './transport/source.ts';
 import { fileTransport } from './transport/file.ts';
 import { httpsTransport } from './transport/https.ts';
@@ -78,20 +79,38 @@ export async function ensureModel(plan: Plan, model: PlanModel, python: string, 
   const expected = model.sha256;
   mkdirSync(plan.paths.modelsDir, { recursive: true });
   const existed = existsSync(target);
+  const what = 'model.source';
   if (existed) {
     const sha256 = await verifiedSha256(target, sidecarOf(plan, model));
     if (!expected || sha256 === expected) {
-      recordLock(plan, model, sha256);
-      return { outcome: 'unchanged', path: target, sha256, bytes: statSync(target).size };
+      try {
+        await checkModelFile(target, `${what} ${model.sourceText}`);
+        recordLock(plan, model, sha256);
+        return { outcome: 'unchanged', path: target, sha256, bytes: statSync(target).size };
+      } catch (error) {
+        // A cached file that is not a model (an earlier version's bug, a disk error) is fetched
+        // again, once; a file: source is the user's own file and is never removed.
+        if (model.source.kind === 'file') throw error;
+        log(`  ${displayPath(target)} in the cache is not a usable model: removing it and fetching it again`);
+        rmSync(target, { force: true });
+      }
+    } else {
+      if (model.source.kind === 'file') throw mismatch(plan, model, target, expected, sha256);
+      log(`  ${displayPath(target)} does not match the expected sha256: fetching it again`);
     }
-    if (model.source.kind === 'file') throw mismatch(plan, model, target, expected, sha256);
-    log(`  ${displayPath(target)} does not match the expected sha256: fetching it again`);
   }
 
   mkdirSync(dirname(target), { recursive: true });
   const fetched = await TRANSPORTS[model.source.kind].fetch({ plan, model, target, partial, python, log });
   const sha256 = await sha256File(fetched);
   if (expected && sha256 !== expected) throw mismatch(plan, model, fetched, expected, sha256);
+  try {
+    await checkModelFile(fetched, `${what} ${model.sourceText}`);
+  } catch (error) {
+    // Nothing that is not a model enters the cache, so the next run fetches it again.
+    if (fetched !== target) rmSync(fetched, { force: true });
+    throw error;
+  }
   if (fetched !== target) renameSync(fetched, target);
   const { size, mtimeMs } = statSync(target);
   writeFileAtomic(sidecarOf(plan, model), `${JSON.stringify({ size, mtimeMs, sha256 })}\n`);
