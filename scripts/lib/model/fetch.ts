@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
 import type { Preview } from '../outcome.ts';
 import type { Plan, PlanModel } from '../profile/plan.ts';
+import { diskFullError, isDiskFull } from './disk-full.ts';
 import { checkModelFile } from './gguf.ts';
 import { modelId } from './transport/source.ts';
 import { fileTransport } from './transport/file.ts';
@@ -101,7 +102,15 @@ export async function ensureModel(plan: Plan, model: PlanModel, python: string, 
   }
 
   mkdirSync(dirname(target), { recursive: true });
-  const fetched = await TRANSPORTS[model.source.kind].fetch({ plan, model, target, partial, python, log });
+  let fetched: string;
+  try {
+    fetched = await TRANSPORTS[model.source.kind].fetch({ plan, model, target, partial, python, log });
+  } catch (error) {
+    if (!isDiskFull(error)) throw error;
+    // Half a model in the cache is worse than none: the next run starts clean once space is freed.
+    rmSync(partial, { force: true });
+    throw diskFullError(dirname(target), `downloading ${model.sourceText}`, model.sizeMb ? model.sizeMb * 1024 * 1024 : undefined, error);
+  }
   const sha256 = await sha256File(fetched);
   if (expected && sha256 !== expected) throw mismatch(plan, model, fetched, expected, sha256);
   try {

