@@ -6,8 +6,8 @@ token instead of one per input. llama_cpp.server has no setting for it, but llam
 takes `pooling_type`, so this launcher passes it to every model created with embedding=True.
 Tried with llama-cpp-python 0.3.36: the same context still generates text (chat, streaming).
 
-Usage: python serve.py [--pooling mean|cls|last] <llama_cpp.server arguments>
-       python serve.py --config_file server-config.json   (several models)
+Usage: python serve.py [--no_extra_buffers] [--pooling mean|cls|last] <llama_cpp.server arguments>
+       python serve.py [--no_extra_buffers] --config_file server-config.json   (several models)
 The config file is llama_cpp.server's, plus a `pooling` per model, which this launcher takes out
 (llama_cpp's settings refuse unknown keys). Secrets (API_KEY) come from the environment, never
 from the command line or the file.
@@ -52,6 +52,30 @@ def use_pooling(pooling_for):
     llama_cpp.Llama.__init__ = init_with_pooling
 
 
+def without_extra_buffers():
+    """Loads every model without llama.cpp's extra buffer types (AMX, weight repacking).
+
+    Why: on CPUs with AMX (Sapphire Rapids and later) llama.cpp puts the weights in an AMX
+    buffer, and the first prompt of more than a few tokens then crashes the process with a
+    segmentation fault in ggml_backend_amx_mul_mat (ggml-org/llama.cpp#20824, seen here with
+    0.3.36 and SmolLM2 Q4_1). llama_cpp.Llama has no argument for it; the model params do.
+    """
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    original = llama_cpp.llama_model_default_params
+
+    def default_params():
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    llama_cpp.llama_model_default_params = default_params
+    llama_module.llama_cpp.llama_model_default_params = default_params
+    print("serve.py: this CPU has AMX: weights stay in plain CPU buffers (ggml-org/llama.cpp#20824)", file=sys.stderr)
+
+
 def check_pooling(pooling, where):
     if pooling not in POOLING_TYPES:
         sys.exit(f"serve.py: {where} must be one of {', '.join(POOLING_TYPES)}, not {pooling!r}")
@@ -87,6 +111,9 @@ def serve_config_file(path):
 
 def main():
     argv = sys.argv[1:]
+    if "--no_extra_buffers" in argv:
+        argv.remove("--no_extra_buffers")
+        without_extra_buffers()
     config_file = take_option(argv, "--config_file")
     if config_file is not None:
         if argv:

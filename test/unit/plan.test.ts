@@ -210,3 +210,23 @@ describe('the keep-alive fix to llama-server', () => {
     assert.equal(patchKeepAlive('int main() { return 0; }'), undefined);
   });
 });
+
+describe('a CPU with AMX', () => {
+  const at = (cpuFlags: string[], backend = 'llama-cpp-python') =>
+    resolvePlan(loadProfile('b', profilesWith({ b: `extends: default\nserver:\n  backend: ${backend}\n` })), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2, cpuFlags });
+
+  it('keeps weights out of llama.cpp\'s extra buffers on both backends (the AMX path segfaults: ggml-org/llama.cpp#20824)', () => {
+    const amx = at(['avx512f', 'amx_tile', 'amx_int8']);
+    assert.equal(amx.server.weightRepack, false);
+    assert.ok(serverArgs(amx, { modelPath: '/m.gguf', bindHost: true }).includes('--no_extra_buffers'));
+    const server = at(['amx_int8'], 'llama-server');
+    assert.ok(llamaServerArgs(server, { modelPath: '/m.gguf' }).includes('--no-repack'));
+  });
+
+  it('leaves repacking on where the CPU has no AMX', () => {
+    const plain = at(['avx2', 'fma']);
+    assert.equal(plain.server.weightRepack, true);
+    assert.ok(!serverArgs(plain, { modelPath: '/m.gguf', bindHost: true }).includes('--no_extra_buffers'));
+    assert.ok(!llamaServerArgs(at(['avx2'], 'llama-server'), { modelPath: '/m.gguf' }).includes('--no-repack'));
+  });
+});

@@ -10,6 +10,8 @@ export interface ServerArgsOptions {
 export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
   const { model, server } = plan;
   const args = [
+    // Read by our launcher: AMX buffers crash this llama.cpp (plan.server.weightRepack says why).
+    ...(server.weightRepack ? [] : ['--no_extra_buffers']),
     '--model', options.modelPath,
     '--model_alias', model.alias,
     '--n_ctx', String(model.nCtx),

@@ -1,4 +1,5 @@
 /** The one way steps get a plan: load `env/<PROFILE>.yml`, its lock file, and resolve. */
+import { readFileSync } from 'node:fs';
 import { arch as nodeArch, availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +18,20 @@ export function machineArch(): string {
   return a === 'x64' ? 'x86_64' : a === 'arm64' ? 'aarch64' : a;
 }
 
+/** The CPU's feature flags, from the first processor in /proc/cpuinfo (none where it is unreadable). */
+export function cpuFlags(): string[] {
+  try {
+    const line = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return line ? (line[1] as string).trim().split(/\s+/) : [];
+  } catch {
+    return [];
+  }
+}
+
 export function planFor(name: string = profileName(), env: Record<string, string | undefined> = process.env, repoRoot = REPO_ROOT): Plan {
   const envDir = profilesDir(repoRoot, env);
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
   const lockedSha256 = Object.fromEntries(Object.entries(lock.models).map(([id, entry]) => [id, entry.sha256]));
-  return resolvePlan(loaded, { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), lockedSha256 });
+  return resolvePlan(loaded, { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedSha256 });
 }

@@ -19,6 +19,8 @@ export interface PlanContext {
   arch: string;
   /** CPU threads this machine offers (what `n_threads: auto` means). */
   cpuCount?: number;
+  /** The CPU's feature flags (/proc/cpuinfo), for what llama.cpp must not use on it. */
+  cpuFlags?: readonly string[];
   /** sha256s recorded by earlier downloads (env/<profile>.lock.json), keyed by model id. */
   lockedSha256?: Record<string, string>;
 }
@@ -57,6 +59,11 @@ export interface Plan {
     /** Prompt threads (auto: every core); with `threadsAuto`, rendered files name none. */
     nThreadsBatch: number;
     threadsAuto: boolean;
+    /**
+     * Whether llama.cpp may move weights into extra buffer types (AMX, repacked layouts). Off on a
+     * CPU with AMX: the AMX path segfaults on the first real prompt (ggml-org/llama.cpp#20824).
+     */
+    weightRepack: boolean;
     /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
     parallel: number;
     apiKey: { kind: 'none' } | { kind: 'generate'; file: string } | { kind: 'env'; variable: string };
@@ -181,6 +188,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       nThreads: server.n_threads === 'auto' ? autoDecodeThreads(server.backend, ctx.cpuCount ?? 1) : server.n_threads,
       nThreadsBatch: server.n_threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : server.n_threads,
       threadsAuto: server.n_threads === 'auto',
+      weightRepack: !(ctx.cpuFlags ?? []).includes('amx_int8'),
       parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, largestSizeMb(models)) : 1,
       apiKey,
       apiKeyEnv: server.backend === 'llama-server' ? 'LLAMA_API_KEY' : 'API_KEY',

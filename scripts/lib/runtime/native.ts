@@ -83,7 +83,7 @@ function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: 
   // Several models come from a config file (llama_cpp.server reads no model list on argv).
   const config = plan.models.length > 1 ? serverConfig(plan) : undefined;
   const argv = config
-    ? [python, plan.paths.launcher, '--config_file', paths.serverConfig]
+    ? [python, plan.paths.launcher, ...(plan.server.weightRepack ? [] : ['--no_extra_buffers']), '--config_file', paths.serverConfig]
     : [python, plan.paths.launcher, ...serverArgs(plan, { modelPath: plan.model.path, bindHost: true })];
   // HOST and PORT are set on purpose: llama_cpp.server lets them override --host/--port.
   // The API key travels here, never on the command line where ps shows it.
