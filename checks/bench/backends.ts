@@ -65,7 +65,7 @@ export interface CppLimit {
  */
 export async function llamaBench(plan: Plan, binary: string, genTokens: number): Promise<CppLimit> {
   const counts = [...new Set([plan.server.nThreads, plan.server.nThreadsBatch])].sort((a, b) => a - b);
-  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-r', '3', '-o', 'json'], { reject: false });
+  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-r', '3', ...(plan.server.weightRepack ? [] : ['--repack', '0']), '-o', 'json'], { reject: false });
   if (result.failed) throw new WorkbenchError('llama-bench failed', 'its output is below', { details: String(result.stderr).split('\n').slice(-15).join('\n') });
   const rows = JSON.parse(String(result.stdout)) as { n_prompt: number; n_gen: number; n_threads: number; avg_ts: number }[];
   const byThreads = counts.map((threads) => ({

@@ -29,6 +29,8 @@ export async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt:
         n_threads_batch: plan.server.nThreadsBatch,
         chat_format: plan.model.chatFormat ?? null,
         pooling: plan.model.pooling,
+        // The same engine as served: no AMX buffers where they crash (plan.server.weightRepack).
+        extra_buffers: plan.server.weightRepack,
         max_tokens: maxTokens,
         warmup: prompts.slice(0, 1),
         runs: prompts.flatMap((p) => Array.from({ length: runsPerPrompt }, (_, run) => tagged(p, run))),

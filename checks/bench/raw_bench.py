@@ -32,6 +32,18 @@ def main():
         kwargs["chat_format"] = request["chat_format"]
     if "pooling_type" in inspect.signature(llama_cpp.Llama.__init__).parameters:
         kwargs["pooling_type"] = POOLING_TYPES[request["pooling"]]
+    if request.get("extra_buffers") is False:
+        # As serve.py does on a CPU with AMX: the AMX buffer segfaults (ggml-org/llama.cpp#20824).
+        original = llama_cpp.llama_model_default_params
+
+        def default_params():
+            params = original()
+            if hasattr(params, "use_extra_bufts"):
+                params.use_extra_bufts = False
+            return params
+
+        llama_cpp.llama_model_default_params = default_params
+        llama_cpp.llama.llama_cpp.llama_model_default_params = default_params
     started = time.perf_counter()
     llm = llama_cpp.Llama(**kwargs)
     load_seconds = time.perf_counter() - started
