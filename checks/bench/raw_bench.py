@@ -5,6 +5,7 @@ Usage: python raw_bench.py <request.json>
 """
 
 import json
+import os
 import sys
 import time
 
@@ -33,17 +34,11 @@ def main():
     if "pooling_type" in inspect.signature(llama_cpp.Llama.__init__).parameters:
         kwargs["pooling_type"] = POOLING_TYPES[request["pooling"]]
     if request.get("extra_buffers") is False:
-        # As serve.py does on a CPU with AMX: the AMX buffer segfaults (ggml-org/llama.cpp#20824).
-        original = llama_cpp.llama_model_default_params
+        # The launcher's own switch, so the raw engine is the engine as served (serve.py says why).
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "python"))
+        from serve import without_extra_buffers
 
-        def default_params():
-            params = original()
-            if hasattr(params, "use_extra_bufts"):
-                params.use_extra_bufts = False
-            return params
-
-        llama_cpp.llama_model_default_params = default_params
-        llama_cpp.llama.llama_cpp.llama_model_default_params = default_params
+        without_extra_buffers()
     started = time.perf_counter()
     llm = llama_cpp.Llama(**kwargs)
     load_seconds = time.perf_counter() - started
