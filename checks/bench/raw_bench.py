@@ -36,6 +36,8 @@ def main():
     if request.get("extra_buffers") is False:
         # The launcher's own switch, so the raw engine is the engine as served (serve.py says why).
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "python"))
+        # No __pycache__ in the clone: importing serve.py must not write beside it.
+        sys.dont_write_bytecode = True
         from serve import without_extra_buffers
 
         without_extra_buffers()
