@@ -8,7 +8,7 @@ import { runMain } from './lib/step.ts';
 
 export function statusTable(rows: ServiceStatus[]): string {
   const header = ['service', 'pid', 'url', 'running', 'healthy'];
-  const healthy = { ready: 'yes', busy: 'busy (serving requests)', unresponsive: 'no', stopped: 'no' } as const;
+  const healthy = { ready: 'yes', busy: 'busy (serving requests)', unresponsive: 'no (unresponsive)', stopped: 'no' } as const;
   const cells = rows.map((r) => [r.service, r.pid === undefined ? '-' : String(r.pid), r.url, r.health === 'stopped' ? 'no' : 'yes', healthy[r.health]]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   return [header, ...cells].map((row) => row.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
@@ -22,6 +22,9 @@ await runMain(async () => {
   console.log(statusTable(rows));
   for (const row of rows) {
     if (row.note) console.log(`${row.service}: ${row.note}`);
+    if (row.health === 'unresponsive') {
+      console.log(`${row.service}: unresponsive: it holds its port and answers nothing, with no request in flight (hung, or stopped by kill -STOP / Ctrl-Z); make provision replaces it`);
+    }
     if (row.stopped) {
       console.log(`\n${row.service}: ${row.stopped.message}`);
       if (row.logTail) console.log(row.logTail);

@@ -15,7 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../helpers.ts';
 import { modelGguf } from '../fixtures/gguf.ts';
-import { make, newWorld, SHARED_CACHE, worldProfiles, type World } from './support.ts';
+import { readRecord } from '../../scripts/lib/process/background.ts';
+import { childrenOf, isAlive, make, newWorld, SHARED_CACHE, worldProfiles, type World } from './support.ts';
 
 /** A real HTTP file server with Range support that can cut the first transfer short. */
 class FileServer {
@@ -409,6 +410,40 @@ describe('faults around the model server', () => {
       assert.equal(withKey.status, 200);
     } finally {
       await make(w, 'down', { PROFILE: 'keyed' });
+    }
+  });
+
+  it('calls a stopped (hung) server unresponsive, and one make provision replaces it with one that answers', async () => {
+    const w = newWorld();
+    worldProfiles(w, { hung: isolated(18186) });
+    const stopped: number[] = [];
+    try {
+      const up = await make(w, 'provision', { PROFILE: 'hung' });
+      assert.equal(up.exitCode, 0, up.all);
+      const record = readRecord(join(w.state, 'hung', 'server.json'))!;
+      const [python] = childrenOf(record.pid);
+      assert.ok(python, 'the server runs under its exit-status shell');
+      // Hung as a server stuck in a driver call or paused by a debugger is: alive, port held, no answer.
+      process.kill(python, 'SIGSTOP');
+      stopped.push(python);
+      // A client's request waits in the listen queue of the hung server: not one being served.
+      const waiting = fetch('http://127.0.0.1:18186/v1/models', { signal: AbortSignal.timeout(120_000) }).catch(() => undefined);
+      await sleep(500);
+      const status = await make(w, 'status', { PROFILE: 'hung' });
+      assert.notEqual(status.exitCode, 0, status.all);
+      assert.match(status.stdout, /^model-server\s+\d+\s+\S+\s+yes\s+no \(unresponsive\)/m, status.stdout);
+      const again = await make(w, 'provision', { PROFILE: 'hung' });
+      assert.equal(again.exitCode, 0, again.all);
+      assert.match(again.stdout, /^00-preflight\s+unchanged/m, 'preflight knows the port holder is ours');
+      assert.match(again.stdout, /^40-model-server\s+replaced\s+[\d.]+s/m, again.stdout);
+      assert.match(again.stdout, /unresponsive/, 'it says why it replaced the server');
+      assert.equal(isAlive(python), false, 'the hung process is gone');
+      const models = await fetch('http://127.0.0.1:18186/v1/models');
+      assert.equal(models.status, 200);
+      await waiting;
+    } finally {
+      for (const pid of stopped) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      await make(w, 'down', { PROFILE: 'hung' });
     }
   });
 

@@ -14,7 +14,7 @@ import { expectedOutcome } from '../../scripts/lib/outcome.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { parsePreviewLines } from '../../scripts/lib/step.ts';
 import { isPortFree } from '../../scripts/lib/process/ports.ts';
-import { isAlive, make, newWorld, SHARED_CACHE, stepOutcomes, worldProfiles } from './support.ts';
+import { childrenOf, isAlive, make, newWorld, SHARED_CACHE, stepOutcomes, worldProfiles } from './support.ts';
 
 /**
  * A long streamed completion, as a notebook would run: SmolLM2's end tokens are banned so it
@@ -256,21 +256,6 @@ describe('make provision with the default profile', () => {
     assert.match(clean.stdout, /kept cached models/);
   });
 });
-
-/** The children of a process (by the ppid field of /proc/<pid>/stat). */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe('when a service is gone, make status says why; make open', () => {
   const world = newWorld();

@@ -116,3 +116,18 @@ export function stepOutcomes(stdout: string): Map<string, string> {
 export function isAlive(pid: number): boolean {
   return processStartTime(pid) !== undefined;
 }
+
+/** The children of a process (by the ppid field of /proc/<pid>/stat): the server under its exit-status shell. */
+export function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

@@ -56,6 +56,39 @@ describe('who holds a port, and how a service of ours is doing', () => {
     await sleep(200);
     assert.equal(await serviceHealth(record, port, probe), 'stopped');
   });
+  it('calls a stopped server of ours unresponsive, not busy, though requests wait in its listen queue', async () => {
+    const port = await freePort();
+    const { child, record } = await startBusyServer(port, 100);
+    const probe = () => modelIsListed(`http://127.0.0.1:${port}/v1`, 'm');
+    try {
+      process.kill(record.pid, 'SIGSTOP');
+      // The kernel completes these handshakes; the stopped program never accepts them.
+      const queued = [1, 2].map(() => fetch(`http://127.0.0.1:${port}/v1/models`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined));
+      await sleep(300);
+      assert.equal(openConnections(port), 0, 'a queued connection is not a request being served');
+      assert.equal(await serviceHealth(record, port, probe), 'unresponsive');
+      process.kill(record.pid, 'SIGCONT');
+      await Promise.all(queued);
+      assert.equal(await serviceHealth(record, port, probe), 'ready');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('stops a stopped (kill -STOP) service with SIGTERM, not by waiting out the grace period for SIGKILL', async () => {
+    const child = execa('sleep', ['30'], { reject: false, detached: true });
+    const recordFile = join(tempDir(), 'server.json');
+    writeFileSync(recordFile, JSON.stringify({ service: 'model-server', pid: child.pid, startTime: processStartTime(child.pid!), fingerprint: '', logFile: '', url: '', startedAt: '' }));
+    process.kill(child.pid!, 'SIGSTOP');
+    const sent: string[] = [];
+    const signal = (pid: number, name: NodeJS.Signals) => {
+      sent.push(name);
+      process.kill(-pid, name);
+    };
+    assert.equal(await stopService(recordFile, { graceMs: 20_000, signal }), true);
+    assert.deepEqual(sent, ['SIGTERM', 'SIGCONT']);
+    assert.equal((await child).signal, 'SIGTERM');
+  });
 });
 
 describe('small process helpers', () => {

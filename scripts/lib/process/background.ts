@@ -128,6 +128,9 @@ export async function stopService(recordFile: string, options: StopOptions = {})
   const running = isOurs(record);
   if (running) {
     signal(record.pid, 'SIGTERM');
+    // A stopped process (kill -STOP, Ctrl-Z) holds SIGTERM until it is continued: continue it so
+    // it can shut down cleanly instead of waiting out the grace period for SIGKILL.
+    signal(record.pid, 'SIGCONT');
     if (!(await waitForExit(record, graceMs))) {
       signal(record.pid, 'SIGKILL');
       if (!(await waitForExit(record, killWaitMs))) {

@@ -14,7 +14,8 @@ import type { Plan } from '../profile/plan.ts';
 import { isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
 import { logTail } from './log-tail.ts';
 import { waitUntil } from './readiness.ts';
-import { openConnections, pidHoldsPort } from './sockets.ts';
+import { isStopped } from '../state/process-identity.ts';
+import { openConnections, portHolders } from './sockets.ts';
 
 /** Settings the services would also read from the environment are never inherited. */
 export function baseEnv(extra: Record<string, string | undefined>): Record<string, string> {
@@ -33,8 +34,31 @@ export function readyTimeoutMs(): number {
   return seconds * 1000;
 }
 
-export async function ensurePortFree(host: string, port: number, field: string, plan: Plan): Promise<void> {
-  if (await isPortFree(host, port, field)) return;
+/**
+ * How long a server of ours we just stopped may take to let go of its port: the kernel closes a
+ * killed process's sockets as it reaps it, which on a loaded machine is not instant.
+ */
+const PORT_RELEASE_MS = 15_000;
+
+/**
+ * Fails, naming the port and the fix, when another program holds it. `ours` says we have just
+ * stopped our own holder of it: it is then waited for (bounded) instead of taken for a stranger.
+ */
+export async function ensurePortFree(host: string, port: number, field: string, plan: Plan, ours = false): Promise<void> {
+  const deadline = Date.now() + (ours ? PORT_RELEASE_MS : 0);
+  while (!(await isPortFree(host, port, field))) {
+    if (Date.now() >= deadline) return portTaken(host, port, field, plan, ours);
+    await sleep(100);
+  }
+}
+
+function portTaken(host: string, port: number, field: string, plan: Plan, ours: boolean): never {
+  if (ours) {
+    throw new WorkbenchError(
+      `port ${port} on ${host} (${field}) is still held ${PORT_RELEASE_MS / 1000}s after our server there was stopped`,
+      `ss -ltnp 'sport = :${port}' shows which process holds it; stop it, then run make provision again`,
+    );
+  }
   throw new WorkbenchError(
     `port ${port} on ${host} (${field}) is already in use by another program`,
     `stop that program (ss -ltnp 'sport = :${port}' shows which) or choose another ${field} in ${plan.profile.files[plan.profile.files.length - 1]}`,
@@ -63,15 +87,18 @@ export interface BackgroundService {
 /**
  * How a service of ours is doing: `ready` answers its probe; `busy` holds its port and has
  * requests in flight but does not answer in time (llama_cpp.server makes /v1/models wait behind
- * a generation); `unresponsive` holds its port, idle, and does not answer; `stopped` is not ours
- * or not running.
+ * a generation); `unresponsive` holds its port and does not answer while serving nothing (hung,
+ * or stopped by a signal: kill -STOP, Ctrl-Z); `stopped` is not ours or not running.
  */
 export type Health = 'ready' | 'busy' | 'unresponsive' | 'stopped';
 
 export async function serviceHealth(record: ServiceRecord | undefined, port: number, isReady: () => Promise<boolean>): Promise<Health> {
   if (!isOurs(record)) return 'stopped';
+  const holders = portHolders(record.pid, port);
+  // A stopped process answers nothing: asking it would only wait for the probe's timeout.
+  if (holders.length > 0 && holders.every(isStopped)) return 'unresponsive';
   if (await isReady()) return 'ready';
-  if (!pidHoldsPort(record.pid, port)) return 'unresponsive';
+  if (holders.length === 0) return 'unresponsive';
   return openConnections(port) > 0 ? 'busy' : 'unresponsive';
 }
 
@@ -105,6 +132,8 @@ export interface EnsuredService {
   outcome: 'created' | 'unchanged' | 'replaced';
   record: ServiceRecord;
   health: Health;
+  /** Why the one that ran was replaced: "it was unresponsive", or what changed. */
+  replacedBecause?: string;
 }
 
 /** What ensureBackgroundService would do, and why, without doing it. */
@@ -121,15 +150,16 @@ export async function previewBackgroundService(s: Pick<BackgroundService, 'recor
 export async function ensureBackgroundService(plan: Plan, s: BackgroundService): Promise<EnsuredService> {
   const previous = readRecord(s.recordFile);
   const fingerprint = factsFingerprint(s.facts);
-  let replaced = false;
+  let replacedBecause: string | undefined;
   if (isOurs(previous)) {
     const health = await serviceHealth(previous, s.port.port, s.isReady);
     if (previous.fingerprint === fingerprint && (health === 'ready' || health === 'busy')) return { outcome: 'unchanged', record: previous, health };
     if (health === 'busy') await waitUntilIdle(s.what, s.port.port, drainTimeoutMs());
+    replacedBecause = health === 'unresponsive' ? 'it was unresponsive: held its port, answered nothing' : describeChanges(previous.facts, s.facts);
     await stopService(s.recordFile);
-    replaced = true;
   }
-  await ensurePortFree(s.port.host, s.port.port, s.port.field, plan);
+  // Our own server we just stopped may still be letting go of the port: wait for it, bounded.
+  await ensurePortFree(s.port.host, s.port.port, s.port.field, plan, replacedBecause !== undefined);
   for (const file of s.files ?? []) writeFileAtomic(file.path, file.text, 0o600);
   const record = await startService({
     service: s.service,
@@ -155,5 +185,5 @@ export async function ensureBackgroundService(plan: Plan, s: BackgroundService):
     await stopService(s.recordFile);
     throw error;
   }
-  return { outcome: replaced ? 'replaced' : 'created', record, health: 'ready' };
+  return replacedBecause === undefined ? { outcome: 'created', record, health: 'ready' } : { outcome: 'replaced', record, health: 'ready', replacedBecause };
 }

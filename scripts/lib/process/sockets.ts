@@ -14,6 +14,8 @@ interface SocketRow {
   localPort: number;
   state: string;
   inode: string;
+  /** For a listening socket, the connections the kernel completed that the program has not accepted yet. */
+  rxQueue: number;
 }
 
 /** Parses /proc/net/tcp and /proc/net/tcp6 (the format is the same). */
@@ -24,7 +26,8 @@ export function parseProcNetTcp(text: string): SocketRow[] {
     if (fields.length < 10) continue;
     const local = fields[1] as string;
     const port = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-    rows.push({ localPort: port, state: fields[3] as string, inode: fields[9] as string });
+    const rxQueue = Number.parseInt((fields[4] as string).split(':')[1] ?? '0', 16);
+    rows.push({ localPort: port, state: fields[3] as string, inode: fields[9] as string, rxQueue: Number.isNaN(rxQueue) ? 0 : rxQueue });
   }
   return rows;
 }
@@ -47,32 +50,45 @@ export function listeningInodes(port: number, procRoot = '/proc'): Set<string> {
 }
 
 /**
- * Connections accepted on `port` and still open: the server side of each request in flight (and
- * of idle keep-alive connections, which close on their own within seconds).
+ * Connections on `port` the server has accepted and still holds open: the requests in flight (and
+ * idle keep-alive connections, which close on their own within seconds). The kernel completes a
+ * handshake even when the program never calls accept (a hung or stopped server): those wait in
+ * the listening socket's queue (its rx_queue in /proc/net/tcp) and are not being served, so they
+ * are left out; counting them took a hung server for a busy one.
  */
 export function openConnections(port: number, procRoot = '/proc'): number {
-  return socketRows(procRoot).filter((r) => r.localPort === port && r.state === ESTABLISHED).length;
+  const rows = socketRows(procRoot).filter((r) => r.localPort === port);
+  const established = rows.filter((r) => r.state === ESTABLISHED).length;
+  const waiting = rows.filter((r) => r.state === LISTEN).reduce((sum, r) => sum + r.rxQueue, 0);
+  return Math.max(0, established - waiting);
 }
 
-/** True when `pid` (or a process of its group) has a socket listening on `port`. */
-export function pidHoldsPort(pid: number, port: number, procRoot = '/proc'): boolean {
+/** The processes of `pid`'s group (itself included) that have a socket listening on `port`. */
+export function portHolders(pid: number, port: number, procRoot = '/proc'): number[] {
   const inodes = listeningInodes(port, procRoot);
-  if (inodes.size === 0) return false;
-  for (const member of [pid, ...processGroupMembers(pid, procRoot)]) {
+  if (inodes.size === 0) return [];
+  const holders: number[] = [];
+  for (const member of new Set([pid, ...processGroupMembers(pid, procRoot)])) {
     let fds: string[];
     try {
       fds = readdirSync(`${procRoot}/${member}/fd`);
     } catch {
       continue;
     }
-    for (const fd of fds) {
+    const holds = fds.some((fd) => {
       try {
         const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${member}/fd/${fd}`));
-        if (match && inodes.has(match[1] as string)) return true;
+        return match !== null && inodes.has(match[1] as string);
       } catch {
-        // Closed meanwhile.
+        return false; // Closed meanwhile.
       }
-    }
+    });
+    if (holds) holders.push(member);
   }
-  return false;
+  return holders;
+}
+
+/** True when `pid` (or a process of its group) has a socket listening on `port`. */
+export function pidHoldsPort(pid: number, port: number, procRoot = '/proc'): boolean {
+  return portHolders(pid, port, procRoot).length > 0;
 }

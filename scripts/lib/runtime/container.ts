@@ -114,7 +114,8 @@ export const containerRuntime: ServerRuntime = {
     }
     if (health === 'busy') await waitUntilIdle(`container ${plan.container.name}`, plan.server.port, drainTimeoutMs());
     if (existing) await engine.remove(plan.container.name);
-    await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan);
+    // The engine's port forwarder of the container just removed may still hold the port a moment.
+    await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan, existing !== undefined);
 
     try {
       await engine.run(containerRunSpec(plan, tags.byHash, print, apiKey !== undefined), { [plan.server.apiKeyEnv]: apiKey });

@@ -152,8 +152,9 @@ export const nativeRuntime: ServerRuntime = {
     }
     const shas = await Promise.all(plan.models.map((model) => modelSha256(plan, model)));
     const service = serverService(plan, pythonEnv.python, pythonEnv.fingerprint, shas.join(' '));
-    const { outcome, record, health } = await ensureBackgroundService(plan, service);
-    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${health === 'busy' ? ', busy serving a request: left alone' : ''})` };
+    const { outcome, record, health, replacedBecause } = await ensureBackgroundService(plan, service);
+    const note = health === 'busy' ? ', busy serving a request: left alone' : replacedBecause ? `; replaced: ${replacedBecause}` : '';
+    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})` };
   },
 
   async stop(plan) {

@@ -18,6 +18,25 @@ export function processStartTime(pid: number): string | undefined {
 }
 
 /**
+ * The process's state letter (field 3 of /proc/<pid>/stat): R running, S sleeping, D in the
+ * kernel, T stopped by a signal (kill -STOP, Ctrl-Z), t stopped by a debugger, Z zombie.
+ */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stopped by a signal or a debugger: it holds what it holds and answers nothing until continued. */
+export function isStopped(pid: number): boolean {
+  const state = processState(pid);
+  return state === 'T' || state === 't';
+}
+
+/**
  * True when `pid` is alive and, when a start time is given, is still the process that had it
  * (a recycled pid is another program). The one liveness check of the project.
  */
