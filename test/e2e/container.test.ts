@@ -4,7 +4,7 @@
  * provision rebuilds nothing, the compose and kube files run, and make down leaves no container.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
@@ -99,6 +99,24 @@ describe('make provision with runtime: container (podman)', () => {
     for (const [step, outcome] of stepOutcomes(second.stdout)) assert.equal(outcome, 'unchanged', `${step} was ${outcome}:\n${second.stdout}`);
     assert.doesNotMatch(second.stdout, /building localhost/);
     assert.equal((await inspectContainer('llm-workbench-ctr')).Id, before_);
+  });
+
+  it('builds what the profile says now when make image runs alone after an edit (no make render first)', async () => {
+    const profile = join(world.envDir, 'ctr.yml');
+    const original = readFileSync(profile, 'utf8');
+    try {
+      writeFileSync(profile, containerProfile('model:\n  n_ctx: 1536\n'));
+      const image = await make(world, 'image', { PROFILE: 'ctr' });
+      assert.equal(image.exitCode, 0, image.all);
+      assert.match(image.stdout, /^35-image\s+replaced/m, image.stdout);
+      const inspected = await podman(['image', 'inspect', 'localhost/llm-workbench-test:ctr']);
+      assert.equal(inspected.exitCode, 0, inspected.all);
+      const cmd: string[] = JSON.parse(inspected.stdout)[0].Config.Cmd;
+      assert.equal(cmd[cmd.indexOf('--n_ctx') + 1], '1536', `the image runs ${cmd.join(' ')}`);
+      assert.match(readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'ctr', 'Dockerfile'), 'utf8'), /"--n_ctx","1536"/);
+    } finally {
+      writeFileSync(profile, original);
+    }
   });
 
   it('replaces the container when the config changes, and stops it with make down', async () => {

@@ -1,20 +1,18 @@
 /** What compose and kube deployments both need: the rendered file, the model, a ready server. */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { modelIsListed, waitUntil } from '../process/readiness.ts';
 import { readyTimeoutMs } from '../process/service.ts';
 import type { Plan } from '../profile/plan.ts';
+import { freshlyRendered } from '../render/render.ts';
 import { serverApiKey } from '../state/secrets.ts';
 
 export function rendered(plan: Plan, file: string): string {
   if (plan.models.length > 1) {
     throw new WorkbenchError(`${file} serves one model; profile "${plan.profile.name}" lists ${plan.models.length} (extra_models), which run natively`, 'use make provision for it, or a profile without extra_models for compose and kube');
   }
-  const path = join(plan.paths.buildDir, file);
-  if (!existsSync(path)) throw new WorkbenchError(`${displayPath(path)} is missing`, 'run make render first');
-  return path;
+  return freshlyRendered(plan, file);
 }
 
 export function requireModel(plan: Plan): void {

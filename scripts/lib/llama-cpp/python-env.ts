@@ -16,6 +16,7 @@ import { ensureLlamaCppWheel, wheelBuildInfo, wheelDir } from './wheel.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
+import { freshlyRendered } from '../render/render.ts';
 import { statePaths } from '../state/paths.ts';
 
 export type CondaTool = 'micromamba' | 'mamba' | 'conda';
@@ -183,8 +184,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python'), modules))) {
       return { outcome: 'unchanged', env: previous, builtWheel: built };
     }
-    const file = join(plan.paths.buildDir, 'environment.yml');
-    if (!existsSync(file)) throw new WorkbenchError(`${file} is missing`, 'run make render first');
+    const file = freshlyRendered(plan, 'environment.yml');
     await runLogged(condaArgv(route.tool, route.path, prefix ? 'update' : 'create', plan.python.envName, file), {
       label: `${route.tool} ${prefix ? 'updating' : 'creating'} ${plan.python.envName}`,
       logFile,

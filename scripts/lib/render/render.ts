@@ -179,6 +179,21 @@ export function writeRendered(plan: Plan, files: RenderedFile[]): RenderResult {
   return { outcome: combineOutcomes(outcomes), files: results, removed };
 }
 
+/**
+ * The one rule for a step run alone (make image, make compose-up, make kube-up, a conda env):
+ * it builds from what the current profile renders, never from whatever an earlier render left in
+ * build/<profile>/. The render is written first (unchanged files stay untouched), so the bytes a
+ * tag or fingerprint was hashed from are the bytes built. Returns the file's path.
+ */
+export function freshlyRendered(plan: Plan, file: string): string {
+  const files = renderProfile(plan);
+  if (!files.some((f) => f.path === file)) {
+    throw new Error(`${file} is not rendered for profile ${plan.profile.name}`);
+  }
+  writeRendered(plan, files);
+  return join(plan.paths.buildDir, file);
+}
+
 /** What writeRendered would do with these files, and why: which files would change. */
 export function previewRendered(plan: Plan, files: RenderedFile[]): Preview {
   const changes = files.map((file) => ({ path: file.path, outcome: wouldWrite(join(plan.paths.buildDir, file.path), file.content) }));

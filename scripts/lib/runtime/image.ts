@@ -11,7 +11,7 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 import type { Plan } from '../profile/plan.ts';
 import { readLock, updateLock } from '../profile/lock-file.ts';
-import { renderProfile } from '../render/render.ts';
+import { freshlyRendered, renderProfile } from '../render/render.ts';
 
 /** The image tags for the rendered build context: one by content hash, one by profile name. */
 export function imageTags(plan: Plan): { byHash: string; byProfile: string } {
@@ -86,8 +86,8 @@ async function baseDrift(plan: Plan, engine: ContainerEngine): Promise<string | 
 export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise<StepResult> {
   const eng = engine ?? (await detectEngine(plan));
   const tags = imageTags(plan);
-  const dockerfile = join(plan.paths.buildDir, 'Dockerfile');
-  if (!existsSync(dockerfile)) throw new WorkbenchError(`${displayPath(dockerfile)} is missing`, 'run make render first');
+  // The tag is a hash of this render: build from these very bytes (a step run alone after an edit).
+  freshlyRendered(plan, 'Dockerfile');
   if (await eng.imageExists(tags.byHash)) {
     return { outcome: 'unchanged', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
   }
