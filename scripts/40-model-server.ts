@@ -1,6 +1,9 @@
 #!/usr/bin/env -S npx tsx
-/** Step 40: the llama-cpp-python server, ready when /v1/models lists the alias. */
-import { runtimeFor } from './lib/runtime/index.ts';
+/**
+ * Step 40: the model server of the profile's runtime and backend, ready when /v1/models lists
+ * every alias; the server of a runtime the profile no longer uses is stopped first.
+ */
+import { runtimeFor, stopFormerServers } from './lib/runtime/index.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, withSpinner, type Step } from './lib/step.ts';
 
@@ -9,7 +12,12 @@ export const modelServerStep: Step = {
   preview: (plan) => runtimeFor(plan).preview(plan),
   async run(plan) {
     ensureStateDir(plan);
-    return withSpinner(`model server on ${plan.server.host}:${plan.server.port}`, () => runtimeFor(plan).start(plan));
+    // A profile that switched runtime: its old server goes first, so the port is ours to take.
+    const stopped = await stopFormerServers(plan);
+    for (const line of stopped) console.log(`  ${line}`);
+    const result = await withSpinner(`model server on ${plan.server.host}:${plan.server.port}`, () => runtimeFor(plan).start(plan));
+    if (stopped.length && result.outcome === 'created') return { ...result, outcome: 'replaced', detail: `${result.detail}; ${stopped.join('; ')}` };
+    return stopped.length ? { ...result, detail: `${result.detail}; ${stopped.join('; ')}` } : result;
   },
 };
 

@@ -2,7 +2,7 @@
 /** `make down`: stops what provision started (by recorded pid or container name), nothing else. */
 import { stopJupyter } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
-import { runtimeFor } from './lib/runtime/index.ts';
+import { runtimeFor, stopFormerServers } from './lib/runtime/index.ts';
 import { withProfileLock } from './lib/state/lock.ts';
 import { runMain } from './lib/step.ts';
 
@@ -13,6 +13,8 @@ export async function down(): Promise<string[]> {
     // Reverse order of start-up: JupyterLab, then the model server.
     if (await stopJupyter(plan)) stopped.push('jupyterlab');
     if (await runtimeFor(plan).stop(plan)) stopped.push('model-server');
+    // One the profile started under its former runtime is ours too.
+    if ((await stopFormerServers(plan)).length) stopped.push(`model-server (the former runtime's)`);
     return stopped;
   });
 }

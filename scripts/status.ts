@@ -2,7 +2,7 @@
 /** `make status`: what provision started for the profile, and whether it answers. */
 import { jupyterStatus } from './lib/jupyter/jupyter.ts';
 import { planFor } from './lib/profile/index.ts';
-import { runtimeFor } from './lib/runtime/index.ts';
+import { formerServers, runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';
 import { runMain } from './lib/step.ts';
 
@@ -20,6 +20,9 @@ await runMain(async () => {
   if (plan.jupyter.enabled) rows.push(await jupyterStatus(plan));
   console.log(`profile ${plan.profile.name} (runtime ${plan.runtime})`);
   console.log(statusTable(rows));
+  for (const { runtime } of await formerServers(plan)) {
+    console.log(`model-server: the ${runtime.describe(plan)} of runtime ${runtime.kind} (the profile's former runtime) still runs; make provision or make down stops it`);
+  }
   for (const row of rows) {
     if (row.note) console.log(`${row.service}: ${row.note}`);
     if (row.health === 'unresponsive') {

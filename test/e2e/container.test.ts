@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { which } from '../../scripts/lib/process/run.ts';
 import { CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, ensureDockerBaseImage, ensureDockerDaemon, podman, stopDockerDaemon, TEST_BASE_IMAGE } from './podman.ts';
-import { make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
+import { readRecord } from '../../scripts/lib/process/background.ts';
+import { isAlive, make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
 
 const SERVER_PORT = 18280;
 const JUPYTER_PORT = 18890;
@@ -128,6 +129,45 @@ describe('make provision with runtime: container (podman)', () => {
     assert.equal(down.exitCode, 0, down.all);
     assert.match(down.stdout, /model-server/);
     assert.equal(await containerExists('llm-workbench-ctr'), false);
+  });
+});
+
+/**
+ * A profile whose runtime changes: the same profile (and port) first native, then container, then
+ * native again. Each switch stops the other runtime's server and says so.
+ */
+describe('switching a profile between runtime: native and runtime: container', () => {
+  // Natively without OpenBLAS: the host's cached CPU wheel, no second compile for this test.
+  const native = containerProfile().replace('runtime: container', 'runtime: native').replace('llama_cpp:\n  blas: openblas\n', '');
+  const world = containerWorld({ ctr: native });
+  const profile = join(world.envDir, 'ctr.yml');
+  after(async () => {
+    await make(world, 'down', { PROFILE: 'ctr' });
+  });
+
+  it('stops the native server before the container starts, and the container before the native one', async () => {
+    const up = await make(world, 'python-env model server', { PROFILE: 'ctr' });
+    assert.equal(up.exitCode, 0, up.all);
+    const record = readRecord(join(world.state, 'ctr', 'server.json'))!;
+
+    writeFileSync(profile, containerProfile());
+    const status = await make(world, 'status', { PROFILE: 'ctr' });
+    assert.match(status.stdout, /the native server \(pid \d+\) of runtime native \(the profile's former runtime\) still runs/);
+    const toContainer = await make(world, 'provision', { PROFILE: 'ctr' });
+    assert.equal(toContainer.exitCode, 0, toContainer.all);
+    assert.match(toContainer.stdout, /^00-preflight\s+unchanged/m);
+    assert.match(toContainer.stdout, new RegExp(`stopped the native server \\(pid ${record.pid}\\): runtime is container now`));
+    assert.match(toContainer.stdout, /^40-model-server\s+replaced.*podman container llm-workbench-ctr/m);
+    assert.equal(isAlive(record.pid), false, 'the native server is gone');
+    assert.equal(await containerExists('llm-workbench-ctr'), true);
+
+    writeFileSync(profile, native);
+    const toNative = await make(world, 'server', { PROFILE: 'ctr' });
+    assert.equal(toNative.exitCode, 0, toNative.all);
+    assert.match(toNative.stdout, /stopped the podman container llm-workbench-ctr: runtime is native now/);
+    assert.match(toNative.stdout, /^40-model-server\s+replaced/m);
+    assert.equal(await containerExists('llm-workbench-ctr'), false);
+    assert.equal((await fetch(`http://127.0.0.1:${SERVER_PORT}/v1/models`)).status, 200);
   });
 });
 

@@ -16,7 +16,7 @@ import { needsLlamaServer } from '../llama-cpp/host-build.ts';
 import { cachedLlamaServer } from '../llama-cpp/llama-server-build.ts';
 import { cachedWheel } from '../llama-cpp/wheel.ts';
 import { tryOutput, which } from '../process/run.ts';
-import { runtimeFor } from '../runtime/index.ts';
+import { formerServers, runtimeFor } from '../runtime/index.ts';
 
 export interface Finding {
   check: string;
@@ -100,7 +100,12 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   );
 
   const server = await runtimeFor(plan).status(plan);
-  findings.push(await portFinding('server.port', plan.server.host, plan.server.port, server.health !== 'stopped' ? server.health : undefined));
+  const former = server.health === 'stopped' ? (await formerServers(plan))[0] : undefined;
+  findings.push(
+    former
+      ? { check: 'server.port', status: 'ok', detail: `${plan.server.host}:${plan.server.port} held by our ${former.runtime.describe(plan)} of runtime ${former.runtime.kind}, which step 40 stops before it starts the ${plan.runtime} one` }
+      : await portFinding('server.port', plan.server.host, plan.server.port, server.health !== 'stopped' ? server.health : undefined),
+  );
   if (plan.jupyter.enabled) {
     const jupyter = await jupyterStatus(plan);
     findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.health !== 'stopped' ? jupyter.health : undefined));

@@ -3,8 +3,8 @@
  * Dockerfile (tagged by a hash of the build context, so an unchanged profile never rebuilds),
  * and the model server runs in one named container per profile, the model mounted read-only.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine, RunSpec } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
@@ -16,6 +16,7 @@ import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Hea
 import { openConnections } from '../process/sockets.ts';
 import type { Plan } from '../profile/plan.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { statePaths } from '../state/paths.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import { ensureImage, imageTags } from './image.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
@@ -69,7 +70,7 @@ function containerFacts(plan: Plan, image: string, apiKey: string | undefined, m
 }
 
 function factsFile(plan: Plan): string {
-  return join(plan.paths.stateDir, 'container.json');
+  return statePaths(plan).containerRecord;
 }
 
 function savedFacts(plan: Plan): Facts | undefined {
@@ -134,6 +135,14 @@ export const containerRuntime: ServerRuntime = {
     return { outcome: existing ? 'replaced' : 'created', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name})` };
   },
 
+  hasRecord(plan) {
+    return existsSync(factsFile(plan));
+  },
+
+  describe(plan) {
+    return `${plan.container.engine === 'auto' ? 'container' : `${plan.container.engine} container`} ${plan.container.name}`;
+  },
+
   async stop(plan) {
     let engine: ContainerEngine;
     try {
@@ -141,7 +150,9 @@ export const containerRuntime: ServerRuntime = {
     } catch {
       return false; // No engine answers, so none of our containers can be running.
     }
-    return engine.remove(plan.container.name);
+    const removed = await engine.remove(plan.container.name);
+    rmSync(factsFile(plan), { force: true });
+    return removed;
   },
 
   async status(plan): Promise<ServiceStatus> {

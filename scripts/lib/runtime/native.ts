@@ -157,6 +157,15 @@ export const nativeRuntime: ServerRuntime = {
     return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})` };
   },
 
+  hasRecord(plan) {
+    return existsSync(statePaths(plan).serverRecord);
+  },
+
+  describe(plan) {
+    const record = readRecord(statePaths(plan).serverRecord);
+    return `native server${record ? ` (pid ${record.pid})` : ''}`;
+  },
+
   async stop(plan) {
     return stopService(statePaths(plan).serverRecord);
   },

@@ -23,6 +23,14 @@ export interface ServerRuntime {
   preview(plan: Plan): Promise<Preview>;
   /** Starts the server, or leaves it alone when the same config already serves; replaces it when the config changed. */
   start(plan: Plan): Promise<StepResult>;
+  /**
+   * True when this runtime left a record of a server for the profile in its state dir: a cheap
+   * test (no engine is asked) of whether stop could find something, for a profile that switched
+   * runtime since.
+   */
+  hasRecord(plan: Plan): boolean;
+  /** For messages: "native server (pid 123)", "podman container llm-workbench-x". */
+  describe(plan: Plan): string;
   /** Stops what we started; false when nothing was running. */
   stop(plan: Plan): Promise<boolean>;
   status(plan: Plan): Promise<ServiceStatus>;

@@ -13,6 +13,8 @@ export function statePaths(plan: Plan) {
     lock: join(dir, 'workbench.lock'),
     serverRecord: join(dir, 'server.json'),
     serverLog: join(dir, 'server.log'),
+    /** The container runtime's record: what the running container was started from. */
+    containerRecord: join(dir, 'container.json'),
     /** Several models: llama_cpp.server's config file, or llama-server's router presets. */
     serverConfig: join(dir, 'server-config.json'),
     routerPreset: join(dir, 'models.ini'),
