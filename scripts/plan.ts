@@ -7,9 +7,7 @@
  */
 import { argv } from 'zx';
 import { isWorkbenchError, WorkbenchError } from './lib/errors.ts';
-import { llamaServerArgs, routerArgs, routerPreset } from './lib/llama-cpp/llama-server-args.ts';
-import { serverArgs, serverConfig } from './lib/llama-cpp/server-args.ts';
-import { statePaths } from './lib/state/paths.ts';
+import { serverCommand } from './lib/llama-cpp/server-command.ts';
 import { planFor } from './lib/profile/index.ts';
 import { formatPreviewLine, runMain } from './lib/step.ts';
 import { STEPS } from './steps.ts';
@@ -17,17 +15,9 @@ import { STEPS } from './steps.ts';
 await runMain(async () => {
   const plan = planFor();
   if (argv.json) {
-    const paths = statePaths(plan);
-    const server = plan.server.backend === 'llama-server'
-      ? plan.models.length > 1 ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, { modelPath: plan.runtime === 'native' ? plan.model.path : `${plan.container.modelDir}/${plan.model.fileName}`, inContainer: plan.runtime === 'container' })
-      : plan.models.length > 1
-        ? ['--config_file', paths.serverConfig]
-        : serverArgs(plan, {
-            modelPath: plan.runtime === 'native' ? plan.model.path : `${plan.container.modelDir}/${plan.model.fileName}`,
-            bindHost: plan.runtime === 'native',
-          });
-    const config = plan.models.length > 1 ? (plan.server.backend === 'llama-server' ? { routerPreset: routerPreset(plan) } : { serverConfig: serverConfig(plan) }) : {};
-    console.log(JSON.stringify({ ...plan, serverArgv: server, ...config }, null, 2));
+    // The very command the runtime runs (native: under the venv's python; a conda env's differs).
+    const command = serverCommand(plan);
+    console.log(JSON.stringify({ ...plan, serverArgv: command.argv, serverFiles: command.files }, null, 2));
     return;
   }
   console.log(`plan for profile "${plan.profile.name}" (${plan.profile.files.join(' + ')}): nothing is changed`);

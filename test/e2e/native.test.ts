@@ -92,6 +92,18 @@ describe('make provision with the default profile', () => {
     assert.match(cmdline, /--ServerApp\.ip=127\.0\.0\.1/);
   });
 
+  it('runs the very server command make plan JSON=1 prints', async () => {
+    const printed = await make(world, 'plan', { JSON: '1' });
+    assert.equal(printed.exitCode, 0, printed.all);
+    const plan = JSON.parse(printed.stdout);
+    const record = readRecord(join(world.state, 'default', 'server.json'))!;
+    const [python] = childrenOf(record.pid);
+    assert.ok(python, 'the server runs under its exit-status shell');
+    const running = readFileSync(`/proc/${python}/cmdline`, 'utf8').split('\0').slice(0, -1);
+    assert.deepEqual(running, plan.serverArgv);
+    assert.match(plan.serverArgv[1], /serve\.py$/, 'under our launcher');
+  });
+
   it('installs one managed block in ~/.bashrc and keeps the user\'s lines and a backup', () => {
     const text = readFileSync(bashrc, 'utf8');
     assert.ok(text.startsWith('# the user\'s own settings\nalias ll="ls -l"\n'));

@@ -12,8 +12,7 @@ import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '
 import type { Plan } from '../profile/plan.ts';
 import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
 import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
-import { serverArgs } from '../llama-cpp/server-args.ts';
-import { llamaServerArgs } from '../llama-cpp/llama-server-args.ts';
+import { containerServerCommand } from '../llama-cpp/server-command.ts';
 import { llamaServerCmakeArgs, llamaServerKey } from '../llama-cpp/llama-server-build.ts';
 import { KEEP_ALIVE_PATCH } from '../llama-cpp/keep-alive-patch.ts';
 
@@ -43,14 +42,9 @@ export function templatesDir(plan: Plan): string {
 
 /** The values templates see: strings ready to paste, each quoted for its target. */
 export function templateContext(plan: Plan): Record<string, unknown> {
-  const containerModel = `${plan.container.modelDir}/${plan.model.fileName}`;
-  const llamaServer = plan.server.backend === 'llama-server';
   // The whole argv of the server in the image: a compose `command` or a kube `command` replaces it.
-  const containerCommand = plan.models.length > 1
-    ? [] // No container files for several models (TEMPLATES).
-    : llamaServer
-    ? ['/usr/local/bin/llama-server', ...llamaServerArgs(plan, { modelPath: containerModel, inContainer: true })]
-    : ['python', '/opt/llm-workbench/serve.py', ...serverArgs(plan, { modelPath: containerModel, bindHost: false })];
+  const containerCommand = containerServerCommand(plan);
+  const llamaServer = plan.server.backend === 'llama-server';
   const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
   const apiKeyExport =
     plan.server.apiKey.kind === 'generate'

@@ -8,9 +8,9 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import { argvFacts, configFacts, envFacts, secretFact, sha256Hex, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
 import { hostBuild } from '../llama-cpp/host-build.ts';
-import { llamaServerArgs, routerArgs, routerPreset, routerPresetSections } from '../llama-cpp/llama-server-args.ts';
-import { llamaServerDir } from '../llama-cpp/llama-server-build.ts';
-import { serverArgs, serverConfig } from '../llama-cpp/server-args.ts';
+import { routerPresetSections } from '../llama-cpp/llama-server-args.ts';
+import { serverConfig } from '../llama-cpp/server-args.ts';
+import { hostServerCommand } from '../llama-cpp/server-command.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
 import { thisWsl } from '../doctor/platform.ts';
@@ -80,11 +80,8 @@ function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: 
   if (plan.server.backend === 'llama-server') return llamaServerService(plan, modelSha, peek);
   const paths = statePaths(plan);
   const apiKey = serverApiKey(plan, process.env, peek);
-  // Several models come from a config file (llama_cpp.server reads no model list on argv).
   const config = plan.models.length > 1 ? serverConfig(plan) : undefined;
-  const argv = config
-    ? [python, plan.paths.launcher, ...(plan.server.weightRepack ? [] : ['--no_extra_buffers']), '--config_file', paths.serverConfig]
-    : [python, plan.paths.launcher, ...serverArgs(plan, { modelPath: plan.model.path, bindHost: true })];
+  const { argv, files } = hostServerCommand(plan, python);
   // HOST and PORT are set on purpose: llama_cpp.server lets them override --host/--port.
   // The API key travels here, never on the command line where ps shows it.
   const env = baseEnv({ HOST: plan.server.host, PORT: String(plan.server.port), API_KEY: apiKey });
@@ -95,7 +92,7 @@ function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: 
     argv,
     env,
     facts: nativeServerFacts(plan, { argv, env, apiKey, pythonEnv, launcherText, modelSha256: modelSha, ...(config ? { config: configFacts(config) } : {}) }),
-    ...(config ? { files: [{ path: paths.serverConfig, text: `${JSON.stringify(config, null, 2)}\n` }] } : {}),
+    files,
     isReady: modelsReady(plan, apiKey),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and llama_cpp.version in the profile`,
   };
@@ -109,10 +106,8 @@ function serverService(plan: Plan, python: string, pythonEnv: string, modelSha: 
 function llamaServerService(plan: Plan, modelSha: string, peek: boolean): BackgroundService {
   const paths = statePaths(plan);
   const apiKey = serverApiKey(plan, process.env, peek);
-  const binary = join(llamaServerDir(plan), 'llama-server');
-  // Several models: the router mode, each model's arguments in a preset file.
-  const preset = plan.models.length > 1 ? routerPreset(plan) : undefined;
-  const argv = [binary, ...(preset ? routerArgs(plan, paths.routerPreset) : llamaServerArgs(plan, { modelPath: plan.model.path }))];
+  const preset = plan.models.length > 1;
+  const { argv, files } = hostServerCommand(plan);
   const env = baseEnv({ LLAMA_API_KEY: apiKey });
   return {
     ...serverRecordFields(plan),
@@ -127,7 +122,7 @@ function llamaServerService(plan: Plan, modelSha: string, peek: boolean): Backgr
       'model sha256': modelSha,
       ...(preset ? configFacts(routerPresetSections(plan), 'presets') : {}),
     },
-    ...(preset ? { files: [{ path: paths.routerPreset, text: preset }] } : {}),
+    files,
     isReady: async () => (await healthEndpointOk(plan.server.baseUrl)) && (await modelsReady(plan, apiKey)()),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file and model.chat_format in the profile`,
   };
