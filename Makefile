@@ -9,7 +9,7 @@ BOOTSTRAP := bash scripts/bootstrap.sh
 # `make server DRY_RUN=1`: say what a step would do and why, change nothing.
 STEP_FLAGS := $(if $(DRY_RUN),--dry-run)
 
-.PHONY: open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make deps [CONTAINERS=1]       system packages and Node.js now (provision and test install what they need anyway)"
@@ -19,7 +19,7 @@ help:
 	@echo "make doctor                    check this machine for the profile (WSL: idle shutdown, memory, /mnt, Docker Desktop, networking)"
 	@echo "make open                      JupyterLab in your browser (Windows' on WSL), the token never on a command line"
 	@echo "make plan [JSON=1]             what provision would change, step by step, and why (JSON=1: the resolved plan)"
-	@echo "make <step> DRY_RUN=1          what one step (render, python-env, model, image, server, jupyter, shell) would do"
+	@echo "make <step> DRY_RUN=1          what one step (render, server-build, python-env, model, image, server, jupyter, shell) would do"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml, kube.yaml)"
 	@echo "make clean [MODELS=1]          remove state and build output (and cached models)"
 	@echo "make bench                     served vs raw engine speed, concurrency sweep; reports in build/<profile>/bench/"
@@ -56,6 +56,9 @@ doctor: $(NODE_MODULES)
 
 render: $(NODE_MODULES)
 	@$(TSX) scripts/10-render.ts $(STEP_FLAGS)
+
+server-build: system-deps $(NODE_MODULES)
+	@$(TSX) scripts/15-server-build.ts $(STEP_FLAGS)
 
 python-env: system-deps $(NODE_MODULES)
 	@$(TSX) scripts/20-python-env.ts $(STEP_FLAGS)

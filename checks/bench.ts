@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /**
  * `make bench`: the guide's timing program done properly. A warm-up, then repeated streaming
- * runs of the guide's verification prompts and of a fixed-length prompt; the same prompts on
- * the raw engine (llama-cpp-python in-process); a concurrency sweep. Reports JSON, markdown and
- * an SVG chart in build/<profile>/bench/. Knobs: BENCH_RUNS, BENCH_MAX_TOKENS,
+ * runs of the guide's verification prompts and of a fixed-length prompt, and a concurrency sweep,
+ * on the profile's server and on a server of every other backend; the same prompts on the raw
+ * engine (llama-cpp-python in-process); llama-bench and llama-batched-bench as the C++ limits.
+ * Reports JSON, markdown and an SVG chart in build/<profile>/bench/. Knobs: BENCH_RUNS, BENCH_MAX_TOKENS,
  * BENCH_CONCURRENCY (e.g. 1,2,4), BENCH_REQUESTS_PER_CLIENT.
  */
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { isMain, runMain } from '../scripts/lib/step.ts';
 import { countTokens, measureChat, promptTokens, type Message, type RunMeasure } from './bench/measure.ts';
 import OpenAI from 'openai';
-import { llamaBench, llamaServerBinaries, withTemporaryLlamaServer, type CppLimit } from './bench/backends.ts';
+import { backendsFrom } from '../scripts/lib/backend/index.ts';
+import { benchTools, llamaBatchedBench, llamaBench, withTemporaryServer, type BatchedLimit, type CppLimit } from './bench/backends.ts';
 import { rawEngine } from './bench/raw.ts';
 import { concurrencyChart, GUIDE_FIGURES, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
@@ -125,27 +127,39 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     concurrency: (process.env.BENCH_CONCURRENCY ?? '1,2,4').split(',').map(Number),
   };
   if (!settings.concurrency.every((c) => Number.isInteger(c) && c > 0)) throw new WorkbenchError(`BENCH_CONCURRENCY must list client counts, not "${process.env.BENCH_CONCURRENCY}"`, 'e.g. BENCH_CONCURRENCY=1,2,4');
-  const both = (process.env.BENCH_BACKENDS ?? 'both') === 'both';
+  const every = (process.env.BENCH_BACKENDS ?? 'both') === 'both';
 
-  const served = await measureEndpoint(clientFor(plan), (text) => countTokens(plan.server.baseUrl, apiKey, text), settings, log, 'llama_cpp.server');
+  // The profile's own server first, then every other backend on a server of the bench's own.
+  const [own, ...others] = backendsFrom(plan);
+  const ownLabel = own!.slots({ parallel: plan.server.parallel, cpuCount: plan.server.nThreadsBatch, largestModelMb: plan.model.sizeMb }) > 1 ? `${own!.label} -np ${plan.server.parallel}` : own!.label;
+  const served = await measureEndpoint(clientFor(plan), (text) => countTokens(plan.server.baseUrl, apiKey, text, own!.tokenize), settings, log, ownLabel);
+  const backends: BackendBench[] = [{ backend: own!.name, label: ownLabel, summary: served.summary, concurrency: served.concurrency }];
+  for (const backend of every ? others : []) {
+    log(`  ${backend.label} on a port of the bench's own (built once from the same source)`);
+    backends.push(
+      await withTemporaryServer(plan, backend, async (baseUrl, parallel) => {
+        const label = parallel > 1 ? `${backend.label} -np ${parallel}` : backend.label;
+        const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
+        const measured = await measureEndpoint(client, (text) => countTokens(baseUrl, undefined, text, backend.tokenize), settings, log, label);
+        return { backend: backend.name, label, summary: measured.summary, concurrency: measured.concurrency };
+      }),
+    );
+  }
+
   log('  raw engine: llama-cpp-python in-process');
   const raw = await rawEngine(plan, benchPrompts(), settings.runsPerPrompt, settings.maxTokens, served.promptCounts, tagged);
   const rawSummary = summaries(raw.runs, false);
   log(`  raw: TTFT p50 ${rawSummary.ttftMs.p50.toFixed(0)} ms, decode ${rawSummary.decodeTokensPerSecond.mean.toFixed(1)} tokens/s`);
 
-  const backends: BackendBench[] = [{ backend: 'llama-cpp-python', label: 'llama_cpp.server', summary: served.summary, concurrency: served.concurrency }];
   let cpp: CppLimit | undefined;
-  if (both) {
-    log('  llama.cpp from the same source: llama-server and llama-bench (built once)');
-    const binaries = await llamaServerBinaries(plan);
-    cpp = await llamaBench(plan, binaries.bench, settings.maxTokens);
+  let batched: BatchedLimit | undefined;
+  if (every) {
+    log('  llama.cpp from the same source: llama-bench and llama-batched-bench (built once)');
+    const tools = await benchTools(plan);
+    cpp = await llamaBench(plan, tools.bench, settings.maxTokens);
     for (const t of cpp.byThreads) log(`  llama-bench, ${t.threads} thread${t.threads === 1 ? '' : 's'}: pp${cpp.promptTokens} ${t.pp.toFixed(1)} tokens/s, tg${cpp.genTokens} ${t.tg.toFixed(1)} tokens/s`);
-    const other = await withTemporaryLlamaServer(plan, binaries.server, async (baseUrl, parallel) => {
-      const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
-      const measured = await measureEndpoint(client, (text) => countTokens(baseUrl, undefined, text, 'llama-server'), settings, log, `llama-server -np ${parallel}`);
-      return { backend: 'llama-server' as const, label: `llama-server -np ${parallel}`, summary: measured.summary, concurrency: measured.concurrency };
-    });
-    backends.push(other);
+    batched = await llamaBatchedBench(plan, tools.batched, cpp.threads, settings.concurrency, settings.maxTokens);
+    for (const b of batched.byParallel) log(`  llama-batched-bench, ${b.parallel} sequence${b.parallel === 1 ? '' : 's'}: tg ${b.tgTokensPerSecond.toFixed(1)} tokens/s aggregate`);
     for (const b of backends) b.decodeVsCpp = b.summary.decodeTokensPerSecond.mean / cpp.tgTokensPerSecond;
   }
 
@@ -156,7 +170,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     llamaCppVersion: raw.version,
     at: new Date().toISOString(),
     settings: { runsPerPrompt: settings.runsPerPrompt, maxTokens: settings.maxTokens, nCtx: plan.model.nCtx, nThreads: plan.server.nThreads, concurrency: settings.concurrency, requestsPerClient: settings.requestsPerClient },
-    served: { runs: served.runs, summary: served.summary },
+    served: { backend: own!.name, runs: served.runs, summary: served.summary },
     raw: { loadSeconds: raw.loadSeconds, runs: raw.runs, summary: rawSummary },
     comparison: {
       decodeRatio: served.summary.decodeTokensPerSecond.mean / rawSummary.decodeTokensPerSecond.mean,
@@ -166,6 +180,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     concurrency: served.concurrency,
     backends,
     ...(cpp ? { cpp } : {}),
+    ...(batched ? { batched } : {}),
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
   };
 }
@@ -186,12 +201,6 @@ export function writeBenchReports(plan: Plan, report: BenchReport): string[] {
 if (isMain(import.meta.url)) {
   await runMain(async () => {
     const plan = planFor();
-    if (plan.server.backend !== 'llama-cpp-python') {
-      throw new WorkbenchError(
-        `make bench runs from a llama-cpp-python profile: it measures its llama_cpp.server, llama-cpp-python in-process, a llama-server of its own and llama-bench; profile "${plan.profile.name}" serves with ${plan.server.backend}`,
-        'run make bench PROFILE=default (the same model): the report has both backends',
-      );
-    }
     console.log(`benchmarking profile "${plan.profile.name}" at ${plan.server.baseUrl}`);
     const report = await runBench(plan);
     const files = writeBenchReports(plan, report);

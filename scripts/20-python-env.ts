@@ -1,6 +1,5 @@
 #!/usr/bin/env -S npx tsx
-/** Step 20: the Python env (conda from environment.yml, or a venv), llama-cpp-python from the wheel cache. */
-import { needsLlamaServer } from './lib/llama-cpp/host-build.ts';
+/** Step 20: the Python env (conda from environment.yml, or a venv): JupyterLab, openai, and llama-cpp-python from our wheel cache where it serves natively. */
 import { ensurePythonEnv, previewPythonEnv } from './lib/llama-cpp/python-env.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
@@ -10,13 +9,9 @@ export const pythonEnvStep: Step = {
   preview: previewPythonEnv,
   async run(plan) {
     ensureStateDir(plan);
-    const { outcome, env, builtWheel } = await ensurePythonEnv(plan);
-    const llama = plan.llamaCpp.onHost
-      ? builtWheel ? 'llama.cpp compiled' : 'cached llama.cpp wheel'
-      : needsLlamaServer(plan)
-        ? builtWheel ? 'llama-server built' : 'cached llama-server build'
-        : 'no llama.cpp on the host: the image serves';
-    return { outcome, detail: `${env.manager} ${env.prefix} (python ${env.pythonVersion}, ${llama})` };
+    const { outcome, env, compiled } = await ensurePythonEnv(plan);
+    const built = plan.python.builtHere ? `, ${plan.python.builtHere.requirement}${compiled ? ' compiled' : ' from the wheel cache'}` : '';
+    return { outcome, detail: `${env.manager} ${env.prefix} (python ${env.pythonVersion}${built})` };
   },
 };
 

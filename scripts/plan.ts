@@ -3,11 +3,10 @@
  * `make plan`: what `make provision` would do for $PROFILE, step by step and why, changing
  * nothing (as `terraform plan`): `40-model-server  would replace  (--n_ctx 2048 -> 1024)`.
  * `make plan JSON=1` prints the fully resolved plan instead: every path, version, flag and the
- * exact server argv the steps would use.
+ * exact server command the steps use (server.command, container.command).
  */
 import { argv } from 'zx';
 import { isWorkbenchError, WorkbenchError } from './lib/errors.ts';
-import { serverCommand } from './lib/llama-cpp/server-command.ts';
 import { planFor } from './lib/profile/index.ts';
 import { formatPreviewLine, runMain } from './lib/step.ts';
 import { STEPS } from './steps.ts';
@@ -15,9 +14,9 @@ import { STEPS } from './steps.ts';
 await runMain(async () => {
   const plan = planFor();
   if (argv.json) {
-    // The very command the runtime runs (native: under the venv's python; a conda env's differs).
-    const command = serverCommand(plan);
-    console.log(JSON.stringify({ ...plan, serverArgv: command.argv, serverFiles: command.files }, null, 2));
+    // The plan holds the server command (server.command: what the runtime runs; container.command:
+    // the image's), the very one step 40 starts and render writes.
+    console.log(JSON.stringify(plan, null, 2));
     return;
   }
   console.log(`plan for profile "${plan.profile.name}" (${plan.profile.files.join(' + ')}): nothing is changed`);

@@ -17,7 +17,9 @@ await runMain(async () => {
   console.log(`provisioning profile "${plan.profile.name}" (${plan.profile.files.join(' + ')})`);
   const reports: StepReport[] = await withProfileLock(plan, 'make provision', async () => {
     const done: StepReport[] = [];
-    for (const step of STEPS) done.push(await runStep(step, plan, { earlier: [...done] }));
+    // Each step gets the plan as the steps before it left the machine: the env's python once
+    // step 20 made it (a conda env's), a model's sha256 once step 30 recorded it.
+    for (const step of STEPS) done.push(await runStep(step, planFor(plan.profile.name), { earlier: [...done] }));
     return done;
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

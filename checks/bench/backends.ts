@@ -1,42 +1,38 @@
 /**
- * The other side of the comparison: llama.cpp's own llama-server started for the bench alone (a
- * free loopback port, the profile's model and threads, the user's stack untouched), and
- * llama-bench's pp/tg at the same threads: the C++ limit a served endpoint is measured against.
- * Both come from the same pinned llama.cpp source as the wheel (built and cached on first use).
+ * What the served endpoint is measured against: each other serving backend started for the bench
+ * alone (a free loopback port, the profile's model and threads, the user's stack untouched), and
+ * llama.cpp's own limits from the same pinned source: llama-bench (one stream) and
+ * llama-batched-bench (several sequences decoded together, at the slot counts served).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import type { ServingBackend } from '../../scripts/lib/backend/index.ts';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
-import { llamaServerArgs } from '../../scripts/lib/llama-cpp/llama-server-args.ts';
-import { ensureLlamaServer } from '../../scripts/lib/llama-cpp/llama-server-build.ts';
-import { autoDecodeThreads } from '../../scripts/lib/profile/rules.ts';
+import { BENCH_TOOLS } from '../../scripts/lib/llama-cpp/cmake-build.ts';
 import { freePort } from '../../scripts/lib/process/ports.ts';
-import { which } from '../../scripts/lib/process/run.ts';
+import { baseEnv } from '../../scripts/lib/process/service.ts';
 import type { Plan } from '../../scripts/lib/profile/plan.ts';
-import { resolveParallel } from '../../scripts/lib/profile/rules.ts';
 
-export async function llamaServerBinaries(plan: Plan): Promise<{ server: string; bench: string }> {
-  const python = which('python3');
-  if (!python) throw new WorkbenchError('no python3 on PATH to build llama-server with', 'install Python 3 with venv support');
-  return ensureLlamaServer(plan, { path: python });
+/** llama-bench and llama-batched-bench, built (once, cached) when make bench first needs them. */
+export async function benchTools(plan: Plan): Promise<{ bench: string; batched: string }> {
+  await BENCH_TOOLS.ensure(plan);
+  return { bench: BENCH_TOOLS.program(plan, 'llama-bench'), batched: BENCH_TOOLS.program(plan, 'llama-batched-bench') };
 }
 
-/** Runs `fn` against a llama-server of the bench's own, then stops it. */
-export async function withTemporaryLlamaServer<T>(plan: Plan, binary: string, fn: (baseUrl: string, parallel: number) => Promise<T>): Promise<T> {
+/** Runs `fn` against a server of `backend` of the bench's own, then stops it. */
+export async function withTemporaryServer<T>(plan: Plan, backend: ServingBackend, fn: (baseUrl: string, parallel: number) => Promise<T>): Promise<T> {
   const port = await freePort();
-  const parallel = resolveParallel('auto', plan.model.sizeMb);
-  // Its own auto threads where the profile says auto: llama-server decodes fastest on every core.
-  const nThreads = plan.server.threadsAuto ? autoDecodeThreads('llama-server', plan.server.nThreadsBatch) : plan.server.nThreads;
-  const benchPlan: Plan = { ...plan, models: [plan.model], server: { ...plan.server, host: '127.0.0.1', port, parallel, nThreads, extraArgs: [], backend: 'llama-server' } };
-  const child = execa(binary, llamaServerArgs(benchPlan, { modelPath: plan.model.path }), { reject: false, all: true, buffer: true, env: { PATH: process.env.PATH ?? '' }, extendEnv: false });
+  const { argv, env, parallel } = await backend.benchServer(plan, port);
+  const child = execa(argv[0]!, argv.slice(1), { reject: false, all: true, buffer: true, env: baseEnv(env), extendEnv: false });
   const baseUrl = `http://127.0.0.1:${port}/v1`;
   try {
     const deadline = Date.now() + 180_000;
     for (;;) {
-      const ready = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
-      if (ready) break;
+      const ready = await fetch(`${baseUrl}/models`).then((r) => r.ok, () => false);
+      const healthy = !backend.hasHealthEndpoint || (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false));
+      if (ready && healthy) break;
       if (child.exitCode !== null || Date.now() > deadline) {
-        throw new WorkbenchError('the bench\'s llama-server did not come up', 'its output is below', { details: String((await child).all ?? '').split('\n').slice(-15).join('\n') });
+        throw new WorkbenchError(`the bench's ${backend.label} did not come up`, 'its output is below', { details: String((await child).all ?? '').split('\n').slice(-15).join('\n') });
       }
       await sleep(250);
     }
@@ -84,4 +80,43 @@ export async function llamaBench(plan: Plan, binary: string, genTokens: number):
     tgTokensPerSecond: fastest.tg,
     byThreads: measured,
   };
+}
+
+/** llama-batched-bench: the engine's own aggregate decode with `pl` sequences at once. */
+export interface BatchedLimit {
+  threads: number;
+  promptTokens: number;
+  genTokens: number;
+  /** One row per parallel sequence count: aggregate decode (speed_tg) and overall tokens/s. */
+  byParallel: { parallel: number; tgTokensPerSecond: number; tokensPerSecond: number }[];
+}
+
+/**
+ * llama-batched-bench at the parallel counts the concurrency sweep uses (1 / 2 / 4 clients by
+ * default), each sequence with its own prompt (no -pps), the context the served slots have.
+ */
+export async function llamaBatchedBench(plan: Plan, binary: string, threads: number, parallel: number[], genTokens: number): Promise<BatchedLimit> {
+  const promptTokens = 64;
+  const most = Math.max(...parallel);
+  const args = [
+    '-m', plan.model.path,
+    '-c', String(Math.max(plan.model.nCtx, most * (promptTokens + genTokens))),
+    '-b', '2048', '-ub', '512',
+    '-npp', String(promptTokens), '-ntg', String(genTokens), '-npl', parallel.join(','),
+    '-t', String(threads), '-tb', String(plan.server.nThreadsBatch),
+    ...(plan.server.weightRepack ? [] : ['--no-repack']),
+    '--output-format', 'jsonl',
+  ];
+  const result = await execa(binary, args, { reject: false, all: true });
+  if (result.failed) throw new WorkbenchError('llama-batched-bench failed', 'its output is below', { details: String(result.all).split('\n').slice(-15).join('\n') });
+  const rows = String(result.all)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { pl: number; speed_tg: number; speed: number });
+  const byParallel = parallel.map((pl) => {
+    const row = rows.find((r) => r.pl === pl);
+    if (!row) throw new WorkbenchError(`llama-batched-bench printed no row for ${pl} sequences`, 'run it by hand with --output-format jsonl to see why');
+    return { parallel: pl, tgTokensPerSecond: row.speed_tg, tokensPerSecond: row.speed };
+  });
+  return { threads, promptTokens, genTokens, byParallel };
 }

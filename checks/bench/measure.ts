@@ -30,9 +30,9 @@ export interface RunMeasure {
 
 
 /** Tokens in `text` by the server's own tokenizer (BOS not counted). */
-export async function countTokens(baseUrl: string, apiKey: string | undefined, text: string, backend: 'llama-cpp-python' | 'llama-server' = 'llama-cpp-python'): Promise<number> {
-  // llama_cpp.server: POST /extras/tokenize {input}; llama-server: POST /tokenize {content}.
-  const [path, field] = backend === 'llama-server' ? ['/tokenize', 'content'] : ['/extras/tokenize', 'input'];
+export async function countTokens(baseUrl: string, apiKey: string | undefined, text: string, tokenize: { path: string; field: string }): Promise<number> {
+  // Each backend says where it tokenizes (llama_cpp.server: /extras/tokenize {input}; llama-server: /tokenize {content}).
+  const { path, field } = tokenize;
   const count = async (input: string) => {
     const response = await fetch(`${baseUrl.replace(/\/v1$/, '')}${path}`, {
       method: 'POST',

@@ -1,5 +1,5 @@
 /**
- * The raw engine: llama-cpp-python in-process (checks/bench/raw_bench.py) in the profile's env,
+ * The raw engine: llama-cpp-python in-process (checks/bench/raw_bench.py) in a Python with llama_cpp,
  * with the same model, context, threads and prompts as the served runs.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
-import { requirePythonEnv } from '../../scripts/lib/llama-cpp/python-env.ts';
+import { benchPython } from '../../scripts/lib/backend/llama-cpp-python/bench-env.ts';
 import { REPO_ROOT } from '../../scripts/lib/profile/index.ts';
 import type { Plan } from '../../scripts/lib/profile/plan.ts';
 import type { Message, RunMeasure } from './measure.ts';
@@ -16,7 +16,8 @@ import type { Message, RunMeasure } from './measure.ts';
 type Tag = (messages: Message[], run: number) => Message[];
 
 export async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt: number, maxTokens: number, promptCounts: number[], tagged: Tag) {
-  const env = requirePythonEnv(plan);
+  // The profile's env when it has llama_cpp, else the bench's own venv from the same wheel.
+  const python = await benchPython(plan);
   const dir = mkdtempSync(join(tmpdir(), 'wb-bench-'));
   try {
     const request = join(dir, 'request.json');
@@ -36,7 +37,7 @@ export async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt:
         runs: prompts.flatMap((p) => Array.from({ length: runsPerPrompt }, (_, run) => tagged(p, run))),
       }),
     );
-    const result = await execa(env.python, [join(REPO_ROOT, 'checks', 'bench', 'raw_bench.py'), request], { reject: false });
+    const result = await execa(python, [join(REPO_ROOT, 'checks', 'bench', 'raw_bench.py'), request], { reject: false });
     if (result.failed) throw new WorkbenchError('the raw engine benchmark failed', 'read its output below', { details: String(result.stderr).split('\n').slice(-15).join('\n') });
     const raw = JSON.parse(String(result.stdout).trim().split('\n').pop() ?? '{}') as {
       load_seconds: number;

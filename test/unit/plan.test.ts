@@ -5,8 +5,8 @@ import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type PlanContext } from '../../scripts/lib/profile/plan.ts';
 import { configFacts, describeChanges, factsFingerprint } from '../../scripts/lib/fingerprint.ts';
 import { nativeServerFacts, type NativeServerInputs } from '../../scripts/lib/runtime/native.ts';
-import { chatTemplateArgs, llamaServerArgs, routerArgs, routerPreset } from '../../scripts/lib/llama-cpp/llama-server-args.ts';
-import { serverArgs, serverConfig } from '../../scripts/lib/llama-cpp/server-args.ts';
+import { chatTemplateArgs, llamaServerArgs, routerArgs, routerPreset } from '../../scripts/lib/backend/llama-server/args.ts';
+import { serverArgs, serverConfig } from '../../scripts/lib/backend/llama-cpp-python/args.ts';
 import { modelId } from '../../scripts/lib/model/transport/source.ts';
 import { patchKeepAlive } from '../../scripts/lib/llama-cpp/keep-alive-patch.ts';
 import { profilesWith, REPO_ROOT } from '../helpers.ts';
@@ -47,9 +47,36 @@ describe('resolving a profile into a plan', () => {
   it('compiles nothing on the host for a container profile: the image serves, the host env has no llama-cpp-python', () => {
     const p = plan('elyza-7b');
     assert.equal(p.llamaCpp.cmakeArgs, '-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS -DLLAVA_BUILD=OFF');
-    assert.equal(p.llamaCpp.onHost, false);
+    assert.equal(p.server.builtOnHost, false);
+    assert.equal(p.python.builtHere, undefined);
     assert.ok(!p.python.pipPackages.some((pkg) => pkg.startsWith('llama-cpp-python')), p.python.pipPackages.join(' '));
-    assert.equal(plan('default').llamaCpp.onHost, true);
+    const native = plan('llama-cpp-python');
+    assert.equal(native.server.builtOnHost, true);
+    assert.deepEqual(native.python.serverModules, ['llama_cpp', 'llama_cpp.server']);
+    assert.equal(native.python.builtHere?.requirement, 'llama-cpp-python==0.3.36');
+  });
+
+  it('serves the embedded default with llama-server: no llama-cpp-python and no Python in the serving path, the guide\'s profile keeps llama_cpp.server', () => {
+    const p = plan('default');
+    assert.equal(p.server.backend, 'llama-server');
+    assert.equal(p.python.builtHere, undefined);
+    assert.deepEqual(p.python.pipPackages, ['openai>=1.13', 'jupyterlab>=4']);
+    assert.match(p.server.command.argv[0]!, /\/llama-server\/llama\.cpp-0\.3\.36-[0-9a-f]{12}\/llama-server$/);
+    assert.equal(plan('elyza-7b').server.backend, 'llama-cpp-python');
+  });
+
+  it('holds the server command once: the native runtime\'s under the env\'s python, the image\'s for render', () => {
+    const p = resolvePlan(loadProfile('llama-cpp-python', join(REPO_ROOT, 'env')), { repoRoot: '/repo', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2, pythonInterpreter: '/opt/conda/envs/x/bin/python' });
+    assert.deepEqual(p.server.command.argv.slice(0, 2), ['/opt/conda/envs/x/bin/python', '/repo/scripts/python/serve.py']);
+    assert.equal(p.python.interpreter, '/opt/conda/envs/x/bin/python');
+    assert.deepEqual(p.container.command.slice(0, 2), ['python', '/opt/llm-workbench/serve.py']);
+    assert.ok(p.container.command.includes('/models/SmolLM2-135M-Instruct.Q4_1.gguf'));
+    const container = plan('c', { HOME: '/h' }, { c: 'extends: default\nruntime: container\n' });
+    assert.deepEqual(container.server.command, { argv: container.container.command, files: [] }, 'a container profile runs the image\'s command');
+    assert.equal(container.container.command[0], '/usr/local/bin/llama-server');
+    const two = plan('two-models');
+    assert.deepEqual(two.container.command, [], 'several models have no image');
+    assert.deepEqual(two.server.command.files.map((f) => f.path), ['/home/u/.local/state/llm-workbench/two-models/models.ini']);
   });
 
   it('starts the server with embeddings on, pooled, on the profile\'s host and port, raw flags last', () => {
@@ -69,6 +96,7 @@ describe('resolving a profile into a plan', () => {
     const p = plan('keyed', { HOME: '/h' }, { keyed: 'extends: default\nserver:\n  host: 0.0.0.0\n  api_key: generate\n' });
     assert.deepEqual(p.server.apiKey, { kind: 'generate', file: '/h/.local/state/llm-workbench/keyed/api-key' });
     assert.equal(p.server.baseUrl, 'http://127.0.0.1:8080/v1');
+    assert.ok(!p.server.command.argv.some((a) => a.includes('api')));
     assert.ok(!serverArgs(p, { modelPath: '/m', bindHost: true }).some((a) => a.includes('api')));
   });
 
@@ -86,19 +114,21 @@ describe('resolving a profile into a plan', () => {
   });
 
   it('restarts the native server when anything that changes what runs changes: version, build flags, env, launcher, model bytes', () => {
-    const base = plan('default');
-    const facts: NativeServerInputs = { argv: ['python', 'serve.py', '--n_ctx', '2048'], env: { HOST: '127.0.0.1', API_KEY: 'k1', PATH: '/usr/bin' }, apiKey: 'k1', pythonEnv: 'e1', launcherText: 'print(1)', modelSha256: 'a'.repeat(64) };
+    const repoPlan = (name: string, files: Record<string, string> = {}) =>
+      resolvePlan(loadProfile(name, Object.keys(files).length ? profilesWith(files) : join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env: { HOME: '/home/u' }, arch: 'x86_64' });
+    const base = repoPlan('llama-cpp-python');
+    const facts: NativeServerInputs = { argv: ['python', 'serve.py', '--n_ctx', '2048'], env: { HOST: '127.0.0.1', API_KEY: 'k1', PATH: '/usr/bin' }, apiKey: 'k1', pythonEnv: 'e1', modelSha256: 'a'.repeat(64) };
     const nativeServerFingerprint = (p: typeof base, inputs: NativeServerInputs) => factsFingerprint(nativeServerFacts(p, inputs));
     const print = nativeServerFingerprint(base, facts);
-    assert.equal(nativeServerFingerprint(plan('default'), { ...facts }), print, 'the same facts give the same fingerprint');
-    const older = plan('older', { HOME: '/home/u' }, { older: 'extends: default\nllama_cpp:\n  version: 0.3.35\n' });
-    const blas = plan('blas', { HOME: '/home/u' }, { blas: 'extends: default\nllama_cpp:\n  blas: openblas\n' });
+    assert.equal(nativeServerFingerprint(repoPlan('llama-cpp-python'), { ...facts }), print, 'the same facts give the same fingerprint');
+    const older = repoPlan('older', { older: 'extends: llama-cpp-python\nllama_cpp:\n  version: 0.3.35\n' });
+    const blas = repoPlan('blas', { blas: 'extends: llama-cpp-python\nllama_cpp:\n  blas: openblas\n' });
+    assert.match(nativeServerFacts(base, facts)['launcher sha256']!, /^[0-9a-f]{16}$/, 'the launcher\'s code is a fact');
     const changes = [
       nativeServerFingerprint(older, facts),
       nativeServerFingerprint(blas, facts),
       nativeServerFingerprint(base, { ...facts, pythonEnv: 'e2' }),
       nativeServerFingerprint(base, { ...facts, argv: ['python', 'serve.py', '--n_ctx', '1024'] }),
-      nativeServerFingerprint(base, { ...facts, launcherText: 'print(2)' }),
       nativeServerFingerprint(base, { ...facts, modelSha256: 'b'.repeat(64) }),
       nativeServerFingerprint(base, { ...facts, apiKey: 'k2', env: { ...facts.env, API_KEY: 'k2' } }),
       nativeServerFingerprint(base, { ...facts, env: { ...facts.env, HOST: '::1' } }),
@@ -116,11 +146,11 @@ describe('resolving a profile into a plan', () => {
   });
 
   it('serves with llama-server natively: no llama-cpp-python on the host, slots with a full context each, the chat template mapped, the key only by environment', () => {
-    const p = plan('llama-server', { HOME: '/h' }, { ls: 'extends: llama-server\nmodel:\n  source: file:/m.gguf\n  alias: m\n  chat_format: llama-2\nserver:\n  api_key: generate\n  n_threads: 2\n' });
+    const p = plan('default');
     assert.equal(p.server.backend, 'llama-server');
     assert.equal(p.server.parallel, 4);
-    assert.equal(p.llamaCpp.onHost, false);
-    const ls = plan('ls', { HOME: '/h' }, { ls: 'extends: llama-server\nmodel:\n  source: file:/m.gguf\n  alias: m\n  chat_format: llama-2\nserver:\n  api_key: generate\n  n_threads: 2\n' });
+    assert.deepEqual(p.python.serverModules, []);
+    const ls = plan('ls', { HOME: '/h' }, { ls: 'extends: default\nmodel:\n  source: file:/m.gguf\n  alias: m\n  chat_format: llama-2\nserver:\n  api_key: generate\n  n_threads: 2\n' });
     const args = llamaServerArgs(ls, { modelPath: '/m.gguf' });
     const value = (flag: string) => args[args.indexOf(flag) + 1];
     assert.equal(value('--parallel'), '4');
@@ -134,21 +164,21 @@ describe('resolving a profile into a plan', () => {
   });
 
   it('serves llama-server from a container without Python: no python3 in the running image, the key as LLAMA_API_KEY', () => {
-    const p = plan('lsc', { HOME: '/h' }, { lsc: 'extends: llama-server\nruntime: container\ncontainer:\n  base: localhost/debian:bookworm\n' });
+    const p = plan('lsc', { HOME: '/h' }, { lsc: 'extends: default\nruntime: container\ncontainer:\n  base: localhost/debian:bookworm\n' });
     assert.equal(p.server.apiKeyEnv, 'LLAMA_API_KEY');
     assert.ok(!p.container.runtimeAptPackages.some((pkg) => pkg.startsWith('python')));
-    assert.ok(p.container.llamaServerAptPackages.includes('cmake'));
-    assert.equal(p.llamaCpp.onHost, false);
+    assert.ok(p.container.buildAptPackages.includes('cmake'));
+    assert.equal(p.server.builtOnHost, false);
   });
 
   it('means every core for the prompt, and for decode every core but one with llama_cpp.server and every core with llama-server, by n_threads: auto', () => {
-    const p = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 8 });
+    const p = resolvePlan(loadProfile('llama-cpp-python', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 8 });
     const args = serverArgs(p, { modelPath: '/m.gguf', bindHost: true });
     assert.equal(args[args.indexOf('--n_threads') + 1], '7');
     assert.equal(args[args.indexOf('--n_threads_batch') + 1], '8');
-    const two = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
+    const two = resolvePlan(loadProfile('llama-cpp-python', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
     assert.deepEqual([two.server.nThreads, two.server.nThreadsBatch], [1, 2]);
-    const server = resolvePlan(loadProfile('llama-server', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
+    const server = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2 });
     assert.deepEqual([server.server.nThreads, server.server.nThreadsBatch], [2, 2], 'llama-server decodes fastest on every core');
   });
 
@@ -161,8 +191,8 @@ describe('resolving a profile into a plan', () => {
   });
 
   it('gives llama_cpp.server several models through a config file with each pooling and no key', () => {
-    const p = plan('two-models', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  api_key: generate\n' });
-    const config = serverConfig(plan('k', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  api_key: generate\n' })) as { models: Record<string, unknown>[]; port: number };
+    const p = plan('two-models', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  backend: llama-cpp-python\n  api_key: generate\n' });
+    const config = serverConfig(plan('k', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  backend: llama-cpp-python\n  api_key: generate\n' })) as { models: Record<string, unknown>[]; port: number };
     assert.equal(config.port, p.server.port);
     assert.deepEqual(config.models.map((m) => [m.model_alias, m.pooling, m.embedding, m.chat_format]), [['smollm2-135m-instruct', 'mean', true, undefined], ['gemma3-270m', 'mean', true, 'gemma']]);
     assert.ok(!JSON.stringify(config).match(/api.?key/i), 'no key in the config file');
@@ -178,15 +208,16 @@ describe('resolving a profile into a plan', () => {
     assert.match(preset, /^\[smollm2-135m-instruct\]\nmodel = .*SmolLM2-135M-Instruct\.Q4_1\.gguf\nalias = text-davinci-003,gpt-3\.5-turbo,text-embedding-ada-002\n/m);
     assert.match(preset, /^\[gemma3-270m\]\n(?:.*\n)*chat-template = gemma\n(?:.*\n)*load-on-startup = true$/m);
     assert.match(preset, /^embeddings = true$/m);
-    const unmapped = plan('u', { HOME: '/h' }, { u: 'extends: two-models\nserver:\n  backend: llama-server\nextra_models:\n  - source: file:/x.gguf\n    alias: x\n    chat_format: no-such\n' });
-    assert.throws(() => routerPreset(unmapped), /extra_models\[0\]\.chat_format "no-such" has no llama-server template/);
+    // Refused when the plan is made (make plan says so), not when the server starts.
+    const unmapped = () => plan('u', { HOME: '/h' }, { u: 'extends: two-models\nserver:\n  backend: llama-server\nextra_models:\n  - source: file:/x.gguf\n    alias: x\n    chat_format: no-such\n' });
+    assert.throws(unmapped, /extra_models\[0\]\.chat_format "no-such" has no llama-server template/);
   });
 
   it('refuses two models with one alias, extra_models in a container, and raw flags llama_cpp.server could not apply', () => {
     const extra = 'extra_models:\n  - source: file:/x.gguf\n    alias: ';
     assert.throws(() => plan('d', { HOME: '/h' }, { d: `extends: default\n${extra}smollm2-135m-instruct\n` }), /two models are called "smollm2-135m-instruct"/);
     assert.throws(() => plan('c', { HOME: '/h' }, { c: `extends: default\nruntime: container\n${extra}x\n` }), /extra_models are served by the native runtime only/);
-    assert.throws(() => plan('a', { HOME: '/h' }, { a: `extends: default\nserver:\n  extra_args: ["--verbose", "true"]\n${extra}x\n` }), /server\.extra_args cannot go with extra_models on llama-cpp-python/);
+    assert.throws(() => plan('a', { HOME: '/h' }, { a: `extends: default\nserver:\n  backend: llama-cpp-python\n  extra_args: ["--verbose", "true"]\n${extra}x\n` }), /server\.extra_args cannot go with extra_models on llama-cpp-python/);
   });
 });
 

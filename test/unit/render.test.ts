@@ -24,6 +24,7 @@ function fileOf(plan: Plan, path: string): string {
   return file.content;
 }
 
+// The embedded default (llama-server) and the guide's profile (llama-cpp-python in openblas_simple).
 for (const profile of ['default', 'elyza-7b']) {
   describe(`rendering ${profile}`, () => {
     const plan = planOf(profile);
@@ -44,6 +45,13 @@ for (const profile of ['default', 'elyza-7b']) {
     it('is deterministic: rendering again gives byte-identical files', () => {
       assert.deepEqual(renderProfile(planOf(profile)), files);
     });
+  });
+}
+
+// llama_cpp.server's files, native (its own profile) and the guide's container.
+for (const profile of ['llama-cpp-python', 'elyza-7b']) {
+  describe(`rendering ${profile} (llama-cpp-python)`, () => {
+    const plan = planOf(profile);
 
     it('writes an environment.yml that parses, with conda-forge only and the pinned llama-cpp-python where the host serves', () => {
       const env = parse(fileOf(plan, 'environment.yml'));
@@ -51,7 +59,7 @@ for (const profile of ['default', 'elyza-7b']) {
       assert.deepEqual(env.channels, ['conda-forge', 'nodefaults']);
       assert.ok(env.dependencies.includes(`python=${plan.python.version}`));
       const pip = env.dependencies.find((d: unknown) => typeof d === 'object' && d !== null && 'pip' in d).pip;
-      assert.equal(pip.includes(`llama-cpp-python[server]==${plan.llamaCpp.version}`), plan.llamaCpp.onHost);
+      assert.equal(pip.includes(`llama-cpp-python[server]==${plan.llamaCpp.version}`), plan.python.builtHere !== undefined);
       assert.ok(pip.includes('jupyterlab>=4'));
       assert.ok(pip.some((p: string) => p.startsWith('openai')));
     });
@@ -119,7 +127,7 @@ for (const profile of ['default', 'elyza-7b']) {
 }
 
 describe('rendering a llama-server container profile', () => {
-  const profiles = { lsc: 'extends: llama-server\nruntime: container\ncontainer:\n  base: localhost/debian:bookworm\nserver:\n  api_key: generate\n' };
+  const profiles = { lsc: 'extends: default\nruntime: container\ncontainer:\n  base: localhost/debian:bookworm\nserver:\n  api_key: generate\n' };
   const plan = resolvePlan(loadProfile('lsc', profilesWith(profiles)), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64', cpuCount: 2 });
 
   it('writes a Dockerfile whose serving image holds llama-server and no Python, built from the pinned sdist', () => {
@@ -189,7 +197,7 @@ describe('writing rendered files', () => {
   it('removes the container files of an earlier render when the profile gains a second model', () => {
     const build = tempDir();
     const env = { ...FIXED_ENV, LLM_WORKBENCH_BUILD_DIR: build };
-    const one = planOf('default', env);
+    const one = planOf('llama-cpp-python', env);
     writeRendered(one, renderProfile(one));
     const two = planOf('two-models', env);
     two.paths.buildDir = one.paths.buildDir;

@@ -12,9 +12,7 @@ import type { Plan } from '../profile/plan.ts';
 import { probePort, unusablePort } from '../process/ports.ts';
 import type { Health } from '../process/service.ts';
 import { findCondaTool } from '../llama-cpp/python-env.ts';
-import { needsLlamaServer } from '../llama-cpp/host-build.ts';
-import { cachedLlamaServer } from '../llama-cpp/llama-server-build.ts';
-import { cachedWheel } from '../llama-cpp/wheel.ts';
+import { backendFor } from '../backend/index.ts';
 import { tryOutput, which } from '../process/run.ts';
 import { formerServers, runtimeFor } from '../runtime/index.ts';
 
@@ -64,17 +62,17 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
         : { check: 'conda', status: 'info', detail: 'not found: the Python env will be a venv' },
   );
 
-  const wheel = plan.llamaCpp.onHost ? cachedWheel(plan) : undefined;
-  const built = needsLlamaServer(plan) ? cachedLlamaServer(plan) : undefined;
+  const backend = backendFor(plan);
+  const build = backend.hostBuild;
+  const cached = plan.server.builtOnHost && build.cached(plan);
   const compilers = ['cc', 'c++'].filter((c) => !which(c));
-  const what = plan.llamaCpp.onHost ? `llama-cpp-python ${plan.llamaCpp.version} will be compiled` : `llama-server will be built from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp`;
   findings.push(
-    !plan.llamaCpp.onHost && !needsLlamaServer(plan)
+    !plan.server.builtOnHost
       ? { check: 'llama.cpp', status: 'info', detail: 'nothing compiled on the host: the image serves' }
-      : wheel || built
-        ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: ${wheel ? `compiled wheel cached (${wheel.split('/').pop()})` : 'llama-server built and cached'}` }
+      : cached
+        ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: ${build.what} built and cached` }
         : compilers.length === 0
-          ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: not built yet: ${what} (a few minutes)` }
+          ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: not built yet: ${build.what} will be compiled from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp (a few minutes)` }
           : { check: 'llama.cpp', status: 'fail', detail: `${plan.server.backend}: not built yet, and no ${compilers.join(', ')} to build it`, fix: 'Debian/Ubuntu: sudo apt-get install build-essential (make provision installs it when it can)' },
   );
 
@@ -83,15 +81,15 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   const diskDir = existingAncestor(plan.paths.cacheDir);
   const stats = statfsSync(diskDir);
   const freeGb = (stats.bavail * stats.bsize) / GB;
-  const needGb = missingGb + (wheel ? 0.5 : 2);
+  const needGb = missingGb + (cached || !plan.server.builtOnHost ? 0.5 : 2);
   findings.push(
     freeGb >= needGb
       ? { check: 'disk', status: 'ok', detail: `${freeGb.toFixed(1)} GB free in ${diskDir} (need about ${needGb.toFixed(1)} GB)` }
       : { check: 'disk', status: 'fail', detail: `${freeGb.toFixed(1)} GB free in ${diskDir}, need about ${needGb.toFixed(1)} GB`, fix: 'free some space or point LLM_WORKBENCH_CACHE_DIR at a larger disk' },
   );
   const totalGb = totalmem() / GB;
-  // llama-server's router keeps every model loaded; llama_cpp.server one at a time.
-  const loadedGb = plan.server.backend === 'llama-server' ? sizesGb.reduce((a, b) => a + b, 0) : Math.max(...sizesGb);
+  // Every model loaded at once (llama-server's router), or one at a time (llama_cpp.server).
+  const loadedGb = backend.loadsEveryModel ? sizesGb.reduce((a, b) => a + b, 0) : Math.max(...sizesGb);
   const ramNeed = loadedGb * 1.2 + 0.5;
   findings.push(
     totalGb >= ramNeed

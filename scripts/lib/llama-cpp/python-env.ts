@@ -8,11 +8,8 @@ import { basename, join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, sha256Hex, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
-import { updateLock } from '../profile/lock-file.ts';
 import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './python-lock.ts';
-import { hostBuild, needsLlamaServer, pendingHostBuild } from './host-build.ts';
-import { ensureLlamaServer, llamaServerBuildInfo } from './llama-server-build.ts';
-import { ensureLlamaCppWheel, wheelBuildInfo, wheelDir } from './wheel.ts';
+import { backendFor } from '../backend/index.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
@@ -94,7 +91,7 @@ export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEn
     'python version': pythonVersion,
     'pip packages': plan.python.pipPackages.join(' '),
     ...(route.kind === 'conda' ? { 'conda packages': plan.python.condaPackages.join(' ') } : {}),
-    'llama.cpp build': hostBuild(plan),
+    'llama.cpp build': plan.python.builtHere?.build ?? 'none (the server needs no Python)',
     ...(route.kind === 'venv' ? { 'python lock': locked ? `sha256:${sha256Hex(locked.requirements.join('\n')).slice(0, 12)}` : 'resolved at install' } : {}),
   };
   return { manager, facts, fingerprint: factsFingerprint(facts) };
@@ -104,7 +101,7 @@ export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEn
 export async function previewPythonEnv(plan: Plan): Promise<Preview> {
   const expected = await expectedPythonEnv(plan);
   const previous = readPythonEnv(plan);
-  const compile = pendingHostBuild(plan);
+  const compile = plan.python.builtHere && !backendFor(plan).hostBuild.cached(plan) ? `; compiles ${backendFor(plan).hostBuild.what} ${plan.llamaCpp.version} first (minutes)` : '';
   if (!previous || !existsSync(previous.python)) return { action: 'create', why: `a ${expected.manager} env${compile}` };
   if (previous.fingerprint !== expected.fingerprint) return { action: 'replace', why: `${describeChanges(previous.facts, expected.facts)}${compile}` };
   if (!(await envHasPackages(previous.python, requiredModules(plan)))) return { action: 'replace', why: 'packages are missing from it' };
@@ -122,9 +119,9 @@ async function envDrift(plan: Plan, env: PythonEnv): Promise<string | undefined>
   return undefined;
 }
 
-/** The modules the env must have: llama_cpp only where the host serves (runtime: native). */
+/** The modules the env must have: the server's (llama_cpp where it serves natively), openai, jupyterlab. */
 function requiredModules(plan: Plan): string[] {
-  return [...(plan.llamaCpp.onHost ? ['llama_cpp', 'llama_cpp.server'] : []), 'openai', 'jupyterlab'];
+  return [...plan.python.serverModules, 'openai', 'jupyterlab'];
 }
 
 export function readPythonEnv(plan: Plan): PythonEnv | undefined {
@@ -162,17 +159,15 @@ async function envWorks(python: string, modules: string[]): Promise<boolean> {
 export interface EnsureResult {
   outcome: 'created' | 'unchanged' | 'replaced';
   env: PythonEnv;
-  builtWheel: boolean;
+  /** Whether the package compiled here (the wheel) was compiled by this run. */
+  compiled: boolean;
 }
 
 export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   const route = chooseManager(plan);
   const host = await hostPython(plan);
-  const { built } = plan.llamaCpp.onHost
-    ? await ensureLlamaCppWheel(plan, host)
-    : needsLlamaServer(plan)
-      ? await ensureLlamaServer(plan, host)
-      : { built: false };
+  // Step 15 builds it; a make python-env run alone builds it too (cached: nothing to do).
+  const { built } = plan.python.builtHere ? await backendFor(plan).hostBuild.ensure(plan) : { built: false };
   const { facts, fingerprint } = await expectedPythonEnv(plan);
   const modules = requiredModules(plan);
   const previous = readPythonEnv(plan);
@@ -182,14 +177,14 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   if (route.kind === 'conda') {
     const prefix = await condaPrefix(route.path, plan.python.envName);
     if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python'), modules))) {
-      return { outcome: 'unchanged', env: previous, builtWheel: built };
+      return { outcome: 'unchanged', env: previous, compiled: built };
     }
     const file = freshlyRendered(plan, 'environment.yml');
     await runLogged(condaArgv(route.tool, route.path, prefix ? 'update' : 'create', plan.python.envName, file), {
       label: `${route.tool} ${prefix ? 'updating' : 'creating'} ${plan.python.envName}`,
       logFile,
       // pip inside conda takes llama-cpp-python from the wheel cache instead of compiling.
-      env: { ...process.env, PIP_FIND_LINKS: wheelDir(plan) },
+      ...(plan.python.builtHere ? { env: { ...process.env, PIP_FIND_LINKS: plan.python.builtHere.findLinks } } : {}),
       hint: `read ${logFile}; conda-forge must be reachable`,
     });
     const created = await condaPrefix(route.path, plan.python.envName);
@@ -202,26 +197,25 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     const python = join(prefix, 'bin', 'python');
     const manager = route.uv ? 'uv' : 'venv';
     if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python, modules)) && !(await envDrift(plan, previous))) {
-      return { outcome: 'unchanged', env: previous, builtWheel: built };
+      return { outcome: 'unchanged', env: previous, compiled: built };
     }
     if (!existsSync(python)) {
       const argv = route.uv ? [route.uv, 'venv', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
       await runLogged(argv, { label: 'creating the venv', logFile, hint: 'install venv support (Debian/Ubuntu: sudo apt-get install python3-venv)' });
     }
-    const findLinks = plan.llamaCpp.onHost ? ['--find-links', wheelDir(plan)] : [];
+    const findLinks = plan.python.builtHere ? ['--find-links', plan.python.builtHere.findLinks] : [];
     const pip = route.uv ? [route.uv, 'pip', 'install', '--python', python] : [python, '-m', 'pip', 'install', '--disable-pip-version-check'];
     const hint = `read ${logFile}; PyPI must be reachable`;
     const locked = usableLock(plan, host.version);
     if (locked) {
       // The same bytes as the machine that made the lock; llama-cpp-python from our own build.
       await withRequirementsFile(locked, (file) => runLogged([...pip, '--require-hashes', '--no-deps', '-r', file], { label: `installing the ${locked.requirements.length} locked Python packages`, logFile, hint }));
-      if (plan.llamaCpp.onHost) await runLogged([...pip, '--no-deps', '--no-index', ...findLinks, `llama-cpp-python==${plan.llamaCpp.version}`], { label: 'installing llama-cpp-python', logFile, hint });
+      const builtHere = plan.python.builtHere;
+      if (builtHere) await runLogged([...pip, '--no-deps', '--no-index', ...findLinks, builtHere.requirement], { label: `installing ${builtHere.requirement}`, logFile, hint });
     } else {
       await runLogged([...pip, ...findLinks, ...plan.python.pipPackages], { label: 'installing Python packages', logFile, hint });
       await recordPythonLock(plan, python, host.version, findLinks, logFile);
     }
-    const info = plan.llamaCpp.onHost ? wheelBuildInfo(plan) : needsLlamaServer(plan) ? llamaServerBuildInfo(plan) : undefined;
-    if (info) updateLock(plan.paths.lockFile, (lock) => void (lock.llamaCpp = info));
     // The facts as they now stand: the lock may have just been written.
     const now = await expectedPythonEnv(plan);
     env = { manager, prefix, python, pythonVersion: host.version, fingerprint: now.fingerprint, facts: now.facts };
@@ -230,7 +224,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     throw new WorkbenchError(`the environment at ${env.prefix} cannot import ${modules.join(', ')}`, `read ${logFile}`);
   }
   writeFileAtomic(statePaths(plan).pythonEnv, `${JSON.stringify(env, null, 2)}\n`);
-  return { outcome: previous ? 'replaced' : 'created', env, builtWheel: built };
+  return { outcome: previous ? 'replaced' : 'created', env, compiled: built };
 }
 
 async function condaPrefix(executable: string, envName: string): Promise<string | undefined> {

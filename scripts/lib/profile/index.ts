@@ -5,7 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLock } from './lock-file.ts';
 import { loadProfile } from './load.ts';
-import { profilesDir, resolvePlan, type Plan } from './plan.ts';
+import { profilesDir, resolvePlan, type Plan, type PlanContext } from './plan.ts';
+import { statePaths } from '../state/paths.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -33,5 +34,19 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
   const lockedSha256 = Object.fromEntries(Object.entries(lock.models).map(([id, entry]) => [id, entry.sha256]));
-  return resolvePlan(loaded, { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedSha256 });
+  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedSha256 };
+  const plan = resolvePlan(loaded, ctx);
+  // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
+  // command runs under it. Read after a first resolution, which says where the record is.
+  const pythonInterpreter = recordedInterpreter(statePaths(plan).pythonEnv);
+  return pythonInterpreter && pythonInterpreter !== plan.python.interpreter ? resolvePlan(loaded, { ...ctx, pythonInterpreter }) : plan;
+}
+
+function recordedInterpreter(file: string): string | undefined {
+  try {
+    const python = (JSON.parse(readFileSync(file, 'utf8')) as { python?: unknown }).python;
+    return typeof python === 'string' ? python : undefined;
+  } catch {
+    return undefined;
+  }
 }

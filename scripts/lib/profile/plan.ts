@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
-import { autoDecodeThreads, checkExposure, checkModels, checkPorts, dnsLabel, resolveParallel, urlHost } from './rules.ts';
+import { backendNamed, type ServerCommand } from '../backend/index.ts';
+import { checkExposure, checkModels, checkPorts, dnsLabel, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { largestSizeMb, resolveModel, type PlanModel } from './models.ts';
 import type { LoadedProfile } from './load.ts';
@@ -23,6 +24,8 @@ export interface PlanContext {
   cpuFlags?: readonly string[];
   /** sha256s recorded by earlier downloads (env/<profile>.lock.json), keyed by model id. */
   lockedSha256?: Record<string, string>;
+  /** The python of the profile's env as step 20 recorded it (a conda env's lives where conda keeps it). */
+  pythonInterpreter?: string;
 }
 
 export interface Plan {
@@ -37,9 +40,6 @@ export interface Plan {
     /** CMAKE_ARGS where the server runs (host or image), and for the host's build. */
     cmakeArgs: string;
     hostCmakeArgs: string;
-    /** Whether the host env gets llama-cpp-python (native runtime) or not (the image serves). */
-    onHost: boolean;
-    requirement: string;
   };
   python: {
     manager: 'auto' | 'conda' | 'venv';
@@ -49,12 +49,22 @@ export interface Plan {
     pipPackages: string[];
     /** The venv route's location (conda envs live where conda keeps them). */
     venvDir: string;
+    /** The env's python: the one step 20 recorded, else the venv's. A native llama_cpp.server runs under it. */
+    interpreter: string;
+    /** Modules the env must import for the server (llama_cpp where it serves natively), beside openai and jupyterlab. */
+    serverModules: string[];
+    /** Packages compiled here and installed from our cache (the llama-cpp-python wheel), never from the index. */
+    builtHere?: { findLinks: string; requirement: string; build: string };
   };
   server: {
     host: string;
     port: number;
     backend: 'llama-cpp-python' | 'llama-server';
-    /** Decode threads (auto: every core for llama-server, every core but one for llama_cpp.server; rules.ts says why). */
+    /** What the server of the profile's runtime runs: the native argv and files, or the container's argv. Worked out here once. */
+    command: ServerCommand;
+    /** Whether the host compiles the backend (native runtime) or the image does. */
+    builtOnHost: boolean;
+    /** Decode threads (auto: each backend's measured rule, in its folder). */
     nThreads: number;
     /** Prompt threads (auto: every core); with `threadsAuto`, rendered files name none. */
     nThreadsBatch: number;
@@ -84,14 +94,14 @@ export interface Plan {
     composeProject: string;
     kubeName: string;
     kubeSecretName: string;
-    /** Debian packages the build stage needs: compilers, BLAS headers, python3 when the base lacks it. */
-    aptPackages: string[];
-    /** Debian packages the running image needs: the shared libraries llama.cpp links. */
+    /** Debian packages the build stage needs: compilers, CMake or a Python, BLAS headers. */
+    buildAptPackages: string[];
+    /** Debian packages the running image needs: the shared libraries llama.cpp links (and Python for llama_cpp.server). */
     runtimeAptPackages: string[];
-    /** llama-server's image: its build stage (compilers, CMake, a Python for pip download), and JupyterLab's stage. */
-    llamaServerAptPackages: string[];
     jupyterAptPackages: string[];
     modelDir: string;
+    /** The server's whole argv in the image (the Dockerfile's CMD, compose's and kube's command); none for several models. */
+    command: string[];
   };
   paths: {
     repoRoot: string;
@@ -127,11 +137,10 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, modelsDir, ctx.lockedSha256 ?? {}));
 
   const version = profile.llama_cpp.version;
-  const requirement = `llama-cpp-python[server]==${version}`;
+  const backend = backendNamed(profile.server.backend);
   // A container profile serves from its image: the host env (JupyterLab, the checks) needs no
   // llama.cpp, so nothing is compiled on the host for it.
-  const hostServes = profile.runtime === 'native' && profile.server.backend === 'llama-cpp-python';
-  const pipPackages = [...(hostServes ? [requirement] : []), 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
+  const builtOnHost = profile.runtime === 'native';
   const condaPackages = [`python=${profile.python.version}`, 'pip'];
   if (profile.python.blas === 'mkl' && ctx.arch === 'x86_64') condaPackages.push('blas=*=*mkl');
 
@@ -146,52 +155,54 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
 
   const base = profile.container.base;
   const baseHasPython = /(^|\/)python:/.test(base);
-  const aptPackages = [
-    ...(baseHasPython ? [] : ['python3', 'python3-venv', 'python3-dev']),
-    'build-essential',
-    'ninja-build',
-    'pkg-config',
-    ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas-dev'] : []),
-  ];
-  const llamaServerImage = profile.server.backend === 'llama-server';
-  const runtimeAptPackages = [
-    ...(baseHasPython || llamaServerImage ? [] : ['python3']),
-    // llama.cpp's CPU backend uses OpenMP.
-    'libgomp1',
-    ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas0'] : []),
-  ];
+  const imagePackages = backend.image.aptPackages({ baseHasPython, blas: profile.llama_cpp.blas });
+  const llamaCpp = { version, blas: profile.llama_cpp.blas, cmakeArgs: cmakeArgs(version, profile.llama_cpp.blas), hostCmakeArgs: cmakeArgs(version, profile.llama_cpp.blas) };
+  const paths = {
+    repoRoot: ctx.repoRoot,
+    envDir,
+    buildDir: join(ctx.env.LLM_WORKBENCH_BUILD_DIR || join(ctx.repoRoot, 'build'), name),
+    stateDir,
+    cacheDir,
+    modelsDir,
+    wheelsDir: join(cacheDir, 'wheels'),
+    dataDir,
+    bashrc: ctx.env.BASHRC || join(home, '.bashrc'),
+    launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
+    lockFile: join(envDir, `${name}.lock.json`),
+  };
+  const hostServer = builtOnHost ? backend.hostPython({ llamaCpp, paths }) : { packages: [], modules: [] };
+  const venvDir = join(dataDir, 'envs', profile.python.env);
+  const threadsAuto = server.n_threads === 'auto';
 
-  return {
+  const plan: Plan = {
     profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
     model: models[0]!,
     models,
-    llamaCpp: {
-      version,
-      blas: profile.llama_cpp.blas,
-      cmakeArgs: cmakeArgs(version, profile.llama_cpp.blas),
-      hostCmakeArgs: cmakeArgs(version, profile.llama_cpp.blas),
-      onHost: hostServes,
-      requirement,
-    },
+    llamaCpp,
     python: {
       manager: profile.python.manager,
       envName: profile.python.env,
       version: profile.python.version,
       condaPackages,
-      pipPackages,
-      venvDir: join(dataDir, 'envs', profile.python.env),
+      pipPackages: [...hostServer.packages, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages],
+      venvDir,
+      interpreter: ctx.pythonInterpreter ?? join(venvDir, 'bin', 'python'),
+      serverModules: hostServer.modules,
+      ...(hostServer.builtHere ? { builtHere: hostServer.builtHere } : {}),
     },
     server: {
       host: server.host,
       port: server.port,
       backend: server.backend,
-      nThreads: server.n_threads === 'auto' ? autoDecodeThreads(server.backend, ctx.cpuCount ?? 1) : server.n_threads,
-      nThreadsBatch: server.n_threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : server.n_threads,
-      threadsAuto: server.n_threads === 'auto',
+      command: { argv: [], files: [] },
+      builtOnHost,
+      nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
+      nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
+      threadsAuto,
       weightRepack: !(ctx.cpuFlags ?? []).includes('amx_int8'),
-      parallel: server.backend === 'llama-server' ? resolveParallel(server.parallel, largestSizeMb(models)) : 1,
+      parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(models) }),
       apiKey,
-      apiKeyEnv: server.backend === 'llama-server' ? 'LLAMA_API_KEY' : 'API_KEY',
+      apiKeyEnv: backend.apiKeyEnv,
       extraArgs: server.extra_args,
       baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
     },
@@ -212,33 +223,20 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       composeProject: dnsLabel(`llm-workbench-${name}`),
       kubeName: dnsLabel(`llm-workbench-${name}`),
       kubeSecretName: dnsLabel(`llm-workbench-${name}-api-key`),
-      aptPackages,
-      runtimeAptPackages,
-      llamaServerAptPackages: [
-        ...(baseHasPython ? [] : ['python3', 'python3-venv']),
-        'build-essential',
-        'cmake',
-        'ninja-build',
-        'pkg-config',
-        ...(profile.llama_cpp.blas === 'openblas' ? ['libopenblas-dev'] : []),
-      ],
+      buildAptPackages: imagePackages.build,
+      runtimeAptPackages: imagePackages.runtime,
       jupyterAptPackages: baseHasPython ? [] : ['python3', 'python3-venv'],
       modelDir: '/models',
+      command: [],
     },
-    paths: {
-      repoRoot: ctx.repoRoot,
-      envDir,
-      buildDir: join(ctx.env.LLM_WORKBENCH_BUILD_DIR || join(ctx.repoRoot, 'build'), name),
-      stateDir,
-      cacheDir,
-      modelsDir,
-      wheelsDir: join(cacheDir, 'wheels'),
-      dataDir,
-      bashrc: ctx.env.BASHRC || join(home, '.bashrc'),
-      launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
-      lockFile: join(envDir, `${name}.lock.json`),
-    },
+    paths,
   };
+  // The server command, worked out here once from the rest of the plan: the native runtime runs
+  // plan.server.command, render writes plan.container.command, make plan JSON=1 prints both.
+  // The container files serve one model (render's TEMPLATES), so several models have no image command.
+  plan.container.command = models.length > 1 ? [] : backend.containerCommand(plan);
+  plan.server.command = builtOnHost ? backend.hostCommand(plan, plan.python.interpreter) : { argv: plan.container.command, files: [] };
+  return plan;
 }
 
 /** Profiles live in the repo's env/ unless LLM_WORKBENCH_ENV_DIR points elsewhere. */

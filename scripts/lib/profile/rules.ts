@@ -3,6 +3,7 @@
  * ports that differ, no unauthenticated model on the network, hosts in URLs, names for
  * Kubernetes and compose.
  */
+import { backendNamed } from '../backend/index.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Profile } from './schema.ts';
 
@@ -42,23 +43,6 @@ export function checkExposure(profile: Profile, file: string): void {
   }
 }
 
-/**
- * Decode threads for `n_threads: auto`, measured on a 2-core machine (llama-bench tg64: 66-80
- * tokens/s on 1 thread, 99-120 on 2; make bench, served single-stream decode): llama-server decodes
- * fastest on every core (105 against 75 tokens/s), llama_cpp.server on every core but one (54
- * against 46: its Python HTTP and streaming threads need a core of their own). Prompt processing
- * takes every core on both (pp64: 127-173 on 1 thread, 307-327 on 2).
- */
-export function autoDecodeThreads(backend: Profile['server']['backend'], cpuCount: number): number {
-  return backend === 'llama-server' ? Math.max(1, cpuCount) : Math.max(1, cpuCount - 1);
-}
-
-/** Slots for llama-server: several for a small model (its KV cache is small), one for a large one. */
-export function resolveParallel(parallel: number | 'auto', sizeMb: number | undefined): number {
-  if (parallel !== 'auto') return parallel;
-  return sizeMb !== undefined && sizeMb >= 2048 ? 1 : 4;
-}
-
 /** Several models: each needs its own name, and the native runtime serves them (for now). */
 export function checkModels(profile: Profile, file: string): void {
   const aliases = [profile.model, ...profile.extra_models].map((model) => model.alias);
@@ -69,9 +53,10 @@ export function checkModels(profile: Profile, file: string): void {
       'give each entry of model and extra_models its own alias: requests pick a model by it',
     );
   }
-  if (profile.extra_models.length > 0 && profile.server.backend === 'llama-cpp-python' && profile.server.extra_args.length > 0) {
+  const backend = backendNamed(profile.server.backend);
+  if (profile.extra_models.length > 0 && !backend.flagsForSeveralModels && profile.server.extra_args.length > 0) {
     throw new WorkbenchError(
-      `${displayPath(file)}: server.extra_args cannot go with extra_models on llama-cpp-python (its several models come from a config file, which takes no flags)`,
+      `${displayPath(file)}: server.extra_args cannot go with extra_models on ${profile.server.backend} (its several models come from a config file, which takes no flags)`,
       'drop server.extra_args, or serve the models with server.backend: llama-server (whose flags apply to every model)',
     );
   }

@@ -138,8 +138,8 @@ export const serverSchema = z.strictObject({
   port: port.default(8080),
   backend: z
     .enum(['llama-cpp-python', 'llama-server'])
-    .default('llama-cpp-python')
-    .describe('The serving backend: llama-cpp-python (llama_cpp.server, the guide\'s) or llama-server (llama.cpp\'s own server, built from the same pinned source). Not to be confused with container.engine.'),
+    .default('llama-server')
+    .describe('The serving backend: llama-server (llama.cpp\'s own server, the default: make bench measured it at the engine\'s speed) or llama-cpp-python (llama_cpp.server, the guide\'s), both built from the same pinned source. Not to be confused with container.engine.'),
   n_threads: threads
     .default('auto')
     .describe('CPU threads; auto: every core for the prompt (llama-bench pp64 on 2 cores: 127-173 tok/s on 1 thread, 307-327 on 2); for decode every core with llama-server (tg64: 66-80 on 1 thread, 99-120 on 2), every core but one with llama_cpp.server, whose Python threads need a core (served decode 54 against 46 tok/s).'),

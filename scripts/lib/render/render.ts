@@ -6,15 +6,12 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
-import { wheelKey } from '../llama-cpp/wheel.ts';
+import { backendFor } from '../backend/index.ts';
 import type { Preview } from '../outcome.ts';
 import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
 import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
 import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
-import { containerServerCommand } from '../llama-cpp/server-command.ts';
-import { llamaServerCmakeArgs, llamaServerKey } from '../llama-cpp/llama-server-build.ts';
-import { KEEP_ALIVE_PATCH } from '../llama-cpp/keep-alive-patch.ts';
 
 export interface RenderedFile {
   /** Relative to the build directory. */
@@ -29,7 +26,7 @@ export interface RenderedFile {
  * container files (`container`) serve one model: a profile with extra_models gets none.
  */
 const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output: string; mode?: number; container?: true }[] = [
-  { template: (plan) => (plan.server.backend === 'llama-server' ? 'Dockerfile.llama-server.hbs' : 'Dockerfile.hbs'), output: 'Dockerfile', container: true },
+  { template: (plan) => backendFor(plan).image.template, output: 'Dockerfile', container: true },
   { template: 'environment.yml.hbs', output: 'environment.yml' },
   { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
   { template: 'compose.yaml.hbs', output: 'compose.yaml', container: true },
@@ -42,9 +39,10 @@ export function templatesDir(plan: Plan): string {
 
 /** The values templates see: strings ready to paste, each quoted for its target. */
 export function templateContext(plan: Plan): Record<string, unknown> {
-  // The whole argv of the server in the image: a compose `command` or a kube `command` replaces it.
-  const containerCommand = containerServerCommand(plan);
-  const llamaServer = plan.server.backend === 'llama-server';
+  const backend = backendFor(plan);
+  // The whole argv of the server in the image, from the plan: a compose or kube `command` replaces the CMD with it.
+  const containerCommand = plan.container.command;
+  const probe = backend.image.probe(plan);
   const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
   const apiKeyExport =
     plan.server.apiKey.kind === 'generate'
@@ -57,23 +55,17 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     sources: plan.profile.files.join(', '),
     model: plan.model,
     llamaCpp: plan.llamaCpp,
-    // Dockerfile
+    // Dockerfile: what every image has, then what only this backend's does.
     base: plan.container.base,
-    aptPackages: shellWords(plan.container.aptPackages),
+    aptPackages: shellWords(plan.container.buildAptPackages),
     runtimeAptPackages: shellWords(plan.container.runtimeAptPackages),
-    cmakeArgsShell: shellQuote(plan.llamaCpp.cmakeArgs),
+    // JupyterLab's image: the env's packages less the server's own.
+    jupyterPackages: shellWords(plan.python.pipPackages.filter((p) => !backend.hostPython(plan).packages.includes(p))),
+    // The pinned sdist both backends' images build from.
     llamaCppPin: shellQuote(`llama-cpp-python==${plan.llamaCpp.version}`),
-    llamaCppRequirement: shellQuote(plan.llamaCpp.requirement),
-    jupyterPackages: shellWords(plan.python.pipPackages.filter((p) => !p.startsWith('llama-cpp-python'))),
-    wheelKey: wheelKey(plan, 'container'),
     containerPort: plan.server.port,
     serverCmd: dockerJson(containerCommand),
-    llamaServerKey: llamaServerKey(plan),
-    keepAliveSed: shellQuote(KEEP_ALIVE_PATCH.sed),
-    keepAliveFile: KEEP_ALIVE_PATCH.file,
-    llamaServerCmakeArgs: shellWords(llamaServerCmakeArgs(plan)),
-    llamaServerAptPackages: shellWords(plan.container.llamaServerAptPackages),
-    llamaServerRuntimeAptPackages: shellWords(plan.container.runtimeAptPackages),
+    ...backend.image.values(plan),
     jupyterAptPackages: plan.container.jupyterAptPackages.length ? shellWords(plan.container.jupyterAptPackages) : undefined,
     // environment.yml
     envName: yamlValue(plan.python.envName),
@@ -98,9 +90,9 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     composeModelVolume: yamlValue([`${dirname(plan.model.path)}:${plan.container.modelDir}:ro`]),
     composeServerCommand: yamlValue(containerCommand),
     apiKeyEnv: plan.server.apiKeyEnv,
-    // llama_cpp.server needs USE_MLOCK=0 without a raised memlock limit (the guide's fix).
-    useMlockEnv: !llamaServer,
-    serverHasEnv: !llamaServer || plan.server.apiKey.kind !== 'none',
+    // The server container's environment (llama_cpp.server: USE_MLOCK=0, the guide's fix).
+    containerEnv: Object.entries(backend.image.env).map(([name, value]) => ({ name, value: yamlValue(value) })),
+    serverHasEnv: Object.keys(backend.image.env).length > 0 || plan.server.apiKey.kind !== 'none',
     composeJupyterCommand: yamlValue([
       'jupyter-lab', '--no-browser', '--ip=0.0.0.0', `--port=${plan.jupyter.port}`, '--ServerApp.root_dir=/home/llm',
     ]),
@@ -112,17 +104,9 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     // kube.yaml
     kubeName: yamlValue(plan.container.kubeName),
     kubeSecretName: yamlValue(plan.container.kubeSecretName),
-    // llama-server answers /health without the key; llama_cpp.server has no such endpoint, and
-    // an httpGet probe cannot send the key, so its probe runs Python with the key from the Secret.
-    kubeProbeCommand:
-      !llamaServer && plan.server.apiKey.kind !== 'none'
-        ? yamlValue([
-            'python',
-            '-c',
-            `import os, urllib.request as u; u.urlopen(u.Request("http://127.0.0.1:${plan.server.port}/v1/models", headers={"Authorization": "Bearer " + os.environ["API_KEY"]}), timeout=5)`,
-          ])
-        : undefined,
-    kubeProbePath: llamaServer ? '/health' : '/v1/models',
+    // Each backend says how a probe asks it (a path, or a command where the path needs the key).
+    kubeProbeCommand: probe.command ? yamlValue(probe.command) : undefined,
+    kubeProbePath: probe.path,
     kubeHostIp: yamlValue(plan.server.host),
     kubeModelDir: yamlValue(dirname(plan.model.path)),
     composeApiKey: plan.server.apiKey.kind !== 'none',
@@ -136,15 +120,13 @@ function publishHost(host: string): string {
 
 export function renderProfile(plan: Plan): RenderedFile[] {
   const context = templateContext(plan);
-  const withLauncher = plan.server.backend === 'llama-cpp-python';
   const oneModel = plan.models.length === 1;
   const files: RenderedFile[] = TEMPLATES.filter((t) => oneModel || !t.container).map(({ template, output, mode }) => {
     const source = readFileSync(join(templatesDir(plan), typeof template === 'string' ? template : template(plan)), 'utf8');
     const compiled = Handlebars.compile(source, { noEscape: true, strict: true });
     return { path: output, content: compiled(context), ...(mode === undefined ? {} : { mode }) };
   });
-  // The launcher goes into the build context so the image runs exactly what the host runs.
-  if (withLauncher && oneModel) files.push({ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') });
+  if (oneModel) files.push(...backendFor(plan).image.contextFiles(plan));
   return files;
 }
 

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { backendFor } from '../backend/index.ts';
 import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine, RunSpec } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
@@ -30,8 +31,8 @@ export function containerRunSpec(plan: Plan, image: string, fingerprint: string,
     image,
     ports: [{ hostIp: plan.server.host, hostPort: plan.server.port, containerPort: plan.server.port }],
     volumes: [{ host: dirname(plan.model.path), container: plan.container.modelDir, readOnly: true }],
-    // As in the guide: no mlock for llama_cpp.server (it needs a raised memlock limit) and SYS_RESOURCE.
-    env: plan.server.backend === 'llama-cpp-python' ? { USE_MLOCK: '0' } : {},
+    // As in the guide: SYS_RESOURCE, and the backend's own (llama_cpp.server: no mlock, which needs a raised memlock limit).
+    env: { ...backendFor(plan).image.env },
     passEnv: hasApiKey ? [plan.server.apiKeyEnv] : [],
     capAdd: ['SYS_RESOURCE'],
     restart: 'unless-stopped',
@@ -39,9 +40,9 @@ export function containerRunSpec(plan: Plan, image: string, fingerprint: string,
   };
 }
 
-/** It lists the model (llama-server: once /health says the model is loaded). */
+/** It lists the model (and /health says the model is loaded, where the backend has /health). */
 async function serverAnswers(plan: Plan, apiKey: string | undefined): Promise<boolean> {
-  if (plan.server.backend === 'llama-server' && !(await healthEndpointOk(plan.server.baseUrl))) return false;
+  if (backendFor(plan).hasHealthEndpoint && !(await healthEndpointOk(plan.server.baseUrl))) return false;
   return modelIsListed(plan.server.baseUrl, plan.model.alias, apiKey);
 }
 

@@ -3,9 +3,9 @@
  * The profile's llama-cpp-python chat format maps to llama.cpp's template names; without one the
  * GGUF's own template is used (--jinja). The API key travels as LLAMA_API_KEY, never on argv.
  */
-import { WorkbenchError } from '../errors.ts';
-import { GUIDE_MODEL_NAMES } from '../guide.ts';
-import type { Plan, PlanModel } from '../profile/plan.ts';
+import { WorkbenchError } from '../../errors.ts';
+import { GUIDE_MODEL_NAMES } from '../../guide.ts';
+import type { Plan, PlanModel } from '../../profile/plan.ts';
 
 /** llama-cpp-python chat_format -> llama.cpp --chat-template (src/llama-chat.cpp of the vendored tree). */
 export const CHAT_TEMPLATES: Record<string, string> = {

@@ -1,5 +1,5 @@
 /** The llama_cpp.server argv for a plan, shared by the native runtime, the image and compose. */
-import type { Plan } from '../profile/plan.ts';
+import type { Plan } from '../../profile/plan.ts';
 
 export interface ServerArgsOptions {
   modelPath: string;

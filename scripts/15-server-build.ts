@@ -1,0 +1,34 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Step 15: what the host compiles for its server, from the pinned llama.cpp source: llama-server,
+ * or the llama-cpp-python wheel the Python env installs. Cached by version, flags and patch, so
+ * it compiles once per machine. A container profile compiles in its image instead (step 35).
+ */
+import { backendFor } from './lib/backend/index.ts';
+import { displayPath } from './lib/errors.ts';
+import { updateLock } from './lib/profile/lock-file.ts';
+import { ensureStateDir } from './lib/state/paths.ts';
+import { isMain, runStepMain, type Step } from './lib/step.ts';
+
+export const serverBuildStep: Step = {
+  name: '15-server-build',
+  async preview(plan) {
+    if (!plan.server.builtOnHost) return { action: 'skip', why: `runtime is ${plan.runtime}: the image compiles it` };
+    const build = backendFor(plan).hostBuild;
+    return build.cached(plan)
+      ? { action: 'keep', why: `${build.what} in ${displayPath(build.dir(plan))}` }
+      : { action: 'create', why: `compiles ${build.what} from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp (minutes, once)` };
+  },
+  async run(plan) {
+    if (!plan.server.builtOnHost) return { outcome: 'skipped', detail: `runtime is ${plan.runtime}: the image compiles it` };
+    ensureStateDir(plan);
+    const build = backendFor(plan).hostBuild;
+    const { built } = await build.ensure(plan);
+    // The lock names the source the build came from (sdist sha256, llama.cpp commit).
+    const info = build.info(plan);
+    if (info) updateLock(plan.paths.lockFile, (lock) => void (lock.llamaCpp = info));
+    return { outcome: built ? 'created' : 'unchanged', detail: `${build.what} ${displayPath(build.dir(plan))}${info ? ` (llama.cpp ${info.llamaCppCommit.slice(0, 12)})` : ''}` };
+  },
+};
+
+if (isMain(import.meta.url)) await runStepMain(serverBuildStep);

@@ -1,0 +1,27 @@
+/** The serving backends by name: the one place a profile's `server.backend` picks one. */
+import type { Plan } from '../profile/plan.ts';
+import { llamaCppPythonBackend } from './llama-cpp-python/index.ts';
+import { llamaServerBackend } from './llama-server/index.ts';
+import type { BackendName, ServingBackend } from './types.ts';
+
+export type { BackendName, ServerCommand, ServingBackend } from './types.ts';
+
+// A function, not a constant: the backends import the plan's types and helpers that import this
+// module back, so the table is built when first asked, after every module has loaded.
+function backends(): Record<BackendName, ServingBackend> {
+  return { 'llama-cpp-python': llamaCppPythonBackend, 'llama-server': llamaServerBackend };
+}
+
+export function backendNamed(name: BackendName): ServingBackend {
+  return backends()[name];
+}
+
+export function backendFor(plan: Pick<Plan, 'server'>): ServingBackend {
+  return backendNamed(plan.server.backend);
+}
+
+/** Every backend, the profile's first: what make bench measures side by side. */
+export function backendsFrom(plan: Pick<Plan, 'server'>): ServingBackend[] {
+  const all = Object.values(backends());
+  return [backendFor(plan), ...all.filter((b) => b.name !== plan.server.backend)];
+}

@@ -1,0 +1,70 @@
+/**
+ * The compiled llama-cpp-python wheel: PyPI ships only the sdist, so every install compiles
+ * llama.cpp (minutes on 2 cores). We compile once per version and CMake flags into a wheel cache
+ * and install from it ever after. The wheel is tagged py3-none-<platform> (it loads llama.cpp
+ * with ctypes), so one build serves every Python 3 env on this machine, conda ones included.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildOnce, readBuildInfo, type BuildArtifact } from '../../llama-cpp/artifact.ts';
+import { sha256Hex } from '../../fingerprint.ts';
+import type { LlamaCppLock } from '../../profile/lock-file.ts';
+import { runLogged, which } from '../../process/run.ts';
+import type { Plan } from '../../profile/plan.ts';
+import { statePaths } from '../../state/paths.ts';
+
+/**
+ * Where a compiled llama-cpp-python wheel is cached: one folder per version and CMake flags
+ * (and target: host or image), so a different BLAS choice never picks up a wheel built without it.
+ */
+export function wheelKey(plan: Pick<Plan, 'llamaCpp'>, target: 'native' | 'container'): string {
+  const args = target === 'native' ? plan.llamaCpp.hostCmakeArgs : plan.llamaCpp.cmakeArgs;
+  const digest = sha256Hex(`${args}\n${target}`).slice(0, 12);
+  return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
+}
+
+export function wheelDir(plan: Pick<Plan, 'llamaCpp' | 'paths'>): string {
+  return join(plan.paths.wheelsDir, wheelKey(plan, 'native'));
+}
+
+function wheelIn(dir: string, version: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const prefix = `llama_cpp_python-${version}-`;
+  const wheel = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
+  return wheel ? join(dir, wheel) : undefined;
+}
+
+export function cachedWheel(plan: Plan): string | undefined {
+  return wheelIn(wheelDir(plan), plan.llamaCpp.version);
+}
+
+/** Where the cached wheel came from (recorded when it was built), for the lock file. */
+export function wheelBuildInfo(plan: Plan): LlamaCppLock | undefined {
+  return readBuildInfo(wheelDir(plan));
+}
+
+/** The compile's real prerequisites, named by what is missing rather than guessed. */
+function compileHint(): string {
+  const missing = ['cc', 'c++', 'make'].filter((tool) => !which(tool));
+  return missing.length
+    ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential), then run again`
+    : 'the compiler is there: the last lines of the build log above say what failed (PyPI unreachable, out of memory or disk)';
+}
+
+export const WHEEL_BUILD: BuildArtifact = {
+  what: 'llama-cpp-python wheel',
+  dir: wheelDir,
+  cached: (plan) => cachedWheel(plan) !== undefined,
+  info: wheelBuildInfo,
+  ensure: (plan) =>
+    buildOnce(plan, wheelDir(plan), (dir) => wheelIn(dir, plan.llamaCpp.version) !== undefined, async ({ python, sdist, info, out }) => {
+      console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (llama.cpp ${info.llamaCppCommit.slice(0, 12)}, CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
+      await runLogged([python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', out, sdist], {
+        label: 'compiling llama.cpp',
+        logFile: statePaths(plan).buildLog,
+        env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.hostCmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
+        progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
+        hint: compileHint(),
+      });
+    }),
+};

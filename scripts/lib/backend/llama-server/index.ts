@@ -1,0 +1,98 @@
+/**
+ * llama.cpp's own llama-server, built from the llama.cpp tree in the pinned llama-cpp-python
+ * sdist (the same commit as the wheel): one C++ binary, parallel slots with continuous batching,
+ * /health, several models through its router. The embedded default: `make bench` measured it at
+ * the engine's own speed where llama_cpp.server reached about 0.57 of it (docs/decisions.md).
+ */
+import { configFacts } from '../../fingerprint.ts';
+import { cmakeBuildKey, cmakeProgramsArtifact, llamaCppCmakeArgs } from '../../llama-cpp/cmake-build.ts';
+import { KEEP_ALIVE_PATCH } from '../../llama-cpp/keep-alive-patch.ts';
+import type { Plan } from '../../profile/plan.ts';
+import { shellQuote, shellWords } from '../../render/quote.ts';
+import { statePaths } from '../../state/paths.ts';
+import type { ServingBackend } from '../types.ts';
+import { llamaServerArgs, routerArgs, routerPreset, routerPresetSections } from './args.ts';
+
+const PROGRAMS = ['llama-server'] as const;
+export const LLAMA_SERVER_BUILD = cmakeProgramsArtifact('llama-server', PROGRAMS);
+
+function binary(plan: Plan): string {
+  return LLAMA_SERVER_BUILD.program(plan, 'llama-server');
+}
+
+export const llamaServerBackend: ServingBackend = {
+  name: 'llama-server',
+  label: 'llama-server',
+  apiKeyEnv: 'LLAMA_API_KEY',
+
+  // Measured on 2 cores (llama-bench tg64: 66-80 tokens/s on 1 thread, 99-120 on 2; served 105
+  // against 75): llama-server decodes fastest on every core.
+  autoDecodeThreads: (cpuCount) => Math.max(1, cpuCount),
+
+  // Several slots for a small model (its KV cache is small), one for a large one.
+  slots: ({ parallel, largestModelMb }) => (parallel !== 'auto' ? parallel : largestModelMb !== undefined && largestModelMb >= 2048 ? 1 : 4),
+
+  // Its router keeps every model loaded.
+  loadsEveryModel: true,
+  // Its flags apply to the router, which passes them on to every model's instance.
+  flagsForSeveralModels: true,
+
+  hostPython: () => ({ packages: [], modules: [] }),
+  hostBuild: LLAMA_SERVER_BUILD,
+
+  hostCommand(plan) {
+    if (plan.models.length > 1) {
+      const preset = statePaths(plan).routerPreset;
+      return { argv: [binary(plan), ...routerArgs(plan, preset)], files: [{ path: preset, text: routerPreset(plan) }] };
+    }
+    return { argv: [binary(plan), ...llamaServerArgs(plan, { modelPath: plan.model.path })], files: [] };
+  },
+
+  containerCommand(plan) {
+    return ['/usr/local/bin/llama-server', ...llamaServerArgs(plan, { modelPath: `${plan.container.modelDir}/${plan.model.fileName}`, inContainer: true })];
+  },
+
+  nativeEnv: (_plan, apiKey): Record<string, string> => (apiKey === undefined ? {} : { LLAMA_API_KEY: apiKey }),
+
+  nativeFacts(plan) {
+    return {
+      'llama.cpp build': `llama-server ${cmakeBuildKey(plan, PROGRAMS)}`,
+      ...(plan.models.length > 1 ? configFacts(routerPresetSections(plan), 'presets') : {}),
+    };
+  },
+
+  hasHealthEndpoint: true,
+  tokenize: { path: '/tokenize', field: 'content' },
+
+  image: {
+    template: 'Dockerfile.llama-server.hbs',
+    // Its build stage needs CMake and a Python for pip download; the image that serves holds no Python.
+    aptPackages: ({ baseHasPython, blas }) => ({
+      build: [...(baseHasPython ? [] : ['python3', 'python3-venv']), 'build-essential', 'cmake', 'ninja-build', 'pkg-config', ...(blas === 'openblas' ? ['libopenblas-dev'] : [])],
+      // llama.cpp's CPU backend uses OpenMP.
+      runtime: ['libgomp1', ...(blas === 'openblas' ? ['libopenblas0'] : [])],
+    }),
+    values: (plan) => ({
+      llamaServerKey: cmakeBuildKey(plan, PROGRAMS),
+      keepAliveSed: shellQuote(KEEP_ALIVE_PATCH.sed),
+      keepAliveFile: KEEP_ALIVE_PATCH.file,
+      llamaServerCmakeArgs: shellWords(llamaCppCmakeArgs(plan)),
+    }),
+    contextFiles: () => [],
+    env: {},
+    // /health answers without the key.
+    probe: () => ({ path: '/health' }),
+  },
+
+  summary: (plan) => `llama-server from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp; --embeddings --pooling ${plan.model.pooling}, ${plan.server.parallel} slots`,
+
+  async benchServer(plan, port) {
+    await LLAMA_SERVER_BUILD.ensure(plan);
+    const parallel = this.slots({ parallel: 'auto', cpuCount: plan.server.nThreadsBatch, largestModelMb: plan.model.sizeMb });
+    // Its own auto threads where the profile says auto: llama-server decodes fastest on every core.
+    const nThreads = plan.server.threadsAuto ? this.autoDecodeThreads(plan.server.nThreadsBatch) : plan.server.nThreads;
+    const benchPlan: Plan = { ...plan, models: [plan.model], server: { ...plan.server, host: '127.0.0.1', port, parallel, nThreads, extraArgs: [] } };
+    return { argv: [binary(plan), ...llamaServerArgs(benchPlan, { modelPath: plan.model.path })], env: {}, parallel };
+  },
+};
+

@@ -1,0 +1,80 @@
+/**
+ * One interface per serving backend: everything that differs between llama_cpp.server and
+ * llama.cpp's llama-server lives behind it, one folder each. The plan asks its backend once
+ * (threads, slots, the key's variable, the host's packages, the server command); runtimes,
+ * render, doctor and the bench read the plan and call the backend, never test its name. A third
+ * backend is a new folder and one line in index.ts.
+ */
+import type { BuildArtifact } from '../llama-cpp/artifact.ts';
+import type { Facts } from '../fingerprint.ts';
+import type { Plan } from '../profile/plan.ts';
+
+export type BackendName = 'llama-cpp-python' | 'llama-server';
+
+export interface ServerCommand {
+  argv: string[];
+  /** Files it reads at start (several models: a config or a preset file), written just before. */
+  files: { path: string; text: string }[];
+}
+
+/** What the plan needs to know before it exists: the profile's server settings, the machine's cores. */
+export interface BackendChoices {
+  cpuCount: number;
+  parallel: number | 'auto';
+  largestModelMb: number | undefined;
+}
+
+export interface ServingBackend {
+  name: BackendName;
+  /** How reports name it: "llama_cpp.server", "llama-server". */
+  label: string;
+  /** The variable the server reads its key from (never argv, where ps shows it). */
+  apiKeyEnv: 'API_KEY' | 'LLAMA_API_KEY';
+  /** Decode threads for `n_threads: auto` (measured; see each backend). */
+  autoDecodeThreads(cpuCount: number): number;
+  /** Parallel slots: several requests decoded together, or 1 for a backend that serves one at a time. */
+  slots(choices: BackendChoices): number;
+  /** Several models: true when every one is loaded at once (memory: their sum), false when one at a time. */
+  loadsEveryModel: boolean;
+  /** Several models: whether server.extra_args can apply to them (false where they come from a config file). */
+  flagsForSeveralModels: boolean;
+  /**
+   * What the host's Python env gets when this backend serves natively (beyond JupyterLab and
+   * openai): packages, the modules the server imports, and what of it is compiled here.
+   */
+  hostPython(plan: Pick<Plan, 'llamaCpp' | 'paths'>): { packages: string[]; modules: string[]; builtHere?: NonNullable<Plan['python']['builtHere']> };
+  /** What the host compiles for a native server. */
+  hostBuild: BuildArtifact;
+  /** The native server: argv under the env's `python` (when it has one), and the files it reads. */
+  hostCommand(plan: Plan, python: string): ServerCommand;
+  /** The argv in the image (a compose or kube `command` replaces the CMD with it). */
+  containerCommand(plan: Plan): string[];
+  /** The native server's environment besides PATH and HOME (the key by its variable). */
+  nativeEnv(plan: Plan, apiKey: string | undefined): Record<string, string>;
+  /** What else decides whether a running native server can stay (beyond argv, env and model bytes). */
+  nativeFacts(plan: Plan): Facts;
+  /** True when it answers GET /health (200 once loaded), beside /v1/models. */
+  hasHealthEndpoint: boolean;
+  /** Where it counts tokens: POST path and the field holding the text. */
+  tokenize: { path: string; field: string };
+  /** The container image: its Dockerfile template and the values only it uses. */
+  image: {
+    template: string;
+    /** Debian packages of its build stage and of the image that serves. */
+    aptPackages(base: { baseHasPython: boolean; blas: Plan['llamaCpp']['blas'] }): { build: string[]; runtime: string[] };
+    values(plan: Plan): Record<string, unknown>;
+    /** Files the build context needs besides the Dockerfile (the launcher). */
+    contextFiles(plan: Plan): { path: string; content: string }[];
+    /** Environment the server container gets (USE_MLOCK=0 for llama_cpp.server). */
+    env: Record<string, string>;
+    /** How kube's probe asks: an HTTP path, or a command when the path needs the key. */
+    probe(plan: Plan): { path: string; command?: string[] };
+  };
+  /** The one-line summary step 10 prints: what the server is built and run with. */
+  summary(plan: Plan): string;
+  /**
+   * A server of this backend for make bench on a free loopback port, with the profile's model:
+   * built (and its env made) when missing. The profile's own server is left alone.
+   */
+  benchServer(plan: Plan, port: number): Promise<{ argv: string[]; env: Record<string, string>; parallel: number }>;
+}

@@ -1,0 +1,107 @@
+/**
+ * llama.cpp's own programs (llama-server; llama-bench and llama-batched-bench for make bench),
+ * built with CMake from the llama.cpp tree vendored in the pinned llama-cpp-python sdist, so
+ * every program runs the same llama.cpp commit as the wheel. CMake and Ninja come from PyPI into
+ * the build venv; nothing else is fetched (the web UI is off). Each set of programs is its own
+ * cache entry, keyed by version, CMake flags and patch: llama-bench is compiled only when make
+ * bench first needs it.
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { WorkbenchError } from '../errors.ts';
+import { sha256Hex } from '../fingerprint.ts';
+import { runLogged, which } from '../process/run.ts';
+import type { Plan } from '../profile/plan.ts';
+import { statePaths } from '../state/paths.ts';
+import { buildOnce, readBuildInfo, type BuildArtifact } from './artifact.ts';
+import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
+import { blasCmakeArgs } from './versions.ts';
+
+export function llamaCppCmakeArgs(plan: Plan): string[] {
+  return [
+    '-DCMAKE_BUILD_TYPE=Release',
+    '-DLLAMA_CURL=OFF',
+    '-DLLAMA_BUILD_UI=OFF',
+    '-DLLAMA_USE_PREBUILT_UI=OFF',
+    '-DLLAMA_BUILD_TESTS=OFF',
+    '-DLLAMA_BUILD_EXAMPLES=OFF',
+    '-DBUILD_SHARED_LIBS=OFF',
+    ...blasCmakeArgs(plan.llamaCpp.version, plan.llamaCpp.blas).split(' ').filter(Boolean),
+  ];
+}
+
+/**
+ * The commit a build reports (`/props` build_info, every response's `system_fingerprint`). The
+ * sdist has no git work tree, so llama.cpp's cmake/build-info.cmake finds none and says
+ * "b0-unknown"; LLAMA_BUILD_COMMIT, when defined, is taken as it is (its CMakeLists.txt).
+ */
+export function buildCommitArg(commit: string): string {
+  return `-DLLAMA_BUILD_COMMIT=${/^[0-9a-f]{7,40}$/.test(commit) ? commit.slice(0, 12) : 'unknown'}`;
+}
+
+/** Parts of a build that are not CMake flags but change what is built: a new id, a new key. */
+const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1'];
+
+/** `llama.cpp-0.3.36-<digest>`: the version and a digest of the flags, patches and programs. */
+export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
+  return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...programs].join(' ')).slice(0, 12)}`;
+}
+
+const EXTRACT = `
+import sys, tarfile
+sdist, version, dest = sys.argv[1:]
+prefix = "llama_cpp_python-%s/vendor/llama.cpp/" % version
+with tarfile.open(sdist) as tar:
+    members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+    if not members:
+        sys.exit("no vendor/llama.cpp in %s" % sdist)
+    try:
+        tar.extractall(dest, members=members, filter="data")
+    except TypeError:  # Python before 3.11.4 has no extraction filters
+        tar.extractall(dest, members=members)
+`;
+
+/** The programs named, built once per key into `<cache>/<folder>/<key>/`. */
+export function cmakeProgramsArtifact(folder: string, programs: readonly string[]): BuildArtifact & { program(plan: Plan, name: string): string } {
+  const dir = (plan: Plan) => join(plan.paths.cacheDir, folder, cmakeBuildKey(plan, programs));
+  const isComplete = (path: string) => programs.every((p) => existsSync(join(path, p)));
+  return {
+    what: programs.join(' and '),
+    dir,
+    cached: (plan) => isComplete(dir(plan)),
+    program: (plan, name) => join(dir(plan), name),
+    info: (plan) => readBuildInfo(dir(plan)),
+    ensure: (plan) =>
+      buildOnce(plan, dir(plan), isComplete, async ({ python, sdist, info, work, out }) => {
+        const logFile = statePaths(plan).buildLog;
+        const missing = ['cc', 'c++'].filter((tool) => !which(tool));
+        const hint = missing.length
+          ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential)`
+          : `the last lines of ${logFile} say what failed`;
+        const bin = join(python, '..');
+        await runLogged([python, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', 'cmake', 'ninja'], { label: 'installing CMake and Ninja from PyPI', logFile, hint: 'PyPI must be reachable' });
+        await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, join(work, 'src')], { label: 'unpacking llama.cpp', logFile, hint });
+        const source = join(work, 'src', `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
+        const build = join(work, 'build');
+        if (applyKeepAlivePatch(source) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
+        console.log(`  building ${programs.join(', ')} from llama.cpp ${info.llamaCppCommit.slice(0, 12)} (llama-cpp-python ${plan.llamaCpp.version}'s source); a few minutes on 2 cores, once`);
+        const configure = [join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaCppCmakeArgs(plan), buildCommitArg(info.llamaCppCommit)];
+        await runLogged(configure, { label: 'configuring llama.cpp', logFile, hint });
+        await runLogged([join(bin, 'cmake'), '--build', build, '--target', ...programs, '-j', String(availableParallelism())], {
+          label: `compiling ${programs.join(', ')}`,
+          logFile,
+          progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
+          hint,
+        });
+        mkdirSync(out, { recursive: true });
+        for (const program of programs) {
+          if (!existsSync(join(build, 'bin', program))) throw new WorkbenchError(`the llama.cpp build made no ${program}`, `read ${logFile}`);
+          copyFileSync(join(build, 'bin', program), join(out, program));
+        }
+      }),
+  };
+}
+
+/** make bench's tools: llama-bench (single stream) and llama-batched-bench (parallel sequences). */
+export const BENCH_TOOLS = cmakeProgramsArtifact('llama-tools', ['llama-bench', 'llama-batched-bench']);
