@@ -17,10 +17,11 @@ import { isAlive, make, newWorld, stepOutcomes, worldProfiles, type World } from
 const SERVER_PORT = 18280;
 const JUPYTER_PORT = 18890;
 
-/** The guide's shape (container runtime, OpenBLAS) on the small default model. */
+/** The guide's shape (llama_cpp.server in a container, OpenBLAS) on the small default model. */
 function containerProfile(extra = ''): string {
   return `extends: default
 server:
+  backend: llama-cpp-python
   port: ${SERVER_PORT}
 jupyter:
   port: ${JUPYTER_PORT}

@@ -378,7 +378,8 @@ describe('faults around the model server', () => {
 
   it('fails the embeddings check with a clear message when the server runs without embeddings', async () => {
     const w = newWorld();
-    worldProfiles(w, { noembed: isolated(18183, { server: '  extra_args: ["--embedding", "false"]\n' }) });
+    // llama_cpp.server takes the flag's value (llama-server refuses to start without --embeddings' pooling).
+    worldProfiles(w, { noembed: isolated(18183, { server: '  backend: llama-cpp-python\n  extra_args: ["--embedding", "false"]\n' }) });
     try {
       const up = await make(w, 'python-env model server', { PROFILE: 'noembed' });
       assert.equal(up.exitCode, 0, up.all);

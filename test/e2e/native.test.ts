@@ -1,7 +1,8 @@
 /**
- * The embedded default for real: `make provision` in a fresh HOME brings up the real
- * llama-cpp-python server with the real SmolLM2 model and real JupyterLab, the smoke checks
- * pass, a second provision changes nothing, and `make down` leaves no process behind.
+ * The embedded default for real: `make provision` in a fresh HOME builds llama.cpp's llama-server
+ * from the pinned source and brings it up with the real SmolLM2 model and real JupyterLab, the
+ * smoke checks pass, a second provision changes nothing, and `make down` leaves no process
+ * behind. The guide's backend, llama_cpp.server, passes the same checks from its own profile.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { expectedOutcome } from '../../scripts/lib/outcome.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { parsePreviewLines } from '../../scripts/lib/step.ts';
@@ -48,7 +50,7 @@ function longStream(port: number, maxTokens: number) {
   return { started, done };
 }
 
-const STEPS = ['00-preflight', '10-render', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
+const STEPS = ['00-preflight', '10-render', '15-server-build', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
 
 describe('make provision with the default profile', () => {
   const world = newWorld();
@@ -92,16 +94,47 @@ describe('make provision with the default profile', () => {
     assert.match(cmdline, /--ServerApp\.ip=127\.0\.0\.1/);
   });
 
-  it('runs the very server command make plan JSON=1 prints', async () => {
+  it('runs the very server command make plan JSON=1 prints: llama-server, built from the pinned source, its commit in the lock', async () => {
     const printed = await make(world, 'plan', { JSON: '1' });
     assert.equal(printed.exitCode, 0, printed.all);
     const plan = JSON.parse(printed.stdout);
-    const record = readRecord(join(world.state, 'default', 'server.json'))!;
-    const [python] = childrenOf(record.pid);
-    assert.ok(python, 'the server runs under its exit-status shell');
-    const running = readFileSync(`/proc/${python}/cmdline`, 'utf8').split('\0').slice(0, -1);
-    assert.deepEqual(running, plan.serverArgv);
-    assert.match(plan.serverArgv[1], /serve\.py$/, 'under our launcher');
+    assert.deepEqual(runningArgv(world, 'default'), plan.server.command.argv);
+    assert.match(plan.server.command.argv[0], /\/llama-server\/llama\.cpp-0\.3\.36-[0-9a-f]{12}\/llama-server$/);
+    assert.equal(plan.server.command.argv[plan.server.command.argv.indexOf('--parallel') + 1], '4');
+    const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'default.lock.json'), 'utf8'));
+    assert.match(lock.llamaCpp.llamaCppCommit, /^[0-9a-f]{40}$/, 'the lock names the llama.cpp commit it was built from');
+  });
+
+  it('reports the llama.cpp commit it was built from, not b0-unknown', async () => {
+    const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'default.lock.json'), 'utf8'));
+    const props = (await (await fetch(`http://127.0.0.1:${world.ports.server}/props`)).json()) as { build_info: string };
+    assert.equal(props.build_info, `b0-${lock.llamaCpp.llamaCppCommit.slice(0, 12)}`);
+    const chat = (await (await fetch(`http://127.0.0.1:${world.ports.server}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) })).json()) as { system_fingerprint: string };
+    assert.equal(chat.system_fingerprint, props.build_info);
+  });
+
+  it('keeps the keep-alive connection after a complete stream, so a pooling client never reads "server disconnected"', async () => {
+    // Unpatched, llama-server closes the socket after every streamed response it announced as
+    // keep-alive, and a client reusing it fails (keep-alive-patch.ts).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const streamOnce = () =>
+      new Promise<Socket>((resolve, reject) => {
+        const request = http.request({ host: '127.0.0.1', port: world.ports.server, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (response) => {
+          assert.equal(response.statusCode, 200);
+          response.resume();
+          response.on('end', () => resolve(request.socket!));
+        });
+        request.on('error', reject);
+        request.end(JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, stream: true }));
+      });
+    try {
+      const first = await streamOnce();
+      await sleep(500);
+      assert.equal(first.destroyed, false, 'the server closed the connection after a complete stream');
+      assert.equal(await streamOnce(), first, 'the next stream reuses the same connection');
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('installs one managed block in ~/.bashrc and keeps the user\'s lines and a backup', () => {
@@ -138,16 +171,18 @@ describe('make provision with the default profile', () => {
     const logs = await make(world, 'logs');
     assert.equal(logs.exitCode, 0, logs.all);
     assert.match(logs.stdout, /== model server/);
-    assert.match(logs.stdout, /POST \/v1\/embeddings HTTP\/1\.1" 200/);
+    // llama-server logs each request's timings when its slot is released.
+    assert.match(logs.stdout, /prompt eval time = /);
   });
 
-  it('keeps a long stream alive through make server and make provision on an unchanged profile; make status says busy', async () => {
+  it('keeps a long stream alive through make server and make provision on an unchanged profile; make status still answers', async () => {
     const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
     const stream = longStream(world.ports.server, 1200);
     await stream.started;
     const status = await make(world, 'status');
     assert.equal(status.exitCode, 0, status.all);
-    assert.match(status.stdout, /^model-server\s+\d+\s+\S+\s+yes\s+busy \(serving requests\)$/m);
+    // llama-server answers beside a stream (a one-slot llama_cpp.server would say busy: tested below).
+    assert.match(status.stdout, /^model-server\s+\d+\s+\S+\s+yes\s+yes$/m);
     const server = await make(world, 'server');
     assert.equal(server.exitCode, 0, server.all);
     assert.match(server.stdout, /^40-model-server\s+unchanged\s+[\d.]+s\s+.*busy serving a request: left alone/m);
@@ -168,15 +203,17 @@ describe('make provision with the default profile', () => {
     const envDir = join(world.home, 'env-edited');
     mkdirSync(envDir);
     writeFileSync(join(envDir, 'default.yml'), readFileSync(join(world.envDir, 'default.yml'), 'utf8').replace('n_ctx: 2048', 'n_ctx: 1024'));
+    // The profile edited, its server command read three ways: make plan JSON=1, the rendered files, the server make provision starts.
+    const editedPlan = JSON.parse((await make({ ...world, env: { ...world.env, LLM_WORKBENCH_ENV_DIR: envDir } }, 'plan', { JSON: '1' })).stdout);
     // The lock goes with its profile.
     writeFileSync(join(envDir, 'default.lock.json'), readFileSync(join(world.envDir, 'default.lock.json')));
     const edited = { ...world, env: { ...world.env, LLM_WORKBENCH_ENV_DIR: envDir } };
     const planned = await make(edited, 'plan');
     assert.equal(planned.exitCode, 0, planned.all);
-    assert.match(planned.stdout, /^40-model-server\s+would replace\s+\(--n_ctx 2048 -> 1024\)$/m);
+    assert.match(planned.stdout, /^40-model-server\s+would replace\s+\(--ctx-size 8192 -> 4096\)$/m);
     assert.match(planned.stdout, /^10-render\s+would replace\s+\(.*Dockerfile.*\)$/m);
     const actions = parsePreviewLines(planned.stdout);
-    for (const step of ['20-python-env', '30-model', '50-jupyter', '60-shell']) assert.equal(actions.get(step), 'keep', `${step}:\n${planned.stdout}`);
+    for (const step of ['15-server-build', '20-python-env', '30-model', '50-jupyter', '60-shell']) assert.equal(actions.get(step), 'keep', `${step}:\n${planned.stdout}`);
     const changed = await make(edited, 'provision');
     assert.equal(changed.exitCode, 0, changed.all);
     const outcomes = stepOutcomes(changed.stdout);
@@ -188,14 +225,20 @@ describe('make provision with the default profile', () => {
     const after_ = readRecord(join(world.state, 'default', 'server.json'));
     assert.notEqual(after_?.pid, before_?.pid);
     assert.equal(isAlive(before_!.pid), false, 'the old server is gone');
-    assert.match(readFileSync(join(world.state, 'default', 'server.log.1'), 'utf8'), /POST \/v1\/embeddings/, 'the previous log is kept');
+    assert.match(readFileSync(join(world.state, 'default', 'server.log.1'), 'utf8'), /prompt eval time = /, 'the previous log is kept');
+    assert.deepEqual(runningArgv(world, 'default'), editedPlan.server.command.argv, 'make provision started the command make plan printed');
+    const render = await make({ ...world, env: { ...world.env, LLM_WORKBENCH_ENV_DIR: envDir } }, 'render');
+    assert.equal(render.exitCode, 0, render.all);
+    const compose = parse(readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'compose.yaml'), 'utf8'));
+    assert.deepEqual(compose.services['model-server'].command, editedPlan.container.command, 'compose runs the image command make plan printed');
+    assert.equal(editedPlan.container.command[editedPlan.container.command.indexOf('--ctx-size') + 1], '4096');
     const back = await make(world, 'server');
     assert.match(back.stdout, /^40-model-server\s+replaced/m);
     const again = await make(world, 'server');
     assert.match(again.stdout, /^40-model-server\s+unchanged/m);
   });
 
-  it('benchmarks the served endpoint against the raw engine, llama-server and llama-bench, and writes JSON, markdown and an SVG chart', async () => {
+  it('benchmarks the served endpoint against llama_cpp.server, the raw engine, llama-bench and llama-batched-bench, and writes JSON, markdown and an SVG chart', async () => {
     const bench = await make(world, 'bench', { BENCH_RUNS: '2', BENCH_MAX_TOKENS: '16', BENCH_CONCURRENCY: '1,2', BENCH_REQUESTS_PER_CLIENT: '1' });
     assert.equal(bench.exitCode, 0, bench.all);
     const dir = join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'bench');
@@ -226,8 +269,11 @@ describe('make provision with the default profile', () => {
     const svg = readFileSync(join(dir, 'concurrency.svg'), 'utf8');
     assert.ok(svg.startsWith('<svg'));
     assert.equal(svg.match(/class="bar"/g)?.length, 2);
-    // Both backends on the same model, against llama-bench from the same llama.cpp source.
-    assert.deepEqual(report.backends.map((b: { backend: string }) => b.backend), ['llama-cpp-python', 'llama-server']);
+    // Both backends on the same model, the profile's first, against llama.cpp's own tools from the same source.
+    assert.deepEqual(report.backends.map((b: { backend: string }) => b.backend), ['llama-server', 'llama-cpp-python']);
+    assert.equal(report.served.backend, 'llama-server');
+    assert.deepEqual(report.batched.byParallel.map((b: { parallel: number }) => b.parallel), [1, 2]);
+    for (const b of report.batched.byParallel) assert.ok(b.tgTokensPerSecond > 0, JSON.stringify(b));
     assert.ok(report.cpp.tgTokensPerSecond > 0 && report.cpp.ppTokensPerSecond > 0, JSON.stringify(report.cpp));
     for (const b of report.backends) {
       assert.ok(Math.abs(b.decodeVsCpp - b.summary.decodeTokensPerSecond.mean / report.cpp.tgTokensPerSecond) < 1e-9);
@@ -235,6 +281,8 @@ describe('make provision with the default profile', () => {
     }
     assert.match(markdown, /^## Backends against the C\+\+ limit \(llama-bench, \d+ threads: tg16 [\d.]+ tokens\/s/m);
     assert.match(markdown, /^\| llama-server -np 4 \| [\d.]+ \| \d\.\d\d \|/m);
+    assert.match(markdown, /^\| llama_cpp\.server \| [\d.]+ \| \d\.\d\d \|/m);
+    assert.match(markdown, /^\| llama\.cpp itself \(llama-bench \/ llama-batched-bench\) \| [\d.]+ \| 1\.00 \| n\/a \| [\d.]+ \/ [\d.]+ \| n\/a \|$/m);
     assert.match(svg, /class="curve"/);
     assert.match(svg, /class="cpp"/);
   });
@@ -331,61 +379,45 @@ describe('when a service is gone, make status says why; make open', () => {
 });
 
 /**
- * The second backend for real: llama.cpp's own llama-server, built from the llama.cpp vendored in
- * the pinned llama-cpp-python sdist, serving the default model to the same smoke checks and the
- * guide's notebook; make down closes its ports.
+ * The guide's backend for real: llama-cpp-python's llama_cpp.server, compiled into a wheel from the
+ * same pinned source, under our launcher in the profile's venv, serving the default model to the
+ * same smoke checks and the guide's notebook; one request at a time, so make status calls it busy
+ * while it streams; make down closes its ports.
  */
-describe('make provision with server.backend: llama-server', () => {
+describe('make provision with server.backend: llama-cpp-python', () => {
   const world = newWorld();
   let first: Awaited<ReturnType<typeof make>>;
   before(async () => {
-    first = await make(world, 'provision', { PROFILE: 'llama-server' });
+    first = await make(world, 'provision', { PROFILE: 'llama-cpp-python' });
   });
   after(async () => {
-    await make(world, 'down', { PROFILE: 'llama-server' });
+    await make(world, 'down', { PROFILE: 'llama-cpp-python' });
   });
 
-  it('builds llama-server from the pinned source, serves the model, and passes every smoke check and the notebook', () => {
+  it('compiles the wheel from the pinned source, serves the model under our launcher, and passes every smoke check and the notebook', async () => {
     assert.equal(first.exitCode, 0, first.all);
-    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv /m);
-    assert.match(first.stdout, new RegExp(`^40-model-server\\s+created\\s+[\\d.]+s\\s+http://127\\.0\\.0\\.1:${world.ports.server}/v1`, 'm'));
+    assert.match(first.stdout, /^15-server-build\s+(created|unchanged)\s+[\d.]+s\s+llama-cpp-python wheel /m);
+    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv .*llama-cpp-python==0\.3\.36/m);
+    assert.match(first.stdout, new RegExp(`^40-model-server\s+created\s+[\d.]+s\s+http://127\.0\.0\.1:${world.ports.server}/v1`, 'm'));
     for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
-    const record = readRecord(join(world.state, 'llama-server', 'server.json'))!;
-    const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0');
-    assert.ok(cmdline.some((arg) => arg.endsWith('/llama-server')), cmdline.join(' '));
-    assert.equal(cmdline[cmdline.indexOf('--parallel') + 1], '4');
-    const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'llama-server.lock.json'), 'utf8'));
-    assert.match(lock.llamaCpp.llamaCppCommit, /^[0-9a-f]{40}$/, 'the lock names the llama.cpp commit it was built from');
+    const plan = JSON.parse((await make(world, 'plan', { JSON: '1', PROFILE: 'llama-cpp-python' })).stdout);
+    assert.deepEqual(runningArgv(world, 'llama-cpp-python'), plan.server.command.argv);
+    assert.match(plan.server.command.argv[1], /serve\.py$/, 'under our launcher');
   });
 
-  it('keeps the keep-alive connection after a complete stream, so a pooling client never reads "server disconnected"', async () => {
-    // Unpatched, llama-server closes the socket after every streamed response it announced as
-    // keep-alive, and a client reusing it fails (keep-alive-patch.ts).
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const streamOnce = () =>
-      new Promise<Socket>((resolve, reject) => {
-        const request = http.request({ host: '127.0.0.1', port: world.ports.server, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (response) => {
-          assert.equal(response.statusCode, 200);
-          response.resume();
-          response.on('end', () => resolve(request.socket!));
-        });
-        request.on('error', reject);
-        request.end(JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, stream: true }));
-      });
-    try {
-      const first = await streamOnce();
-      await sleep(500);
-      assert.equal(first.destroyed, false, 'the server closed the connection after a complete stream');
-      assert.equal(await streamOnce(), first, 'the next stream reuses the same connection');
-    } finally {
-      agent.destroy();
-    }
+  it('says busy in make status while it streams (one request at a time), and the stream finishes', async () => {
+    const stream = longStream(world.ports.server, 400);
+    await stream.started;
+    const status = await make(world, 'status', { PROFILE: 'llama-cpp-python' });
+    assert.match(status.stdout, /^model-server\s+\d+\s+\S+\s+yes\s+busy \(serving requests\)$/m);
+    const done = await stream.done;
+    assert.equal(done.finished, true, `the stream was cut after ${done.chunks} chunks`);
   });
 
   it('closes its ports with make down', async () => {
-    const down = await make(world, 'down', { PROFILE: 'llama-server' });
+    const down = await make(world, 'down', { PROFILE: 'llama-cpp-python' });
     assert.equal(down.exitCode, 0, down.all);
     assert.match(down.stdout, /stopped jupyterlab and model-server/);
     for (const port of [world.ports.server, world.ports.jupyter]) assert.equal(await isPortFree('127.0.0.1', port), true, `port ${port} is still held`);
@@ -427,6 +459,14 @@ describe('a profile with two models (extra_models)', () => {
     });
   }
 });
+
+/** The argv of a profile's running server (under its exit-status shell). */
+function runningArgv(world: ReturnType<typeof newWorld>, profile: string): string[] {
+  const record = readRecord(join(world.state, profile, 'server.json'))!;
+  const [server] = childrenOf(record.pid);
+  assert.ok(server, 'the server runs under its exit-status shell');
+  return readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0').slice(0, -1);
+}
 
 /** The process group of a pid, from /proc (undefined when it is gone). */
 function processGroupOf(pid: number): number | undefined {

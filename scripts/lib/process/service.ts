@@ -154,7 +154,9 @@ export async function ensureBackgroundService(plan: Plan, s: BackgroundService):
   if (isOurs(previous)) {
     const health = await serviceHealth(previous, s.port.port, s.isReady);
     if (previous.fingerprint === fingerprint && (health === 'ready' || health === 'busy')) return { outcome: 'unchanged', record: previous, health };
-    if (health === 'busy') await waitUntilIdle(s.what, s.port.port, drainTimeoutMs());
+    // A server with several slots (llama-server) answers its probe while it streams: ready is no
+    // sign of idle, so wait for the requests in flight either way (none: no wait).
+    if (health === 'busy' || health === 'ready') await waitUntilIdle(s.what, s.port.port, drainTimeoutMs());
     replacedBecause = health === 'unresponsive' ? 'it was unresponsive: held its port, answered nothing' : describeChanges(previous.facts, s.facts);
     await stopService(s.recordFile);
   }

@@ -114,7 +114,8 @@ export const containerRuntime: ServerRuntime = {
     if (existing?.labels[LABEL_FINGERPRINT] === print && (health === 'ready' || health === 'busy')) {
       return { outcome: 'unchanged', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name}${health === 'busy' ? ', busy serving a request: left alone' : ''})` };
     }
-    if (health === 'busy') await waitUntilIdle(`container ${plan.container.name}`, plan.server.port, drainTimeoutMs());
+    // llama-server answers while it streams: wait for requests in flight whether busy or ready.
+    if (health === 'busy' || health === 'ready') await waitUntilIdle(`container ${plan.container.name}`, plan.server.port, drainTimeoutMs());
     if (existing) await engine.remove(plan.container.name);
     // The engine's port forwarder of the container just removed may still hold the port a moment.
     await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan, existing !== undefined);

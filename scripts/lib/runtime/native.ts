@@ -102,6 +102,8 @@ export const nativeRuntime: ServerRuntime = {
   },
 
   async start(plan) {
+    // make server run alone builds what it runs (cached: nothing to do; step 15 built it in a provision).
+    await backendFor(plan).hostBuild.ensure(plan);
     const pythonEnv = checkedPythonEnv(plan);
     const missing = plan.models.find((model) => !existsSync(model.path));
     if (missing) {
