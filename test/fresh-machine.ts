@@ -6,7 +6,7 @@
  * inside, so it takes minutes.
  *
  * The host's CA bundle is mounted because this machine reaches PyPI and npm through a
- * TLS-inspecting proxy (FIELD-NOTES §4); a user's machine needs nothing of the kind.
+ * TLS-inspecting proxy (docs/decisions.md#what-this-machine-can-do); a user's machine needs nothing of the kind.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * Measuring the served endpoint the way serving benchmarks do (FIELD-NOTES §5): per request,
+ * Measuring the served endpoint the way serving benchmarks do (docs/decisions.md#what-users-of-the-peers-report): per request,
  * time to first token, decode tokens/s after the first token, prompt tokens/s, end-to-end
  * latency and inter-token latency, with the official `openai` client and streaming chat.
  */

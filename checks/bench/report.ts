@@ -52,7 +52,7 @@ export interface BackendBench {
   decodeVsCpp?: number;
 }
 
-/** The guide's own figures (FIELD-NOTES §1: ELYZA 7B q4_K_M, 16 GB laptop CPU). */
+/** The guide's own figures (docs/decisions.md#the-guide: ELYZA 7B q4_K_M, 16 GB laptop CPU). */
 export interface GuideFigures {
   decodeTokensPerSecond: number;
   promptTokensPerSecond: { tokens: number; tokensPerSecond: number }[];

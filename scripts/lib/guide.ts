@@ -1,5 +1,5 @@
 /**
- * The guide's own words and settings (FIELD-NOTES §1), in one place: the smoke checks, the
+ * The guide's own words and settings (docs/decisions.md#the-guide), in one place: the smoke checks, the
  * benchmark and the notebook all ask what the guide asked, the way it asked.
  */
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';

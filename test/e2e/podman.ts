@@ -81,7 +81,7 @@ function docker(args: string[]) {
 /**
  * A Docker daemon of the tests' own (Debian's docker.io), on its own socket and data root.
  * `--iptables=false`: this machine's sandbox has no iptables; builds then need the host network
- * (FIELD-NOTES §4), which the tests ask for with LLM_WORKBENCH_BUILD_NETWORK=host.
+ * (docs/decisions.md#what-this-machine-can-do), which the tests ask for with LLM_WORKBENCH_BUILD_NETWORK=host.
  */
 export async function ensureDockerDaemon(): Promise<void> {
   if ((await docker(['info', '--format', '{{.ServerVersion}}'])).exitCode === 0) return;

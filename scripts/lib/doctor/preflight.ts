@@ -131,7 +131,7 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   return findings;
 }
 
-/** WSL 2 forwards localhost to Windows, so loopback binds lose nothing there (FIELD-NOTES §6). */
+/** WSL 2 forwards localhost to Windows, so loopback binds lose nothing there (docs/decisions.md#secrets-and-exposure). */
 function platformFinding(platform: PlatformFacts): Finding {
   if (!platform.procVersion) return { check: 'platform', status: 'info', detail: process.platform };
   return wslVersion(platform.procVersion)

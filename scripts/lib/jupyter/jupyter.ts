@@ -1,7 +1,7 @@
 /**
  * JupyterLab from the profile's env: loopback unless the profile says otherwise, a random token
  * kept in a 0600 file and passed through the environment (JUPYTER_TOKEN), never the guide's
- * fixed token on the command line (FIELD-NOTES §6).
+ * fixed token on the command line (docs/decisions.md#secrets-and-exposure).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

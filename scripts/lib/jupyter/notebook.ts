@@ -1,5 +1,5 @@
 /**
- * The guide's notebook (FIELD-NOTES §1, step 5): completions, chat with a system prompt,
+ * The guide's notebook (docs/decisions.md#the-guide, step 5): completions, chat with a system prompt,
  * embeddings, streaming and the timing program, with the Python `openai` client. It reads the
  * endpoint from OPENAI_BASE_URL / OPENAI_API_KEY, which JupyterLab's environment carries.
  * Each cell prints a line starting with "CHECK" that the smoke check asserts on.

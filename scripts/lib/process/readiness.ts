@@ -1,5 +1,5 @@
 /**
- * Readiness gates. llama_cpp.server has no health route (FIELD-NOTES §3): it is ready when
+ * Readiness gates. llama_cpp.server has no health route (docs/decisions.md#llama_cppserver): it is ready when
  * GET /v1/models lists our alias. JupyterLab is ready when /api/status accepts our token.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -100,7 +100,7 @@ export const modelSchema = z.strictObject({
   pooling: z
     .enum(['mean', 'cls', 'last'])
     .default('mean')
-    .describe('How token vectors become one embedding per input (FIELD-NOTES §3: chat models have none of their own).'),
+    .describe('How token vectors become one embedding per input (docs/decisions.md#llama_cppserver: chat models have none of their own).'),
   size_mb: z.number().positive().optional().describe('Approximate file size, used by the preflight disk and memory checks.'),
 });
 

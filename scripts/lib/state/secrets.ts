@@ -1,6 +1,6 @@
 /**
  * Secrets of a profile: the generated API key and the Jupyter token live in 0600 files in the
- * state folder and travel to services by environment, never on a command line (FIELD-NOTES §6).
+ * state folder and travel to services by environment, never on a command line (docs/decisions.md#secrets-and-exposure).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';

@@ -15,9 +15,9 @@ export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
     '--model', options.modelPath,
     '--model_alias', model.alias,
     '--n_ctx', String(model.nCtx),
-    // Off by default since 0.2.80: /v1/embeddings then answers 500 (FIELD-NOTES §2).
+    // Off by default since 0.2.80: /v1/embeddings then answers 500 (docs/decisions.md#the-image-and-the-embeddings-fix).
     '--embedding', 'true',
-    // Read by our launcher (serve.py), not by llama_cpp.server (FIELD-NOTES §3).
+    // Read by our launcher (serve.py), not by llama_cpp.server (docs/decisions.md#llama_cppserver).
     '--pooling', model.pooling,
     // By default a new request cuts off the stream in progress; a workstation serving a
     // notebook and other clients should queue them instead.
