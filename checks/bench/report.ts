@@ -1,4 +1,5 @@
 /** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
+import type { BackendName } from '../../scripts/lib/backend/index.ts';
 import type { BatchedLimit, CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
@@ -44,7 +45,7 @@ export interface BenchReport {
 }
 
 export interface BackendBench {
-  backend: 'llama-cpp-python' | 'llama-server';
+  backend: BackendName;
   label: string;
   summary: MetricSummaries;
   concurrency: ConcurrencyLevel[];

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
-import { backendNamed, type ServerCommand } from '../backend/index.ts';
+import { backendNamed, type BackendName, type ServerCommand } from '../backend/index.ts';
 import { checkExposure, checkModels, checkPorts, dnsLabel, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { largestSizeMb, resolveModel, type PlanModel } from './models.ts';
@@ -59,7 +59,7 @@ export interface Plan {
   server: {
     host: string;
     port: number;
-    backend: 'llama-cpp-python' | 'llama-server';
+    backend: BackendName;
     /** What the server of the profile's runtime runs: the native argv and files, or the container's argv. Worked out here once. */
     command: ServerCommand;
     /** Whether the host compiles the backend (native runtime) or the image does. */
