@@ -131,7 +131,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
 
   // The profile's own server first, then every other backend on a server of the bench's own.
   const [own, ...others] = backendsFrom(plan);
-  const ownLabel = own!.slots({ parallel: plan.server.parallel, cpuCount: plan.server.nThreadsBatch, largestModelMb: plan.model.sizeMb }) > 1 ? `${own!.label} -np ${plan.server.parallel}` : own!.label;
+  const ownLabel = plan.server.parallel > 1 ? `${own!.label} -np ${plan.server.parallel}` : own!.label;
   const served = await measureEndpoint(clientFor(plan), (text) => countTokens(plan.server.baseUrl, apiKey, text, own!.tokenize), settings, log, ownLabel);
   const backends: BackendBench[] = [{ backend: own!.name, label: ownLabel, summary: served.summary, concurrency: served.concurrency }];
   for (const backend of every ? others : []) {
