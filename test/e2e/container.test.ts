@@ -257,7 +257,8 @@ describe('the deployment files of a container profile', () => {
   });
 
   it('runs kube.yaml with an API key: the Secret it names is created from the key, the server requires it', async () => {
-    const keyedProfile = containerProfile().replace(`server:\n  port: ${SERVER_PORT}\n`, `server:\n  port: ${SERVER_PORT}\n  api_key: generate\n`);
+    const keyedProfile = containerProfile().replace(`  port: ${SERVER_PORT}\n`, `  port: ${SERVER_PORT}\n  api_key: generate\n`);
+    assert.match(keyedProfile, /api_key: generate/);
     const keyed = containerWorld({ ctr: keyedProfile }, { LLM_WORKBENCH_STATE_DIR: world.state, HOME: world.home });
     try {
       const up = await make(keyed, 'render kube-up', { PROFILE: 'ctr' });
