@@ -370,7 +370,7 @@ describe('faults around the model server', () => {
     assert.equal(prepared.exitCode, 0, prepared.all);
     const result = await make(w, 'server', { PROFILE: 'exits' });
     assert.notEqual(result.exitCode, 0);
-    assert.match(result.stderr, /error: the model server on 127\.0\.0\.1:18182 exited while starting/);
+    assert.match(result.stderr, /error: the llama-server on 127\.0\.0\.1:18182 exited while starting/);
     assert.match(result.stderr, /last lines of .*server\.log:\n(\s+\| .*\n)+/);
     assert.match(result.stderr, /\| .*(unrecognized arguments|no-such-flag)/);
     assert.match(result.stderr, /hint: make logs shows the whole log/);
