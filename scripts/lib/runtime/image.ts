@@ -19,11 +19,23 @@ export function imageTags(plan: Plan): { byHash: string; byProfile: string } {
   // plan can name the tag before anything is rendered.
   const files = renderProfile(plan).filter((f) => f.path === 'Dockerfile' || f.path === 'serve.py');
   const hash = createHash('sha256');
-  for (const file of files) hash.update(`${file.path}\0`).update(file.content);
+  for (const file of files) hash.update(`${file.path}\0`).update(file.path === 'Dockerfile' ? withoutComments(file.content) : file.content);
   return {
     byHash: `localhost/${plan.container.image}:${hash.digest('hex').slice(0, 12)}`,
     byProfile: `localhost/${plan.container.image}:${plan.profile.name}`,
   };
+}
+
+/**
+ * A Dockerfile as the builder reads it: comment lines (the profile files it was rendered from,
+ * which name this machine's paths) build nothing, so they do not change the tag. Two profiles
+ * that build the same image share it, and an image exported from one engine serves the other.
+ */
+export function withoutComments(dockerfile: string): string {
+  return dockerfile
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n');
 }
 
 /**
