@@ -13,7 +13,7 @@ import { jupyterToken } from '../jupyter/jupyter.ts';
 import type { Plan } from '../profile/plan.ts';
 import { jupyterAnswers, waitUntil } from '../process/readiness.ts';
 import { runLogged, which } from '../process/run.ts';
-import { buildSpec, ensureImage, imageTags } from '../runtime/image.ts';
+import { buildSpec, ensureImage, imageTags, tagImage } from '../runtime/image.ts';
 import { readyTimeoutMs } from '../process/service.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import type { StepResult } from '../step.ts';
@@ -50,8 +50,7 @@ async function ensureJupyterImage(plan: Plan, engine: ContainerEngine): Promise<
   const profileTag = `localhost/${plan.container.image}-jupyter:${plan.profile.name}`;
   if (await engine.imageExists(hashTag)) {
     // The compose file names the profile tag: point it at this build (it may name an older one).
-    const [command, ...args] = engine.command('tag', hashTag, profileTag);
-    await execa(command as string, args, { reject: false, stdin: 'ignore' });
+    await tagImage(engine, hashTag, profileTag);
     return;
   }
   await engine.build(buildSpec(plan, [hashTag, profileTag], 'jupyter'));

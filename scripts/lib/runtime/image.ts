@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { detectEngine } from '../engine/index.ts';
 import type { BuildSpec, ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
@@ -94,6 +95,12 @@ async function baseDrift(plan: Plan, engine: ContainerEngine): Promise<string | 
   return id && id !== locked.id ? `drift: container.base ${plan.container.base} is ${id.slice(0, 19)} here, the lock says ${locked.id.slice(0, 19)}` : undefined;
 }
 
+/** Points `tag` at `image` (same engine); a failure shows later, where the tag is used. */
+export async function tagImage(engine: ContainerEngine, image: string, tag: string): Promise<void> {
+  const [command, ...args] = engine.command('tag', image, tag);
+  await execa(command as string, args, { reject: false, stdin: 'ignore' });
+}
+
 /** Builds the server image unless an image of this exact build context exists. */
 export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise<StepResult> {
   const eng = engine ?? (await detectEngine(plan));
@@ -101,6 +108,9 @@ export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise
   // The tag is a hash of this render: build from these very bytes (a step run alone after an edit).
   freshlyRendered(plan, 'Dockerfile');
   if (await eng.imageExists(tags.byHash)) {
+    // compose and kube name the profile tag: point it at this image (another profile, or another
+    // engine through an export, may have made it; the tag may name an older build).
+    await tagImage(eng, tags.byHash, tags.byProfile);
     return { outcome: 'unchanged', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
   }
   if (!(await eng.imageExists(plan.container.base))) {
