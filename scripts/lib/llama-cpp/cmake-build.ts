@@ -4,15 +4,17 @@
  * every program runs the same llama.cpp commit as the wheel. CMake and Ninja come from PyPI into
  * the build venv; nothing else is fetched (the web UI is off). Each set of programs is its own
  * cache entry, keyed by version, CMake flags and patch: llama-bench is compiled only when make
- * bench first needs it.
+ * bench first needs it, from the build tree llama-server left (seconds, not minutes).
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
 import { sha256Hex } from '../fingerprint.ts';
 import { runLogged, which } from '../process/run.ts';
 import type { Plan } from '../profile/plan.ts';
+import { withLock } from '../state/lock.ts';
 import { statePaths } from '../state/paths.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from './artifact.ts';
 import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
@@ -62,6 +64,32 @@ with tarfile.open(sdist) as tar:
         tar.extractall(dest, members=members)
 `;
 
+/**
+ * The CMake build tree of this source and these flags, kept in the cache beside the programs: a
+ * second set of programs from the same tree (llama-bench after llama-server) compiles only its own
+ * files, seconds instead of minutes, since both link the same ggml and llama libraries. An
+ * interrupted build leaves the tree to Ninja, which finishes it next time.
+ */
+function buildTreeDir(plan: Plan): string {
+  return join(plan.paths.cacheDir, 'llama.cpp-build', cmakeBuildKey(plan, []));
+}
+
+/** One build in a tree at a time: another process building there is waited for (bounded), not raced. */
+async function withBuildTree<T>(tree: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(tree), { recursive: true });
+  const lock = `${tree}.lock`;
+  const deadline = Date.now() + 60 * 60_000;
+  for (let said = false; ; said = true) {
+    try {
+      return await withLock(lock, { command: 'a llama.cpp build', what: tree }, fn);
+    } catch (error) {
+      if (!(error instanceof WorkbenchError) || !/is changing/.test(error.message) || Date.now() > deadline) throw error;
+      if (!said) console.log(`  another llm-workbench command is building in ${tree}: waiting for it`);
+      await sleep(2000);
+    }
+  }
+}
+
 /** The programs named, built once per key into `<cache>/<folder>/<key>/`. */
 export function cmakeProgramsArtifact(folder: string, programs: readonly string[]): BuildArtifact & { program(plan: Plan, name: string): string } {
   const dir = (plan: Plan) => join(plan.paths.cacheDir, folder, cmakeBuildKey(plan, programs));
@@ -73,33 +101,44 @@ export function cmakeProgramsArtifact(folder: string, programs: readonly string[
     program: (plan, name) => join(dir(plan), name),
     info: (plan) => readBuildInfo(dir(plan)),
     ensure: (plan) =>
-      buildOnce(plan, dir(plan), isComplete, async ({ python, sdist, info, work, out }) => {
-        const logFile = statePaths(plan).buildLog;
-        const missing = ['cc', 'c++'].filter((tool) => !which(tool));
-        const hint = missing.length
-          ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential)`
-          : `the last lines of ${logFile} say what failed`;
-        const bin = join(python, '..');
-        await runLogged([python, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', 'cmake', 'ninja'], { label: 'installing CMake and Ninja from PyPI', logFile, hint: 'PyPI must be reachable' });
-        await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, join(work, 'src')], { label: 'unpacking llama.cpp', logFile, hint });
-        const source = join(work, 'src', `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
-        const build = join(work, 'build');
-        if (applyKeepAlivePatch(source) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
-        console.log(`  building ${programs.join(', ')} from llama.cpp ${info.llamaCppCommit.slice(0, 12)} (llama-cpp-python ${plan.llamaCpp.version}'s source); a few minutes on 2 cores, once`);
-        const configure = [join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaCppCmakeArgs(plan), buildCommitArg(info.llamaCppCommit)];
-        await runLogged(configure, { label: 'configuring llama.cpp', logFile, hint });
-        await runLogged([join(bin, 'cmake'), '--build', build, '--target', ...programs, '-j', String(availableParallelism())], {
-          label: `compiling ${programs.join(', ')}`,
-          logFile,
-          progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
-          hint,
-        });
-        mkdirSync(out, { recursive: true });
-        for (const program of programs) {
-          if (!existsSync(join(build, 'bin', program))) throw new WorkbenchError(`the llama.cpp build made no ${program}`, `read ${logFile}`);
-          copyFileSync(join(build, 'bin', program), join(out, program));
-        }
-      }),
+      buildOnce(plan, dir(plan), isComplete, ({ python, sdist, info, work, out }) =>
+        withBuildTree(buildTreeDir(plan), async () => {
+          const logFile = statePaths(plan).buildLog;
+          const missing = ['cc', 'c++'].filter((tool) => !which(tool));
+          const hint = missing.length
+            ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential)`
+            : `the last lines of ${logFile} say what failed`;
+          const bin = join(python, '..');
+          const tree = buildTreeDir(plan);
+          const source = join(tree, 'src', `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
+          const build = join(tree, 'build');
+          await runLogged([python, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', 'cmake', 'ninja'], { label: 'installing CMake and Ninja from PyPI', logFile, hint: 'PyPI must be reachable' });
+          mkdirSync(tree, { recursive: true });
+          if (!existsSync(join(tree, 'src'))) {
+            // Unpacked and patched aside, then moved in whole: the tree never holds half a source.
+            const unpacked = join(work, 'src');
+            await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, unpacked], { label: 'unpacking llama.cpp', logFile, hint });
+            if (applyKeepAlivePatch(join(unpacked, `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp')) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
+            renameSync(unpacked, join(tree, 'src'));
+          }
+          console.log(`  building ${programs.join(', ')} from llama.cpp ${info.llamaCppCommit.slice(0, 12)} (llama-cpp-python ${plan.llamaCpp.version}'s source); a few minutes on 2 cores the first time`);
+          if (!existsSync(join(build, 'build.ninja'))) {
+            const configure = [join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaCppCmakeArgs(plan), buildCommitArg(info.llamaCppCommit)];
+            await runLogged(configure, { label: 'configuring llama.cpp', logFile, hint });
+          }
+          await runLogged([join(bin, 'cmake'), '--build', build, '--target', ...programs, '-j', String(availableParallelism())], {
+            label: `compiling ${programs.join(', ')}`,
+            logFile,
+            progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
+            hint,
+          });
+          mkdirSync(out, { recursive: true });
+          for (const program of programs) {
+            if (!existsSync(join(build, 'bin', program))) throw new WorkbenchError(`the llama.cpp build made no ${program}`, `read ${logFile}`);
+            copyFileSync(join(build, 'bin', program), join(out, program));
+          }
+        }),
+      ),
   };
 }
 
