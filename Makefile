@@ -21,7 +21,7 @@ help:
 	@echo "make plan [JSON=1]             what provision would change, step by step, and why (JSON=1: the resolved plan)"
 	@echo "make <step> DRY_RUN=1          what one step (render, server-build, python-env, model, image, server, jupyter, shell) would do"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml, kube.yaml)"
-	@echo "make clean [MODELS=1]          remove state and build output (and cached models)"
+	@echo "make clean [MODELS=1] [BUILDS=1] remove state and build output (and cached models, compiled builds)"
 	@echo "make bench                     served vs raw engine speed, concurrency sweep; reports in build/<profile>/bench/"
 	@echo "make compose-up | compose-down  run build/<profile>/compose.yaml (model server + JupyterLab in containers)"
 	@echo "make kube-up | kube-down        run build/<profile>/kube.yaml under podman kube play"

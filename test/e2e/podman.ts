@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { $, tmpdir } from 'zx';
 import { REPO_ROOT } from '../helpers.ts';
-import { TEST_CACHE_ROOT } from './support.ts';
+import { TEST_CACHE_ROOT } from '../helpers.ts';
 
 export const CONTAINERS_CONF = join(REPO_ROOT, 'test', 'podman', 'containers.conf');
 export const TEST_BASE_IMAGE = 'localhost/llm-workbench-test-base:bookworm-slim';

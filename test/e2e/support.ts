@@ -5,20 +5,13 @@
  * what they are made of, so every test world and every later run on this machine finds them.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
-import { REPO_ROOT, tempDir } from '../helpers.ts';
+import { REPO_ROOT, SHARED_CACHE, tempDir } from '../helpers.ts';
 
-/**
- * Outside the clone on purpose: CI starts from a clean clone, and a cache inside it would make
- * every run compile llama.cpp again. What is kept here is keyed by its inputs (version, flags,
- * patch; a model by its source), so a stale entry is never taken for a current one.
- */
-export const TEST_CACHE_ROOT =
-  process.env.LLM_WORKBENCH_TEST_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'llm-workbench-test');
-export const SHARED_CACHE = join(TEST_CACHE_ROOT, 'cache');
+export { SHARED_CACHE, TEST_CACHE_ROOT } from '../helpers.ts';
+
 /** One data folder (venvs, notebooks) per test file: worlds in a file share it, files never do. */
 const FILE_DATA = tempDir('wb-data-');
 

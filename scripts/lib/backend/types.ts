@@ -42,7 +42,7 @@ export interface ServingBackend {
    * What the host's Python env gets when this backend serves natively (beyond JupyterLab and
    * openai): packages, the modules the server imports, and what of it is compiled here.
    */
-  hostPython(plan: Pick<Plan, 'llamaCpp' | 'paths'>): { packages: string[]; modules: string[]; builtHere?: NonNullable<Plan['python']['builtHere']> };
+  hostPython(plan: Pick<Plan, 'llamaCpp' | 'paths' | 'accelerator'>): { packages: string[]; modules: string[]; builtHere?: NonNullable<Plan['python']['builtHere']> };
   /** What the host compiles for a native server. */
   hostBuild: BuildArtifact;
   /** The native server: argv under the env's `python` (when it has one), and the files it reads. */

@@ -5,6 +5,9 @@
 import { existsSync, statfsSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { dirname } from 'node:path';
+import type { Finding } from './finding.ts';
+import { gpuFacts, type GpuFacts } from '../accelerator/facts.ts';
+import { acceleratorNamed, AUTO_ORDER } from '../accelerator/index.ts';
 import { platformFacts, wslVersion, type PlatformFacts } from './platform.ts';
 import { wslFindings } from './wsl.ts';
 import { jupyterStatus } from '../jupyter/jupyter.ts';
@@ -16,12 +19,7 @@ import { backendFor } from '../backend/index.ts';
 import { tryOutput, which } from '../process/run.ts';
 import { formerServers, runtimeFor } from '../runtime/index.ts';
 
-export interface Finding {
-  check: string;
-  status: 'ok' | 'warn' | 'fail' | 'info';
-  detail: string;
-  fix?: string;
-}
+export type { Finding } from './finding.ts';
 
 const GB = 1024 ** 3;
 
@@ -118,7 +116,7 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
       paths: { repo: plan.paths.repoRoot, cache: plan.paths.cacheDir, envs: plan.paths.dataDir },
     }),
   );
-  findings.push(gpuFinding());
+  findings.push(...acceleratorFindings(plan, gpuFacts()));
 
   const engines = ['docker', 'podman'].filter((e) => which(e));
   findings.push(
@@ -139,12 +137,24 @@ function platformFinding(platform: PlatformFacts): Finding {
     : { check: 'platform', status: 'ok', detail: `Linux ${platform.procVersion.split(' ')[2] ?? ''}`.trim() };
 }
 
-/** Users ask most why a GPU was not used: say what we see and that builds here are CPU-only. */
-function gpuFinding(): Finding {
-  const nvidia = existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
-  return nvidia
-    ? { check: 'gpu', status: 'info', detail: 'a GPU device is present, but llm-workbench builds llama.cpp for the CPU (no CUDA flags yet): it will not be used' }
-    : { check: 'gpu', status: 'info', detail: 'no GPU device (/dev/nvidia0, /dev/dxg): CPU inference' };
+/**
+ * Users ask most why a GPU was not used: the choice and why, then every fact it rests on, each
+ * with its fix (accelerator/*). A GPU asked for that this machine cannot run stops here, before
+ * anything is built.
+ */
+export function acceleratorFindings(plan: Plan, facts: GpuFacts): Finding[] {
+  const choice = plan.accelerator;
+  const findings: Finding[] = [
+    choice.blocked
+      ? { check: 'accelerator', status: 'fail', detail: `${choice.name} asked for: ${choice.blocked.missing}`, fix: `${choice.blocked.fix}; or accelerator.kind: auto (or required: false) to serve on what this machine has` }
+      : { check: 'accelerator', status: 'ok', detail: `${choice.name} on ${choice.device}: ${choice.why}` },
+  ];
+  if (plan.server.builtOnHost) for (const name of AUTO_ORDER) findings.push(...acceleratorNamed(name).findings(facts));
+  const modelMiB = plan.models.reduce((sum, model) => sum + (model.sizeMb ?? 0), 0);
+  if (choice.deviceMemoryMiB && modelMiB > choice.deviceMemoryMiB * 0.9) {
+    findings.push({ check: 'gpu memory', status: 'warn', detail: `the model${plan.models.length > 1 ? 's' : ''} (${modelMiB} MB) will not fit in ${choice.deviceMemoryMiB} MiB: only some layers are offloaded`, fix: 'choose a smaller quantization, or set accelerator.gpu_layers' });
+  }
+  return findings;
 }
 
 async function portFinding(field: string, host: string, port: number, ours: Health | undefined): Promise<Finding> {

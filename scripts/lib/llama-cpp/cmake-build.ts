@@ -16,6 +16,9 @@ import { runLogged, which } from '../process/run.ts';
 import type { Plan } from '../profile/plan.ts';
 import { withLock } from '../state/lock.ts';
 import { statePaths } from '../state/paths.ts';
+import { assertAcceleratorUsable } from '../accelerator/choose.ts';
+import { acceleratorNamed } from '../accelerator/index.ts';
+import { compilerCacheEnv } from './compiler-cache.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from './artifact.ts';
 import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
 import { blasCmakeArgs } from './versions.ts';
@@ -30,6 +33,7 @@ export function llamaCppCmakeArgs(plan: Plan): string[] {
     '-DLLAMA_BUILD_EXAMPLES=OFF',
     '-DBUILD_SHARED_LIBS=OFF',
     ...blasCmakeArgs(plan.llamaCpp.version, plan.llamaCpp.blas).split(' ').filter(Boolean),
+    ...plan.accelerator.cmakeArgs,
   ];
 }
 
@@ -47,7 +51,9 @@ const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1'];
 
 /** `llama.cpp-0.3.36-<digest>`: the version and a digest of the flags, patches and programs. */
 export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
-  return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...programs].join(' ')).slice(0, 12)}`;
+  // The CPU build's key predates accelerators: it names no toolkit, so its cached builds stay valid.
+  const toolchain = plan.accelerator.name === 'cpu' ? [] : [plan.accelerator.toolchainKey];
+  return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...toolchain, ...programs].join(' ')).slice(0, 12)}`;
 }
 
 const EXTRACT = `
@@ -100,8 +106,9 @@ export function cmakeProgramsArtifact(folder: string, programs: readonly string[
     cached: (plan) => isComplete(dir(plan)),
     program: (plan, name) => join(dir(plan), name),
     info: (plan) => readBuildInfo(dir(plan)),
-    ensure: (plan) =>
-      buildOnce(plan, dir(plan), isComplete, ({ python, sdist, info, work, out }) =>
+    ensure: (plan) => {
+      assertAcceleratorUsable(plan.accelerator, plan.profile.name);
+      return buildOnce(plan, dir(plan), isComplete, ({ python, sdist, info, work, out }) =>
         withBuildTree(buildTreeDir(plan), async () => {
           const logFile = statePaths(plan).buildLog;
           const missing = ['cc', 'c++'].filter((tool) => !which(tool));
@@ -122,13 +129,17 @@ export function cmakeProgramsArtifact(folder: string, programs: readonly string[
             renameSync(unpacked, join(tree, 'src'));
           }
           console.log(`  building ${programs.join(', ')} from llama.cpp ${info.llamaCppCommit.slice(0, 12)} (llama-cpp-python ${plan.llamaCpp.version}'s source); a few minutes on 2 cores the first time`);
+          // The accelerator's toolkit (CUDA's nvcc and libraries, Vulkan's headers and glslc), ready before CMake looks.
+          const toolchain = await acceleratorNamed(plan.accelerator.name).buildToolchain(plan, { python, logFile });
+          const env = { ...process.env, ...compilerCacheEnv(plan, tree), ...toolchain.env };
           if (!existsSync(join(build, 'build.ninja'))) {
-            const configure = [join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaCppCmakeArgs(plan), buildCommitArg(info.llamaCppCommit)];
-            await runLogged(configure, { label: 'configuring llama.cpp', logFile, hint });
+            const configure = [join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaCppCmakeArgs(plan), ...toolchain.configureArgs, buildCommitArg(info.llamaCppCommit)];
+            await runLogged(configure, { label: 'configuring llama.cpp', logFile, hint, env });
           }
           await runLogged([join(bin, 'cmake'), '--build', build, '--target', ...programs, '-j', String(availableParallelism())], {
             label: `compiling ${programs.join(', ')}`,
             logFile,
+            env,
             progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
             hint,
           });
@@ -138,7 +149,8 @@ export function cmakeProgramsArtifact(folder: string, programs: readonly string[
             copyFileSync(join(build, 'bin', program), join(out, program));
           }
         }),
-      ),
+      );
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLock } from './lock-file.ts';
 import { loadProfile } from './load.ts';
+import { gpuFacts } from '../accelerator/facts.ts';
 import { profilesDir, resolvePlan, type Plan, type PlanContext } from './plan.ts';
 import { statePaths } from '../state/paths.ts';
 
@@ -34,7 +35,7 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
   const lockedSha256 = Object.fromEntries(Object.entries(lock.models).map(([id, entry]) => [id, entry.sha256]));
-  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedSha256 };
+  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedSha256, gpuFacts: gpuFacts(env) };
   const plan = resolvePlan(loaded, ctx);
   // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
   // command runs under it. Read after a first resolution, which says where the record is.

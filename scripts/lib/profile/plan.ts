@@ -6,8 +6,10 @@
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
 import { backendNamed, type BackendName, type ServerCommand } from '../backend/index.ts';
-import { checkExposure, checkModels, checkPorts, dnsLabel, urlHost } from './rules.ts';
+import { checkAccelerator, checkExposure, checkModels, checkPorts, dnsLabel, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
+import { chooseAccelerator, type AcceleratorChoice } from '../accelerator/choose.ts';
+import { NO_GPU_FACTS, type GpuFacts } from '../accelerator/facts.ts';
 import { largestSizeMb, resolveModel, type PlanModel } from './models.ts';
 import type { LoadedProfile } from './load.ts';
 
@@ -26,6 +28,8 @@ export interface PlanContext {
   lockedSha256?: Record<string, string>;
   /** The python of the profile's env as step 20 recorded it (a conda env's lives where conda keeps it). */
   pythonInterpreter?: string;
+  /** What this machine has for a GPU (accelerator/facts.ts); none when not given. */
+  gpuFacts?: GpuFacts;
 }
 
 export interface Plan {
@@ -34,6 +38,8 @@ export interface Plan {
   model: PlanModel;
   /** `model` first, then `extra_models`: everything the server serves, each by its alias. */
   models: PlanModel[];
+  /** CPU, CUDA or Vulkan, the device, and why (accelerator/choose.ts). */
+  accelerator: AcceleratorChoice;
   llamaCpp: {
     version: string;
     blas: 'none' | 'openblas';
@@ -124,6 +130,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkPorts(profile, leafFile);
   checkExposure(profile, leafFile);
   checkModels(profile, leafFile);
+  checkAccelerator(profile, leafFile);
 
   const home = ctx.env.HOME ?? '/root';
   const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
@@ -156,7 +163,13 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const base = profile.container.base;
   const baseHasPython = /(^|\/)python:/.test(base);
   const imagePackages = backend.image.aptPackages({ baseHasPython, blas: profile.llama_cpp.blas });
-  const llamaCpp = { version, blas: profile.llama_cpp.blas, cmakeArgs: cmakeArgs(version, profile.llama_cpp.blas), hostCmakeArgs: cmakeArgs(version, profile.llama_cpp.blas) };
+  const acceleratorProfile = { kind: profile.accelerator.kind, gpuLayers: profile.accelerator.gpu_layers, required: profile.accelerator.required, cudaArchitectures: profile.accelerator.cuda_architectures };
+  // An image is a CPU build (checkAccelerator refused a GPU named for one): auto says so.
+  const accelerator = builtOnHost
+    ? chooseAccelerator(acceleratorProfile, ctx.gpuFacts ?? NO_GPU_FACTS)
+    : { ...chooseAccelerator({ ...acceleratorProfile, kind: 'cpu' }, NO_GPU_FACTS), requested: acceleratorProfile.kind, why: 'the image is a CPU build (GPU images are not built yet)' };
+  const blasArgs = cmakeArgs(version, profile.llama_cpp.blas);
+  const llamaCpp = { version, blas: profile.llama_cpp.blas, cmakeArgs: blasArgs, hostCmakeArgs: [blasArgs, ...accelerator.cmakeArgs].filter(Boolean).join(' ') };
   const paths = {
     repoRoot: ctx.repoRoot,
     envDir,
@@ -170,7 +183,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
     lockFile: join(envDir, `${name}.lock.json`),
   };
-  const hostServer = builtOnHost ? backend.hostPython({ llamaCpp, paths }) : { packages: [], modules: [] };
+  const hostServer = builtOnHost ? backend.hostPython({ llamaCpp, paths, accelerator }) : { packages: [], modules: [] };
   const venvDir = join(dataDir, 'envs', profile.python.env);
   const threadsAuto = server.n_threads === 'auto';
 
@@ -178,6 +191,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
     model: models[0]!,
     models,
+    accelerator,
     llamaCpp,
     python: {
       manager: profile.python.manager,

@@ -43,6 +43,20 @@ export function checkExposure(profile: Profile, file: string): void {
   }
 }
 
+/**
+ * The images are CPU builds (a CUDA and a Vulkan variant of each image is not built yet): a
+ * container profile that names a GPU is refused rather than served on the CPU without a word.
+ */
+export function checkAccelerator(profile: Profile, file: string): void {
+  const kind = profile.accelerator.kind;
+  if (profile.runtime === 'container' && kind !== 'auto' && kind !== 'cpu') {
+    throw new WorkbenchError(
+      `${displayPath(file)}: accelerator.kind: ${kind} with runtime: container: the images are built for the CPU only (for now)`,
+      `use runtime: native for ${kind === 'cuda' ? 'CUDA' : 'Vulkan'}, or accelerator.kind: cpu (or auto) for the image`,
+    );
+  }
+}
+
 /** Several models: each needs its own name, and the native runtime serves them (for now). */
 export function checkModels(profile: Profile, file: string): void {
   const aliases = [profile.model, ...profile.extra_models].map((model) => model.alias);

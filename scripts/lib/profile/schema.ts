@@ -155,6 +155,25 @@ export const serverSchema = z.strictObject({
   extra_args: extraArgs.default([]).describe('Raw llama_cpp.server flags, appended last (not those the profile owns: --host, --port, --api_key, ...).'),
 });
 
+export const acceleratorSchema = z.strictObject({
+  kind: z
+    .enum(['auto', 'cpu', 'cuda', 'vulkan'])
+    .default('auto')
+    .describe('What llama.cpp is built for and serves on. auto: CUDA on an NVIDIA GPU (Linux or WSL 2), else a Vulkan GPU, else the CPU; make doctor and make plan say which and why.'),
+  gpu_layers: z
+    .union([z.literal('auto'), z.number().int().min(0).max(9999)])
+    .default('auto')
+    .describe('Layers offloaded to the GPU: auto (llama.cpp fits what the device memory holds) or a number.'),
+  required: z
+    .boolean()
+    .default(true)
+    .describe('With kind cuda or vulkan: a machine that cannot run it stops provisioning, and a server that ends on the CPU fails. false: serve on the CPU and say why once.'),
+  cuda_architectures: z
+    .union([z.literal('auto'), z.string().regex(/^\d{2,3}[af]?(;\d{2,3}[af]?)*$/, 'must be CMake CUDA architectures such as "86" or "86;89;90"')])
+    .default('auto')
+    .describe('CUDA architectures compiled: auto (the cards nvidia-smi lists, else 75;80;86;89;90;120).'),
+});
+
 export const jupyterSchema = z.strictObject({
   enabled: z.boolean().default(true),
   host: host.default('127.0.0.1'),
@@ -183,6 +202,7 @@ export const profileSchema = z.strictObject({
   llama_cpp: llamaCppSchema,
   python: pythonSchema,
   server: serverSchema.prefault({}),
+  accelerator: acceleratorSchema.prefault({}),
   jupyter: jupyterSchema.prefault({}),
   runtime: z.enum(['native', 'container']).default('native'),
   container: containerSchema.prefault({}),

@@ -29,8 +29,14 @@ export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
   // machine's core count is no fact about the one it runs on.
   if (options.bindHost || !server.threadsAuto) args.push('--n_threads', String(server.nThreads), '--n_threads_batch', String(server.nThreadsBatch));
   if (options.bindHost) args.push('--host', server.host);
+  if (plan.accelerator.gpuLayers !== undefined) args.push('--n_gpu_layers', String(gpuLayersNumber(plan.accelerator.gpuLayers)));
   args.push('--port', String(server.port), ...server.extraArgs);
   return args;
+}
+
+/** llama-cpp-python has no automatic fit: auto is -1, every layer (llama.cpp then fails to load what does not fit). */
+function gpuLayersNumber(layers: 'auto' | number): number {
+  return layers === 'auto' ? -1 : layers;
 }
 
 /**
@@ -55,6 +61,7 @@ export function serverConfig(plan: Plan): Record<string, unknown> {
       // Native only (checkModels): this machine's cores are the ones it runs on.
       n_threads: server.nThreads,
       n_threads_batch: server.nThreadsBatch,
+      ...(plan.accelerator.gpuLayers !== undefined ? { n_gpu_layers: gpuLayersNumber(plan.accelerator.gpuLayers) } : {}),
     })),
   };
 }

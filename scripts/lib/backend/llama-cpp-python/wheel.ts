@@ -6,6 +6,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertAcceleratorUsable } from '../../accelerator/choose.ts';
+import { acceleratorNamed } from '../../accelerator/index.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from '../../llama-cpp/artifact.ts';
 import { sha256Hex } from '../../fingerprint.ts';
 import type { LlamaCppLock } from '../../profile/lock-file.ts';
@@ -17,13 +19,15 @@ import { statePaths } from '../../state/paths.ts';
  * Where a compiled llama-cpp-python wheel is cached: one folder per version and CMake flags
  * (and target: host or image), so a different BLAS choice never picks up a wheel built without it.
  */
-export function wheelKey(plan: Pick<Plan, 'llamaCpp'>, target: 'native' | 'container'): string {
+export function wheelKey(plan: Pick<Plan, 'llamaCpp' | 'accelerator'>, target: 'native' | 'container'): string {
   const args = target === 'native' ? plan.llamaCpp.hostCmakeArgs : plan.llamaCpp.cmakeArgs;
-  const digest = sha256Hex(`${args}\n${target}`).slice(0, 12);
+  // A GPU build's toolkit is part of what it is; the CPU's key stays what it was before accelerators.
+  const toolchain = target === 'native' && plan.accelerator.name !== 'cpu' ? `\n${plan.accelerator.toolchainKey}` : '';
+  const digest = sha256Hex(`${args}\n${target}${toolchain}`).slice(0, 12);
   return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
 }
 
-export function wheelDir(plan: Pick<Plan, 'llamaCpp' | 'paths'>): string {
+export function wheelDir(plan: Pick<Plan, 'llamaCpp' | 'paths' | 'accelerator'>): string {
   return join(plan.paths.wheelsDir, wheelKey(plan, 'native'));
 }
 
@@ -56,15 +60,27 @@ export const WHEEL_BUILD: BuildArtifact = {
   dir: wheelDir,
   cached: (plan) => cachedWheel(plan) !== undefined,
   info: wheelBuildInfo,
-  ensure: (plan) =>
-    buildOnce(plan, wheelDir(plan), (dir) => wheelIn(dir, plan.llamaCpp.version) !== undefined, async ({ python, sdist, info, out }) => {
+  ensure: (plan) => {
+    assertAcceleratorUsable(plan.accelerator, plan.profile.name);
+    return buildOnce(plan, wheelDir(plan), (dir) => wheelIn(dir, plan.llamaCpp.version) !== undefined, async ({ python, sdist, info, out }) => {
+      const logFile = statePaths(plan).buildLog;
+      const toolchain = await acceleratorNamed(plan.accelerator.name).buildToolchain(plan, { python, logFile });
       console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (llama.cpp ${info.llamaCppCommit.slice(0, 12)}, CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
       await runLogged([python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', out, sdist], {
         label: 'compiling llama.cpp',
-        logFile: statePaths(plan).buildLog,
-        env: { ...process.env, CMAKE_ARGS: plan.llamaCpp.hostCmakeArgs, CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL },
+        logFile,
+        // No ccache: pip compiles in a temporary folder of a new name each time, so nothing it
+        // cached would ever be found again (llama.cpp's CMake would use it if the machine has it).
+        env: {
+          ...process.env,
+          ...toolchain.env,
+          CMAKE_ARGS: [plan.llamaCpp.hostCmakeArgs, ...toolchain.configureArgs].filter(Boolean).join(' '),
+          CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL,
+          CCACHE_DISABLE: '1',
+        },
         progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
         hint: compileHint(),
       });
-    }),
+    });
+  },
 };

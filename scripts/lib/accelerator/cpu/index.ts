@@ -1,0 +1,12 @@
+/** llama.cpp's CPU code: always there, what `auto` falls back to. */
+import { NO_TOOLCHAIN, type Accelerator } from '../types.ts';
+
+export const cpuAccelerator: Accelerator = {
+  name: 'cpu',
+  label: 'CPU',
+  device: () => ({ usable: true, device: 'CPU' }),
+  cmakeArgs: () => [],
+  findings: () => [],
+  buildToolchain: async () => NO_TOOLCHAIN,
+  image: { buildPackages: [], runtimePackages: [] },
+};

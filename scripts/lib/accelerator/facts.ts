@@ -1,0 +1,166 @@
+/**
+ * What this machine has for running llama.cpp on a GPU, read from the machine itself: device
+ * nodes, nvidia-smi, WSL 2's /dev/dxg and libcuda, vulkaninfo and the Vulkan ICD files, CUDA
+ * toolkits, and for containers the CDI spec and /dev/dri. Plain data, so the choice
+ * (accelerator/choose.ts) and every doctor line are pure functions of it and tests fake it.
+ *
+ * `LLM_WORKBENCH_SYSROOT` prefixes every path read (tests build a machine in a folder), and the
+ * tools are found on the environment's PATH (tests put a fake nvidia-smi there).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+export interface NvidiaGpu {
+  name: string;
+  /** "9.0" */
+  computeCap: string;
+  memoryMiB: number;
+  driver: string;
+}
+
+export type VulkanDeviceType = 'discrete' | 'integrated' | 'virtual' | 'cpu' | 'other';
+
+export interface VulkanDevice {
+  name: string;
+  type: VulkanDeviceType;
+  driver: string;
+  apiVersion: string;
+}
+
+export interface CudaToolkit {
+  root: string;
+  nvcc: string;
+  version: string;
+  /** libcublas in the toolkit (the machine image's /usr/local/cuda has none; PyPI's wheel has it). */
+  cublas: boolean;
+}
+
+export interface GpuFacts {
+  /** /dev/nvidia0, /dev/nvidia1, ... (Linux driver) */
+  nvidiaNodes: string[];
+  wsl: { dxg: boolean; libcuda?: string };
+  nvidiaSmi: { path?: string; gpus: NvidiaGpu[]; error?: string };
+  vulkan: { vulkaninfo?: string; devices: VulkanDevice[]; icdFiles: string[]; error?: string };
+  cudaToolkits: CudaToolkit[];
+  container: { cdiSpec?: string; dri: boolean };
+}
+
+export const NO_GPU_FACTS: GpuFacts = {
+  nvidiaNodes: [],
+  wsl: { dxg: false },
+  nvidiaSmi: { gpus: [] },
+  vulkan: { devices: [], icdFiles: [] },
+  cudaToolkits: [],
+  container: { dri: false },
+};
+
+function findOnPath(tool: string, env: Record<string, string | undefined>, root: string): string | undefined {
+  const dirs = (env.PATH ?? '/usr/bin:/bin').split(delimiter).filter(Boolean);
+  if (root !== '/') dirs.push(join(root, 'usr/bin'), join(root, 'usr/lib/wsl/lib'));
+  else dirs.push('/usr/lib/wsl/lib');
+  return dirs.map((dir) => join(dir, tool)).find((path) => existsSync(path));
+}
+
+function run(tool: string, args: string[], env: Record<string, string | undefined>): { out?: string; error?: string } {
+  try {
+    return { out: execFileSync(tool, args, { env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (error) {
+    const e = error as { stderr?: string; message: string; code?: string };
+    return { error: (e.stderr || e.message).trim().split('\n').slice(-1)[0] ?? e.code ?? 'failed' };
+  }
+}
+
+/** `nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader,nounits` */
+export function parseNvidiaSmi(text: string): NvidiaGpu[] {
+  return text
+    .split('\n')
+    .map((line) => line.split(',').map((part) => part.trim()))
+    .filter((parts) => parts.length >= 4 && parts[0])
+    .map(([name, computeCap, memory, driver]) => ({ name: name!, computeCap: computeCap!, memoryMiB: Number(memory) || 0, driver: driver! }));
+}
+
+/** `vulkaninfo --summary`: the Devices section, one block per GPUn. */
+export function parseVulkanSummary(text: string): VulkanDevice[] {
+  const devices: VulkanDevice[] = [];
+  const section = text.split(/^Devices:\s*$/m)[1] ?? '';
+  for (const block of section.split(/^GPU\d+:\s*$/m).slice(1)) {
+    const field = (name: string) => new RegExp(`^\\s*${name}\\s*=\\s*(.+)$`, 'm').exec(block)?.[1]?.trim() ?? '';
+    const rawType = field('deviceType');
+    const type: VulkanDeviceType = /DISCRETE/.test(rawType) ? 'discrete' : /INTEGRATED/.test(rawType) ? 'integrated' : /VIRTUAL/.test(rawType) ? 'virtual' : /CPU/.test(rawType) ? 'cpu' : 'other';
+    devices.push({ name: field('deviceName'), type, driver: field('driverName') || field('driverID'), apiVersion: field('apiVersion') });
+  }
+  return devices;
+}
+
+function cudaToolkitsUnder(root: string): CudaToolkit[] {
+  const local = join(root, 'usr/local');
+  const candidates = existsSync(local) ? readdirSync(local).filter((name) => /^cuda(-\d+\.\d+)?$/.test(name)).map((name) => join(local, name)) : [];
+  const toolkits: CudaToolkit[] = [];
+  for (const dir of candidates) {
+    const nvcc = join(dir, 'bin', 'nvcc');
+    if (!existsSync(nvcc)) continue;
+    const version = /(\d+\.\d+)/.exec(dir.split('/').pop() ?? '')?.[1] ?? versionFile(dir);
+    const libs = [join(dir, 'lib64'), join(dir, 'targets', 'x86_64-linux', 'lib'), join(dir, 'targets', 'sbsa-linux', 'lib')];
+    const cublas = libs.some((lib) => existsSync(lib) && readdirSync(lib).some((f) => f.startsWith('libcublas.so')));
+    if (!toolkits.some((t) => t.version === version && t.cublas === cublas)) toolkits.push({ root: dir, nvcc, version, cublas });
+  }
+  return toolkits;
+}
+
+function versionFile(dir: string): string {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'version.json'), 'utf8')) as { cuda?: { version?: string } };
+    return /^(\d+\.\d+)/.exec(json.cuda?.version ?? '')?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function readGpuFacts(env: Record<string, string | undefined> = process.env): GpuFacts {
+  const root = env.LLM_WORKBENCH_SYSROOT || '/';
+  const at = (path: string) => join(root, path);
+  const dev = at('dev');
+  const nvidiaNodes = existsSync(dev) ? readdirSync(dev).filter((name) => /^nvidia\d+$/.test(name)).map((name) => `/dev/${name}`) : [];
+  const libcuda = ['usr/lib/wsl/lib/libcuda.so.1', 'usr/lib/wsl/lib/libcuda.so'].find((path) => existsSync(at(path)));
+  const wsl = { dxg: existsSync(at('dev/dxg')), ...(libcuda ? { libcuda: `/${libcuda}` } : {}) };
+
+  const smiPath = findOnPath('nvidia-smi', env, root);
+  const nvidiaSmi: GpuFacts['nvidiaSmi'] = { gpus: [] };
+  if (smiPath && (nvidiaNodes.length > 0 || wsl.dxg)) {
+    nvidiaSmi.path = smiPath;
+    const result = run(smiPath, ['--query-gpu=name,compute_cap,memory.total,driver_version', '--format=csv,noheader,nounits'], env);
+    if (result.out !== undefined) nvidiaSmi.gpus = parseNvidiaSmi(result.out);
+    else nvidiaSmi.error = result.error;
+  }
+
+  const icdDirs = ['usr/share/vulkan/icd.d', 'etc/vulkan/icd.d'].map(at).filter((dir) => existsSync(dir));
+  const icdFiles = icdDirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f)));
+  const vulkaninfo = findOnPath('vulkaninfo', env, root);
+  const vulkan: GpuFacts['vulkan'] = { devices: [], icdFiles };
+  if (vulkaninfo) {
+    vulkan.vulkaninfo = vulkaninfo;
+    const result = run(vulkaninfo, ['--summary'], env);
+    if (result.out !== undefined) vulkan.devices = parseVulkanSummary(result.out);
+    else vulkan.error = result.error;
+  }
+
+  const cdiSpec = ['etc/cdi/nvidia.yaml', 'var/run/cdi/nvidia.yaml', 'etc/cdi/nvidia.json'].find((path) => existsSync(at(path)));
+  return {
+    nvidiaNodes,
+    wsl,
+    nvidiaSmi,
+    vulkan,
+    cudaToolkits: cudaToolkitsUnder(root),
+    container: { ...(cdiSpec ? { cdiSpec: `/${cdiSpec}` } : {}), dri: existsSync(at('dev/dri')) },
+  };
+}
+
+let memo: { key: string; facts: GpuFacts } | undefined;
+
+/** Read once per process and environment (make provision plans before every step). */
+export function gpuFacts(env: Record<string, string | undefined> = process.env): GpuFacts {
+  const key = `${env.LLM_WORKBENCH_SYSROOT ?? ''}\0${env.PATH ?? ''}`;
+  if (memo?.key !== key) memo = { key, facts: readGpuFacts(env) };
+  return memo.facts;
+}

@@ -1,0 +1,14 @@
+/** The one place an accelerator's name picks its module. */
+import { cpuAccelerator } from './cpu/index.ts';
+import { cudaAccelerator } from './cuda/index.ts';
+import type { Accelerator, AcceleratorName } from './types.ts';
+import { vulkanAccelerator } from './vulkan/index.ts';
+
+const ACCELERATORS: Record<AcceleratorName, Accelerator> = { cpu: cpuAccelerator, cuda: cudaAccelerator, vulkan: vulkanAccelerator };
+
+export function acceleratorNamed(name: AcceleratorName): Accelerator {
+  return ACCELERATORS[name];
+}
+
+/** The order `auto` tries them in: the fastest a machine usually has first. */
+export const AUTO_ORDER: readonly AcceleratorName[] = ['cuda', 'vulkan', 'cpu'];

@@ -1,0 +1,54 @@
+/**
+ * An accelerator llama.cpp is built for and serves on: the CPU, CUDA (NVIDIA) or Vulkan (any GPU
+ * with a Vulkan driver, Mesa's lavapipe included). One folder each; `accelerator/index.ts` is the
+ * one place a name picks one, `choose.ts` the one place `auto` and the fallback are decided.
+ */
+import type { Finding } from '../doctor/finding.ts';
+import type { Plan } from '../profile/plan.ts';
+import type { GpuFacts } from './facts.ts';
+
+export interface BuildToolchain {
+  configureArgs: string[];
+  env: Record<string, string>;
+}
+
+export const NO_TOOLCHAIN: BuildToolchain = { configureArgs: [], env: {} };
+
+export type AcceleratorName = 'cpu' | 'cuda' | 'vulkan';
+
+/** NVIDIA's GPUs (CDI for podman, the NVIDIA runtime for docker) or the DRI render nodes (Vulkan). */
+export type ContainerDevice = 'nvidia' | 'dri';
+
+/** A device to run on, or the first link that is missing and how to mend it. */
+export type DeviceVerdict =
+  | { usable: true; device: string; memoryMiB?: number; note?: string }
+  | { usable: false; missing: string; fix: string };
+
+export interface AcceleratorSettings {
+  /** `accelerator.cuda_architectures`: "auto" (the detected cards) or "86;89". */
+  cudaArchitectures: string;
+}
+
+export interface Accelerator {
+  name: AcceleratorName;
+  label: string;
+  /**
+   * Whether this machine can run it. `forAuto`: only a device worth more than the CPU backend
+   * counts (lavapipe is a real Vulkan device, on the CPU, and slower than llama.cpp's CPU code).
+   */
+  device(facts: GpuFacts, options: { forAuto: boolean }): DeviceVerdict;
+  /** llama.cpp's CMake flags for it (the programs' build and the wheel's CMAKE_ARGS alike). */
+  cmakeArgs(facts: GpuFacts, settings: AcceleratorSettings): string[];
+  /** `make doctor`'s lines: each fact it depends on, with its fix. */
+  findings(facts: GpuFacts): Finding[];
+  /** What a container needs to see the device; each engine spells it (engine/*: --device, --gpus). */
+  containerDevice?: ContainerDevice;
+  /**
+   * Makes the toolkit ready for a build (installs what is missing, or stops naming it) and says
+   * what CMake needs to find it: flags that name this machine's paths (kept out of the build key)
+   * and the compile's environment.
+   */
+  buildToolchain(plan: Plan, build: { python: string; logFile: string }): Promise<BuildToolchain>;
+  /** Debian packages an image needs to build and to run it (none for the CPU). */
+  image: { buildPackages: string[]; runtimePackages: string[] };
+}

@@ -1,0 +1,61 @@
+/**
+ * Vulkan: any GPU with a Vulkan driver (NVIDIA, AMD, Intel; Mesa's drivers), built with Debian's
+ * headers and glslc. Mesa's lavapipe is a Vulkan device on the CPU: a real device that a profile
+ * may name (CI serves on it), never what `auto` picks, since llama.cpp's CPU code is faster.
+ */
+import type { Finding } from '../../doctor/finding.ts';
+import type { GpuFacts, VulkanDevice } from '../facts.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkbenchError } from '../../errors.ts';
+import { runLogged, which } from '../../process/run.ts';
+import { NO_TOOLCHAIN, type Accelerator } from '../types.ts';
+
+const INSTALL_BUILD = 'Debian/Ubuntu: sudo apt-get install libvulkan-dev glslc';
+const INSTALL = 'Debian/Ubuntu: sudo apt-get install mesa-vulkan-drivers vulkan-tools (and the GPU vendor\'s driver)';
+
+function describe(device: VulkanDevice): string {
+  return `${device.name} (${device.type === 'cpu' ? 'a CPU device' : `${device.type} GPU`}, ${device.driver || 'driver ?'}, Vulkan ${device.apiVersion || '?'})`;
+}
+
+export const vulkanAccelerator: Accelerator = {
+  name: 'vulkan',
+  label: 'Vulkan',
+  device(facts, { forAuto }) {
+    const { vulkan } = facts;
+    if (!vulkan.vulkaninfo) return { usable: false, missing: 'no vulkaninfo to list Vulkan devices', fix: INSTALL };
+    if (vulkan.error) return { usable: false, missing: `vulkaninfo failed: ${vulkan.error}`, fix: vulkan.icdFiles.length ? 'the Vulkan driver named in the ICD files does not load: reinstall it' : `no Vulkan driver (no ICD file in /usr/share/vulkan/icd.d): ${INSTALL}` };
+    const gpus = vulkan.devices.filter((d) => d.type !== 'cpu');
+    const chosen = gpus[0] ?? (forAuto ? undefined : vulkan.devices[0]);
+    if (!chosen) {
+      return vulkan.devices.length
+        ? { usable: false, missing: `only CPU Vulkan devices (${vulkan.devices.map((d) => d.name).join(', ')}): llama.cpp's CPU code is faster than those`, fix: 'install the GPU\'s Vulkan driver, or name accelerator.kind: vulkan to use the CPU device anyway' }
+        : { usable: false, missing: 'vulkaninfo lists no device', fix: INSTALL };
+    }
+    return { usable: true, device: describe(chosen), ...(chosen.type === 'cpu' ? { note: 'a CPU Vulkan device: a real Vulkan device, slower than the CPU backend' } : {}) };
+  },
+  cmakeArgs: () => ['-DGGML_VULKAN=ON'],
+  findings(facts: GpuFacts): Finding[] {
+    const { vulkan } = facts;
+    if (!vulkan.vulkaninfo) return [{ check: 'vulkan', status: 'info', detail: `no vulkaninfo (${vulkan.icdFiles.length} ICD files)`, fix: INSTALL }];
+    if (vulkan.error) return [{ check: 'vulkan', status: 'warn', detail: `vulkaninfo failed: ${vulkan.error}`, fix: 'reinstall the Vulkan driver' }];
+    return vulkan.devices.length
+      ? vulkan.devices.map((device, i) => ({ check: `vulkan ${i}`, status: 'info' as const, detail: describe(device) }))
+      : [{ check: 'vulkan', status: 'info', detail: 'vulkaninfo lists no device', fix: INSTALL }];
+  },
+  containerDevice: 'dri',
+  async buildToolchain(plan, { logFile }) {
+    // Debian's headers (1.3.239) and glslc build this llama.cpp's Vulkan backend; bootstrap.sh
+    // installs them (apt-get, through sudo when not root) or says what to install.
+    if (!which('glslc') || !existsSync('/usr/include/vulkan/vulkan.h')) {
+      await runLogged(['bash', join(plan.paths.repoRoot, 'scripts', 'bootstrap.sh'), 'vulkan'], {
+        label: 'installing the Vulkan headers and glslc',
+        logFile,
+        hint: `install them: ${INSTALL_BUILD}`,
+      });
+    }
+    if (!which('glslc')) throw new WorkbenchError('no glslc to compile llama.cpp\'s Vulkan shaders', INSTALL_BUILD);
+    return NO_TOOLCHAIN;
+  },
+  image: { buildPackages: ['libvulkan-dev', 'glslc'], runtimePackages: ['libvulkan1', 'mesa-vulkan-drivers'] },
+};

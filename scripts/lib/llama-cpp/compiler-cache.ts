@@ -1,0 +1,40 @@
+/**
+ * ccache for llama.cpp's compiles, when the machine has it (bootstrap.sh installs it with the
+ * compilers). llama.cpp's CMake puts ccache in front of the compiler by itself (GGML_CCACHE, on by
+ * default); what is ours is where the cache lives and what makes two builds share it:
+ *
+ * - the cache sits in llm-workbench's own cache folder (`make clean BUILDS=1` empties it), not the
+ *   user's ~/.cache/ccache;
+ * - paths under the build tree are hashed relative to it (CCACHE_BASEDIR), so the same source
+ *   unpacked somewhere else, another cache folder, a container, hits the same entries;
+ * - the compiler is known by its content, not its mtime, so the same Debian gcc in a container
+ *   counts as the same compiler, and the locale is the same for every compile.
+ *
+ * Why it matters: a second variant of the same commit (another accelerator, the bench's tools in a
+ * fresh tree, a clean machine provisioned from a shared cache) recompiles only what differs.
+ */
+import { join } from 'node:path';
+import type { Plan } from '../profile/plan.ts';
+
+export function compilerCacheDir(plan: Plan): string {
+  return join(plan.paths.cacheDir, 'ccache');
+}
+
+/** The environment a compile under `tree` runs with (added to the process's own). */
+export function compilerCacheEnv(plan: Plan, tree: string): Record<string, string> {
+  return {
+    CCACHE_DIR: compilerCacheDir(plan),
+    CCACHE_BASEDIR: tree,
+    CCACHE_NOHASHDIR: 'true',
+    CCACHE_COMPILERCHECK: 'content',
+    CCACHE_MAXSIZE: '2G',
+    // What llama.cpp's CMake asks for, but sets only at configure time, which the compiles never see.
+    CCACHE_SLOPPINESS: 'time_macros',
+    // ccache hashes the locale variables (they change the compiler's messages): a container with
+    // no LANG and a desktop with LANG=ja_JP.UTF-8 would otherwise never share an object.
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    LC_CTYPE: 'C.UTF-8',
+    LC_MESSAGES: 'C.UTF-8',
+  };
+}
