@@ -81,6 +81,8 @@ need_vulkan() {
   local missing=()
   [ -e /usr/include/vulkan/vulkan.h ] || missing+=(libvulkan-dev)
   have glslc || missing+=(glslc)
+  # ggml-vulkan's CMake asks for SPIRV-Headers' CMake package (find_package CONFIG).
+  [ -e /usr/share/cmake/SPIRV-Headers/SPIRV-HeadersConfig.cmake ] || missing+=(spirv-headers)
   have vulkaninfo || missing+=(vulkan-tools)
   ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
   apt_install "llama.cpp's Vulkan backend" "${missing[@]}"
@@ -105,7 +107,7 @@ for what in "$@"; do
   case "$what" in
     native) need_native ;;
     node) need_node ;;
-    test) need_native; need_test ;;
+    test) need_native; need_test; need_vulkan ;;
     vulkan) need_vulkan ;;
     *) say "unknown: $what (native, node, test or vulkan)"; exit 2 ;;
   esac

@@ -6,6 +6,7 @@ import { chooseAccelerator, type AcceleratorProfile } from '../../scripts/lib/ac
 import { cudaArchitectures, driverAtLeast } from '../../scripts/lib/accelerator/cuda/index.ts';
 import { chooseCudaToolkit } from '../../scripts/lib/accelerator/cuda/toolkit.ts';
 import { NO_GPU_FACTS, parseNvidiaSmi, parseVulkanSummary, readGpuFacts, type GpuFacts } from '../../scripts/lib/accelerator/facts.ts';
+import { offloadVerdict, readOffload } from '../../scripts/lib/accelerator/offload.ts';
 import { acceleratorFindings } from '../../scripts/lib/doctor/preflight.ts';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
@@ -177,5 +178,44 @@ describe('reading the machine (accelerator/facts.ts)', () => {
     assert.deepEqual(read.cudaToolkits.map((t) => [t.version, t.cublas]), [['13.0', false]]);
     assert.equal(read.container.cdiSpec, '/etc/cdi/nvidia.yaml');
     assert.equal(read.vulkan.vulkaninfo, undefined);
+  });
+});
+
+describe('offload verified from the server\'s own report (accelerator/offload.ts)', () => {
+  const vulkan = chooseAccelerator(ask('vulkan'), facts(lavapipe));
+  const LOADED = [
+    '0.00.242.295 I llama_prepare_model_devices: using device Vulkan0 (llvmpipe (LLVM 15.0.6, 256 bits)) (unknown id) - 2048 MiB free',
+    '0.00.350.390 I load_tensors: offloaded 31/31 layers to GPU',
+  ].join('\n');
+
+  it('names lavapipe to ggml-vulkan, which skips CPU devices unless told', () => {
+    assert.deepEqual(vulkan.serverEnv, { GGML_VK_VISIBLE_DEVICES: '0' });
+    assert.deepEqual(chooseAccelerator(ask('auto'), facts({ vulkan: { vulkaninfo: 'v', devices: [LAVAPIPE, RADEON], icdFiles: [] } })).serverEnv, {});
+  });
+
+  it('reads the device and the layers, and passes a GPU build that offloaded', () => {
+    assert.deepEqual(readOffload(LOADED), { device: 'Vulkan0 (llvmpipe (LLVM 15.0.6, 256 bits))', layers: { offloaded: 31, of: 31 } });
+    const verdict = offloadVerdict(vulkan, readOffload(LOADED));
+    assert.equal(verdict.ok, true);
+    assert.equal(verdict.line, 'on Vulkan0 (llvmpipe (LLVM 15.0.6, 256 bits)): 31/31 layers offloaded');
+  });
+
+  it('fails a GPU build that ended on the CPU, with what llama.cpp said', () => {
+    const cuda = chooseAccelerator(ask('cuda'), facts(linuxNvidia()));
+    const insufficient = offloadVerdict(cuda, readOffload('ggml_cuda_init: failed to initialize CUDA: CUDA driver version is insufficient for CUDA runtime version\nwarning: no usable GPU found, --gpu-layers option will be ignored'));
+    assert.equal(insufficient.ok, false);
+    assert.match(insufficient.line, /cuda build, but the server runs on the CPU: llama\.cpp said: CUDA driver version is insufficient/);
+    assert.match(insufficient.fix ?? '', /update the NVIDIA driver/);
+    const none = offloadVerdict(vulkan, readOffload('0.00.047 I ggml_vulkan: No devices found.\n'));
+    assert.match(none.line, /No devices found/);
+    assert.match(none.fix ?? '', /not visible to the server/);
+    const memory = offloadVerdict(cuda, readOffload('llama_prepare_model_devices: using device CUDA0 (NVIDIA H200) (0000:01:00.0) - 100 MiB free\nload_tensors: offloaded 0/31 layers to GPU'));
+    assert.match(memory.line, /offloaded 0\/31 layers: the model does not fit the device memory/);
+  });
+
+  it('says when only some layers fit', () => {
+    const some = offloadVerdict(vulkan, readOffload(LOADED.replace('31/31', '12/31')));
+    assert.equal(some.ok, true);
+    assert.match(some.line, /12\/31 layers offloaded \(not all/);
   });
 });

@@ -12,7 +12,6 @@
 import { WorkbenchError } from '../errors.ts';
 import type { GpuFacts } from './facts.ts';
 import { acceleratorNamed, AUTO_ORDER } from './index.ts';
-import { chooseCudaToolkit } from './cuda/toolkit.ts';
 import type { AcceleratorName, AcceleratorSettings, ContainerDevice } from './types.ts';
 
 export interface AcceleratorProfile extends AcceleratorSettings {
@@ -36,12 +35,14 @@ export interface AcceleratorChoice {
   toolchainKey: string;
   containerDevice?: ContainerDevice;
   deviceMemoryMiB?: number;
+  /** What the server's environment needs to reach the device (GGML_VK_VISIBLE_DEVICES for lavapipe). */
+  serverEnv: Record<string, string>;
   /** Asked for, required, and this machine cannot run it: nothing is built; the message and fix. */
   blocked?: { missing: string; fix: string };
 }
 
 export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts): AcceleratorChoice {
-  const settle = (name: AcceleratorName, why: string, verdict: { device: string; memoryMiB?: number }): AcceleratorChoice => {
+  const settle = (name: AcceleratorName, why: string, verdict: { device: string; memoryMiB?: number; serverEnv?: Record<string, string> }): AcceleratorChoice => {
     const accelerator = acceleratorNamed(name);
     return {
       requested: profile.kind,
@@ -51,7 +52,8 @@ export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts):
       required: profile.kind !== 'auto' && profile.kind !== 'cpu' && profile.required,
       ...(name === 'cpu' ? {} : { gpuLayers: profile.gpuLayers }),
       cmakeArgs: accelerator.cmakeArgs(facts, profile),
-      toolchainKey: name === 'cuda' ? chooseCudaToolkit(facts).key : name,
+      toolchainKey: accelerator.toolchainKey(facts),
+      serverEnv: verdict.serverEnv ?? {},
       ...(accelerator.containerDevice ? { containerDevice: accelerator.containerDevice } : {}),
       ...(verdict.memoryMiB ? { deviceMemoryMiB: verdict.memoryMiB } : {}),
     };

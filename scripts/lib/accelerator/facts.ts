@@ -8,8 +8,9 @@
  * tools are found on the environment's PATH (tests put a fake nvidia-smi there).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { headersSuffice, headerVersion, SYSTEM_HEADER } from './vulkan/headers.ts';
 
 export interface NvidiaGpu {
   name: string;
@@ -41,7 +42,8 @@ export interface GpuFacts {
   nvidiaNodes: string[];
   wsl: { dxg: boolean; libcuda?: string };
   nvidiaSmi: { path?: string; gpus: NvidiaGpu[]; error?: string };
-  vulkan: { vulkaninfo?: string; devices: VulkanDevice[]; icdFiles: string[]; error?: string };
+  /** headers: the machine's vulkan_core.h, its version and whether this llama.cpp compiles with it. */
+  vulkan: { vulkaninfo?: string; devices: VulkanDevice[]; icdFiles: string[]; error?: string; headers?: { version?: number; suffice: boolean } };
   cudaToolkits: CudaToolkit[];
   container: { cdiSpec?: string; dri: boolean };
 }
@@ -97,13 +99,14 @@ function cudaToolkitsUnder(root: string): CudaToolkit[] {
   const local = join(root, 'usr/local');
   const candidates = existsSync(local) ? readdirSync(local).filter((name) => /^cuda(-\d+\.\d+)?$/.test(name)).map((name) => join(local, name)) : [];
   const toolkits: CudaToolkit[] = [];
-  for (const dir of candidates) {
+  // /usr/local/cuda is usually a link to /usr/local/cuda-13.0: one toolkit, named by its real folder.
+  for (const dir of [...new Set(candidates.filter((d) => existsSync(d)).map((d) => realpathSync(d)))]) {
     const nvcc = join(dir, 'bin', 'nvcc');
     if (!existsSync(nvcc)) continue;
-    const version = /(\d+\.\d+)/.exec(dir.split('/').pop() ?? '')?.[1] ?? versionFile(dir);
+    const version = /cuda-(\d+\.\d+)$/.exec(dir)?.[1] ?? versionFile(dir);
     const libs = [join(dir, 'lib64'), join(dir, 'targets', 'x86_64-linux', 'lib'), join(dir, 'targets', 'sbsa-linux', 'lib')];
     const cublas = libs.some((lib) => existsSync(lib) && readdirSync(lib).some((f) => f.startsWith('libcublas.so')));
-    if (!toolkits.some((t) => t.version === version && t.cublas === cublas)) toolkits.push({ root: dir, nvcc, version, cublas });
+    toolkits.push({ root: dir, nvcc, version, cublas });
   }
   return toolkits;
 }
@@ -138,6 +141,11 @@ export function readGpuFacts(env: Record<string, string | undefined> = process.e
   const icdFiles = icdDirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f)));
   const vulkaninfo = findOnPath('vulkaninfo', env, root);
   const vulkan: GpuFacts['vulkan'] = { devices: [], icdFiles };
+  const header = at(SYSTEM_HEADER);
+  if (existsSync(header)) {
+    const version = headerVersion(readFileSync(header, 'utf8'));
+    vulkan.headers = { ...(version !== undefined ? { version } : {}), suffice: headersSuffice(header) };
+  }
   if (vulkaninfo) {
     vulkan.vulkaninfo = vulkaninfo;
     const result = run(vulkaninfo, ['--summary'], env);

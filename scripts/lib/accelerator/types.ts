@@ -21,7 +21,7 @@ export type ContainerDevice = 'nvidia' | 'dri';
 
 /** A device to run on, or the first link that is missing and how to mend it. */
 export type DeviceVerdict =
-  | { usable: true; device: string; memoryMiB?: number; note?: string }
+  | { usable: true; device: string; memoryMiB?: number; note?: string; serverEnv?: Record<string, string> }
   | { usable: false; missing: string; fix: string };
 
 export interface AcceleratorSettings {
@@ -37,6 +37,8 @@ export interface Accelerator {
    * counts (lavapipe is a real Vulkan device, on the CPU, and slower than llama.cpp's CPU code).
    */
   device(facts: GpuFacts, options: { forAuto: boolean }): DeviceVerdict;
+  /** What the build key holds beside the CMake flags: the toolkit or headers a build used. */
+  toolchainKey(facts: GpuFacts): string;
   /** llama.cpp's CMake flags for it (the programs' build and the wheel's CMAKE_ARGS alike). */
   cmakeArgs(facts: GpuFacts, settings: AcceleratorSettings): string[];
   /** `make doctor`'s lines: each fact it depends on, with its fix. */

@@ -15,6 +15,7 @@ import { currentBootId, readRecord, stopService } from '../process/background.ts
 import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
 import { healthEndpointOk, modelsAreLoaded } from '../process/readiness.ts';
+import { offloadVerdict, readOffloadFromLog } from '../accelerator/offload.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
 import type { Plan } from '../profile/plan.ts';
 import { statePaths } from '../state/paths.ts';
@@ -64,7 +65,7 @@ function serverService(plan: Plan, pythonEnv: string | undefined, modelSha: stri
   const backend = backendFor(plan);
   const apiKey = serverApiKey(plan, process.env, peek);
   const { argv, files } = plan.server.command;
-  const env = baseEnv(backend.nativeEnv(plan, apiKey));
+  const env = baseEnv({ ...plan.accelerator.serverEnv, ...backend.nativeEnv(plan, apiKey) });
   return {
     service: 'model-server',
     cwd: plan.paths.stateDir,
@@ -113,7 +114,16 @@ export const nativeRuntime: ServerRuntime = {
     const service = serverService(plan, pythonEnv, shas.join(' '));
     const { outcome, record, health, replacedBecause } = await ensureBackgroundService(plan, service);
     const note = health === 'busy' ? ', busy serving a request: left alone' : replacedBecause ? `; replaced: ${replacedBecause}` : '';
-    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})` };
+    const offload = offloadVerdict(plan.accelerator, readOffloadFromLog(statePaths(plan).serverLog));
+    if (!offload.ok) {
+      if (plan.accelerator.required) {
+        await stopService(statePaths(plan).serverRecord);
+        throw new WorkbenchError(`profile "${plan.profile.name}" asked for ${plan.accelerator.name}, and ${offload.line}`, `${offload.fix}; or accelerator.required: false to serve on the CPU`);
+      }
+      console.log(`  warning: ${offload.line} (fix: ${offload.fix})`);
+    }
+    const gpu = plan.accelerator.gpuLayers !== undefined ? ` ${offload.line}` : '';
+    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})${gpu}` };
   },
 
   hasRecord(plan) {
@@ -133,7 +143,8 @@ export const nativeRuntime: ServerRuntime = {
     const record = readRecord(statePaths(plan).serverRecord);
     const health = await serviceHealth(record, plan.server.port, serverReady(plan, serverApiKey(plan)));
     const why = stoppedDetails(record, health !== 'stopped', { bootId: currentBootId(), wsl: thisWsl() !== undefined }, (lines) => logTail(statePaths(plan).serverLog, lines));
-    return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health, ...why };
+    const offload = health === 'stopped' || plan.accelerator.gpuLayers === undefined ? undefined : offloadVerdict(plan.accelerator, readOffloadFromLog(statePaths(plan).serverLog));
+    return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health, ...why, ...(offload ? { note: offload.line } : {}) };
   },
 
   async logs(plan, lines) {

@@ -6,6 +6,7 @@ export const cpuAccelerator: Accelerator = {
   label: 'CPU',
   device: () => ({ usable: true, device: 'CPU' }),
   cmakeArgs: () => [],
+  toolchainKey: () => 'cpu',
   findings: () => [],
   buildToolchain: async () => NO_TOOLCHAIN,
   image: { buildPackages: [], runtimePackages: [] },

@@ -61,6 +61,7 @@ export const cudaAccelerator: Accelerator = {
     }
     return { usable: true, device: `${gpu.name} (compute ${gpu.computeCap}, ${gpu.memoryMiB} MiB, driver ${gpu.driver})`, memoryMiB: gpu.memoryMiB };
   },
+  toolchainKey: (facts) => chooseCudaToolkit(facts).key,
   cmakeArgs: (facts, settings) => ['-DGGML_CUDA=ON', `-DCMAKE_CUDA_ARCHITECTURES=${cudaArchitectures(facts, settings.cudaArchitectures)}`],
   findings(facts: GpuFacts): Finding[] {
     const findings: Finding[] = [];

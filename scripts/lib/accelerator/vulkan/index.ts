@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { runLogged, which } from '../../process/run.ts';
 import { NO_TOOLCHAIN, type Accelerator } from '../types.ts';
+import { ensureNewerHeaders, headersSuffice, NEWER_HEADERS } from './headers.ts';
 
-const INSTALL_BUILD = 'Debian/Ubuntu: sudo apt-get install libvulkan-dev glslc';
+const INSTALL_BUILD = 'Debian/Ubuntu: sudo apt-get install libvulkan-dev glslc spirv-headers';
+const SPIRV_HEADERS = '/usr/share/cmake/SPIRV-Headers/SPIRV-HeadersConfig.cmake';
 const INSTALL = 'Debian/Ubuntu: sudo apt-get install mesa-vulkan-drivers vulkan-tools (and the GPU vendor\'s driver)';
 
 function describe(device: VulkanDevice): string {
@@ -32,22 +34,35 @@ export const vulkanAccelerator: Accelerator = {
         ? { usable: false, missing: `only CPU Vulkan devices (${vulkan.devices.map((d) => d.name).join(', ')}): llama.cpp's CPU code is faster than those`, fix: 'install the GPU\'s Vulkan driver, or name accelerator.kind: vulkan to use the CPU device anyway' }
         : { usable: false, missing: 'vulkaninfo lists no device', fix: INSTALL };
     }
-    return { usable: true, device: describe(chosen), ...(chosen.type === 'cpu' ? { note: 'a CPU Vulkan device: a real Vulkan device, slower than the CPU backend' } : {}) };
+    if (chosen.type !== 'cpu') return { usable: true, device: describe(chosen) };
+    // ggml-vulkan skips CPU devices unless named (ggml-vulkan.cpp: "If only CPU devices are
+    // available, return without devices"); GGML_VK_VISIBLE_DEVICES names it, by vulkaninfo's index.
+    return {
+      usable: true,
+      device: describe(chosen),
+      note: 'a CPU Vulkan device: a real Vulkan device, slower than the CPU backend',
+      serverEnv: { GGML_VK_VISIBLE_DEVICES: String(vulkan.devices.indexOf(chosen)) },
+    };
   },
   cmakeArgs: () => ['-DGGML_VULKAN=ON'],
+  // The headers are part of what is built: the machine's when they suffice, else trixie's.
+  toolchainKey: (facts) => (facts.vulkan.headers?.suffice ? `vulkan-system-headers-${facts.vulkan.headers.version ?? '?'}` : `vulkan-headers-${NEWER_HEADERS.version}`),
   findings(facts: GpuFacts): Finding[] {
     const { vulkan } = facts;
     if (!vulkan.vulkaninfo) return [{ check: 'vulkan', status: 'info', detail: `no vulkaninfo (${vulkan.icdFiles.length} ICD files)`, fix: INSTALL }];
     if (vulkan.error) return [{ check: 'vulkan', status: 'warn', detail: `vulkaninfo failed: ${vulkan.error}`, fix: 'reinstall the Vulkan driver' }];
-    return vulkan.devices.length
+    const headers: Finding[] = vulkan.headers
+      ? [{ check: 'vulkan headers', status: 'info', detail: vulkan.headers.suffice ? `${vulkan.headers.version ?? '?'}: this llama.cpp builds with them` : `${vulkan.headers.version ?? '?'} lack VK_EXT_layer_settings: a Vulkan build fetches Debian trixie's ${NEWER_HEADERS.version} headers` }]
+      : [];
+    return [...headers, ...(vulkan.devices.length
       ? vulkan.devices.map((device, i) => ({ check: `vulkan ${i}`, status: 'info' as const, detail: describe(device) }))
-      : [{ check: 'vulkan', status: 'info', detail: 'vulkaninfo lists no device', fix: INSTALL }];
+      : [{ check: 'vulkan', status: 'info' as const, detail: 'vulkaninfo lists no device', fix: INSTALL }])];
   },
   containerDevice: 'dri',
   async buildToolchain(plan, { logFile }) {
     // Debian's headers (1.3.239) and glslc build this llama.cpp's Vulkan backend; bootstrap.sh
     // installs them (apt-get, through sudo when not root) or says what to install.
-    if (!which('glslc') || !existsSync('/usr/include/vulkan/vulkan.h')) {
+    if (!which('glslc') || !existsSync('/usr/include/vulkan/vulkan.h') || !existsSync(SPIRV_HEADERS)) {
       await runLogged(['bash', join(plan.paths.repoRoot, 'scripts', 'bootstrap.sh'), 'vulkan'], {
         label: 'installing the Vulkan headers and glslc',
         logFile,
@@ -55,7 +70,12 @@ export const vulkanAccelerator: Accelerator = {
       });
     }
     if (!which('glslc')) throw new WorkbenchError('no glslc to compile llama.cpp\'s Vulkan shaders', INSTALL_BUILD);
-    return NO_TOOLCHAIN;
+    if (headersSuffice()) return NO_TOOLCHAIN;
+    const prefix = await ensureNewerHeaders(plan.paths.cacheDir, logFile);
+    return {
+      configureArgs: [`-DVulkan_INCLUDE_DIR=${join(prefix, 'usr', 'include')}`, `-DSPIRV-Headers_DIR=${join(prefix, 'usr', 'share', 'cmake', 'SPIRV-Headers')}`],
+      env: {},
+    };
   },
-  image: { buildPackages: ['libvulkan-dev', 'glslc'], runtimePackages: ['libvulkan1', 'mesa-vulkan-drivers'] },
+  image: { buildPackages: ['libvulkan-dev', 'glslc', 'spirv-headers'], runtimePackages: ['libvulkan1', 'mesa-vulkan-drivers'] },
 };

@@ -48,7 +48,9 @@ function instanceArgs(plan: Plan, model: PlanModel, threads = true): string[] {
     '--pooling', model.pooling,
     ...chatTemplateArgs(model.chatFormat, field),
     // A GPU build offloads; auto lets llama.cpp fit the layers to the device's free memory (--fit).
-    ...(plan.accelerator.gpuLayers !== undefined ? ['--n-gpu-layers', String(plan.accelerator.gpuLayers)] : []),
+    // Trace verbosity on a GPU build: this llama.cpp logs the device it chose and "offloaded N/M
+    // layers" only there, and step 40 reads them to verify the offload (accelerator/offload.ts).
+    ...(plan.accelerator.gpuLayers !== undefined ? ['--n-gpu-layers', String(plan.accelerator.gpuLayers), '--log-verbosity', '4'] : []),
     // --no-repack also keeps weights out of the AMX buffer, which crashes at warm-up (plan.server.weightRepack).
     ...(server.weightRepack ? [] : ['--no-repack']),
   ];

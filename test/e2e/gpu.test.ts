@@ -1,0 +1,57 @@
+/**
+ * A GPU build for real on a machine without a GPU: llama.cpp's Vulkan backend built from the
+ * pinned source (headers from Debian trixie where bookworm's are too old) and run on Mesa's
+ * lavapipe, a real Vulkan device on the CPU. The server's own loading report must say every layer
+ * went to that device; the smoke checks and the guide's notebook pass; make status names it.
+ * And the other side: a GPU that is asked for and cannot be had stops before anything is built.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { make, newWorld, worldProfiles } from './support.ts';
+
+describe('accelerator.kind: vulkan on lavapipe', () => {
+  const world = newWorld();
+  let first: Awaited<ReturnType<typeof make>>;
+  before(async () => {
+    worldProfiles(world, { vulkan: 'extends: default\naccelerator:\n  kind: vulkan\n' });
+    first = await make(world, 'provision', { PROFILE: 'vulkan' });
+  });
+  after(async () => {
+    await make(world, 'down', { PROFILE: 'vulkan' });
+  });
+
+  it('builds llama-server for Vulkan, serves every layer on the lavapipe device, and passes every smoke check and the notebook', async () => {
+    assert.equal(first.exitCode, 0, first.all);
+    assert.match(first.stdout, /^15-server-build\s+(created|unchanged)\s+[\d.]+s\s+llama-server /m);
+    assert.match(first.stdout, /^40-model-server\s+created\s+[\d.]+s\s+\S+ \(pid \d+\) on Vulkan0 \(llvmpipe[^)]*\)\): 31\/31 layers offloaded$/m);
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+      assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
+    }
+  });
+
+  it('names the device and the offload in make status and make plan', async () => {
+    const status = await make(world, 'status', { PROFILE: 'vulkan' });
+    assert.equal(status.exitCode, 0, status.all);
+    assert.match(status.stdout, /^model-server: on Vulkan0 \(llvmpipe .*\): 31\/31 layers offloaded$/m);
+    const plan = JSON.parse((await make(world, 'plan', { JSON: '1', PROFILE: 'vulkan' })).stdout);
+    assert.equal(plan.accelerator.name, 'vulkan');
+    assert.deepEqual(plan.accelerator.serverEnv, { GGML_VK_VISIBLE_DEVICES: '0' });
+    assert.ok(plan.server.command.argv.includes('--n-gpu-layers'));
+  });
+});
+
+describe('a GPU asked for that this machine does not have', () => {
+  it('stops before building, naming what is missing, and auto serves on the CPU saying why', async () => {
+    const world = newWorld();
+    worldProfiles(world, { cuda: 'extends: default\naccelerator:\n  kind: cuda\n' });
+    const cuda = await make(world, 'provision', { PROFILE: 'cuda' });
+    assert.notEqual(cuda.exitCode, 0);
+    assert.match(cuda.stdout + cuda.stderr, /fail\s+accelerator\s+cuda asked for: no NVIDIA device \(no \/dev\/nvidia0 on Linux, no \/dev\/dxg on WSL 2\)/);
+    assert.doesNotMatch(cuda.stdout, /^15-server-build/m, 'nothing is built');
+    const alone = await make(world, 'server-build', { PROFILE: 'cuda' });
+    assert.notEqual(alone.exitCode, 0);
+    assert.match(alone.stderr, /asks for cuda \(accelerator\.kind\), and no NVIDIA device/);
+    const doctor = await make(world, 'doctor');
+    assert.match(doctor.stdout, /ok\s+accelerator\s+cpu on CPU: auto: no CUDA: no NVIDIA device .*no Vulkan: only CPU Vulkan devices \(llvmpipe/);
+  });
+});
