@@ -19,6 +19,7 @@ import { statePaths } from '../state/paths.ts';
 import { assertAcceleratorUsable } from '../accelerator/choose.ts';
 import { acceleratorNamed } from '../accelerator/index.ts';
 import { compilerCacheEnv } from './compiler-cache.ts';
+import type { LlamaCppLock } from '../profile/lock-file.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from './artifact.ts';
 import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
 import { blasCmakeArgs } from './versions.ts';
@@ -76,7 +77,7 @@ with tarfile.open(sdist) as tar:
  * files, seconds instead of minutes, since both link the same ggml and llama libraries. An
  * interrupted build leaves the tree to Ninja, which finishes it next time.
  */
-function buildTreeDir(plan: Plan): string {
+export function buildTreeDir(plan: Plan): string {
   return join(plan.paths.cacheDir, 'llama.cpp-build', cmakeBuildKey(plan, []));
 }
 
@@ -96,6 +97,42 @@ async function withBuildTree<T>(tree: string, fn: () => Promise<T>): Promise<T> 
   }
 }
 
+/**
+ * The build tree of this plan, configured: CMake and Ninja in the build venv, the patched source
+ * unpacked, the accelerator's toolkit ready, CMake run once. Compiling is the caller's; a test
+ * that only configures (the CUDA route on a machine without a GPU) stops here.
+ */
+export async function configureBuildTree(
+  plan: Plan,
+  { python, sdist, info, work, logFile }: { python: string; sdist: string; info: LlamaCppLock; work: string; logFile: string },
+): Promise<{ bin: string; build: string; env: Record<string, string | undefined>; hint: string }> {
+  const missing = ['cc', 'c++'].filter((tool) => !which(tool));
+  const hint = missing.length
+    ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential)`
+    : `the last lines of ${logFile} say what failed`;
+  const bin = join(python, '..');
+  const tree = buildTreeDir(plan);
+  const source = join(tree, 'src', `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
+  const build = join(tree, 'build');
+  await runLogged([python, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', 'cmake', 'ninja'], { label: 'installing CMake and Ninja from PyPI', logFile, hint: 'PyPI must be reachable' });
+  mkdirSync(tree, { recursive: true });
+  if (!existsSync(join(tree, 'src'))) {
+    // Unpacked and patched aside, then moved in whole: the tree never holds half a source.
+    const unpacked = join(work, 'src');
+    await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, unpacked], { label: 'unpacking llama.cpp', logFile, hint });
+    if (applyKeepAlivePatch(join(unpacked, `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp')) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
+    renameSync(unpacked, join(tree, 'src'));
+  }
+  // The accelerator's toolkit (CUDA's nvcc and libraries, Vulkan's headers and glslc), ready before CMake looks.
+  const toolchain = await acceleratorNamed(plan.accelerator.name).buildToolchain(plan, { python, logFile });
+  const env = { ...process.env, ...compilerCacheEnv(plan, tree), ...toolchain.env };
+  if (!existsSync(join(build, 'build.ninja'))) {
+    const configure = [join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaCppCmakeArgs(plan), ...toolchain.configureArgs, buildCommitArg(info.llamaCppCommit)];
+    await runLogged(configure, { label: 'configuring llama.cpp', logFile, hint, env });
+  }
+  return { bin, build, env, hint };
+}
+
 /** The programs named, built once per key into `<cache>/<folder>/<key>/`. */
 export function cmakeProgramsArtifact(folder: string, programs: readonly string[]): BuildArtifact & { program(plan: Plan, name: string): string } {
   const dir = (plan: Plan) => join(plan.paths.cacheDir, folder, cmakeBuildKey(plan, programs));
@@ -111,31 +148,8 @@ export function cmakeProgramsArtifact(folder: string, programs: readonly string[
       return buildOnce(plan, dir(plan), isComplete, ({ python, sdist, info, work, out }) =>
         withBuildTree(buildTreeDir(plan), async () => {
           const logFile = statePaths(plan).buildLog;
-          const missing = ['cc', 'c++'].filter((tool) => !which(tool));
-          const hint = missing.length
-            ? `no ${missing.join(', ')} on PATH: install a C/C++ compiler (Debian/Ubuntu: sudo apt-get install build-essential)`
-            : `the last lines of ${logFile} say what failed`;
-          const bin = join(python, '..');
-          const tree = buildTreeDir(plan);
-          const source = join(tree, 'src', `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
-          const build = join(tree, 'build');
-          await runLogged([python, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', 'cmake', 'ninja'], { label: 'installing CMake and Ninja from PyPI', logFile, hint: 'PyPI must be reachable' });
-          mkdirSync(tree, { recursive: true });
-          if (!existsSync(join(tree, 'src'))) {
-            // Unpacked and patched aside, then moved in whole: the tree never holds half a source.
-            const unpacked = join(work, 'src');
-            await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, unpacked], { label: 'unpacking llama.cpp', logFile, hint });
-            if (applyKeepAlivePatch(join(unpacked, `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp')) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
-            renameSync(unpacked, join(tree, 'src'));
-          }
           console.log(`  building ${programs.join(', ')} from llama.cpp ${info.llamaCppCommit.slice(0, 12)} (llama-cpp-python ${plan.llamaCpp.version}'s source); a few minutes on 2 cores the first time`);
-          // The accelerator's toolkit (CUDA's nvcc and libraries, Vulkan's headers and glslc), ready before CMake looks.
-          const toolchain = await acceleratorNamed(plan.accelerator.name).buildToolchain(plan, { python, logFile });
-          const env = { ...process.env, ...compilerCacheEnv(plan, tree), ...toolchain.env };
-          if (!existsSync(join(build, 'build.ninja'))) {
-            const configure = [join(bin, 'cmake'), '-S', source, '-B', build, '-G', 'Ninja', `-DCMAKE_MAKE_PROGRAM=${join(bin, 'ninja')}`, ...llamaCppCmakeArgs(plan), ...toolchain.configureArgs, buildCommitArg(info.llamaCppCommit)];
-            await runLogged(configure, { label: 'configuring llama.cpp', logFile, hint, env });
-          }
+          const { bin, build, env, hint } = await configureBuildTree(plan, { python, sdist, info, work, logFile });
           await runLogged([join(bin, 'cmake'), '--build', build, '--target', ...programs, '-j', String(availableParallelism())], {
             label: `compiling ${programs.join(', ')}`,
             logFile,

@@ -65,13 +65,13 @@ export function isToolkitRoot(root: string): boolean {
 /**
  * CUDA 13.0 from PyPI, installed once into the cache (`cuda-toolkit/<digest of the pins>`) with
  * pip --target, staged then renamed so an interrupted install is never taken for a toolkit. The
- * wheels ship only versioned libraries (libcudart.so.13); CMake's FindCUDAToolkit looks for the
- * unversioned names, so those links are made here.
+ * wheels ship only versioned libraries (libcudart.so.13) in `lib`; CMake's FindCUDAToolkit looks
+ * for the unversioned names and nvcc links from `lib64`, so those links are made here.
  */
 export async function ensureWheelToolkit(cacheDir: string, python: string, logFile: string): Promise<string> {
   const prefix = join(cacheDir, 'cuda-toolkit', `cuda-${CUDA_WHEELS_VERSION}-${sha256Hex(CUDA_WHEELS.join(' ')).slice(0, 12)}`);
   const root = wheelToolkitRoot(prefix);
-  if (isToolkitRoot(root)) return root;
+  if (isToolkitRoot(root)) return withLib64(root);
   const staging = `${prefix}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(dirname(prefix), { recursive: true });
@@ -89,6 +89,12 @@ export async function ensureWheelToolkit(cacheDir: string, python: string, logFi
   if (!isToolkitRoot(wheelToolkitRoot(staging))) throw new WorkbenchError(`the CUDA wheels installed no nvcc in ${wheelToolkitRoot(staging)}`, `read ${logFile}`);
   rmSync(prefix, { recursive: true, force: true });
   renameSync(staging, prefix);
+  return withLib64(root);
+}
+
+/** nvcc links from `<root>/lib64` (its nvcc.profile); the wheels put the libraries in `lib`. */
+function withLib64(root: string): string {
+  if (!existsSync(join(root, 'lib64'))) symlinkSync('lib', join(root, 'lib64'));
   return root;
 }
 
