@@ -20,6 +20,8 @@ import OpenAI from 'openai';
 import { backendsFrom } from '../scripts/lib/backend/index.ts';
 import { benchTools, llamaBatchedBench, llamaBench, withTemporaryServer, type BatchedLimit, type CppLimit } from './bench/backends.ts';
 import { rawEngine } from './bench/raw.ts';
+import { offloadVerdict, readOffloadFromLog } from '../scripts/lib/accelerator/offload.ts';
+import { statePaths } from '../scripts/lib/state/paths.ts';
 import { concurrencyChart, GUIDE_FIGURES, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
@@ -169,6 +171,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     model: { alias: plan.model.alias, file: plan.model.fileName },
     llamaCppVersion: raw.version,
     at: new Date().toISOString(),
+    device: { accelerator: plan.accelerator.name, device: plan.accelerator.device, offload: offloadVerdict(plan.accelerator, readOffloadFromLog(statePaths(plan).serverLog)).line },
     settings: { runsPerPrompt: settings.runsPerPrompt, maxTokens: settings.maxTokens, nCtx: plan.model.nCtx, nThreads: plan.server.nThreads, concurrency: settings.concurrency, requestsPerClient: settings.requestsPerClient },
     served: { backend: own!.name, runs: served.runs, summary: served.summary },
     raw: { loadSeconds: raw.loadSeconds, runs: raw.runs, summary: rawSummary },

@@ -19,11 +19,17 @@ export async function benchTools(plan: Plan): Promise<{ bench: string; batched: 
   return { bench: BENCH_TOOLS.program(plan, 'llama-bench'), batched: BENCH_TOOLS.program(plan, 'llama-batched-bench') };
 }
 
+/** On a GPU build, llama.cpp's tools run where the server does: every layer on the device (and its visibility env). */
+export function gpuArgs(plan: Plan): string[] {
+  const layers = plan.accelerator.gpuLayers;
+  return layers === undefined ? [] : ['-ngl', layers === 'auto' ? '99' : String(layers)];
+}
+
 /** Runs `fn` against a server of `backend` of the bench's own, then stops it. */
 export async function withTemporaryServer<T>(plan: Plan, backend: ServingBackend, fn: (baseUrl: string, parallel: number) => Promise<T>): Promise<T> {
   const port = await freePort();
   const { argv, env, parallel } = await backend.benchServer(plan, port);
-  const child = execa(argv[0]!, argv.slice(1), { reject: false, all: true, buffer: true, env: baseEnv(env), extendEnv: false });
+  const child = execa(argv[0]!, argv.slice(1), { reject: false, all: true, buffer: true, env: baseEnv({ ...plan.accelerator.serverEnv, ...env }), extendEnv: false });
   const baseUrl = `http://127.0.0.1:${port}/v1`;
   try {
     const deadline = Date.now() + 180_000;
@@ -61,7 +67,10 @@ export interface CppLimit {
  */
 export async function llamaBench(plan: Plan, binary: string, genTokens: number): Promise<CppLimit> {
   const counts = [...new Set([plan.server.nThreads, plan.server.nThreadsBatch])].sort((a, b) => a - b);
-  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-r', '3', ...(plan.server.weightRepack ? [] : ['--repack', '0']), '-o', 'json'], { reject: false });
+  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-r', '3', ...gpuArgs(plan), ...(plan.server.weightRepack ? [] : ['--repack', '0']), '-o', 'json'], {
+    reject: false,
+    env: { ...process.env, ...plan.accelerator.serverEnv },
+  });
   if (result.failed) throw new WorkbenchError('llama-bench failed', 'its output is below', { details: String(result.stderr).split('\n').slice(-15).join('\n') });
   const rows = JSON.parse(String(result.stdout)) as { n_prompt: number; n_gen: number; n_threads: number; avg_ts: number }[];
   const byThreads = counts.map((threads) => ({
@@ -107,7 +116,7 @@ export async function llamaBatchedBench(plan: Plan, binary: string, threads: num
     ...(plan.server.weightRepack ? [] : ['--no-repack']),
     '--output-format', 'jsonl',
   ];
-  const result = await execa(binary, args, { reject: false, all: true });
+  const result = await execa(binary, [...args, ...gpuArgs(plan)], { reject: false, all: true, env: { ...process.env, ...plan.accelerator.serverEnv } });
   if (result.failed) throw new WorkbenchError('llama-batched-bench failed', 'its output is below', { details: String(result.all).split('\n').slice(-15).join('\n') });
   const rows = String(result.all)
     .split('\n')

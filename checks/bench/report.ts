@@ -29,6 +29,8 @@ export interface BenchReport {
   model: { alias: string; file: string };
   llamaCppVersion: string;
   at: string;
+  /** What it ran on: the accelerator, the device, and the served model's offload as the server reported it. */
+  device?: { accelerator: string; device: string; offload: string };
   settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number };
   /** The profile's own server, of the profile's backend. */
   served: { backend: BackendBench['backend']; runs: RunMeasure[]; summary: MetricSummaries };
@@ -97,6 +99,7 @@ export function markdownReport(report: BenchReport): string {
     '',
     `llama-cpp-python ${report.llamaCppVersion}, n_ctx ${report.settings.nCtx}, threads ${report.settings.nThreads}, ` +
       `max_tokens ${report.settings.maxTokens}, ${report.settings.runsPerPrompt} runs per prompt after a warm-up; ${report.at}.`,
+    ...(report.device ? [`Device: ${report.device.accelerator} on ${report.device.device}; the served model ${report.device.offload}. llama-bench and llama-batched-bench run on the same device.`] : []),
     '',
     `## Served endpoint: the profile's ${report.backends?.[0]?.label ?? served.backend} (streaming chat, official openai client)`,
     '',

@@ -59,6 +59,11 @@ describe('bench reports', () => {
     assert.match(md, /^\| decode tokens\/s \| 4\.15 \| 12\.5 \(raw\), 10\.0 \(served\) \|$/m);
   });
 
+  it('names the device and the served model\'s offload', () => {
+    const md = markdownReport({ ...report, device: { accelerator: 'vulkan', device: 'llvmpipe (a CPU device)', offload: 'on Vulkan0 (llvmpipe): 31/31 layers offloaded' } });
+    assert.match(md, /^Device: vulkan on llvmpipe \(a CPU device\); the served model on Vulkan0 \(llvmpipe\): 31\/31 layers offloaded\. llama-bench and llama-batched-bench run on the same device\.$/m);
+  });
+
   it('draws one bar per concurrency level and the raw engine line', () => {
     const svg = concurrencyChart(report);
     assert.equal(svg.match(/class="bar"/g)?.length, 3);
