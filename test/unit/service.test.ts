@@ -128,3 +128,28 @@ describe('small process helpers', () => {
     }
   });
 });
+
+describe('readiness probes leave no connection behind', () => {
+  it('probes /v1/models and /health on connections that close, so a restart does not wait on a probe', async () => {
+    const { default: http } = await import('node:http');
+    const { modelIsListed, healthEndpointOk } = await import('../../scripts/lib/process/readiness.ts');
+    const { openConnections } = await import('../../scripts/lib/process/sockets.ts');
+    const port = await freePort();
+    // A keep-alive server, as llama-server is: an idle pooled connection would stay ESTABLISHED.
+    const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url === '/v1/models' ? JSON.stringify({ data: [{ id: 'smol' }] }) : '{"status":"ok"}');
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      assert.equal(await modelIsListed(`http://127.0.0.1:${port}/v1`, 'smol'), true);
+      assert.equal(await healthEndpointOk(`http://127.0.0.1:${port}/v1`), true);
+      assert.equal(await modelIsListed(`http://127.0.0.1:${port}/v1`, 'other'), false);
+      await sleep(100);
+      assert.equal(openConnections(port), 0, 'a probe left its connection open');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

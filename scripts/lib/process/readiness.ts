@@ -2,8 +2,28 @@
  * Readiness gates. llama_cpp.server has no health route (docs/decisions.md#llama_cppserver): it is ready when
  * GET /v1/models lists our alias. JupyterLab is ready when /api/status accepts our token.
  */
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
+
+/**
+ * A probe's GET, on a connection of its own that closes after the answer. fetch keeps its
+ * connection open in a pool, and the restart that waits for requests in flight counts open
+ * connections to the server (waitUntilIdle): a probe's idle socket would count as a request.
+ */
+export function probeGet(url: string, headers: Record<string, string> = {}, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { headers: { ...headers, connection: 'close' }, agent: false, timeout: timeoutMs }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
+}
 
 export interface WaitOptions {
   /** What we are waiting for, for messages: "model server on 127.0.0.1:8080". */
@@ -48,12 +68,9 @@ export async function modelIsListed(baseUrl: string, alias: string, apiKey?: str
  */
 export async function modelsAreLoaded(baseUrl: string, aliases: readonly string[], apiKey?: string): Promise<boolean> {
   try {
-    const response = await fetch(`${baseUrl}/models`, {
-      headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
-      signal: AbortSignal.timeout(2000),
-    });
-    if (!response.ok) return false;
-    const body = (await response.json()) as { data?: { id?: string; status?: { value?: string } }[] };
+    const response = await probeGet(`${baseUrl}/models`, apiKey ? { Authorization: `Bearer ${apiKey}` } : {});
+    if (response.status < 200 || response.status > 299) return false;
+    const body = JSON.parse(response.body) as { data?: { id?: string; status?: { value?: string } }[] };
     const listed = body.data ?? [];
     return aliases.every((alias) => listed.some((model) => model.id === alias && (model.status?.value ?? 'loaded') === 'loaded'));
   } catch {
@@ -64,7 +81,8 @@ export async function modelsAreLoaded(baseUrl: string, aliases: readonly string[
 /** llama-server's /health (beside /v1, no key needed): 200 once the model is loaded, 503 while loading. */
 export async function healthEndpointOk(baseUrl: string): Promise<boolean> {
   try {
-    return (await fetch(`${baseUrl.replace(/\/v1$/, '')}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+    const { status } = await probeGet(`${baseUrl.replace(/\/v1$/, '')}/health`);
+    return status >= 200 && status < 300;
   } catch {
     return false;
   }
@@ -73,11 +91,8 @@ export async function healthEndpointOk(baseUrl: string): Promise<boolean> {
 /** One probe of JupyterLab's /api/status with the token. */
 export async function jupyterAnswers(url: string, token: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url.replace(/\/lab$/, '')}/api/status`, {
-      headers: { Authorization: `token ${token}` },
-      signal: AbortSignal.timeout(2000),
-    });
-    return response.ok;
+    const response = await probeGet(`${url.replace(/\/lab$/, '')}/api/status`, { Authorization: `token ${token}` });
+    return response.status >= 200 && response.status < 300;
   } catch {
     return false;
   }
