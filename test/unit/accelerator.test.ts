@@ -137,6 +137,15 @@ describe('what make doctor says about the GPU', () => {
     assert.ok(findings.some((f) => f.check === 'vulkan 0' && /llvmpipe .*a CPU device/.test(f.detail)));
   });
 
+  it('says whether a container can have the card (a CDI spec), with the command that makes one', () => {
+    const without = facts(linuxNvidia());
+    const line = acceleratorFindings(planWith('', without), without).find((f) => f.check === 'nvidia (CDI)');
+    assert.match(line?.detail ?? '', /no CDI spec \(\/etc\/cdi\/nvidia\.yaml\): a container cannot have the GPU/);
+    assert.match(line?.fix ?? '', /nvidia-ctk cdi generate --output=\/etc\/cdi\/nvidia\.yaml/);
+    const withSpec = facts({ ...linuxNvidia(), container: { cdiSpec: '/etc/cdi/nvidia.yaml', dri: false } });
+    assert.match(acceleratorFindings(planWith('', withSpec), withSpec).find((f) => f.check === 'nvidia (CDI)')?.detail ?? '', /containers can have the GPU/);
+  });
+
   it('warns when the model is larger than the card\'s memory', () => {
     const gpu = facts(linuxNvidia({ ...RTX, memoryMiB: 64 }));
     const findings = acceleratorFindings(planWith('', gpu), gpu);

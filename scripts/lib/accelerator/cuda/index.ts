@@ -77,6 +77,15 @@ export const cudaAccelerator: Accelerator = {
     if (facts.nvidiaSmi.error) findings.push({ check: 'nvidia', status: 'warn', detail: `nvidia-smi failed: ${facts.nvidiaSmi.error}`, fix: 'reboot after a driver update, or reinstall the driver' });
     const toolkit = chooseCudaToolkit(facts);
     findings.push({ check: 'cuda toolkit', status: 'info', detail: toolkit.describe });
+    // A container reaches the card through CDI (podman --device nvidia.com/gpu=all) or the NVIDIA
+    // runtime (docker --gpus all); both come from nvidia-container-toolkit.
+    if (facts.nvidiaNodes.length || facts.wsl.dxg) {
+      findings.push(
+        facts.container.cdiSpec
+          ? { check: 'nvidia (CDI)', status: 'info', detail: `${facts.container.cdiSpec}: containers can have the GPU (podman --device nvidia.com/gpu=all)` }
+          : { check: 'nvidia (CDI)', status: 'info', detail: 'no CDI spec (/etc/cdi/nvidia.yaml): a container cannot have the GPU', fix: 'install nvidia-container-toolkit, then sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml' },
+      );
+    }
     return findings;
   },
   containerDevice: 'nvidia',

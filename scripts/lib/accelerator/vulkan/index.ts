@@ -54,7 +54,10 @@ export const vulkanAccelerator: Accelerator = {
     const headers: Finding[] = vulkan.headers
       ? [{ check: 'vulkan headers', status: 'info', detail: vulkan.headers.suffice ? `${vulkan.headers.version ?? '?'}: this llama.cpp builds with them` : `${vulkan.headers.version ?? '?'} lack VK_EXT_layer_settings: a Vulkan build fetches Debian trixie's ${NEWER_HEADERS.version} headers` }]
       : [];
-    return [...headers, ...(vulkan.devices.length
+    const dri: Finding[] = vulkan.devices.some((d) => d.type !== 'cpu')
+      ? [facts.container.dri ? { check: 'vulkan (/dev/dri)', status: 'info', detail: '/dev/dri: containers can have the GPU (--device /dev/dri)' } : { check: 'vulkan (/dev/dri)', status: 'info', detail: 'no /dev/dri: a container cannot reach the GPU', fix: 'on WSL 2, Vulkan in containers needs Docker Desktop\'s GPU support; on Linux, the GPU driver creates /dev/dri' }]
+      : [];
+    return [...headers, ...dri, ...(vulkan.devices.length
       ? vulkan.devices.map((device, i) => ({ check: `vulkan ${i}`, status: 'info' as const, detail: describe(device) }))
       : [{ check: 'vulkan', status: 'info' as const, detail: 'vulkaninfo lists no device', fix: INSTALL }])];
   },
