@@ -49,3 +49,36 @@ function describe(error: unknown): string {
 export function writeReport(file: string, report: unknown): void {
   writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
 }
+
+function xmlText(text: string): string {
+  // XML 1.0 has no place for most control characters, whatever the escaping.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * The same outcomes as JUnit XML (one testsuite, one testcase per check, a failure with what the
+ * server answered), the format other CI systems read: Jenkins, GitLab, GitHub's test reporters.
+ */
+export function junitXml(suite: string, outcomes: readonly CheckOutcome[], at: string): string {
+  const failures = outcomes.filter((o) => !o.ok).length;
+  const seconds = (ms: number) => (ms / 1000).toFixed(3);
+  const total = outcomes.reduce((sum, o) => sum + o.ms, 0);
+  const cases = outcomes.map((o) => {
+    const head = `  <testcase classname="${xmlText(suite)}" name="${xmlText(o.name)}" time="${seconds(o.ms)}"`;
+    return o.ok
+      ? `${head}>\n    <system-out>${xmlText(o.detail)}</system-out>\n  </testcase>`
+      : `${head}>\n    <failure message="${xmlText(o.detail.split('\n')[0] ?? '')}">${xmlText(o.detail)}</failure>\n  </testcase>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuite name="${xmlText(suite)}" tests="${outcomes.length}" failures="${failures}" errors="0" skipped="0" time="${seconds(total)}" timestamp="${xmlText(at)}">`,
+    ...cases,
+    '</testsuite>',
+    '',
+  ].join('\n');
+}
+
+export function writeJunit(file: string, suite: string, outcomes: readonly CheckOutcome[], at: string): void {
+  writeFileAtomic(file, junitXml(suite, outcomes, at));
+}

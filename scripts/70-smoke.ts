@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** Step 70 (also `make smoke-test`): every OpenAI endpoint with the official client, and JupyterLab. */
 import { join } from 'node:path';
-import { runChecks, writeReport } from '../checks/report.ts';
+import { runChecks, writeJunit, writeReport } from '../checks/report.ts';
 import { smokeChecks } from '../checks/smoke.ts';
 import { displayPath, WorkbenchError } from './lib/errors.ts';
 import { runtimeFor } from './lib/runtime/index.ts';
@@ -19,7 +19,10 @@ export const smokeStep: Step = {
     const quick = context !== undefined && context.earlier.every((r) => r.outcome === 'unchanged' || r.outcome === 'skipped');
     const outcomes = await runChecks(smokeChecks(plan, { notebook: !quick }), (line) => console.log(`  ${line}`));
     const report = join(plan.paths.buildDir, 'smoke.json');
-    writeReport(report, { profile: plan.profile.name, baseUrl: plan.server.baseUrl, at: new Date().toISOString(), checks: outcomes });
+    const at = new Date().toISOString();
+    writeReport(report, { profile: plan.profile.name, baseUrl: plan.server.baseUrl, at, checks: outcomes });
+    // The same report for another CI to read (GitLab, Jenkins, GitHub's test reporters).
+    writeJunit(join(plan.paths.buildDir, 'smoke.junit.xml'), `llm-workbench smoke (${plan.profile.name}, ${plan.server.baseUrl})`, outcomes, at);
     const failed = outcomes.filter((o) => !o.ok);
     if (failed.length) {
       throw new WorkbenchError(
@@ -29,7 +32,7 @@ export const smokeStep: Step = {
       );
     }
     const what = quick ? `${outcomes.length} endpoint checks passed (nothing changed, so not the notebook: make smoke-test runs it)` : `${outcomes.length} checks passed`;
-    return { outcome: 'unchanged', detail: `${what}; report ${displayPath(report)}` };
+    return { outcome: 'unchanged', detail: `${what}; report ${displayPath(report)} (and smoke.junit.xml)` };
   },
 };
 

@@ -78,6 +78,9 @@ describe('make provision with the default profile', () => {
 
   it('writes a JSON smoke report with every check passed', () => {
     const report = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.json'), 'utf8'));
+    const junit = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.junit.xml'), 'utf8');
+    assert.equal((junit.match(/<testcase /g) ?? []).length, report.checks.length, 'the JUnit report has every check');
+    assert.match(junit, /failures="0"/);
     assert.equal(report.checks.length, 7);
     assert.ok(report.checks.every((c: { ok: boolean }) => c.ok), JSON.stringify(report, null, 2));
   });
