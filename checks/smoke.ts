@@ -11,7 +11,7 @@ import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest } from '../scripts/lib/guide.ts';
 import { notebookCheck } from './notebook.ts';
-import { expect, type Check } from './report.ts';
+import { CheckFailure, expect, type Check } from './report.ts';
 
 /** Enough tokens to see an answer; a quick verification (a warm re-provision) asks for fewer. */
 const MAX_TOKENS = 48;
@@ -106,6 +106,7 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
         return `${deltas} deltas, first after ${Math.round(firstDeltaAt! - started)} ms of ${Math.round(endedAt - started)} ms, finish_reason ${finishReason}`;
       },
     },
+    errorsCheck(client, plan.model),
   ];
   // Several models: each called by its name, on every endpoint, one model after the other
   // (llama_cpp.server swaps the loaded model when a request names another).
@@ -113,6 +114,39 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
   if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
   if (plan.jupyter.enabled && options.notebook) checks.push(notebookCheck(plan));
   return checks;
+}
+
+/** An API error as the openai client raises it: the HTTP status and the server's error body. */
+async function refusal(call: () => Promise<unknown>): Promise<{ status: number; message: string }> {
+  try {
+    await call();
+  } catch (error) {
+    const e = error as { status?: number; error?: { message?: string }; message?: string };
+    if (typeof e.status === 'number') return { status: e.status, message: e.error?.message ?? e.message ?? '' };
+    throw error;
+  }
+  throw new CheckFailure('the server answered it as if it were a valid request');
+}
+
+/**
+ * What a client sends wrong gets a 4xx with an OpenAI-shaped error, never a 500 a client would
+ * retry: a message the API does not have (a role "nobody", a number for content), and a prompt
+ * longer than the context, which must be refused with the limit said, never silently cut.
+ */
+function errorsCheck(client: OpenAI, model: PlanModel): Check {
+  return {
+    name: 'errors',
+    async run() {
+      const malformed = await refusal(() => client.chat.completions.create({ model: model.alias, max_tokens: 4, messages: [{ role: 'nobody', content: 5 }] as unknown as OpenAI.ChatCompletionMessageParam[] }));
+      expect(malformed.status >= 400 && malformed.status < 500, `a malformed message got HTTP ${malformed.status} (${malformed.message}), not a 4xx`);
+      expect(malformed.message.trim().length > 0, 'the 4xx for a malformed message carries no error message');
+      // Words enough to pass the context whatever the tokenizer: a tokenizer makes at least one token of each.
+      const tooLong = await refusal(() => client.completions.create({ model: model.alias, max_tokens: 4, prompt: 'word '.repeat(model.nCtx + 64) }));
+      expect(tooLong.status >= 400 && tooLong.status < 500, `a prompt longer than the context got HTTP ${tooLong.status} (${tooLong.message}), not a 4xx`);
+      expect(new RegExp(`\\b${model.nCtx}\\b`).test(tooLong.message), `the refusal of a prompt longer than the context does not say the limit (${model.nCtx}): ${tooLong.message}`);
+      return `malformed message: HTTP ${malformed.status}; prompt over ${model.nCtx} tokens: HTTP ${tooLong.status}`;
+    },
+  };
 }
 
 async function expectedEmbeddingSize(model: PlanModel): Promise<number | undefined> {

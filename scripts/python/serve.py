@@ -76,6 +76,34 @@ def without_extra_buffers():
     print("serve.py: this CPU has AMX: weights stay in plain CPU buffers (ggml-org/llama.cpp#20824)", file=sys.stderr)
 
 
+def client_errors_as_4xx():
+    """A request the server cannot take is the client's error: 400 with OpenAI's error body.
+
+    llama_cpp.server's RouteErrorHandler catches every exception of a route, the request's own
+    validation errors (a message role it does not know, a response_format it does not take)
+    included, and answers 500 "internal_server_error", which clients retry and report as a
+    server fault. Validation errors become 400 "invalid_request_error" naming the field.
+    """
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+    from llama_cpp.server import errors
+
+    original = errors.RouteErrorHandler.error_message_wrapper
+
+    def wrapper(self, error, body=None):
+        if isinstance(error, (RequestValidationError, ValidationError)):
+            problems = error.errors()
+            first = problems[0] if problems else {}
+            where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+            message = "; ".join(
+                f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg', '')}" for e in problems[:3]
+            )
+            return 400, errors.ErrorResponse(message=message or str(error), type="invalid_request_error", param=where or None, code=None)
+        return original(self, error, body)
+
+    errors.RouteErrorHandler.error_message_wrapper = wrapper
+
+
 def check_pooling(pooling, where):
     if pooling not in POOLING_TYPES:
         sys.exit(f"serve.py: {where} must be one of {', '.join(POOLING_TYPES)}, not {pooling!r}")
@@ -110,6 +138,7 @@ def serve_config_file(path):
 
 
 def main():
+    client_errors_as_4xx()
     argv = sys.argv[1:]
     if "--no_extra_buffers" in argv:
         argv.remove("--no_extra_buffers")

@@ -78,7 +78,7 @@ describe('make provision with runtime: container (podman)', () => {
     assert.equal(outcomes.get('40-model-server'), 'created', first.stdout);
     assert.match(first.stdout, /^35-image\s+(created|replaced|unchanged)\s+\d+\.\d+s\s+localhost\/llm-workbench-test:[0-9a-f]{12} \(\d+ MB, podman\)/m);
     assert.match(first.stdout, /^40-model-server\s+created.*podman container llm-workbench-ctr/m);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
   });
@@ -208,7 +208,7 @@ container:
     assert.equal(first.exitCode, 0, first.all);
     assert.match(first.stdout, /^35-image\s+(created|replaced|unchanged)\s+\d+\.\d+s\s+localhost\/llm-workbench-test-ls:[0-9a-f]{12} \(\d+ MB, podman\)/m);
     assert.match(first.stdout, /^40-model-server\s+created.*podman container llm-workbench-lsc/m);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
   });
@@ -348,7 +348,7 @@ describe('make provision with container.engine: docker (the Docker daemon)', () 
     assert.match(first.stdout, new RegExp(`^35-image\\s+unchanged\\s+[\\d.]+s\\s+${tags.byHash.replace(/[.]/g, '\\.')} \\(\\d+ MB, docker\\)`, 'm'));
     assert.doesNotMatch(first.stdout, /building localhost/);
     assert.match(first.stdout, /^40-model-server\s+created.*docker container llm-workbench-dock/m);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
   });

@@ -24,7 +24,7 @@ describe('accelerator.kind: vulkan on lavapipe', () => {
     assert.equal(first.exitCode, 0, first.all);
     assert.match(first.stdout, /^15-server-build\s+(created|unchanged)\s+[\d.]+s\s+llama-server /m);
     assert.match(first.stdout, /^40-model-server\s+created\s+[\d.]+s\s+\S+ \(pid \d+\) on Vulkan0 \(llvmpipe[^)]*\)\): 31\/31 layers offloaded$/m);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
   });

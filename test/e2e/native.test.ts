@@ -70,7 +70,7 @@ describe('make provision with the default profile', () => {
     assert.equal(first.exitCode, 0, first.all);
     const outcomes = stepOutcomes(first.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS, first.stdout);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
     assert.match(first.stdout, new RegExp(`JupyterLab\\s+http://127\\.0\\.0\\.1:${world.ports.jupyter}/lab\\?token=[0-9a-f]{48}`));
@@ -81,7 +81,7 @@ describe('make provision with the default profile', () => {
     const junit = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.junit.xml'), 'utf8');
     assert.equal((junit.match(/<testcase /g) ?? []).length, report.checks.length, 'the JUnit report has every check');
     assert.match(junit, /failures="0"/);
-    assert.equal(report.checks.length, 7);
+    assert.equal(report.checks.length, 8);
     assert.ok(report.checks.every((c: { ok: boolean }) => c.ok), JSON.stringify(report, null, 2));
   });
 
@@ -152,7 +152,7 @@ describe('make provision with the default profile', () => {
     const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
     const second = await make(world, 'provision');
     assert.equal(second.exitCode, 0, second.all);
-    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+6 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
+    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+7 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
     assert.doesNotMatch(second.stdout, /pass\s+notebook/);
     const outcomes = stepOutcomes(second.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS);
@@ -424,7 +424,7 @@ describe('make provision with server.backend: llama-cpp-python', () => {
     assert.match(first.stdout, /^15-server-build\s+(created|unchanged)\s+[\d.]+s\s+llama-cpp-python wheel /m);
     assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv .*llama-cpp-python==0\.3\.36/m);
     assert.match(first.stdout, new RegExp(`^40-model-server\\s+created\\s+[\\d.]+s\\s+http://127\\.0\\.0\\.1:${world.ports.server}/v1`, 'm'));
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
     const plan = JSON.parse((await make(world, 'plan', { JSON: '1', PROFILE: 'llama-cpp-python' })).stdout);
