@@ -37,7 +37,7 @@ export interface Accelerator {
    * counts (lavapipe is a real Vulkan device, on the CPU, and slower than llama.cpp's CPU code).
    */
   device(facts: GpuFacts, options: { forAuto: boolean }): DeviceVerdict;
-  /** What the build key holds beside the CMake flags: the toolkit or headers a build used. */
+  /** What the build key holds beside the CMake flags: the toolkit or headers a build used ('' for none). */
   toolchainKey(facts: GpuFacts): string;
   /** llama.cpp's CMake flags for it (the programs' build and the wheel's CMAKE_ARGS alike). */
   cmakeArgs(facts: GpuFacts, settings: AcceleratorSettings): string[];

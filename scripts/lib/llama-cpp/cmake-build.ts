@@ -53,7 +53,7 @@ const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1'];
 /** `llama.cpp-0.3.36-<digest>`: the version and a digest of the flags, patches and programs. */
 export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
   // The CPU build's key predates accelerators: it names no toolkit, so its cached builds stay valid.
-  const toolchain = plan.accelerator.name === 'cpu' ? [] : [plan.accelerator.toolchainKey];
+  const toolchain = plan.accelerator.toolchainKey ? [plan.accelerator.toolchainKey] : [];
   return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...toolchain, ...programs].join(' ')).slice(0, 12)}`;
 }
 

@@ -3,6 +3,7 @@
  * ports that differ, no unauthenticated model on the network, hosts in URLs, names for
  * Kubernetes and compose.
  */
+import { acceleratorNamed } from '../accelerator/index.ts';
 import { backendNamed } from '../backend/index.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Profile } from './schema.ts';
@@ -52,7 +53,7 @@ export function checkAccelerator(profile: Profile, file: string): void {
   if (profile.runtime === 'container' && kind !== 'auto' && kind !== 'cpu') {
     throw new WorkbenchError(
       `${displayPath(file)}: accelerator.kind: ${kind} with runtime: container: the images are built for the CPU only (for now)`,
-      `use runtime: native for ${kind === 'cuda' ? 'CUDA' : 'Vulkan'}, or accelerator.kind: cpu (or auto) for the image`,
+      `use runtime: native for ${acceleratorNamed(kind).label}, or accelerator.kind: cpu (or auto) for the image`,
     );
   }
 }

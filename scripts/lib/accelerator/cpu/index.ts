@@ -6,7 +6,8 @@ export const cpuAccelerator: Accelerator = {
   label: 'CPU',
   device: () => ({ usable: true, device: 'CPU' }),
   cmakeArgs: () => [],
-  toolchainKey: () => 'cpu',
+  // No toolkit: the CPU build's key is what it was before accelerators, so cached builds stay valid.
+  toolchainKey: () => '',
   findings: () => [],
   buildToolchain: async () => NO_TOOLCHAIN,
   image: { buildPackages: [], runtimePackages: [] },

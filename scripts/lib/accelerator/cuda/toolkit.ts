@@ -98,7 +98,10 @@ function withLib64(root: string): string {
   return root;
 }
 
-/** The driver's libcuda, which ggml-cuda links for its memory pool (VMM): from the driver, never a toolkit stub at run time. */
+/**
+ * The libcuda ggml-cuda links for its memory pool (VMM). The driver's own first; a toolkit's
+ * link-time copy (lib64/stubs) only to link against: at run time the driver's libcuda.so.1 loads.
+ */
 export function driverLibrary(facts: GpuFacts, root: string): string | undefined {
   const candidates = [
     ...(facts.wsl.libcuda ? [facts.wsl.libcuda] : []),

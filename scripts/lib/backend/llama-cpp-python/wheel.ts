@@ -22,7 +22,7 @@ import { statePaths } from '../../state/paths.ts';
 export function wheelKey(plan: Pick<Plan, 'llamaCpp' | 'accelerator'>, target: 'native' | 'container'): string {
   const args = target === 'native' ? plan.llamaCpp.hostCmakeArgs : plan.llamaCpp.cmakeArgs;
   // A GPU build's toolkit is part of what it is; the CPU's key stays what it was before accelerators.
-  const toolchain = target === 'native' && plan.accelerator.name !== 'cpu' ? `\n${plan.accelerator.toolchainKey}` : '';
+  const toolchain = target === 'native' && plan.accelerator.toolchainKey ? `\n${plan.accelerator.toolchainKey}` : '';
   const digest = sha256Hex(`${args}\n${target}${toolchain}`).slice(0, 12);
   return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
 }
