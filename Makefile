@@ -9,12 +9,12 @@ BOOTSTRAP := bash scripts/bootstrap.sh
 # `make server DRY_RUN=1`: say what a step would do and why, change nothing.
 STEP_FLAGS := $(if $(DRY_RUN),--dry-run)
 
-.PHONY: open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: models models-rm models-pull open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make deps [CONTAINERS=1]       system packages and Node.js now (provision and test install what they need anyway)"
 	@echo "make provision [PROFILE=name]  bring up the model server and JupyterLab (env/<name>.yml; default: default)"
-	@echo "make smoke-test                call every OpenAI endpoint of the running stack"
+	@echo "make smoke-test [CHECKS=guide] call every endpoint of the running stack (guide: only what the guide calls)"
 	@echo "make status | logs | down      see, read or stop what provision started"
 	@echo "make doctor                    check this machine for the profile (WSL: idle shutdown, memory, /mnt, Docker Desktop, networking)"
 	@echo "make open                      JupyterLab in your browser (Windows' on WSL), the token never on a command line"
@@ -22,6 +22,9 @@ help:
 	@echo "make <step> DRY_RUN=1          what one step (render, server-build, python-env, model, image, server, jupyter, shell) would do"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml, kube.yaml)"
 	@echo "make clean [MODELS=1] [BUILDS=1] remove state and build output (and cached models, compiled builds)"
+	@echo "make models [JSON=1]           the cached models: source, size, sha256, last used, which profiles use them"
+	@echo "make models-rm MODEL=<name>    remove one cached model (an alias, a model.source or an id); not one a running profile serves"
+	@echo "make models-pull [PROFILE=..]  fetch the profile's models (hf: looked up and pinned), start nothing"
 	@echo "make bench                     served vs raw engine speed, concurrency sweep; reports in build/<profile>/bench/"
 	@echo "make compose-up | compose-down  run build/<profile>/compose.yaml (model server + JupyterLab in containers)"
 	@echo "make kube-up | kube-down        run build/<profile>/kube.yaml under podman kube play"
@@ -65,6 +68,15 @@ python-env: system-deps $(NODE_MODULES)
 
 model: $(NODE_MODULES)
 	@$(TSX) scripts/30-model.ts $(STEP_FLAGS)
+
+models-pull: model
+
+models: $(NODE_MODULES)
+	@$(TSX) scripts/models.ts $(if $(JSON),--json)
+
+# MODEL reaches the script through the environment, never through the shell line.
+models-rm: $(NODE_MODULES)
+	@$(TSX) scripts/models.ts rm
 
 image: $(NODE_MODULES)
 	@$(TSX) scripts/35-image.ts $(STEP_FLAGS)

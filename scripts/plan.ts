@@ -7,12 +7,14 @@
  */
 import { argv } from 'zx';
 import { isWorkbenchError, WorkbenchError } from './lib/errors.ts';
-import { planFor } from './lib/profile/index.ts';
+import { resolveModelSources } from './lib/model/resolve.ts';
+import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
 import { formatPreviewLine, runMain } from './lib/step.ts';
 import { STEPS } from './steps.ts';
 
 await runMain(async () => {
-  const plan = planFor();
+  // hf: sources are looked up (their file, size, commit) but not pinned: make plan changes nothing.
+  const plan = planFor(profileName(), process.env, REPO_ROOT, await resolveModelSources(profileName(), { pin: false, required: false }, process.env, REPO_ROOT));
   if (argv.json) {
     // The plan holds the server command (server.command: what the runtime runs; container.command:
     // the image's), the very one step 40 starts and render writes.

@@ -7,11 +7,14 @@ import { STEPS } from './steps.ts';
 import { platformFacts, wslVersion } from './lib/doctor/platform.ts';
 import { wslProvisionLine } from './lib/doctor/wsl.ts';
 import { jupyterToken, readyUrl } from './lib/jupyter/jupyter.ts';
-import { planFor } from './lib/profile/index.ts';
+import { resolveModelSources } from './lib/model/resolve.ts';
+import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
 import { withProfileLock } from './lib/state/lock.ts';
 import { runMain, runStep, type StepReport } from './lib/step.ts';
 
 await runMain(async () => {
+  // hf: sources pinned first (file, size, commit, sha256): preflight checks the real size.
+  await resolveModelSources(profileName(), { pin: true, required: true }, process.env, REPO_ROOT);
   const plan = planFor();
   const started = performance.now();
   console.log(`provisioning profile "${plan.profile.name}" (${plan.profile.files.join(' + ')})`);

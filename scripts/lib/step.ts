@@ -9,7 +9,8 @@ import { argv, spinner } from 'zx';
 import { formatError } from './errors.ts';
 import type { Preview, StepResult } from './outcome.ts';
 import type { Plan } from './profile/plan.ts';
-import { planFor } from './profile/index.ts';
+import { planFor, profileName, REPO_ROOT } from './profile/index.ts';
+import { resolveModelSources } from './model/resolve.ts';
 import { withProfileLock } from './state/lock.ts';
 
 export type { Outcome, Preview, StepResult } from './outcome.ts';
@@ -19,6 +20,8 @@ export interface Step {
   name: string;
   /** Only looks (doctor, smoke checks): runs without the profile lock, beside other commands. */
   readOnly?: boolean;
+  /** Cannot run without every hf: model looked up (its file, commit, sha256): the model step. */
+  needsModelsResolved?: boolean;
   /** What `run` would do and why, changing nothing (`make plan`, `--dry-run`). */
   preview(plan: Plan): Promise<Preview>;
   run(plan: Plan, context?: StepContext): Promise<StepResult>;
@@ -106,7 +109,9 @@ export function parsePreviewLines(text: string): Map<string, Preview['action']> 
  */
 export function runStepMain(step: Step): Promise<void> {
   return runMain(async () => {
-    const plan = planFor();
+    // A step run alone plans from the current profile: an hf: source not yet pinned is looked up (pinned unless --dry-run).
+    const looked = await resolveModelSources(profileName(), { pin: !argv['dry-run'], required: step.needsModelsResolved === true && !argv['dry-run'] }, process.env, REPO_ROOT);
+    const plan = planFor(profileName(), process.env, REPO_ROOT, looked);
     if (argv['dry-run']) console.log(formatPreviewLine(step.name, await step.preview(plan)));
     else if (step.readOnly) await runStep(step, plan);
     else await withProfileLock(plan, `make ${makeTarget(step.name)}`, () => runStep(step, plan));

@@ -1,4 +1,5 @@
-"""llm-workbench launcher for llama_cpp.server: the same server, with pooled embeddings.
+"""llm-workbench launcher for llama_cpp.server: the same server, with pooled embeddings, client
+errors as 4xx, json_schema structured output and tool calls as the OpenAI API asks for them.
 
 Why: llama.cpp takes the pooling type from the GGUF only for a few architectures; for a chat
 model (Llama 2, Gemma 3, SmolLM2) it is NONE, and /v1/embeddings then answers one vector per
@@ -91,6 +92,8 @@ def client_errors_as_4xx():
     original = errors.RouteErrorHandler.error_message_wrapper
 
     def wrapper(self, error, body=None):
+        if isinstance(error, RequestError):
+            return 400, errors.ErrorResponse(message=str(error), type="invalid_request_error", param="tool_choice", code=None)
         if isinstance(error, (RequestValidationError, ValidationError)):
             problems = error.errors()
             first = problems[0] if problems else {}
@@ -102,6 +105,154 @@ def client_errors_as_4xx():
         return original(self, error, body)
 
     errors.RouteErrorHandler.error_message_wrapper = wrapper
+
+
+def request_models_as_openai_sends():
+    """Widens llama_cpp.server's request models, before they are built, to what OpenAI clients send.
+
+    - `response_format: {"type": "json_schema", ...}`: what the openai SDK's parse helpers,
+      instructor's JSON_SCHEMA mode and LangChain's with_structured_output(method="json_schema")
+      send. llama-cpp-python 0.3.x takes only "text" and "json_object" (with an optional `schema`,
+      which it turns into a grammar) and answered HTTP 500; each request's json_schema becomes the
+      json_object with that schema (as_llama_cpp_response_format).
+    - an assistant message with `content: null` beside its tool_calls: what every client sends
+      back after a tool call; its request model wants a string (HTTP 400 before this).
+    """
+    from typing import Any, Optional, Union
+
+    from typing_extensions import Literal, NotRequired, TypedDict
+
+    import llama_cpp
+
+    class ResponseFormat(TypedDict):
+        type: Literal["text", "json_object", "json_schema"]
+        schema: NotRequired[Any]
+        json_schema: NotRequired[Any]
+
+    class AssistantMessage(TypedDict):
+        role: Literal["assistant"]
+        content: NotRequired[Optional[str]]
+        tool_calls: NotRequired[llama_cpp.llama_types.ChatCompletionMessageToolCalls]
+        function_call: NotRequired[llama_cpp.llama_types.ChatCompletionRequestAssistantMessageFunctionCall]
+
+    types = llama_cpp.llama_types
+    llama_cpp.ChatCompletionRequestResponseFormat = ResponseFormat
+    llama_cpp.ChatCompletionRequestMessage = Union[
+        types.ChatCompletionRequestSystemMessage,
+        types.ChatCompletionRequestUserMessage,
+        AssistantMessage,
+        types.ChatCompletionRequestToolMessage,
+        types.ChatCompletionRequestFunctionMessage,
+    ]
+
+
+class RequestError(ValueError):
+    """A request this launcher refuses: answered 400 invalid_request_error (client_errors_as_4xx)."""
+
+
+def as_llama_cpp_response_format(response_format):
+    """OpenAI's json_schema response_format as llama-cpp-python's json_object with a schema."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return response_format
+    spec = response_format.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return {"type": "json_object", "schema": schema} if isinstance(schema, dict) else {"type": "json_object"}
+
+
+TOOLS_PREAMBLE = (
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>{tools}\n</tools>"
+)
+
+
+def arguments_of(call):
+    """A call's arguments as JSON, or as the text the client sent when that is not JSON (never a 500)."""
+    text = call["function"].get("arguments") or "{}"
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def with_tool_turns_as_text(messages):
+    """A conversation's tool calls and results as text any chat format renders.
+
+    llama-cpp-python's built-in chat formats (chatml, llama-2, gemma, ...) drop messages of role
+    "tool" and render an assistant message that only carries tool_calls as empty, so the result a
+    client sends back after a call never reached the model. They become the <tool_call> /
+    <tool_response> text of templates/chat/ (the convention llama-server's templates use).
+    """
+    out = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant" and message.get("tool_calls"):
+            calls = "".join(
+                "\n<tool_call>\n"
+                + json.dumps({"name": call["function"]["name"], "arguments": arguments_of(call)}, ensure_ascii=False)
+                + "\n</tool_call>"
+                for call in message["tool_calls"]
+            )
+            out.append({"role": "assistant", "content": ((message.get("content") or "") + calls).strip()})
+        elif role == "tool":
+            out.append({"role": "user", "content": f"<tool_response>\n{message.get('content') or ''}\n</tool_response>"})
+        else:
+            out.append(message)
+    return out
+
+
+def with_tools_described(messages, tools):
+    """The tools in the system message, so that the model knows what it is choosing between."""
+    described = "".join("\n" + json.dumps(tool, ensure_ascii=False) for tool in tools)
+    preamble = TOOLS_PREAMBLE.format(tools=described)
+    if messages and messages[0].get("role") == "system":
+        return [{"role": "system", "content": f"{messages[0].get('content') or ''}\n\n{preamble}"}, *messages[1:]]
+    return [{"role": "system", "content": preamble}, *messages]
+
+
+def tool_calls_as_openai_asks():
+    """`tool_choice: "required"` answers with a tool call; tool results reach the model.
+
+    llama-cpp-python 0.3.x honours a named tool_choice (a grammar from that function's
+    parameters) and ignores "required" on every built-in chat format: the model answered in prose.
+    "required" with one tool is that tool named; with several, the model first picks one by name
+    (a grammar of the names, the tools described), then that one is called as named.
+    """
+    import llama_cpp
+
+    original = llama_cpp.Llama.create_chat_completion
+
+    def create_chat_completion(self, *args, **kwargs):
+        kwargs["response_format"] = as_llama_cpp_response_format(kwargs.get("response_format"))
+        messages = kwargs.get("messages") or []
+        if any(m.get("role") == "tool" or m.get("tool_calls") for m in messages if isinstance(m, dict)):
+            kwargs["messages"] = messages = with_tool_turns_as_text(messages)
+        tools = kwargs.get("tools") or []
+        if kwargs.get("tool_choice") == "required" and tools:
+            names = [tool["function"]["name"] for tool in tools]
+            name = names[0]
+            if len(names) > 1:
+                choice = original(
+                    self,
+                    messages=with_tools_described(messages, tools),
+                    response_format={"type": "json_object", "schema": {"type": "object", "properties": {"name": {"type": "string", "enum": names}}, "required": ["name"]}},
+                    max_tokens=48,
+                    temperature=0.0,
+                    stream=False,
+                )
+                try:
+                    name = json.loads(choice["choices"][0]["message"]["content"])["name"]
+                except (ValueError, KeyError, TypeError):
+                    pass
+            kwargs["tool_choice"] = {"type": "function", "function": {"name": name}}
+        named = kwargs.get("tool_choice")
+        if isinstance(named, dict) and tools:
+            name = (named.get("function") or {}).get("name")
+            if name not in [tool["function"]["name"] for tool in tools]:
+                raise RequestError(f'tool_choice names the function "{name}", which is not in tools')
+            kwargs["messages"] = with_tools_described(messages, tools)
+        return original(self, *args, **kwargs)
+
+    llama_cpp.Llama.create_chat_completion = create_chat_completion
 
 
 def check_pooling(pooling, where):
@@ -138,7 +289,9 @@ def serve_config_file(path):
 
 
 def main():
+    request_models_as_openai_sends()  # before llama_cpp.server's request models are built
     client_errors_as_4xx()
+    tool_calls_as_openai_asks()
     argv = sys.argv[1:]
     if "--no_extra_buffers" in argv:
         argv.remove("--no_extra_buffers")

@@ -85,15 +85,21 @@ describe('model downloads over HTTP', () => {
     return w;
   }
 
-  it('refuses a model whose sha256 does not match and keeps the .partial', async () => {
+  it('refuses a model whose sha256 does not match, keeps it aside for inspection, and never resumes from it', async () => {
     const w = world(httpProfile(url, 'a'.repeat(64)));
-    const result = await make(w, 'model', { PROFILE: 'web' });
-    assert.notEqual(result.exitCode, 0);
-    assert.match(result.stderr, /error: the sha256 of .*test-model\.gguf\.partial is [0-9a-f]{64}, but model\.sha256 in the profile says a{64}/);
-    assert.match(result.stderr, /hint: the file is kept at/);
-    const kept = partials(w.env.LLM_WORKBENCH_CACHE_DIR!);
-    assert.equal(kept.length, 1);
-    assert.equal(statSync(kept[0]!).size, content.length);
+    for (let run = 0; run < 2; run++) {
+      files.requests = [];
+      const result = await make(w, 'model', { PROFILE: 'web' });
+      assert.notEqual(result.exitCode, 0);
+      assert.match(result.stderr, /error: the sha256 of .*test-model\.gguf\.sha256-mismatch is [0-9a-f]{64}, but model\.sha256 in the profile says a{64}/);
+      assert.match(result.stderr, /hint: the file is kept at .* for inspection; .*run again: the download starts over/);
+      // A .partial with every byte and the wrong sha256 would be "resumed" (416) and refused forever.
+      assert.deepEqual(partials(w.env.LLM_WORKBENCH_CACHE_DIR!), []);
+      assert.deepEqual(files.requests.map((r) => r.range), [undefined], 'each run downloads from the start');
+    }
+    const aside = readdirSync(join(w.env.LLM_WORKBENCH_CACHE_DIR!, 'models'), { recursive: true }).map(String).filter((f) => f.endsWith('.sha256-mismatch'));
+    assert.equal(aside.length, 1);
+    assert.equal(statSync(join(w.env.LLM_WORKBENCH_CACHE_DIR!, 'models', aside[0]!)).size, content.length);
   });
 
   it('resumes on the next run a download that was cut off, with an HTTP Range request', async () => {

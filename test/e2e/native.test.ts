@@ -70,7 +70,8 @@ describe('make provision with the default profile', () => {
     assert.equal(first.exitCode, 0, first.all);
     const outcomes = stepOutcomes(first.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS, first.stdout);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
+    // llama-server answers OpenAI's Responses API and Anthropic's Messages API too.
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'responses', 'anthropic messages', 'tokenize', 'metrics', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
     assert.match(first.stdout, new RegExp(`JupyterLab\\s+http://127\\.0\\.0\\.1:${world.ports.jupyter}/lab\\?token=[0-9a-f]{48}`));
@@ -81,7 +82,7 @@ describe('make provision with the default profile', () => {
     const junit = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.junit.xml'), 'utf8');
     assert.equal((junit.match(/<testcase /g) ?? []).length, report.checks.length, 'the JUnit report has every check');
     assert.match(junit, /failures="0"/);
-    assert.equal(report.checks.length, 8);
+    assert.equal(report.checks.length, 15);
     assert.ok(report.checks.every((c: { ok: boolean }) => c.ok), JSON.stringify(report, null, 2));
   });
 
@@ -106,6 +107,7 @@ describe('make provision with the default profile', () => {
     assert.equal(plan.server.command.argv[plan.server.command.argv.indexOf('--parallel') + 1], '4');
     const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'default.lock.json'), 'utf8'));
     assert.match(lock.llamaCpp.llamaCppCommit, /^[0-9a-f]{40}$/, 'the lock names the llama.cpp commit it was built from');
+    assert.deepEqual(lock.llamaCpp.build, { accelerator: 'cpu', key: plan.server.command.argv[0].split('/').at(-2) }, 'and what was built from it');
   });
 
   it('reports the llama.cpp commit it was built from, not b0-unknown', async () => {
@@ -152,7 +154,7 @@ describe('make provision with the default profile', () => {
     const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
     const second = await make(world, 'provision');
     assert.equal(second.exitCode, 0, second.all);
-    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+7 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
+    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+14 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
     assert.doesNotMatch(second.stdout, /pass\s+notebook/);
     const outcomes = stepOutcomes(second.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS);
@@ -424,9 +426,11 @@ describe('make provision with server.backend: llama-cpp-python', () => {
     assert.match(first.stdout, /^15-server-build\s+(created|unchanged)\s+[\d.]+s\s+llama-cpp-python wheel /m);
     assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv .*llama-cpp-python==0\.3\.36/m);
     assert.match(first.stdout, new RegExp(`^40-model-server\\s+created\\s+[\\d.]+s\\s+http://127\\.0\\.0\\.1:${world.ports.server}/v1`, 'm'));
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
+    // Tools and json_schema through our launcher; llama_cpp.server has no /v1/responses nor /v1/messages.
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'tokenize', 'jupyterlab', 'notebook']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
+    assert.doesNotMatch(first.stdout, /^\s+\S+\s+(responses|anthropic messages|metrics)\s/m);
     const plan = JSON.parse((await make(world, 'plan', { JSON: '1', PROFILE: 'llama-cpp-python' })).stdout);
     assert.deepEqual(runningArgv(world, 'llama-cpp-python'), plan.server.command.argv);
     assert.match(plan.server.command.argv[1], /serve\.py$/, 'under our launcher');
@@ -466,6 +470,9 @@ describe('a profile with two models (extra_models)', () => {
         assert.match(up.stdout, /^\s+pass\s+models\s+\d+ ms\s+"smollm2-135m-instruct", "gemma3-270m" listed/m);
         for (const alias of ['smollm2-135m-instruct', 'gemma3-270m']) {
           assert.match(up.stdout, new RegExp(`^\\s+pass\\s+model ${alias}\\s+\\d+ ms\\s+completion, chat, \\d+ streamed deltas, 2 flat vectors`, 'm'), up.stdout);
+          for (const check of ['tools', 'tools \\(stream\\)', 'structured output']) {
+            assert.match(up.stdout, new RegExp(`^\\s+pass\\s+${check} ${alias}\\s+\\d+ ms`, 'm'), up.stdout);
+          }
         }
         assert.match(up.stdout, /\(models "smollm2-135m-instruct", "gemma3-270m"\)/);
         const record = readRecord(join(world.state, 'two', 'server.json'))!;

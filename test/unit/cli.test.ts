@@ -93,7 +93,7 @@ describe('make plan', () => {
     assert.equal(plan.runtime, 'container');
     assert.equal(plan.llamaCpp.version, '0.3.36');
     const argv: string[] = plan.server.command.argv;
-    assert.equal(argv[argv.indexOf('--model') + 1], '/models/ELYZA-japanese-Llama-2-7b-fast-instruct-q4_K_M.gguf');
+    assert.equal(argv[argv.indexOf('--model') + 1], '/models/ELYZA-japanese-Llama-2-7b-fast-instruct-gguf-q4_K_M.gguf');
     assert.deepEqual(argv, plan.container.command, 'a container profile runs the image\'s command');
     assert.ok(!existsSync(join(build, 'elyza-7b')));
   });

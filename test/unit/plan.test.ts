@@ -39,7 +39,7 @@ describe('resolving a profile into a plan', () => {
   it('uses a sha256 recorded in the lock file when the profile has none', () => {
     const loaded = loadProfile('elyza-7b', join(REPO_ROOT, 'env'));
     const id = modelId(loaded.profile.model.source, loaded.profile.model.file);
-    const p = resolvePlan(loaded, { repoRoot: '/repo', env: { HOME: '/h' }, arch: 'x86_64', lockedSha256: { [id]: 'b'.repeat(64), other: 'c'.repeat(64) } });
+    const p = resolvePlan(loaded, { repoRoot: '/repo', env: { HOME: '/h' }, arch: 'x86_64', lockedModels: { [id]: { source: loaded.profile.model.source, sha256: 'b'.repeat(64) }, other: { source: 'x', sha256: 'c'.repeat(64) } } });
     assert.equal(p.model.sha256, 'b'.repeat(64));
     assert.equal(p.model.sha256Origin, 'lock');
   });
@@ -106,6 +106,24 @@ describe('resolving a profile into a plan', () => {
     assert.equal(p.server.host, '0.0.0.0');
   });
 
+  it('serves /metrics on loopback or behind a key, never open to the network, and only where the backend has it', () => {
+    const argv = (p: ReturnType<typeof plan>) => llamaServerArgs(p, { modelPath: '/m.gguf' });
+    const local = plan('m', { HOME: '/h' }, { m: 'extends: default\n' });
+    assert.equal(local.server.metrics, true);
+    assert.ok(argv(local).includes('--metrics'));
+    const open = plan('m', { HOME: '/h' }, { m: 'extends: default\nserver:\n  host: 0.0.0.0\n  allow_unauthenticated: true\n' });
+    assert.equal(open.server.metrics, false, 'auto leaves it off on an open bind without a key');
+    assert.ok(!argv(open).includes('--metrics'));
+    assert.equal(plan('m', { HOME: '/h' }, { m: 'extends: default\nserver:\n  host: 0.0.0.0\n  api_key: generate\n' }).server.metrics, true);
+    assert.equal(plan('m', { HOME: '/h' }, { m: 'extends: default\nserver:\n  metrics: false\n' }).server.metrics, false);
+    assert.throws(
+      () => plan('m', { HOME: '/h' }, { m: 'extends: default\nserver:\n  host: 0.0.0.0\n  allow_unauthenticated: true\n  metrics: true\n' }),
+      /server\.metrics: true on 0\.0\.0\.0 would publish the server's metrics to the network without an API key/,
+    );
+    assert.throws(() => plan('m', { HOME: '/h' }, { m: 'extends: default\nserver:\n  backend: llama-cpp-python\n  metrics: true\n' }), /llama-cpp-python has no \/metrics/);
+    assert.equal(plan('m', { HOME: '/h' }, { m: 'extends: default\nserver:\n  backend: llama-cpp-python\n' }).server.metrics, false);
+  });
+
   it('brackets an IPv6 host in the URLs clients and ~/.bashrc get', () => {
     const p = plan('v6', { HOME: '/h' }, { v6: 'extends: default\nserver:\n  host: "::1"\njupyter:\n  host: "::1"\n' });
     assert.equal(p.server.baseUrl, 'http://[::1]:8080/v1');
@@ -155,12 +173,16 @@ describe('resolving a profile into a plan', () => {
     const value = (flag: string) => args[args.indexOf(flag) + 1];
     assert.equal(value('--parallel'), '4');
     assert.equal(value('--ctx-size'), String(2048 * 4));
-    assert.equal(value('--chat-template'), 'llama2-sys');
+    // Llama 2's built-in template takes no tools: ours with them, from the repository's templates/chat/.
+    assert.equal(value('--chat-template-file'), '/repo/templates/chat/llama-2-tools.jinja');
+    assert.ok(args.includes('--jinja'));
     assert.equal(value('--pooling'), 'mean');
     assert.ok(args.includes('--embeddings'));
     assert.ok(!args.some((a) => /api.?key/i.test(a)), 'no key flag on the command line');
-    assert.throws(() => chatTemplateArgs('no-such-format'), /model\.chat_format "no-such-format" has no llama-server template/);
-    assert.deepEqual(chatTemplateArgs(undefined), ['--jinja']);
+    assert.throws(() => chatTemplateArgs('no-such-format', '/t'), /model\.chat_format "no-such-format" has no llama-server template/);
+    assert.deepEqual(chatTemplateArgs(undefined, '/t'), ['--jinja']);
+    assert.deepEqual(chatTemplateArgs('vicuna', '/t'), ['--chat-template', 'vicuna']);
+    assert.deepEqual(chatTemplateArgs('gemma', '/t'), ['--jinja', '--chat-template-file', '/t/gemma-tools.jinja']);
   });
 
   it('serves llama-server from a container without Python: no python3 in the running image, the key as LLAMA_API_KEY', () => {
@@ -194,7 +216,7 @@ describe('resolving a profile into a plan', () => {
     const p = plan('two-models', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  backend: llama-cpp-python\n  api_key: generate\n' });
     const config = serverConfig(plan('k', { HOME: '/h' }, { k: 'extends: two-models\nserver:\n  backend: llama-cpp-python\n  api_key: generate\n' })) as { models: Record<string, unknown>[]; port: number };
     assert.equal(config.port, p.server.port);
-    assert.deepEqual(config.models.map((m) => [m.model_alias, m.pooling, m.embedding, m.chat_format]), [['smollm2-135m-instruct', 'mean', true, undefined], ['gemma3-270m', 'mean', true, 'gemma']]);
+    assert.deepEqual(config.models.map((m) => [m.model_alias, m.pooling, m.embedding, m.chat_format]), [['smollm2-135m-instruct', 'mean', true, 'chatml'], ['gemma3-270m', 'mean', true, 'gemma']]);
     assert.ok(!JSON.stringify(config).match(/api.?key/i), 'no key in the config file');
     assert.equal(configFacts(config)['models[1].model_alias'], 'gemma3-270m');
   });
@@ -206,7 +228,7 @@ describe('resolving a profile into a plan', () => {
     assert.ok(!args.includes('--model') && !args.some((a) => /api.?key/i.test(a)));
     const preset = routerPreset(p);
     assert.match(preset, /^\[smollm2-135m-instruct\]\nmodel = .*SmolLM2-135M-Instruct\.Q4_1\.gguf\nalias = text-davinci-003,gpt-3\.5-turbo,text-embedding-ada-002\n/m);
-    assert.match(preset, /^\[gemma3-270m\]\n(?:.*\n)*chat-template = gemma\n(?:.*\n)*load-on-startup = true$/m);
+    assert.match(preset, /^\[gemma3-270m\]\n(?:.*\n)*chat-template-file = \/repo\/templates\/chat\/gemma-tools\.jinja\n(?:.*\n)*load-on-startup = true$/m);
     assert.match(preset, /^embeddings = true$/m);
     // Refused when the plan is made (make plan says so), not when the server starts.
     const unmapped = () => plan('u', { HOME: '/h' }, { u: 'extends: two-models\nserver:\n  backend: llama-server\nextra_models:\n  - source: file:/x.gguf\n    alias: x\n    chat_format: no-such\n' });

@@ -37,7 +37,7 @@ describe('profiles', () => {
   it('loads the guide profile: ELYZA from Hugging Face, llama-2 chat format, ports 8080 and 18888, conda llm-3.10, container', () => {
     const { profile, layers } = loadProfile('elyza-7b', repoEnv);
     assert.deepEqual(layers.map((l) => l.name), ['default', 'elyza-7b']);
-    assert.match(profile.model.source, /^https:\/\/huggingface\.co\/mmnga\/ELYZA-japanese-Llama-2-7b-fast-instruct-gguf\//);
+    assert.equal(profile.model.source, "hf:mmnga/ELYZA-japanese-Llama-2-7b-fast-instruct-gguf:q4_K_M", "by name, the short way");
     assert.equal(profile.model.chat_format, 'llama-2');
     assert.equal(profile.server.port, 8080);
     assert.equal(profile.jupyter.port, 18888);

@@ -25,3 +25,8 @@ export function backendsFrom(plan: Pick<Plan, 'server'>): ServingBackend[] {
   const all = Object.values(backends());
   return [backendFor(plan), ...all.filter((b) => b.name !== plan.server.backend)];
 }
+
+/** Every file name an image's build context may hold, of any backend (render removes the stale ones). */
+export function imageContextFileNames(): string[] {
+  return Object.values(backends()).flatMap((b) => b.image.contextFileNames);
+}

@@ -7,7 +7,7 @@
  */
 import type { BuildArtifact } from '../llama-cpp/artifact.ts';
 import type { Facts } from '../fingerprint.ts';
-import type { Plan } from '../profile/plan.ts';
+import type { Plan, PlanModel } from '../profile/plan.ts';
 
 export type BackendName = 'llama-cpp-python' | 'llama-server';
 
@@ -22,6 +22,16 @@ export interface BackendChoices {
   cpuCount: number;
   parallel: number | 'auto';
   largestModelMb: number | undefined;
+}
+
+/** Endpoints a backend has beyond OpenAI's chat, completions, embeddings and models. */
+export interface ApiSurface {
+  /** OpenAI's /v1/responses. */
+  responses: boolean;
+  /** Anthropic's /v1/messages. */
+  anthropicMessages: boolean;
+  /** Prometheus /metrics (when the profile turns it on). */
+  metrics: boolean;
 }
 
 export interface ServingBackend {
@@ -57,6 +67,10 @@ export interface ServingBackend {
   hasHealthEndpoint: boolean;
   /** Where it counts tokens: POST path and the field holding the text. */
   tokenize: { path: string; field: string };
+  /** How a model's `tools` are answered (`make doctor` says it per model). */
+  toolRoute(model: PlanModel): string;
+  /** The endpoints it has beyond OpenAI's chat, completions, embeddings and models (the smoke checks call them). */
+  api: ApiSurface;
   /** The container image: its Dockerfile template and the values only it uses. */
   image: {
     template: string;
@@ -65,6 +79,8 @@ export interface ServingBackend {
     values(plan: Plan): Record<string, unknown>;
     /** Files the build context needs besides the Dockerfile (the launcher). */
     contextFiles(plan: Plan): { path: string; content: string }[];
+    /** Every name contextFiles may write, whatever the profile: what a later render removes when unused. */
+    contextFileNames: readonly string[];
     /** Environment the server container gets (USE_MLOCK=0 for llama_cpp.server). */
     env: Record<string, string>;
     /** How kube's probe asks: an HTTP path, or a command when the path needs the key. */

@@ -117,6 +117,7 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
     }),
   );
   findings.push(...acceleratorFindings(plan, gpuFacts()));
+  for (const model of plan.models) findings.push({ check: plan.models.length > 1 ? `tools ${model.alias}` : 'tools', status: 'info', detail: backendFor(plan).toolRoute(model) });
 
   const engines = ['docker', 'podman'].filter((e) => which(e));
   findings.push(

@@ -22,6 +22,7 @@ import { compilerCacheEnv } from './compiler-cache.ts';
 import type { LlamaCppLock } from '../profile/lock-file.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from './artifact.ts';
 import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
+import { applySourcePatches, SOURCE_PATCHES } from './source-patches.ts';
 import { blasCmakeArgs } from './versions.ts';
 
 export function llamaCppCmakeArgs(plan: Plan): string[] {
@@ -48,7 +49,7 @@ export function buildCommitArg(commit: string): string {
 }
 
 /** Parts of a build that are not CMake flags but change what is built: a new id, a new key. */
-const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1'];
+const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1', ...SOURCE_PATCHES.map((patch) => patch.id)];
 
 /** `llama.cpp-0.3.36-<digest>`: the version and a digest of the flags, patches and programs. */
 export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
@@ -120,7 +121,9 @@ export async function configureBuildTree(
     // Unpacked and patched aside, then moved in whole: the tree never holds half a source.
     const unpacked = join(work, 'src');
     await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, unpacked], { label: 'unpacking llama.cpp', logFile, hint });
-    if (applyKeepAlivePatch(join(unpacked, `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp')) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
+    const llamaCppDir = join(unpacked, `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
+    if (applyKeepAlivePatch(llamaCppDir) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
+    for (const id of applySourcePatches(llamaCppDir)) console.log(`  (the llama.cpp patch ${id} does not apply to this llama.cpp: built without it)`);
     renameSync(unpacked, join(tree, 'src'));
   }
   // The accelerator's toolkit (CUDA's nvcc and libraries, Vulkan's headers and glslc), ready before CMake looks.

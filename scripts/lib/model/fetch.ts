@@ -3,9 +3,8 @@
  * `.partial`, check the sha256, then rename. A profile without a sha256 records the first
  * download's in env/<profile>.lock.json, and later downloads must match it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
@@ -13,8 +12,10 @@ import type { Preview } from '../outcome.ts';
 import type { Plan, PlanModel } from '../profile/plan.ts';
 import { diskFullError, isDiskFull } from './disk-full.ts';
 import { checkModelFile } from './gguf.ts';
+import { sha256OfFile } from './sha256.ts';
 import { modelId } from './transport/source.ts';
 import { fileTransport } from './transport/file.ts';
+import { hfTransport } from './transport/hf.ts';
 import { httpsTransport } from './transport/https.ts';
 import { pypiTransport } from './transport/pypi.ts';
 import type { ModelTransport } from './transport/types.ts';
@@ -23,13 +24,9 @@ const TRANSPORTS: Record<ModelTransport['kind'], ModelTransport> = {
   pypi: pypiTransport,
   https: httpsTransport,
   file: fileTransport,
+  hf: hfTransport,
 };
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** The sha256 of a file, remembered beside it (keyed by size and mtime) so re-runs skip hashing 4 GB. */
 async function verifiedSha256(path: string, sidecar: string): Promise<string> {
@@ -42,7 +39,7 @@ async function verifiedSha256(path: string, sidecar: string): Promise<string> {
       // Recompute below.
     }
   }
-  const sha256 = await sha256File(path);
+  const sha256 = await sha256OfFile(path);
   writeFileAtomic(sidecar, `${JSON.stringify({ size, mtimeMs, sha256 })}\n`);
   return sha256;
 }
@@ -81,7 +78,9 @@ export async function ensureModel(plan: Plan, model: PlanModel, python: string, 
   mkdirSync(plan.paths.modelsDir, { recursive: true });
   const existed = existsSync(target);
   const what = 'model.source';
-  if (existed) {
+  // A split GGUF is whole only with every part beside the first (the transport checks each).
+  const partsMissing = (model.resolved?.parts ?? []).slice(1).some((part) => !existsSync(join(dirname(target), part.fileName)));
+  if (existed && !partsMissing) {
     const sha256 = await verifiedSha256(target, sidecarOf(plan, model));
     if (!expected || sha256 === expected) {
       try {
@@ -111,8 +110,15 @@ export async function ensureModel(plan: Plan, model: PlanModel, python: string, 
     rmSync(partial, { force: true });
     throw diskFullError(dirname(target), `downloading ${model.sourceText}`, model.sizeMb ? model.sizeMb * 1024 * 1024 : undefined, error);
   }
-  const sha256 = await sha256File(fetched);
-  if (expected && sha256 !== expected) throw mismatch(plan, model, fetched, expected, sha256);
+  const sha256 = await sha256OfFile(fetched);
+  if (expected && sha256 !== expected) {
+    if (fetched === target) throw mismatch(plan, model, fetched, expected, sha256);
+    // Moved aside, never left as the .partial a next run would resume (every byte "there", the
+    // same wrong sha256 forever): kept for inspection, and the next run downloads afresh.
+    const aside = `${target}.sha256-mismatch`;
+    renameSync(fetched, aside);
+    throw mismatch(plan, model, aside, expected, sha256);
+  }
   try {
     await checkModelFile(fetched, `${what} ${model.sourceText}`);
   } catch (error) {
@@ -133,7 +139,7 @@ function mismatch(plan: Plan, model: PlanModel, path: string, expected: string, 
     `the sha256 of ${displayPath(path)} is ${actual}, but ${from} says ${expected}`,
     model.source.kind === 'file'
       ? 'fix model.sha256 or point model.source at the right file'
-      : `the file is kept at ${displayPath(path)} for inspection; if the expected sha256 is wrong fix it, otherwise delete that file and run again`,
+      : `the file is kept at ${displayPath(path)} for inspection; if the expected sha256 is wrong fix it, otherwise run again: the download starts over`,
   );
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { arch as nodeArch, availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readLock } from './lock-file.ts';
+import { readLock, type LockedModel } from './lock-file.ts';
 import { loadProfile } from './load.ts';
 import { gpuFacts } from '../accelerator/facts.ts';
 import { profilesDir, resolvePlan, type Plan, type PlanContext } from './plan.ts';
@@ -30,12 +30,12 @@ export function cpuFlags(): string[] {
   }
 }
 
-export function planFor(name: string = profileName(), env: Record<string, string | undefined> = process.env, repoRoot = REPO_ROOT): Plan {
+/** `looked`: models looked up but not pinned (make plan's hf: sources), over the lock's. */
+export function planFor(name: string = profileName(), env: Record<string, string | undefined> = process.env, repoRoot = REPO_ROOT, looked: Record<string, LockedModel> = {}): Plan {
   const envDir = profilesDir(repoRoot, env);
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
-  const lockedSha256 = Object.fromEntries(Object.entries(lock.models).map(([id, entry]) => [id, entry.sha256]));
-  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedSha256, gpuFacts: gpuFacts(env) };
+  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env) };
   const plan = resolvePlan(loaded, ctx);
   // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
   // command runs under it. Read after a first resolution, which says where the record is.

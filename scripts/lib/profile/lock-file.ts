@@ -8,7 +8,8 @@
  *   package list they were resolved from. llama-cpp-python itself is not among them: it is
  *   built here (see `llamaCpp`).
  * - `llamaCpp`: the sdist's sha256 and the llama.cpp commit it vendors (read from the sdist's
- *   own git metadata), so the compiled wheel is known to come from the same source.
+ *   own git metadata), so the compiled wheel is known to come from the same source; and the build
+ *   made from it: the accelerator (cpu, cuda, vulkan), toolkit and cache key.
  * - `image`: the base image's id for a container profile.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,10 +26,30 @@ export interface LlamaCppLock {
   version: string;
   sdistSha256: string;
   llamaCppCommit: string;
+  /** What the host compiled from it: for which accelerator, with which toolkit, under which cache key (a digest of the flags, patches and toolkit). */
+  build?: { accelerator: string; toolchain?: string; key: string };
+}
+
+/** One file of a model as a source resolved it (a Hugging Face repo's file list). */
+export interface LockedPart {
+  /** Its path in the repo. */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface LockedModel {
+  source: string;
+  file?: string;
+  /** The first (or only) file's sha256. */
+  sha256: string;
+  /** hf: the commit the source resolved to, and every file of the model (several for a split GGUF). */
+  revision?: string;
+  parts?: LockedPart[];
 }
 
 export interface LockFile {
-  models: Record<string, { source: string; file?: string; sha256: string }>;
+  models: Record<string, LockedModel>;
   python?: PythonLock;
   llamaCpp?: LlamaCppLock;
   image?: { base: string; id: string };

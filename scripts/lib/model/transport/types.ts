@@ -14,7 +14,7 @@ export interface FetchContext {
 }
 
 export interface ModelTransport {
-  kind: 'pypi' | 'https' | 'file';
+  kind: 'pypi' | 'https' | 'file' | 'hf';
   /**
    * Brings the model bytes to ctx.partial (or, for file:, says where they already are).
    * Returns the path holding the complete, unverified bytes.
