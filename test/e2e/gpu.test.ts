@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CONTAINERS_CONF, ensureBaseImage, podman, TEST_BASE_IMAGE } from './podman.ts';
 import { make, newWorld, worldProfiles } from './support.ts';
 
 describe('accelerator.kind: vulkan on lavapipe', () => {
@@ -47,6 +48,42 @@ describe('accelerator.kind: vulkan on lavapipe', () => {
     const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'vulkan.lock.json'), 'utf8'));
     assert.equal(lock.llamaCpp.build.accelerator, 'vulkan');
     assert.match(lock.llamaCpp.build.toolchain, /^vulkan-(system-)?headers-1\.\d+\.\d+$/);
+  });
+});
+
+describe('accelerator.kind: vulkan in a podman container, on the lavapipe of the image\'s own Mesa', () => {
+  const world = newWorld({ CONTAINERS_CONF });
+  const profile = `extends: default\nruntime: container\ncontainer:\n  engine: podman\n  image: llm-workbench-test\n  base: ${TEST_BASE_IMAGE}\naccelerator:\n  kind: vulkan\njupyter:\n  enabled: false\n`;
+  let served: Awaited<ReturnType<typeof make>>;
+  before(async () => {
+    await ensureBaseImage();
+    worldProfiles(world, { 'vulkan-image': profile });
+    // The model, then the server step alone: it builds the Vulkan image (trixie's headers fetched
+    // in its build stage) and reads the server's loading report from the container's log.
+    const model = await make(world, 'model', { PROFILE: 'vulkan-image' });
+    assert.equal(model.exitCode, 0, model.all);
+    served = await make(world, 'server', { PROFILE: 'vulkan-image' });
+  });
+  after(async () => {
+    await make(world, 'down', { PROFILE: 'vulkan-image' });
+  });
+
+  it('builds the Vulkan variant of the llama-server image and serves every layer on the device the container has', async () => {
+    assert.equal(served.exitCode, 0, served.all);
+    assert.match(served.stdout, /^40-model-server\s+created\s+[\d.]+s\s+.*podman container llm-workbench-vulkan-image\) on Vulkan0 \(llvmpipe[^)]*\)\): 31\/31 layers offloaded$/m);
+    const status = await make(world, 'status', { PROFILE: 'vulkan-image' });
+    assert.match(status.stdout, /^model-server: on Vulkan0 \(llvmpipe .*\): 31\/31 layers offloaded$/m);
+    // The image holds the Vulkan loader and Mesa, and the server answers from that device.
+    const icd = await podman(['exec', 'llm-workbench-vulkan-image', 'sh', '-c', 'ls /usr/share/vulkan/icd.d/']);
+    assert.match(icd.stdout, /lvp_icd/);
+    const answer = await fetch(`http://127.0.0.1:${world.ports.server}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Say hi.' }], max_tokens: 4 }),
+    });
+    assert.equal(answer.status, 200, await answer.clone().text());
+    const body = (await answer.json()) as { choices: { message: { content: string } }[] };
+    assert.ok(body.choices[0]!.message.content.length > 0);
   });
 });
 

@@ -26,7 +26,7 @@ const wslNvidia = (gpu = RTX, libcuda = true): Partial<GpuFacts> => ({
   nvidiaSmi: { path: '/usr/lib/wsl/lib/nvidia-smi', gpus: [gpu] },
 });
 const lavapipe: Partial<GpuFacts> = { vulkan: { vulkaninfo: '/usr/bin/vulkaninfo', devices: [LAVAPIPE], icdFiles: ['/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'] } };
-const ask = (kind: AcceleratorProfile['kind'], extra: Partial<AcceleratorProfile> = {}): AcceleratorProfile => ({ kind, gpuLayers: 'auto', required: true, cudaArchitectures: 'auto', ...extra });
+const ask = (kind: AcceleratorProfile['kind'], extra: Partial<AcceleratorProfile> = {}): AcceleratorProfile => ({ kind, gpuLayers: 'auto', required: true, cudaArchitectures: 'auto', runtime: 'native', ...extra });
 
 describe('which accelerator a profile gets (accelerator/choose.ts)', () => {
   it('auto picks CUDA on an NVIDIA card, built for that card, every layer it fits', () => {
@@ -35,7 +35,7 @@ describe('which accelerator a profile gets (accelerator/choose.ts)', () => {
     assert.match(choice.why, /^auto: CUDA on NVIDIA H200 \(compute 9\.0, 143771 MiB, driver 580\.159\.04\)/);
     assert.deepEqual(choice.cmakeArgs, ['-DGGML_CUDA=ON', '-DCMAKE_CUDA_ARCHITECTURES=90']);
     assert.equal(choice.gpuLayers, 'auto');
-    assert.equal(choice.containerDevice, 'nvidia');
+    assert.equal(choice.containerDevice, undefined, 'a native server is given no container device');
     assert.equal(choice.required, false, 'auto never fails for want of a GPU');
   });
 
@@ -152,11 +152,40 @@ describe('what make doctor says about the GPU', () => {
     assert.equal(findings.find((f) => f.check === 'gpu memory')?.status, 'warn');
   });
 
-  it('a container profile is a CPU image: a GPU named for it is refused, auto says why', () => {
-    assert.throws(() => planWith('runtime: container\naccelerator:\n  kind: vulkan\n', facts(lavapipe)), /accelerator\.kind: vulkan with runtime: container: the images are built for the CPU only/);
-    const plan = planWith('runtime: container\n', facts(linuxNvidia()));
+  it('a container gets the GPU only through CDI or NVIDIA\'s runtime hook, and auto says why not', () => {
+    const noRoute = planWith('runtime: container\n', facts(linuxNvidia()));
+    assert.equal(noRoute.accelerator.name, 'cpu');
+    assert.match(noRoute.accelerator.why, /no CUDA: a container cannot have the GPU: no CDI spec \(\/etc\/cdi\/nvidia\.yaml\) and no nvidia-container-runtime-hook/);
+    assert.match(planWith('runtime: container\naccelerator:\n  kind: cuda\n', facts(linuxNvidia())).accelerator.blocked?.fix ?? '', /nvidia-ctk cdi generate/);
+    const cdi = planWith('runtime: container\n', facts({ ...linuxNvidia(), container: { cdiSpec: '/etc/cdi/nvidia.yaml', dri: false } }));
+    assert.equal(cdi.accelerator.name, 'cuda');
+    assert.equal(cdi.accelerator.containerDevice, 'nvidia');
+    // The image's toolkit, not the host's: the wheels under /opt/cuda, cudart and cuBLAS kept.
+    assert.match(cdi.accelerator.toolchainKey, /^cuda-image-nvidia-cuda-nvcc==13\.0\.88/);
+    assert.ok(cdi.container.toolchain.configureArgs.includes('-DCMAKE_CUDA_COMPILER=/opt/cuda/nvidia/cu13/bin/nvcc'));
+    assert.deepEqual(cdi.container.toolchain.runtimeLibraries, ['libcudart.so*', 'libcublas.so*', 'libcublasLt.so*']);
+  });
+
+  it('lavapipe in a container needs no device (the image has Mesa, where it is device 0); a Vulkan GPU needs /dev/dri', () => {
+    const both = { vulkan: { vulkaninfo: '/usr/bin/vulkaninfo', devices: [RADEON, LAVAPIPE], icdFiles: [] } };
+    const onLavapipe = planWith('runtime: container\naccelerator:\n  kind: vulkan\n', facts(lavapipe));
+    assert.equal(onLavapipe.accelerator.name, 'vulkan');
+    assert.equal(onLavapipe.accelerator.containerDevice, undefined);
+    assert.deepEqual(onLavapipe.accelerator.serverEnv, { GGML_VK_VISIBLE_DEVICES: '0' });
+    assert.ok(onLavapipe.container.buildAptPackages.includes('glslc'));
+    assert.ok(onLavapipe.container.toolchain.runtimePackages.includes('mesa-vulkan-drivers'));
+    const noDri = chooseAccelerator(ask('vulkan', { runtime: 'container' }), facts(both));
+    assert.match(noDri.blocked?.missing ?? '', /a container cannot reach the GPU: no \/dev\/dri/);
+    const dri = chooseAccelerator(ask('vulkan', { runtime: 'container' }), facts({ ...both, container: { dri: true } }));
+    assert.equal(dri.containerDevice, 'dri');
+    assert.deepEqual(dri.serverEnv, {});
+  });
+
+  it('a CPU image is what it was: no toolkit, no device, nothing in the image for a GPU', () => {
+    const plan = planWith('runtime: container\n', facts(lavapipe));
     assert.equal(plan.accelerator.name, 'cpu');
-    assert.match(plan.accelerator.why, /the image is a CPU build/);
+    assert.equal(plan.accelerator.toolchainKey, '');
+    assert.equal(plan.container.toolchain.fetch, undefined);
   });
 
   it('the server command offloads on a GPU build and says nothing of GPUs on a CPU one', () => {

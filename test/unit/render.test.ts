@@ -6,6 +6,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
+import { NO_GPU_FACTS } from '../../scripts/lib/accelerator/facts.ts';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type Plan } from '../../scripts/lib/profile/plan.ts';
 import { renderProfile, writeRendered } from '../../scripts/lib/render/render.ts';
@@ -227,5 +228,76 @@ describe('writing rendered files', () => {
     loaded.profile.container.base = 'registry.example/python:3.11 <&>';
     const plan = resolvePlan(loaded, { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64' });
     assert.match(fileOf(plan, 'Dockerfile'), /FROM registry\.example\/python:3\.11 <&> AS build/);
+  });
+});
+
+// The GPU images: each accelerator's part of each backend's image, on a machine described by facts.
+describe('rendering GPU container profiles', () => {
+  const H200 = { name: 'NVIDIA H200', computeCap: '9.0', memoryMiB: 143771, driver: '580.159.04' };
+  const variants = {
+    // llama-server for CUDA under podman: the wheels' toolkit, CDI.
+    'cuda-llama-server': {
+      yaml: 'extends: default\nruntime: container\ncontainer:\n  engine: podman\naccelerator:\n  kind: cuda\n',
+      facts: { ...NO_GPU_FACTS, nvidiaNodes: ['/dev/nvidia0'], nvidiaSmi: { path: '/usr/bin/nvidia-smi', gpus: [H200] }, container: { cdiSpec: '/etc/cdi/nvidia.yaml', dri: false } },
+    },
+    // The guide's llama_cpp.server image for a Vulkan GPU under docker: trixie's headers, /dev/dri.
+    'vulkan-llama-cpp-python': {
+      yaml: 'extends: elyza-7b\ncontainer:\n  engine: docker\naccelerator:\n  kind: vulkan\n',
+      facts: { ...NO_GPU_FACTS, vulkan: { vulkaninfo: '/usr/bin/vulkaninfo', devices: [{ name: 'AMD Radeon 780M (RADV GFX1103_R1)', type: 'integrated' as const, driver: 'radv', apiVersion: '1.3.255' }], icdFiles: [] }, container: { dri: true } },
+    },
+  };
+  for (const [name, { yaml, facts }] of Object.entries(variants)) {
+    const dir = profilesWith({ [name]: yaml });
+    const plan = resolvePlan(loadProfile(name, dir), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64', gpuFacts: facts });
+    // The profiles live in a temporary folder: the first line names them as env/ would.
+    const files = renderProfile(plan).filter((f) => f.path !== 'serve.py').map((f) => ({ ...f, content: f.content.replaceAll(dir, 'env') }));
+
+    it(`${name}: matches the golden files, and the Dockerfile passes the linter`, () => {
+      for (const file of files) {
+        const golden = join(GOLDEN, name, file.path);
+        if (process.env.UPDATE_GOLDEN === '1' && !process.env.CI) {
+          mkdirSync(join(GOLDEN, name), { recursive: true });
+          writeFileSync(golden, file.content);
+        }
+        assert.ok(existsSync(golden), `no golden file ${golden}: run UPDATE_GOLDEN=1 make test-unit`);
+        assert.equal(file.content, readFileSync(golden, 'utf8'), `${name}/${file.path} differs from its golden file`);
+      }
+      const dockerfile = files.find((f) => f.path === 'Dockerfile')!.content;
+      assert.deepEqual(validate(dockerfile).filter((d) => d.severity === 1).map((p) => p.message), []);
+    });
+  }
+
+  it('cuda-llama-server: the wheels in the build stage, cudart and cuBLAS kept for ld.so, the card through CDI in compose and kube', () => {
+    const plan = resolvePlan(loadProfile('cuda-llama-server', profilesWith({ 'cuda-llama-server': variants['cuda-llama-server'].yaml })), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64', gpuFacts: variants['cuda-llama-server'].facts });
+    const dockerfile = fileOf(plan, 'Dockerfile');
+    assert.match(dockerfile, /pip install --no-cache-dir --no-deps --only-binary=:all: --target \/opt\/cuda nvidia-cuda-nvcc==13\.0\.88 /);
+    assert.match(dockerfile, /-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 .*-DCMAKE_CUDA_COMPILER=\/opt\/cuda\/nvidia\/cu13\/bin\/nvcc/);
+    const server = dockerfile.slice(dockerfile.indexOf('AS server'));
+    assert.match(server, /^COPY --from=build \/opt\/cuda\/nvidia\/cu13\/lib\/libcudart\.so\* \/opt\/cuda\/nvidia\/cu13\/lib\/libcublas\.so\* \/opt\/cuda\/nvidia\/cu13\/lib\/libcublasLt\.so\* \/opt\/cuda\/nvidia\/cu13\/lib\/$/m);
+    assert.match(server, /ldconfig/);
+    const jupyter = dockerfile.slice(dockerfile.indexOf('AS jupyter'), dockerfile.indexOf('AS server'));
+    assert.doesNotMatch(jupyter, /cuda/, 'JupyterLab\'s image holds no CUDA');
+    const compose = parse(fileOf(plan, 'compose.yaml'));
+    assert.deepEqual(compose.services['model-server'].devices, ['nvidia.com/gpu=all']);
+    const kube = parseAllDocuments(fileOf(plan, 'kube.yaml'))[0]!.toJS();
+    assert.deepEqual(kube.spec.template.spec.containers[0].resources.limits, { 'nvidia.com/gpu=all': 1 });
+    assert.ok(plan.container.command.includes('--n-gpu-layers'));
+  });
+
+  it('vulkan-llama-cpp-python: the wheel built for Vulkan against trixie\'s headers checked by sha256, /dev/dri in compose', () => {
+    const plan = resolvePlan(loadProfile('vulkan-llama-cpp-python', profilesWith({ 'vulkan-llama-cpp-python': variants['vulkan-llama-cpp-python'].yaml })), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64', gpuFacts: variants['vulkan-llama-cpp-python'].facts });
+    const dockerfile = fileOf(plan, 'Dockerfile');
+    assert.match(dockerfile, /libvulkan-dev_1\.4\.309\.0-1_amd64\.deb \/tmp\/headers\.deb && echo '8d329d465e16168afff58b1bd0dd6db46aac2cc3f56054a481b25a04e90b345a  \/tmp\/headers\.deb' \| sha256sum --check/);
+    assert.match(dockerfile, /CMAKE_ARGS='[^']*-DGGML_VULKAN=ON -DVulkan_INCLUDE_DIR=\/opt\/vulkan-headers\/usr\/include /);
+    assert.match(dockerfile.slice(dockerfile.indexOf('AS server')), /apt-get install -y --no-install-recommends libvulkan1 mesa-vulkan-drivers/);
+    const compose = parse(fileOf(plan, 'compose.yaml'));
+    assert.deepEqual(compose.services['model-server'].devices, ['/dev/dri:/dev/dri']);
+    assert.ok(plan.container.command.includes('--n_gpu_layers'));
+  });
+
+  it('a CPU container profile renders what it always did: no toolkit, no device (the default goldens above)', () => {
+    const plan = planOf('elyza-7b');
+    assert.equal(plan.accelerator.name, 'cpu');
+    assert.doesNotMatch(fileOf(plan, 'compose.yaml'), /devices|deploy/);
   });
 });

@@ -8,16 +8,20 @@
  *   (the default) stops before anything is built, naming the missing link and its fix; with
  *   `required: false` the CPU serves and the reason is said once.
  * - `auto`: CUDA, then a Vulkan GPU, then the CPU, each skipped one said with its reason.
+ * - In a container (runtime: container) a device counts only if the container can reach it (CDI
+ *   or NVIDIA's runtime hook, /dev/dri); the image is built for what is chosen.
  */
 import { WorkbenchError } from '../errors.ts';
 import type { GpuFacts } from './facts.ts';
 import { acceleratorNamed, AUTO_ORDER } from './index.ts';
-import type { AcceleratorName, AcceleratorSettings, ContainerDevice } from './types.ts';
+import type { AcceleratorName, AcceleratorSettings, ContainerDevice, DeviceVerdict } from './types.ts';
 
 export interface AcceleratorProfile extends AcceleratorSettings {
   kind: 'auto' | AcceleratorName;
   gpuLayers: 'auto' | number;
   required: boolean;
+  /** Where the server runs: an image is built for the choice, and a container must reach the device. */
+  runtime: 'native' | 'container';
 }
 
 export interface AcceleratorChoice {
@@ -31,8 +35,9 @@ export interface AcceleratorChoice {
   /** `-ngl`: auto (llama.cpp fits what the device's memory holds) or a number; none for a CPU build. */
   gpuLayers?: 'auto' | number;
   cmakeArgs: string[];
-  /** Part of the build key beside the CMake flags: the toolkit a build used. */
+  /** Part of the build key beside the CMake flags: the toolkit a build used (an image's own, in a container). */
   toolchainKey: string;
+  /** The device a container is given (none for the CPU, nor for lavapipe, which the image has). */
   containerDevice?: ContainerDevice;
   deviceMemoryMiB?: number;
   /** What the server's environment needs to reach the device (GGML_VK_VISIBLE_DEVICES for lavapipe). */
@@ -42,7 +47,8 @@ export interface AcceleratorChoice {
 }
 
 export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts): AcceleratorChoice {
-  const settle = (name: AcceleratorName, why: string, verdict: { device: string; memoryMiB?: number; serverEnv?: Record<string, string> }): AcceleratorChoice => {
+  const inContainer = profile.runtime === 'container';
+  const settle = (name: AcceleratorName, why: string, verdict: { device: string; memoryMiB?: number; serverEnv?: Record<string, string>; containerDevice?: ContainerDevice }): AcceleratorChoice => {
     const accelerator = acceleratorNamed(name);
     return {
       requested: profile.kind,
@@ -52,18 +58,27 @@ export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts):
       required: profile.kind !== 'auto' && profile.kind !== 'cpu' && profile.required,
       ...(name === 'cpu' ? {} : { gpuLayers: profile.gpuLayers }),
       cmakeArgs: accelerator.cmakeArgs(facts, profile),
-      toolchainKey: accelerator.toolchainKey(facts),
+      toolchainKey: inContainer ? accelerator.image.toolchainKey : accelerator.toolchainKey(facts),
       serverEnv: verdict.serverEnv ?? {},
-      ...(accelerator.containerDevice ? { containerDevice: accelerator.containerDevice } : {}),
+      ...(verdict.containerDevice ? { containerDevice: verdict.containerDevice } : {}),
       ...(verdict.memoryMiB ? { deviceMemoryMiB: verdict.memoryMiB } : {}),
     };
+  };
+  /** The machine's verdict, and in a container whether the container reaches that device. */
+  const reach = (name: AcceleratorName, forAuto: boolean): DeviceVerdict & { containerDevice?: ContainerDevice } => {
+    const accelerator = acceleratorNamed(name);
+    const verdict = accelerator.device(facts, { forAuto });
+    if (!verdict.usable || !inContainer) return verdict;
+    const access = accelerator.containerAccess(facts, verdict);
+    if (!access.usable) return access;
+    return { ...verdict, ...(access.serverEnv ? { serverEnv: access.serverEnv } : {}), ...(access.containerDevice ? { containerDevice: access.containerDevice } : {}) };
   };
 
   if (profile.kind === 'cpu') return settle('cpu', 'accelerator.kind: cpu', { device: 'CPU' });
 
   if (profile.kind !== 'auto') {
     const asked = acceleratorNamed(profile.kind);
-    const verdict = asked.device(facts, { forAuto: false });
+    const verdict = reach(profile.kind, false);
     if (verdict.usable) return settle(profile.kind, `accelerator.kind: ${profile.kind}${verdict.note ? ` (${verdict.note})` : ''}`, verdict);
     if (profile.required) {
       return { ...settle(profile.kind, `accelerator.kind: ${profile.kind}, but ${verdict.missing}`, { device: 'none' }), blocked: { missing: verdict.missing, fix: verdict.fix } };
@@ -74,7 +89,7 @@ export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts):
   const skipped: string[] = [];
   for (const name of AUTO_ORDER) {
     const accelerator = acceleratorNamed(name);
-    const verdict = accelerator.device(facts, { forAuto: true });
+    const verdict = reach(name, true);
     if (verdict.usable) {
       const why = name === 'cpu' ? `auto: ${skipped.join('; ')}` : `auto: ${accelerator.label} on ${verdict.device}${skipped.length ? ` (${skipped.join('; ')})` : ''}`;
       return settle(name, why, verdict);

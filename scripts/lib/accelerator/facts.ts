@@ -45,7 +45,8 @@ export interface GpuFacts {
   /** headers: the machine's vulkan_core.h, its version and whether this llama.cpp compiles with it. */
   vulkan: { vulkaninfo?: string; devices: VulkanDevice[]; icdFiles: string[]; error?: string; headers?: { version?: number; suffice: boolean } };
   cudaToolkits: CudaToolkit[];
-  container: { cdiSpec?: string; dri: boolean };
+  /** cdiSpec: podman's route to the card; nvidiaRuntime: docker's (--gpus needs NVIDIA's runtime hook); dri: Vulkan GPUs. */
+  container: { cdiSpec?: string; nvidiaRuntime?: string; dri: boolean };
 }
 
 export const NO_GPU_FACTS: GpuFacts = {
@@ -154,13 +155,14 @@ export function readGpuFacts(env: Record<string, string | undefined> = process.e
   }
 
   const cdiSpec = ['etc/cdi/nvidia.yaml', 'var/run/cdi/nvidia.yaml', 'etc/cdi/nvidia.json'].find((path) => existsSync(at(path)));
+  const nvidiaRuntime = ['nvidia-container-runtime-hook', 'nvidia-container-runtime'].map((tool) => findOnPath(tool, env, root)).find(Boolean);
   return {
     nvidiaNodes,
     wsl,
     nvidiaSmi,
     vulkan,
     cudaToolkits: cudaToolkitsUnder(root),
-    container: { ...(cdiSpec ? { cdiSpec: `/${cdiSpec}` } : {}), dri: existsSync(at('dev/dri')) },
+    container: { ...(cdiSpec ? { cdiSpec: `/${cdiSpec}` } : {}), ...(nvidiaRuntime ? { nvidiaRuntime } : {}), dri: existsSync(at('dev/dri')) },
   };
 }
 

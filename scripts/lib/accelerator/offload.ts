@@ -5,6 +5,8 @@
  * (at --log-verbosity 4, where this llama.cpp puts libllama's loading report) and llama_cpp.server.
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { WorkbenchError } from '../errors.ts';
+import type { Plan } from '../profile/plan.ts';
 import type { AcceleratorChoice } from './choose.ts';
 
 /** The loading report is at the head of the server's log (each start begins a new one). */
@@ -74,4 +76,21 @@ export function offloadVerdict(choice: AcceleratorChoice, report: OffloadReport)
       ? 'the device is not visible to the server: make doctor lists what the machine has (a container needs --device / --gpus)'
       : 'make doctor lists each fact the GPU depends on; make logs shows the server\'s own report';
   return { ok: false, line: `${choice.name} build, but the server runs on the CPU: ${link}`, fix };
+}
+
+/**
+ * After a start, native or in a container: the server's own report against what was asked. A
+ * required GPU that ended on the CPU stops the server and fails with the link that broke; an
+ * optional one warns once. Returns what the step says of it ('' for a CPU build).
+ */
+export async function verifyOffload(plan: Plan, report: OffloadReport, stopServer: () => Promise<unknown>): Promise<string> {
+  const offload = offloadVerdict(plan.accelerator, report);
+  if (!offload.ok) {
+    if (plan.accelerator.required) {
+      await stopServer();
+      throw new WorkbenchError(`profile "${plan.profile.name}" asked for ${plan.accelerator.name}, and ${offload.line}`, `${offload.fix}; or accelerator.required: false to serve on the CPU`);
+    }
+    console.log(`  warning: ${offload.line} (fix: ${offload.fix})`);
+  }
+  return plan.accelerator.gpuLayers !== undefined ? ` ${offload.line}` : '';
 }

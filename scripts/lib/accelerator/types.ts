@@ -21,8 +21,32 @@ export type ContainerDevice = 'nvidia' | 'dri';
 
 /** A device to run on, or the first link that is missing and how to mend it. */
 export type DeviceVerdict =
-  | { usable: true; device: string; memoryMiB?: number; note?: string; serverEnv?: Record<string, string> }
+  | { usable: true; device: string; memoryMiB?: number; note?: string; serverEnv?: Record<string, string>; onCpu?: boolean }
   | { usable: false; missing: string; fix: string };
+
+/** How a container reaches the device `device()` found, or the link that is missing. */
+export type ContainerAccess =
+  | { usable: true; containerDevice?: ContainerDevice; serverEnv?: Record<string, string> }
+  | { usable: false; missing: string; fix: string };
+
+/**
+ * What an image needs for an accelerator, beside the CPU image: Debian packages, the toolkit
+ * fetched in the build stage (as the host's cache holds it), the CMake flags naming where, and
+ * the libraries the serving stage keeps. The paths are the image's own, fixed, so they are part
+ * of what is built and the key says which toolkit.
+ */
+export interface ImageToolchain {
+  buildPackages: string[];
+  runtimePackages: string[];
+  /** Shell (one line, every value quoted) run in the build stage before the compile. */
+  fetch?: string;
+  configureArgs: string[];
+  /** Directories the serving stage copies from the build stage and adds to ld.so's path. */
+  runtimeLibraryDirs: string[];
+  /** Shell patterns of the files in those directories it keeps (cudart and cuBLAS, not nvcc). */
+  runtimeLibraries: string[];
+  toolchainKey: string;
+}
 
 export interface AcceleratorSettings {
   /** `accelerator.cuda_architectures`: "auto" (the detected cards) or "86;89". */
@@ -44,13 +68,13 @@ export interface Accelerator {
   /** `make doctor`'s lines: each fact it depends on, with its fix. */
   findings(facts: GpuFacts): Finding[];
   /** What a container needs to see the device; each engine spells it (engine/*: --device, --gpus). */
-  containerDevice?: ContainerDevice;
+  containerAccess(facts: GpuFacts, verdict: Extract<DeviceVerdict, { usable: true }>): ContainerAccess;
   /**
    * Makes the toolkit ready for a build (installs what is missing, or stops naming it) and says
    * what CMake needs to find it: flags that name this machine's paths (kept out of the build key)
    * and the compile's environment.
    */
   buildToolchain(plan: Plan, build: { python: string; logFile: string }): Promise<BuildToolchain>;
-  /** Debian packages an image needs to build and to run it (none for the CPU). */
-  image: { buildPackages: string[]; runtimePackages: string[] };
+  /** What the images need for it (nothing for the CPU). */
+  image: ImageToolchain;
 }

@@ -2,7 +2,19 @@
 import { execa } from 'execa';
 import { WorkbenchError } from '../errors.ts';
 import { cliEngine } from './driver.ts';
-import type { ContainerEngine } from './types.ts';
+import type { ContainerEngine, DeviceSpelling } from './types.ts';
+
+/**
+ * NVIDIA cards through NVIDIA's runtime hook (`--gpus`, nvidia-container-toolkit); in compose,
+ * the reservation docker compose turns into the same request. /dev/dri as a plain device.
+ */
+export const DOCKER_DEVICES: DeviceSpelling = {
+  runArgs: (device) => (device === 'nvidia' ? ['--gpus', 'all'] : ['--device', '/dev/dri']),
+  compose: (device) =>
+    device === 'nvidia'
+      ? { deploy: { resources: { reservations: { devices: [{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }] } } } }
+      : { devices: ['/dev/dri:/dev/dri'] },
+};
 
 /**
  * Our Dockerfile needs BuildKit (RUN --mount for the wheel cache and the CA secret). Docker
@@ -25,5 +37,5 @@ export async function dockerBuildEnv(binary: string): Promise<Record<string, str
 }
 
 export function dockerEngine(binary: string): ContainerEngine {
-  return cliEngine({ name: 'docker', binary, buildEnv: () => dockerBuildEnv(binary), probe: ['info', '--format', '{{.ServerVersion}}'] });
+  return cliEngine({ name: 'docker', binary, buildEnv: () => dockerBuildEnv(binary), probe: ['info', '--format', '{{.ServerVersion}}'], devices: DOCKER_DEVICES });
 }

@@ -4,15 +4,16 @@
  */
 import { execa } from 'execa';
 import { runLogged } from '../process/run.ts';
-import type { BuildSpec, ContainerEngine, ContainerInfo, RunSpec } from './types.ts';
+import type { BuildSpec, ContainerEngine, ContainerInfo, DeviceSpelling, RunSpec } from './types.ts';
 
-export function runArgv(spec: RunSpec): string[] {
+export function runArgv(spec: RunSpec, devices: DeviceSpelling): string[] {
   const argv = ['run', '--detach', '--name', spec.name, '--restart', spec.restart];
   for (const p of spec.ports) argv.push('--publish', `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}:${p.containerPort}`);
   for (const v of spec.volumes) argv.push('--volume', `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`);
   for (const [k, v] of Object.entries(spec.env)) argv.push('--env', `${k}=${v}`);
   for (const name of spec.passEnv) argv.push('--env', name);
   for (const cap of spec.capAdd) argv.push('--cap-add', cap);
+  for (const device of spec.devices) argv.push(...devices.runArgs(device));
   for (const [k, v] of Object.entries(spec.labels)) argv.push('--label', `${k}=${v}`);
   argv.push(spec.image);
   return argv;
@@ -35,6 +36,7 @@ export interface CliEngineOptions {
   buildEnv: () => Promise<Record<string, string>>;
   /** The probe that fails when the daemon or service is not there. */
   probe: string[];
+  devices: DeviceSpelling;
 }
 
 export function cliEngine(options: CliEngineOptions): ContainerEngine {
@@ -81,7 +83,7 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
       });
     },
     async run(spec, env) {
-      const result = await exec(runArgv(spec), { ...process.env, ...env });
+      const result = await exec(runArgv(spec, options.devices), { ...process.env, ...env });
       if (result.failed) throw new Error(String(result.stderr).trim() || `${binary} run failed`);
       return String(result.stdout).trim();
     },
@@ -113,6 +115,10 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
       const result = await exec(['logs', '--tail', String(lines), name]);
       const text = `${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`.trim();
       return text.split('\n').map((line) => `  | ${line}`).join('\n');
+    },
+    async log(name) {
+      const result = await exec(['logs', name]);
+      return `${result.stdout}\n${result.stderr}`;
     },
     command(...args) {
       return [binary, ...args];

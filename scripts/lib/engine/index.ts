@@ -5,14 +5,19 @@
 import { WorkbenchError } from '../errors.ts';
 import type { Plan } from '../profile/plan.ts';
 import { which } from '../process/run.ts';
-import { dockerEngine } from './docker.ts';
-import { podmanEngine } from './podman.ts';
-import type { ContainerEngine } from './types.ts';
+import { DOCKER_DEVICES, dockerEngine } from './docker.ts';
+import { PODMAN_DEVICES, podmanEngine } from './podman.ts';
+import type { ContainerEngine, DeviceSpelling } from './types.ts';
 
 const ENGINES: Record<ContainerEngine['name'], (binary: string) => ContainerEngine> = {
   docker: dockerEngine,
   podman: podmanEngine,
 };
+
+/** How a rendered compose file spells a GPU for the profile's engine (auto: docker compose's, which compose-up tries first). */
+export function composeDeviceSpelling(engine: Plan['container']['engine']): DeviceSpelling {
+  return engine === 'podman' ? PODMAN_DEVICES : DOCKER_DEVICES;
+}
 
 const INSTALL_HINT = 'install Podman (Debian/Ubuntu: sudo apt-get install podman) or Docker, or set runtime: native in the profile';
 

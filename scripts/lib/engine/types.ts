@@ -1,3 +1,5 @@
+import type { ContainerDevice } from '../accelerator/types.ts';
+
 /**
  * One interface for container engines (as RamaLama's engine.py): callers never branch on which
  * engine they have. A new engine is one new file registered in index.ts.
@@ -25,6 +27,8 @@ export interface RunSpec {
   /** Names passed through from our environment (`--env NAME`): secrets never appear in argv. */
   passEnv: string[];
   capAdd: string[];
+  /** GPUs the container is given; each engine spells them (podman CDI, docker --gpus). */
+  devices: ContainerDevice[];
   restart: 'no' | 'unless-stopped' | 'always';
   labels: Record<string, string>;
 }
@@ -66,6 +70,15 @@ export interface ContainerEngine {
   remove(name: string): Promise<boolean>;
   inspect(name: string): Promise<ContainerInfo | undefined>;
   logs(name: string, lines: number): Promise<string>;
+  /** The whole log (the head holds llama.cpp's loading report) or its last `lines`. */
+  log(name: string): Promise<string>;
   /** argv prefix for other subcommands (compose, kube play) of the same engine. */
   command(...args: string[]): string[];
+}
+
+/** How an engine gives a container a GPU: on its command line and in a compose file. */
+export interface DeviceSpelling {
+  runArgs(device: ContainerDevice): string[];
+  /** Keys of a compose service (devices, or deploy.resources.reservations). */
+  compose(device: ContainerDevice): Record<string, unknown>;
 }

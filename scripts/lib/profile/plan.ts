@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
 import { backendNamed, type BackendName, type ServerCommand } from '../backend/index.ts';
 import type { LockedModel } from './lock-file.ts';
-import { checkAccelerator, checkExposure, checkMetrics, checkModels, checkPorts, dnsLabel, metricsOn, urlHost } from './rules.ts';
+import { checkExposure, checkMetrics, checkModels, checkPorts, dnsLabel, metricsOn, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { chooseAccelerator, type AcceleratorChoice } from '../accelerator/choose.ts';
 import { NO_GPU_FACTS, type GpuFacts } from '../accelerator/facts.ts';
+import { acceleratorNamed } from '../accelerator/index.ts';
+import type { ImageToolchain } from '../accelerator/types.ts';
 import { largestSizeMb, resolveModel, type PlanModel } from './models.ts';
 import type { LoadedProfile } from './load.ts';
 
@@ -106,9 +108,11 @@ export interface Plan {
     kubeSecretName: string;
     /** Debian packages the build stage needs: compilers, CMake or a Python, BLAS headers. */
     buildAptPackages: string[];
-    /** Debian packages the running image needs: the shared libraries llama.cpp links (and Python for llama_cpp.server). */
+    /** Debian packages the running images need: the shared libraries llama.cpp links (and Python for llama_cpp.server); the accelerator's are the server's only (toolchain). */
     runtimeAptPackages: string[];
     jupyterAptPackages: string[];
+    /** What the image needs for the accelerator chosen (the toolkit fetched in the build stage, the flags naming it). */
+    toolchain: ImageToolchain;
     modelDir: string;
     /** The server's whole argv in the image (the Dockerfile's CMD, compose's and kube's command); none for several models. */
     command: string[];
@@ -138,7 +142,6 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkPorts(profile, leafFile);
   checkExposure(profile, leafFile);
   checkModels(profile, leafFile);
-  checkAccelerator(profile, leafFile);
   checkMetrics(profile, leafFile);
 
   const home = ctx.env.HOME ?? '/root';
@@ -171,12 +174,12 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
 
   const base = profile.container.base;
   const baseHasPython = /(^|\/)python:/.test(base);
+  const accelerator = chooseAccelerator(
+    { kind: profile.accelerator.kind, gpuLayers: profile.accelerator.gpu_layers, required: profile.accelerator.required, cudaArchitectures: profile.accelerator.cuda_architectures, runtime: profile.runtime },
+    ctx.gpuFacts ?? NO_GPU_FACTS,
+  );
   const imagePackages = backend.image.aptPackages({ baseHasPython, blas: profile.llama_cpp.blas });
-  const acceleratorProfile = { kind: profile.accelerator.kind, gpuLayers: profile.accelerator.gpu_layers, required: profile.accelerator.required, cudaArchitectures: profile.accelerator.cuda_architectures };
-  // An image is a CPU build (checkAccelerator refused a GPU named for one): auto says so.
-  const accelerator = builtOnHost
-    ? chooseAccelerator(acceleratorProfile, ctx.gpuFacts ?? NO_GPU_FACTS)
-    : { ...chooseAccelerator({ ...acceleratorProfile, kind: 'cpu' }, NO_GPU_FACTS), requested: acceleratorProfile.kind, why: 'the image is a CPU build (GPU images are not built yet)' };
+  const imageToolchain = acceleratorNamed(accelerator.name).image;
   const blasArgs = cmakeArgs(version, profile.llama_cpp.blas);
   const llamaCpp = { version, blas: profile.llama_cpp.blas, cmakeArgs: blasArgs, hostCmakeArgs: [blasArgs, ...accelerator.cmakeArgs].filter(Boolean).join(' ') };
   const paths = {
@@ -249,8 +252,9 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       composeProject: dnsLabel(`llm-workbench-${name}`),
       kubeName: dnsLabel(`llm-workbench-${name}`),
       kubeSecretName: dnsLabel(`llm-workbench-${name}-api-key`),
-      buildAptPackages: imagePackages.build,
+      buildAptPackages: [...imagePackages.build, ...imageToolchain.buildPackages],
       runtimeAptPackages: imagePackages.runtime,
+      toolchain: imageToolchain,
       jupyterAptPackages: baseHasPython ? [] : ['python3', 'python3-venv'],
       modelDir: '/models',
       command: [],

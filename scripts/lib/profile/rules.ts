@@ -3,7 +3,6 @@
  * ports that differ, no unauthenticated model on the network, hosts in URLs, names for
  * Kubernetes and compose.
  */
-import { acceleratorNamed } from '../accelerator/index.ts';
 import { backendNamed } from '../backend/index.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Profile } from './schema.ts';
@@ -67,20 +66,6 @@ export function metricsOn(profile: Profile): boolean {
   const server = profile.server;
   if (!backendNamed(server.backend).api.metrics) return false;
   return server.metrics === true || (server.metrics === 'auto' && (isLoopback(server.host) || server.api_key !== 'none'));
-}
-
-/**
- * The images are CPU builds (a CUDA and a Vulkan variant of each image is not built yet): a
- * container profile that names a GPU is refused rather than served on the CPU without a word.
- */
-export function checkAccelerator(profile: Profile, file: string): void {
-  const kind = profile.accelerator.kind;
-  if (profile.runtime === 'container' && kind !== 'auto' && kind !== 'cpu') {
-    throw new WorkbenchError(
-      `${displayPath(file)}: accelerator.kind: ${kind} with runtime: container: the images are built for the CPU only (for now)`,
-      `use runtime: native for ${acceleratorNamed(kind).label}, or accelerator.kind: cpu (or auto) for the image`,
-    );
-  }
 }
 
 /** Several models: each needs its own name, and the native runtime serves them (for now). */

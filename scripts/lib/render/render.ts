@@ -7,6 +7,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { backendFor, imageContextFileNames } from '../backend/index.ts';
+import { composeDeviceSpelling } from '../engine/index.ts';
+import { podmanKubeLimits } from '../engine/podman.ts';
 import type { Preview } from '../outcome.ts';
 import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../atomic-write.ts';
 import type { Plan } from '../profile/plan.ts';
@@ -43,6 +45,8 @@ export function templateContext(plan: Plan): Record<string, unknown> {
   // The whole argv of the server in the image, from the plan: a compose or kube `command` replaces the CMD with it.
   const containerCommand = plan.container.command;
   const probe = backend.image.probe(plan);
+  const serverEnv = { ...plan.accelerator.serverEnv, ...backend.image.env };
+  const device = plan.accelerator.containerDevice;
   const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
   const apiKeyExport =
     plan.server.apiKey.kind === 'generate'
@@ -66,6 +70,14 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     containerPort: plan.server.port,
     serverCmd: dockerJson(containerCommand),
     ...backend.image.values(plan),
+    // The accelerator's part of the images (nothing for the CPU: a CPU image is what it always was).
+    acceleratorLabel: acceleratorImageLabel(plan),
+    toolchainFetch: plan.container.toolchain.fetch,
+    toolchainConfigureArgs: plan.container.toolchain.configureArgs.length ? shellWords(plan.container.toolchain.configureArgs) : undefined,
+    acceleratorRuntimePackages: plan.container.toolchain.runtimePackages.length ? shellWords(plan.container.toolchain.runtimePackages) : undefined,
+    // COPY --from=build sources and destination, one per directory (globs: COPY expands them, not a shell).
+    acceleratorCopies: plan.container.toolchain.runtimeLibraryDirs.map((dir) => ({ sources: plan.container.toolchain.runtimeLibraries.map((glob) => `${dir}/${glob}`).join(' '), dir: `${dir}/` })),
+    acceleratorLibraryDirs: plan.container.toolchain.runtimeLibraryDirs.length ? shellWords(plan.container.toolchain.runtimeLibraryDirs) : undefined,
     jupyterAptPackages: plan.container.jupyterAptPackages.length ? shellWords(plan.container.jupyterAptPackages) : undefined,
     // environment.yml
     envName: yamlValue(plan.python.envName),
@@ -91,8 +103,12 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     composeServerCommand: yamlValue(containerCommand),
     apiKeyEnv: plan.server.apiKeyEnv,
     // The server container's environment (llama_cpp.server: USE_MLOCK=0, the guide's fix).
-    containerEnv: Object.entries(backend.image.env).map(([name, value]) => ({ name, value: yamlValue(value) })),
-    serverHasEnv: Object.keys(backend.image.env).length > 0 || plan.server.apiKey.kind !== 'none',
+    // (and the accelerator's: which Vulkan device, for lavapipe).
+    containerEnv: Object.entries(serverEnv).map(([name, value]) => ({ name, value: yamlValue(value) })),
+    serverHasEnv: Object.keys(serverEnv).length > 0 || plan.server.apiKey.kind !== 'none',
+    // The GPU, spelled for the profile's engine (engine/*), and for podman kube play.
+    composeDeviceKeys: device ? Object.entries(composeDeviceSpelling(plan.container.engine).compose(device)).map(([key, value]) => ({ key, value: yamlValue(value) })) : [],
+    kubeGpuLimits: device ? Object.entries(podmanKubeLimits(device)).map(([key, value]) => ({ key: yamlValue(key), value })) : undefined,
     composeJupyterCommand: yamlValue([
       'jupyter-lab', '--no-browser', '--ip=0.0.0.0', `--port=${plan.jupyter.port}`, '--ServerApp.root_dir=/home/llm',
     ]),
@@ -111,6 +127,10 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     kubeModelDir: yamlValue(dirname(plan.model.path)),
     composeApiKey: plan.server.apiKey.kind !== 'none',
   };
+}
+
+function acceleratorImageLabel(plan: Plan): string {
+  return `${plan.accelerator.name} (${plan.accelerator.cmakeArgs.join(' ')})`;
 }
 
 /** Publishing to 0.0.0.0 is spelled as an empty host in a port mapping. */

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { offloadVerdict, readOffload, verifyOffload } from '../accelerator/offload.ts';
 import { backendFor } from '../backend/index.ts';
 import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine, RunSpec } from '../engine/types.ts';
@@ -32,9 +33,10 @@ export function containerRunSpec(plan: Plan, image: string, fingerprint: string,
     ports: [{ hostIp: plan.server.host, hostPort: plan.server.port, containerPort: plan.server.port }],
     volumes: [{ host: dirname(plan.model.path), container: plan.container.modelDir, readOnly: true }],
     // As in the guide: SYS_RESOURCE, and the backend's own (llama_cpp.server: no mlock, which needs a raised memlock limit).
-    env: { ...backendFor(plan).image.env },
+    env: { ...plan.accelerator.serverEnv, ...backendFor(plan).image.env },
     passEnv: hasApiKey ? [plan.server.apiKeyEnv] : [],
     capAdd: ['SYS_RESOURCE'],
+    devices: plan.accelerator.containerDevice ? [plan.accelerator.containerDevice] : [],
     restart: 'unless-stopped',
     labels: { [LABEL_PROFILE]: plan.profile.name, [LABEL_FINGERPRINT]: fingerprint },
   };
@@ -65,6 +67,7 @@ function containerFacts(plan: Plan, image: string, apiKey: string | undefined, m
     ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}`).join(' '),
     volumes: spec.volumes.map((v) => `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`).join(' '),
     env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' '),
+    ...(spec.devices.length ? { devices: spec.devices.join(' ') } : {}),
     'api key': secretFact(apiKey),
     'model sha256': modelSha,
   };
@@ -111,8 +114,9 @@ export const containerRuntime: ServerRuntime = {
 
     const existing = await engine.inspect(plan.container.name);
     const health = await containerHealth(plan, existing?.running === true);
+    const offload = async () => verifyOffload(plan, readOffload(await engine.log(plan.container.name)), () => engine.remove(plan.container.name));
     if (existing?.labels[LABEL_FINGERPRINT] === print && (health === 'ready' || health === 'busy')) {
-      return { outcome: 'unchanged', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name}${health === 'busy' ? ', busy serving a request: left alone' : ''})` };
+      return { outcome: 'unchanged', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name}${health === 'busy' ? ', busy serving a request: left alone' : ''})${await offload()}` };
     }
     // llama-server answers while it streams: wait for requests in flight whether busy or ready.
     if (health === 'busy' || health === 'ready') await waitUntilIdle(`container ${plan.container.name}`, plan.server.port, drainTimeoutMs());
@@ -134,7 +138,7 @@ export const containerRuntime: ServerRuntime = {
       isAlive: async () => (await engine.inspect(plan.container.name))?.running === true,
       logsHint: `make logs shows more; the container is kept for inspection until make down`,
     });
-    return { outcome: existing ? 'replaced' : 'created', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name})` };
+    return { outcome: existing ? 'replaced' : 'created', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name})${await offload()}` };
   },
 
   hasRecord(plan) {
@@ -167,7 +171,8 @@ export const containerRuntime: ServerRuntime = {
     }
     const info = await engine.inspect(plan.container.name);
     const health = await containerHealth(plan, info?.running === true);
-    return { ...base, ...(info ? { pid: `${engine.name}:${plan.container.name}` } : {}), health };
+    const offload = health === 'stopped' || plan.accelerator.gpuLayers === undefined ? undefined : offloadVerdict(plan.accelerator, readOffload(await engine.log(plan.container.name)));
+    return { ...base, ...(info ? { pid: `${engine.name}:${plan.container.name}` } : {}), health, ...(offload ? { note: offload.line } : {}) };
   },
 
   async logs(plan, lines) {

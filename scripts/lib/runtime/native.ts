@@ -15,7 +15,7 @@ import { currentBootId, readRecord, stopService } from '../process/background.ts
 import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
 import { healthEndpointOk, modelsAreLoaded } from '../process/readiness.ts';
-import { offloadVerdict, readOffloadFromLog } from '../accelerator/offload.ts';
+import { offloadVerdict, readOffloadFromLog, verifyOffload } from '../accelerator/offload.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
 import type { Plan } from '../profile/plan.ts';
 import { statePaths } from '../state/paths.ts';
@@ -114,15 +114,7 @@ export const nativeRuntime: ServerRuntime = {
     const service = serverService(plan, pythonEnv, shas.join(' '));
     const { outcome, record, health, replacedBecause } = await ensureBackgroundService(plan, service);
     const note = health === 'busy' ? ', busy serving a request: left alone' : replacedBecause ? `; replaced: ${replacedBecause}` : '';
-    const offload = offloadVerdict(plan.accelerator, readOffloadFromLog(statePaths(plan).serverLog));
-    if (!offload.ok) {
-      if (plan.accelerator.required) {
-        await stopService(statePaths(plan).serverRecord);
-        throw new WorkbenchError(`profile "${plan.profile.name}" asked for ${plan.accelerator.name}, and ${offload.line}`, `${offload.fix}; or accelerator.required: false to serve on the CPU`);
-      }
-      console.log(`  warning: ${offload.line} (fix: ${offload.fix})`);
-    }
-    const gpu = plan.accelerator.gpuLayers !== undefined ? ` ${offload.line}` : '';
+    const gpu = await verifyOffload(plan, readOffloadFromLog(statePaths(plan).serverLog), () => stopService(statePaths(plan).serverRecord));
     return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})${gpu}` };
   },
 

@@ -10,5 +10,6 @@ export const cpuAccelerator: Accelerator = {
   toolchainKey: () => '',
   findings: () => [],
   buildToolchain: async () => NO_TOOLCHAIN,
-  image: { buildPackages: [], runtimePackages: [] },
+  containerAccess: () => ({ usable: true }),
+  image: { buildPackages: [], runtimePackages: [], configureArgs: [], runtimeLibraryDirs: [], runtimeLibraries: [], toolchainKey: '' },
 };

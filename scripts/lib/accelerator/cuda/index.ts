@@ -7,7 +7,7 @@ import type { Finding } from '../../doctor/finding.ts';
 import type { GpuFacts } from '../facts.ts';
 import type { Accelerator } from '../types.ts';
 import { gpuFacts } from '../facts.ts';
-import { chooseCudaToolkit, cudaBuildToolchain } from './toolkit.ts';
+import { chooseCudaToolkit, cudaBuildToolchain, IMAGE_CUDA } from './toolkit.ts';
 
 /** Architectures built when no card is there to ask (a build for another machine, CI): Turing onwards, CUDA 13's range. */
 export const STATED_ARCHITECTURES = '75;80;86;89;90;120';
@@ -88,7 +88,11 @@ export const cudaAccelerator: Accelerator = {
     }
     return findings;
   },
-  containerDevice: 'nvidia',
+  // podman: CDI (--device nvidia.com/gpu=all); docker: NVIDIA's runtime hook (--gpus all).
+  containerAccess: (facts) =>
+    facts.container.cdiSpec || facts.container.nvidiaRuntime
+      ? { usable: true, containerDevice: 'nvidia' }
+      : { usable: false, missing: 'a container cannot have the GPU: no CDI spec (/etc/cdi/nvidia.yaml) and no nvidia-container-runtime-hook', fix: 'install nvidia-container-toolkit, then sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml (podman), or sudo nvidia-ctk runtime configure --runtime=docker (docker)' },
   buildToolchain: (plan, build) => cudaBuildToolchain(plan, build, gpuFacts()),
-  image: { buildPackages: [], runtimePackages: [] },
+  image: IMAGE_CUDA,
 };

@@ -11,7 +11,8 @@ import { sha256Hex } from '../../fingerprint.ts';
 import { runLogged } from '../../process/run.ts';
 import type { Plan } from '../../profile/plan.ts';
 import type { CudaToolkit, GpuFacts } from '../facts.ts';
-import type { BuildToolchain } from '../types.ts';
+import { shellQuote, shellWords } from '../../render/quote.ts';
+import type { BuildToolchain, ImageToolchain } from '../types.ts';
 
 /** The CUDA 13.0 wheels, pinned together (nvcc 13.0.88 with its own crt and NVVM). */
 export const CUDA_WHEELS = [
@@ -52,6 +53,33 @@ export function chooseCudaToolkit(facts: GpuFacts): ChosenToolkit {
 function machineToolkit(toolkit: CudaToolkit): ChosenToolkit {
   return { source: 'machine', version: toolkit.version, major: Number(toolkit.version.split('.')[0]) || 0, root: toolkit.root, describe: `CUDA ${toolkit.version} at ${toolkit.root} (nvcc and cuBLAS)`, key: `cuda-machine-${toolkit.version}` };
 }
+
+/**
+ * The images' CUDA: the same wheels, installed in the build stage under /opt/cuda (no registry,
+ * no nvidia/cuda base image), the same links made; the serving stage keeps cudart and cuBLAS only
+ * (cuBLAS is most of the 700 MB) and ld.so finds them there. Built without the VMM pool
+ * (GGML_CUDA_NO_VMM): the build stage has no libcuda to link, and at run time the container gets
+ * the driver's own libcuda.so.1 from CDI or NVIDIA's runtime hook.
+ */
+const IMAGE_PREFIX = '/opt/cuda';
+const IMAGE_ROOT = wheelToolkitRoot(IMAGE_PREFIX);
+export const IMAGE_CUDA: ImageToolchain = {
+  buildPackages: [],
+  runtimePackages: [],
+  fetch: [
+    `python3 -m venv /tmp/cuda-pip`,
+    `/tmp/cuda-pip/bin/pip install --no-cache-dir --no-deps --only-binary=:all: --target ${IMAGE_PREFIX} ${shellWords([...CUDA_WHEELS])}`,
+    `cd ${shellQuote(join(IMAGE_ROOT, 'lib'))}`,
+    `for file in lib*.so.*; do [ -e "\${file%%.so.*}.so" ] || ln -s "$file" "\${file%%.so.*}.so"; done`,
+    `ln -s lib ${shellQuote(join(IMAGE_ROOT, 'lib64'))}`,
+    `cd /`,
+    `rm -rf /tmp/cuda-pip`,
+  ].join(' && '),
+  configureArgs: [`-DCMAKE_CUDA_COMPILER=${join(IMAGE_ROOT, 'bin', 'nvcc')}`, `-DCUDAToolkit_ROOT=${IMAGE_ROOT}`, '-DGGML_CUDA_NO_VMM=ON'],
+  runtimeLibraryDirs: [join(IMAGE_ROOT, 'lib')],
+  runtimeLibraries: ['libcudart.so*', 'libcublas.so*', 'libcublasLt.so*'],
+  toolchainKey: `cuda-image-${CUDA_WHEELS.join(',')}`,
+};
 
 /** The toolkit root inside a Python prefix where the wheels are installed. */
 export function wheelToolkitRoot(sitePackages: string): string {

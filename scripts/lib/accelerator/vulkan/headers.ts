@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { sha256Hex } from '../../fingerprint.ts';
 import { runLogged, which } from '../../process/run.ts';
+import { shellQuote } from '../../render/quote.ts';
+import type { ImageToolchain } from '../types.ts';
 
 /** What this llama.cpp needs of the headers (a macro vulkan_core.h defines for the extension). */
 export const NEEDED_EXTENSION = 'VK_EXT_layer_settings';
@@ -70,3 +72,27 @@ export async function ensureNewerHeaders(cacheDir: string, logFile: string): Pro
   renameSync(staging, prefix);
   return prefix;
 }
+
+/**
+ * The images' Vulkan: Debian's loader, glslc and SPIR-V headers, and trixie's headers fetched in
+ * the build stage as the host fetches them (same files, same sha256) into /opt/vulkan-headers;
+ * the serving stage has the loader and Mesa's drivers (lavapipe, radv, anv).
+ */
+const IMAGE_HEADERS = '/opt/vulkan-headers';
+export const IMAGE_VULKAN: ImageToolchain = {
+  buildPackages: ['libvulkan-dev', 'glslc', 'spirv-headers'],
+  runtimePackages: ['libvulkan1', 'mesa-vulkan-drivers'],
+  fetch: [
+    `mkdir -p ${IMAGE_HEADERS}`,
+    ...NEWER_HEADERS.packages.flatMap(({ file, sha256 }) => [
+      `python3 -c ${shellQuote('import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])')} ${shellQuote(`${MIRROR}/${file}`)} /tmp/headers.deb`,
+      `echo ${shellQuote(`${sha256}  /tmp/headers.deb`)} | sha256sum --check --quiet -`,
+      `dpkg-deb -x /tmp/headers.deb ${IMAGE_HEADERS}`,
+    ]),
+    'rm /tmp/headers.deb',
+  ].join(' && '),
+  configureArgs: [`-DVulkan_INCLUDE_DIR=${join(IMAGE_HEADERS, 'usr', 'include')}`, `-DSPIRV-Headers_DIR=${join(IMAGE_HEADERS, 'usr', 'share', 'cmake', 'SPIRV-Headers')}`],
+  runtimeLibraryDirs: [],
+  runtimeLibraries: [],
+  toolchainKey: `vulkan-image-headers-${NEWER_HEADERS.version}`,
+};

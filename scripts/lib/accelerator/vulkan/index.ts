@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { runLogged, which } from '../../process/run.ts';
 import { NO_TOOLCHAIN, type Accelerator } from '../types.ts';
-import { ensureNewerHeaders, headersSuffice, NEWER_HEADERS } from './headers.ts';
+import { ensureNewerHeaders, headersSuffice, IMAGE_VULKAN, NEWER_HEADERS } from './headers.ts';
 
 const INSTALL_BUILD = 'Debian/Ubuntu: sudo apt-get install libvulkan-dev glslc spirv-headers';
 const SPIRV_HEADERS = '/usr/share/cmake/SPIRV-Headers/SPIRV-HeadersConfig.cmake';
@@ -35,13 +35,15 @@ export const vulkanAccelerator: Accelerator = {
         : { usable: false, missing: 'vulkaninfo lists no device', fix: INSTALL };
     }
     if (chosen.type !== 'cpu') return { usable: true, device: describe(chosen) };
+    const cpuIndex = String(vulkan.devices.indexOf(chosen));
     // ggml-vulkan skips CPU devices unless named (ggml-vulkan.cpp: "If only CPU devices are
     // available, return without devices"); GGML_VK_VISIBLE_DEVICES names it, by vulkaninfo's index.
     return {
       usable: true,
       device: describe(chosen),
       note: 'a CPU Vulkan device: a real Vulkan device, slower than the CPU backend',
-      serverEnv: { GGML_VK_VISIBLE_DEVICES: String(vulkan.devices.indexOf(chosen)) },
+      serverEnv: { GGML_VK_VISIBLE_DEVICES: cpuIndex },
+      onCpu: true,
     };
   },
   cmakeArgs: () => ['-DGGML_VULKAN=ON'],
@@ -61,7 +63,14 @@ export const vulkanAccelerator: Accelerator = {
       ? vulkan.devices.map((device, i) => ({ check: `vulkan ${i}`, status: 'info' as const, detail: describe(device) }))
       : [{ check: 'vulkan', status: 'info' as const, detail: 'vulkaninfo lists no device', fix: INSTALL }])];
   },
-  containerDevice: 'dri',
+  // A GPU through its render nodes. Lavapipe needs no device: the image has Mesa, and inside it
+  // lavapipe is the only Vulkan device, so index 0.
+  containerAccess: (facts, verdict) =>
+    verdict.onCpu
+      ? { usable: true, serverEnv: { GGML_VK_VISIBLE_DEVICES: '0' } }
+      : facts.container.dri
+        ? { usable: true, containerDevice: 'dri' }
+        : { usable: false, missing: 'a container cannot reach the GPU: no /dev/dri', fix: 'on Linux the GPU driver creates /dev/dri; on WSL 2 use runtime: native' },
   async buildToolchain(plan, { logFile }) {
     // Debian's headers (1.3.239) and glslc build this llama.cpp's Vulkan backend; bootstrap.sh
     // installs them (apt-get, through sudo when not root) or says what to install.
@@ -80,5 +89,5 @@ export const vulkanAccelerator: Accelerator = {
       env: {},
     };
   },
-  image: { buildPackages: ['libvulkan-dev', 'glslc', 'spirv-headers'], runtimePackages: ['libvulkan1', 'mesa-vulkan-drivers'] },
+  image: IMAGE_VULKAN,
 };

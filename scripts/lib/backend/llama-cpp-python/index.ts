@@ -83,7 +83,8 @@ export const llamaCppPythonBackend: ServingBackend = {
       runtime: [...(baseHasPython ? [] : ['python3']), 'libgomp1', ...(blas === 'openblas' ? ['libopenblas0'] : [])],
     }),
     values: (plan) => ({
-      cmakeArgsShell: shellQuote(plan.llamaCpp.cmakeArgs),
+      // The accelerator's flags, and where the image's toolkit is (none for the CPU).
+      cmakeArgsShell: shellQuote([plan.llamaCpp.hostCmakeArgs, ...plan.container.toolchain.configureArgs].filter(Boolean).join(' ')),
       llamaCppRequirement: shellQuote(llamaCppRequirement(plan.llamaCpp.version)),
       wheelKey: wheelKey(plan, 'container'),
     }),

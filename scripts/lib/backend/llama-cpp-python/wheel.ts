@@ -20,9 +20,10 @@ import { statePaths } from '../../state/paths.ts';
  * (and target: host or image), so a different BLAS choice never picks up a wheel built without it.
  */
 export function wheelKey(plan: Pick<Plan, 'llamaCpp' | 'accelerator'>, target: 'native' | 'container'): string {
-  const args = target === 'native' ? plan.llamaCpp.hostCmakeArgs : plan.llamaCpp.cmakeArgs;
-  // A GPU build's toolkit is part of what it is; the CPU's key stays what it was before accelerators.
-  const toolchain = target === 'native' && plan.accelerator.toolchainKey ? `\n${plan.accelerator.toolchainKey}` : '';
+  // The BLAS flags and the accelerator's (the CPU adds none); a GPU build's toolkit (the host's, or
+  // the image's own) is part of what it is, and the CPU's key stays what it was before accelerators.
+  const args = plan.llamaCpp.hostCmakeArgs;
+  const toolchain = plan.accelerator.toolchainKey ? `\n${plan.accelerator.toolchainKey}` : '';
   const digest = sha256Hex(`${args}\n${target}${toolchain}`).slice(0, 12);
   return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
 }
