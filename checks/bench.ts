@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
+import { knob } from './report.ts';
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 import { planFor } from '../scripts/lib/profile/index.ts';
 import type { Plan } from '../scripts/lib/profile/plan.ts';
@@ -49,12 +50,6 @@ export function benchPrompts(): Message[][] {
 export function tagged(messages: Message[], run: number): Message[] {
   const firstUser = messages.findIndex((m) => m.role === 'user');
   return messages.map((m, i) => (i === 0 || i === firstUser ? { ...m, content: `(run ${run}) ${m.content}` } : m));
-}
-
-function knob(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new WorkbenchError(`${name} must be a positive whole number, not "${process.env[name]}"`, `e.g. ${name}=${fallback}`);
-  return value;
 }
 
 function summaries(runs: RunMeasure[], withItl: boolean): MetricSummaries {

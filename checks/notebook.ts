@@ -12,7 +12,7 @@ import { guideNotebook, NOTEBOOK_NAME } from '../scripts/lib/jupyter/notebook.ts
 import type { Plan } from '../scripts/lib/profile/plan.ts';
 import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
-import { CheckFailure, expect, type Check } from './report.ts';
+import { CheckFailure, expect, knob, type Check } from './report.ts';
 
 interface NotebookCell {
   cell_type: string;
@@ -74,6 +74,8 @@ export function notebookCheck(plan: Plan): Check {
               OPENAI_BASE_URL: plan.server.baseUrl,
               OPENAI_API_KEY: serverApiKey(plan) ?? 'Dummy',
               JUPYTER_RUNTIME_DIR: join(dir, 'runtime'),
+              // The notebook's own setting for the same thing (its cells read GUIDE_MAX_TOKENS).
+              ...(process.env.SMOKE_MAX_TOKENS ? { GUIDE_MAX_TOKENS: String(knob('SMOKE_MAX_TOKENS', 64)) } : {}),
             },
           },
         );

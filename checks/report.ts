@@ -1,5 +1,6 @@
 /** Runs named checks one after the other: one line each, and a JSON report. */
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
+import { WorkbenchError } from '../scripts/lib/errors.ts';
 
 export interface CheckOutcome {
   name: string;
@@ -81,4 +82,12 @@ export function junitXml(suite: string, outcomes: readonly CheckOutcome[], at: s
 
 export function writeJunit(file: string, suite: string, outcomes: readonly CheckOutcome[], at: string): void {
   writeFileAtomic(file, junitXml(suite, outcomes, at));
+}
+
+/** A whole-number setting from the environment (SMOKE_MAX_TOKENS, BENCH_RUNS, ...), or its default. */
+export function knob(name: string, fallback: number, env: Record<string, string | undefined> = process.env): number {
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new WorkbenchError(`${name} must be a positive whole number, not "${raw}"`, `e.g. ${name}=${fallback}, or leave it unset`);
+  return value;
 }

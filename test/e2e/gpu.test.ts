@@ -19,7 +19,7 @@ describe('accelerator.kind: vulkan on lavapipe', () => {
     worldProfiles(world, { vulkan: 'extends: default\naccelerator:\n  kind: vulkan\n' });
     // The guide's checks only: lavapipe decodes at under 1 token/s, and tools and structured output,
     // proven on the CPU by the native tests, would add minutes here.
-    first = await make(world, 'provision', { PROFILE: 'vulkan', CHECKS: 'guide' });
+    first = await make(world, 'provision', { PROFILE: 'vulkan', CHECKS: 'guide', SMOKE_MAX_TOKENS: '8' });
   });
   after(async () => {
     await make(world, 'down', { PROFILE: 'vulkan' });

@@ -140,7 +140,9 @@ describe('what make doctor says about the GPU', () => {
   it('says whether a container can have the card (a CDI spec), with the command that makes one', () => {
     const without = facts(linuxNvidia());
     const line = acceleratorFindings(planWith('', without), without).find((f) => f.check === 'nvidia (CDI)');
-    assert.match(line?.detail ?? '', /no CDI spec \(\/etc\/cdi\/nvidia\.yaml\): a container cannot have the GPU/);
+    assert.match(line?.detail ?? '', /no CDI spec \(\/etc\/cdi\/nvidia\.yaml\): a podman container cannot have the GPU/);
+    const docker = acceleratorFindings(planWith('', without), without).find((f) => f.check === 'nvidia (docker)');
+    assert.match(docker?.fix ?? '', /nvidia-ctk runtime configure --runtime=docker/);
     assert.match(line?.fix ?? '', /nvidia-ctk cdi generate --output=\/etc\/cdi\/nvidia\.yaml/);
     const withSpec = facts({ ...linuxNvidia(), container: { cdiSpec: '/etc/cdi/nvidia.yaml', dri: false } });
     assert.match(acceleratorFindings(planWith('', withSpec), withSpec).find((f) => f.check === 'nvidia (CDI)')?.detail ?? '', /containers can have the GPU/);
@@ -206,7 +208,7 @@ describe('reading the machine (accelerator/facts.ts)', () => {
   it('reads a faked machine: device nodes, a fake nvidia-smi on PATH, WSL\'s files, a CUDA toolkit without cuBLAS', () => {
     const root = tempDir('wb-sysroot-');
     for (const dir of ['dev', 'usr/lib/wsl/lib', 'bin', 'usr/local/cuda-13.0/bin', 'usr/local/cuda-13.0/targets/x86_64-linux/lib', 'etc/cdi']) mkdirSync(join(root, dir), { recursive: true });
-    for (const file of ['dev/nvidia0', 'dev/nvidiactl', 'dev/dxg', 'usr/lib/wsl/lib/libcuda.so.1', 'usr/local/cuda-13.0/bin/nvcc', 'usr/local/cuda-13.0/targets/x86_64-linux/lib/libcudart.so.13', 'etc/cdi/nvidia.yaml']) writeFileSync(join(root, file), '');
+    for (const file of ['dev/nvidia0', 'dev/nvidiactl', 'dev/dxg', 'usr/lib/wsl/lib/libcuda.so.1', 'usr/local/cuda-13.0/bin/nvcc', 'usr/local/cuda-13.0/targets/x86_64-linux/lib/libcudart.so.13', 'etc/cdi/nvidia.yaml', 'bin/nvidia-container-runtime-hook']) writeFileSync(join(root, file), '');
     writeFileSync(join(root, 'bin', 'nvidia-smi'), '#!/bin/sh\necho "NVIDIA H200, 9.0, 143771, 580.159.04"\n');
     chmodSync(join(root, 'bin', 'nvidia-smi'), 0o755);
     const read = readGpuFacts({ LLM_WORKBENCH_SYSROOT: root, PATH: join(root, 'bin') });
@@ -215,6 +217,7 @@ describe('reading the machine (accelerator/facts.ts)', () => {
     assert.deepEqual(read.nvidiaSmi.gpus, [H200]);
     assert.deepEqual(read.cudaToolkits.map((t) => [t.version, t.cublas]), [['13.0', false]]);
     assert.equal(read.container.cdiSpec, '/etc/cdi/nvidia.yaml');
+    assert.equal(read.container.nvidiaRuntime, join(root, 'bin', 'nvidia-container-runtime-hook'));
     assert.equal(read.vulkan.vulkaninfo, undefined);
   });
 });

@@ -19,6 +19,21 @@ function planOf(name: string, env: Record<string, string> = FIXED_ENV, repoRoot 
   return resolvePlan(loadProfile(name, join(REPO_ROOT, 'env')), { repoRoot, env, arch: 'x86_64' });
 }
 
+const RENDERED_TEMPLATES = ['Dockerfile', 'environment.yml', 'bashrc.sh', 'compose.yaml', 'kube.yaml'];
+
+/** Each file as its golden copy in test/golden/<name>/ has it (UPDATE_GOLDEN=1 rewrites them, never in CI). */
+function matchGolden(name: string, files: readonly { path: string; content: string }[]): void {
+  for (const file of files) {
+    const golden = join(GOLDEN, name, file.path);
+    if (process.env.UPDATE_GOLDEN === '1' && !process.env.CI) {
+      mkdirSync(join(GOLDEN, name), { recursive: true });
+      writeFileSync(golden, file.content);
+    }
+    assert.ok(existsSync(golden), `no golden file ${golden}: run UPDATE_GOLDEN=1 make test-unit`);
+    assert.equal(file.content, readFileSync(golden, 'utf8'), `${name}/${file.path} differs from its golden file`);
+  }
+}
+
 function fileOf(plan: Plan, path: string): string {
   const file = renderProfile(plan).find((f) => f.path === path);
   assert.ok(file, `${path} was not rendered`);
@@ -32,15 +47,7 @@ for (const profile of ['default', 'elyza-7b']) {
     const files = renderProfile(plan);
 
     it('matches the golden files (update on purpose with UPDATE_GOLDEN=1, never in CI)', () => {
-      for (const file of files.filter((f) => f.path !== 'serve.py')) {
-        const golden = join(GOLDEN, profile, file.path);
-        if (process.env.UPDATE_GOLDEN === '1' && !process.env.CI) {
-          mkdirSync(join(GOLDEN, profile), { recursive: true });
-          writeFileSync(golden, file.content);
-        }
-        assert.ok(existsSync(golden), `no golden file ${golden}: run UPDATE_GOLDEN=1 make test-unit`);
-        assert.equal(file.content, readFileSync(golden, 'utf8'), `${profile}/${file.path} differs from its golden file`);
-      }
+      matchGolden(profile, files.filter((f) => f.path !== 'serve.py'));
     });
 
     it('is deterministic: rendering again gives byte-identical files', () => {
@@ -249,19 +256,12 @@ describe('rendering GPU container profiles', () => {
   for (const [name, { yaml, facts }] of Object.entries(variants)) {
     const dir = profilesWith({ [name]: yaml });
     const plan = resolvePlan(loadProfile(name, dir), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64', gpuFacts: facts });
-    // The profiles live in a temporary folder: the first line names them as env/ would.
-    const files = renderProfile(plan).filter((f) => f.path !== 'serve.py').map((f) => ({ ...f, content: f.content.replaceAll(dir, 'env') }));
+    // The rendered templates (the context files are the repo's own, golden in default/); the
+    // profiles live in a temporary folder, named in the first line as env/ would be.
+    const files = renderProfile(plan).filter((f) => RENDERED_TEMPLATES.includes(f.path)).map((f) => ({ ...f, content: f.content.replaceAll(dir, 'env') }));
 
     it(`${name}: matches the golden files, and the Dockerfile passes the linter`, () => {
-      for (const file of files) {
-        const golden = join(GOLDEN, name, file.path);
-        if (process.env.UPDATE_GOLDEN === '1' && !process.env.CI) {
-          mkdirSync(join(GOLDEN, name), { recursive: true });
-          writeFileSync(golden, file.content);
-        }
-        assert.ok(existsSync(golden), `no golden file ${golden}: run UPDATE_GOLDEN=1 make test-unit`);
-        assert.equal(file.content, readFileSync(golden, 'utf8'), `${name}/${file.path} differs from its golden file`);
-      }
+      matchGolden(name, files);
       const dockerfile = files.find((f) => f.path === 'Dockerfile')!.content;
       assert.deepEqual(validate(dockerfile).filter((d) => d.severity === 1).map((p) => p.message), []);
     });

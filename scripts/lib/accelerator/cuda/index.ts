@@ -83,7 +83,10 @@ export const cudaAccelerator: Accelerator = {
       findings.push(
         facts.container.cdiSpec
           ? { check: 'nvidia (CDI)', status: 'info', detail: `${facts.container.cdiSpec}: containers can have the GPU (podman --device nvidia.com/gpu=all)` }
-          : { check: 'nvidia (CDI)', status: 'info', detail: 'no CDI spec (/etc/cdi/nvidia.yaml): a container cannot have the GPU', fix: 'install nvidia-container-toolkit, then sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml' },
+          : { check: 'nvidia (CDI)', status: 'info', detail: 'no CDI spec (/etc/cdi/nvidia.yaml): a podman container cannot have the GPU', fix: 'install nvidia-container-toolkit, then sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml' },
+        facts.container.nvidiaRuntime
+          ? { check: 'nvidia (docker)', status: 'info', detail: `${facts.container.nvidiaRuntime}: docker containers can have the GPU (--gpus all)` }
+          : { check: 'nvidia (docker)', status: 'info', detail: 'no nvidia-container-runtime-hook: a docker container cannot have the GPU', fix: 'install nvidia-container-toolkit, then sudo nvidia-ctk runtime configure --runtime=docker and restart docker' },
       );
     }
     return findings;
