@@ -123,9 +123,12 @@ typecheck: $(NODE_MODULES)
 test-unit: $(NODE_MODULES)
 	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
 
-# Each file in order, then its wall time, and a check that git status is as before.
+# Each file in order, then its wall time, and a check that git status is as before. The host's
+# builds first (native: llama-server and the wheel; gpu: the Vulkan build, then its image): the
+# images' compiles then find the host's objects in the shared compiler cache.
+E2E_FIRST := test/e2e/native.test.ts test/e2e/gpu.test.ts
 test: test-deps $(NODE_MODULES) typecheck
-	@$(TSX) test/run.ts test/unit/*.test.ts test/e2e/*.test.ts
+	@$(TSX) test/run.ts test/unit/*.test.ts $(E2E_FIRST) $(filter-out $(E2E_FIRST),$(wildcard test/e2e/*.test.ts))
 
 # A clean Debian container with only make and this repo's files runs the README's first command.
 test-fresh-machine: test-deps $(NODE_MODULES)

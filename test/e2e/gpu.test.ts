@@ -71,6 +71,8 @@ describe('accelerator.kind: vulkan in a podman container, on the lavapipe of the
   it('builds the Vulkan variant of the llama-server image and serves every layer on the device the container has', async () => {
     assert.equal(served.exitCode, 0, served.all);
     assert.match(served.stdout, /^40-model-server\s+created\s+[\d.]+s\s+.*podman container llm-workbench-vulkan-image\) on Vulkan0 \(llvmpipe[^)]*\)\): 31\/31 layers offloaded$/m);
+    const lock = JSON.parse(readFileSync(join(world.env.LLM_WORKBENCH_ENV_DIR!, 'vulkan-image.lock.json'), 'utf8'));
+    assert.deepEqual([lock.image.accelerator, lock.image.toolchain], ['vulkan', 'vulkan-image-headers-1.4.309']);
     const status = await make(world, 'status', { PROFILE: 'vulkan-image' });
     assert.match(status.stdout, /^model-server: on Vulkan0 \(llvmpipe .*\): 31\/31 layers offloaded$/m);
     // The image holds the Vulkan loader and Mesa, and the server answers from that device.

@@ -42,6 +42,12 @@ describe('the container engine argv', () => {
     assert.deepEqual(DOCKER_DEVICES.compose('nvidia'), { deploy: { resources: { reservations: { devices: [{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }] } } } });
   });
 
+  it('mounts the compiler cache into a build only where the engine has build volumes (podman)', () => {
+    const spec = { context: '/b', tags: ['t:1'], volumes: [{ host: '/c/ccache', container: '/var/cache/llm-workbench/ccache', readOnly: false }], logFile: '/l' };
+    assert.deepEqual(buildArgv(spec, { volumes: true }).slice(3, 5), ['--volume', '/c/ccache:/var/cache/llm-workbench/ccache']);
+    assert.equal(buildArgv(spec, { volumes: false }).includes('--volume'), false);
+  });
+
   it('builds a target with secrets by file, on the network asked for', () => {
     const argv = buildArgv({ context: '/b', tags: ['t:1', 't:p'], target: 'server', network: 'host', secrets: { 'ca-bundle': '/etc/ca.crt' }, logFile: '/l' });
     assert.deepEqual(argv, ['build', '--file', '/b/Dockerfile', '--network', 'host', '--tag', 't:1', '--tag', 't:p', '--target', 'server', '--secret', 'id=ca-bundle,src=/etc/ca.crt', '/b']);

@@ -151,7 +151,11 @@ describe('rendering a llama-server container profile', () => {
     const runtime = text.slice(text.indexOf('AS runtime'), text.indexOf('AS jupyter'));
     assert.doesNotMatch(runtime, /python/, 'the runtime stage installs no Python');
     assert.match(text, /pip download --no-cache-dir --no-deps --no-binary llama-cpp-python .*llama-cpp-python==0\.3\.36/);
-    assert.match(text, /cmake -S \/tmp\/src\/vendor\/llama\.cpp .*-DBUILD_SHARED_LIBS=OFF/);
+    // Laid out as the host's build tree (<tree>/src/llama_cpp_python-<version>, <tree>/build), so
+    // podman's mount of the host's compiler cache serves the image's compile.
+    assert.match(text, /src=\/tmp\/tree\/src\/llama_cpp_python-0\.3\.36 /);
+    assert.match(text, /cmake -S "\$src\/vendor\/llama\.cpp" -B \/tmp\/tree\/build .*-DBUILD_SHARED_LIBS=OFF/);
+    assert.match(text, /if \[ -d \/var\/cache\/llm-workbench\/ccache \]; then export CCACHE_DIR=\/var\/cache\/llm-workbench\/ccache CCACHE_BASEDIR=\/tmp\/tree /);
   });
 
   it('passes the key as LLAMA_API_KEY in compose and kube, and probes /health', () => {

@@ -37,5 +37,5 @@ export async function dockerBuildEnv(binary: string): Promise<Record<string, str
 }
 
 export function dockerEngine(binary: string): ContainerEngine {
-  return cliEngine({ name: 'docker', binary, buildEnv: () => dockerBuildEnv(binary), probe: ['info', '--format', '{{.ServerVersion}}'], devices: DOCKER_DEVICES });
+  return cliEngine({ name: 'docker', binary, buildEnv: () => dockerBuildEnv(binary), probe: ['info', '--format', '{{.ServerVersion}}'], devices: DOCKER_DEVICES, buildVolumes: false });
 }

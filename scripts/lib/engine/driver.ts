@@ -19,9 +19,10 @@ export function runArgv(spec: RunSpec, devices: DeviceSpelling): string[] {
   return argv;
 }
 
-export function buildArgv(spec: BuildSpec): string[] {
+export function buildArgv(spec: BuildSpec, options: { volumes: boolean } = { volumes: false }): string[] {
   const argv = ['build', '--file', `${spec.context}/Dockerfile`];
   if (spec.network) argv.push('--network', spec.network);
+  if (options.volumes) for (const v of spec.volumes ?? []) argv.push('--volume', `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`);
   for (const tag of spec.tags) argv.push('--tag', tag);
   if (spec.target) argv.push('--target', spec.target);
   for (const [id, src] of Object.entries(spec.secrets ?? {})) argv.push('--secret', `id=${id},src=${src}`);
@@ -37,6 +38,8 @@ export interface CliEngineOptions {
   /** The probe that fails when the daemon or service is not there. */
   probe: string[];
   devices: DeviceSpelling;
+  /** Whether `build --volume` mounts a host folder into RUN steps (podman; docker's BuildKit has none). */
+  buildVolumes: boolean;
 }
 
 export function cliEngine(options: CliEngineOptions): ContainerEngine {
@@ -73,7 +76,7 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
       return result.failed || !Number.isFinite(size) ? undefined : size;
     },
     async build(spec) {
-      await runLogged([binary, ...buildArgv(spec)], {
+      await runLogged([binary, ...buildArgv(spec, { volumes: options.buildVolumes })], {
         label: `${options.name} build`,
         logFile: spec.logFile,
         env: { ...process.env, ...(await options.buildEnv()) },

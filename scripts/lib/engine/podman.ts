@@ -18,5 +18,5 @@ export function podmanKubeLimits(device: 'nvidia' | 'dri'): Record<string, numbe
 
 export function podmanEngine(binary: string): ContainerEngine {
   // Buildah understands RUN --mount=type=cache and build secrets natively.
-  return cliEngine({ name: 'podman', binary, buildEnv: async () => ({}), probe: ['info', '--format', '{{.Host.OCIRuntime.Name}}'], devices: PODMAN_DEVICES });
+  return cliEngine({ name: 'podman', binary, buildEnv: async () => ({}), probe: ['info', '--format', '{{.Host.OCIRuntime.Name}}'], devices: PODMAN_DEVICES, buildVolumes: true });
 }

@@ -41,6 +41,8 @@ export interface BuildSpec {
   network?: string;
   /** Build secrets by id (file paths); mounted only while a RUN needs them, never stored. */
   secrets?: Record<string, string>;
+  /** Host folders the RUN steps see (the compiler cache), where the engine can mount them; never part of the image. */
+  volumes?: VolumeMount[];
   logFile: string;
 }
 

@@ -22,8 +22,25 @@ export function compilerCacheDir(plan: Plan): string {
 
 /** The environment a compile under `tree` runs with (added to the process's own). */
 export function compilerCacheEnv(plan: Plan, tree: string): Record<string, string> {
+  return compilerCacheSettings(compilerCacheDir(plan), tree);
+}
+
+/**
+ * The same cache in an image's build stage: podman mounts ours there for the build (`podman build
+ * --volume`), and the Dockerfile lays the source out as the host's build tree does
+ * (`<tree>/src/llama_cpp_python-<version>/vendor/llama.cpp`, `<tree>/build`), so an image
+ * compile finds what the host compiled, and the other way round. Docker's BuildKit has no build
+ * volumes: there the folder is absent and the compile runs without the cache.
+ */
+export const IMAGE_COMPILER_CACHE = { dir: '/var/cache/llm-workbench/ccache', tree: '/tmp/tree' } as const;
+
+export function imageCompilerCacheEnv(): Record<string, string> {
+  return compilerCacheSettings(IMAGE_COMPILER_CACHE.dir, IMAGE_COMPILER_CACHE.tree);
+}
+
+function compilerCacheSettings(dir: string, tree: string): Record<string, string> {
   return {
-    CCACHE_DIR: compilerCacheDir(plan),
+    CCACHE_DIR: dir,
     CCACHE_BASEDIR: tree,
     CCACHE_NOHASHDIR: 'true',
     CCACHE_COMPILERCHECK: 'content',

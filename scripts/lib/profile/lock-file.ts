@@ -52,7 +52,7 @@ export interface LockFile {
   models: Record<string, LockedModel>;
   python?: PythonLock;
   llamaCpp?: LlamaCppLock;
-  image?: { base: string; id: string };
+  image?: { base: string; id: string; accelerator?: string; toolchain?: string };
 }
 
 export function readLock(lockFile: string): LockFile {

@@ -3,10 +3,11 @@
  * by a hash of the build context, so an unchanged profile never rebuilds and a changed one always does.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { detectEngine } from '../engine/index.ts';
+import { compilerCacheDir, IMAGE_COMPILER_CACHE } from '../llama-cpp/compiler-cache.ts';
 import type { BuildSpec, ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Preview, StepResult } from '../outcome.ts';
@@ -69,7 +70,10 @@ export function buildNetwork(env: NodeJS.ProcessEnv = process.env): string | und
 /** How an image of this plan is built: the same for the server image and the JupyterLab one. */
 export function buildSpec(plan: Plan, tags: string[], target: 'server' | 'jupyter'): BuildSpec {
   const network = buildNetwork();
-  return { context: plan.paths.buildDir, tags, target, secrets: buildSecrets(), ...(network ? { network } : {}), logFile: join(plan.paths.stateDir, 'image-build.log') };
+  // The compiler cache the host's builds use, for an image that compiles llama.cpp (podman mounts it).
+  mkdirSync(compilerCacheDir(plan), { recursive: true });
+  const volumes = [{ host: compilerCacheDir(plan), container: IMAGE_COMPILER_CACHE.dir, readOnly: false }];
+  return { context: plan.paths.buildDir, tags, target, secrets: buildSecrets(), volumes, ...(network ? { network } : {}), logFile: join(plan.paths.stateDir, 'image-build.log') };
 }
 
 function megabytes(bytes: number | undefined): string {
@@ -83,7 +87,7 @@ export async function previewImage(plan: Plan): Promise<Preview> {
   const tags = imageTags(plan);
   const drift = await baseDrift(plan, engine);
   if (await engine.imageExists(tags.byHash)) return { action: 'keep', why: `${tags.byHash} exists (${engine.name})${drift ? `; ${drift}` : ''}` };
-  const why = `${tags.byHash} with ${engine.name}: compiles llama.cpp in the image (minutes; the wheel cache mount may spare it)`;
+  const why = `${tags.byHash} with ${engine.name}: compiles llama.cpp in the image for ${plan.accelerator.name} (${plan.accelerator.why}; minutes, unless the build cache mount has it)`;
   return (await engine.imageExists(tags.byProfile)) ? { action: 'replace', why: `the build context changed: ${why}` } : { action: 'create', why };
 }
 
@@ -127,6 +131,8 @@ export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise
   console.log(`  building ${tags.byHash} with ${eng.name} from ${displayPath(plan.paths.buildDir)}/Dockerfile (base ${plan.container.base})`);
   await eng.build(buildSpec(plan, [tags.byHash, tags.byProfile], 'server'));
   const baseId = await eng.imageId(plan.container.base);
-  if (baseId) updateLock(plan.paths.lockFile, (lock) => void (lock.image = { base: plan.container.base, id: baseId }));
+  // A GPU image also names what it was built for and with which toolkit (a CPU image's entry is as it was).
+  const gpu = plan.accelerator.toolchainKey ? { accelerator: plan.accelerator.name, toolchain: plan.accelerator.toolchainKey } : {};
+  if (baseId) updateLock(plan.paths.lockFile, (lock) => void (lock.image = { base: plan.container.base, id: baseId, ...gpu }));
   return { outcome: replacing ? 'replaced' : 'created', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFacts } from '../../fingerprint.ts';
 import { cmakeBuildKey, cmakeProgramsArtifact, llamaCppCmakeArgs } from '../../llama-cpp/cmake-build.ts';
+import { IMAGE_COMPILER_CACHE, imageCompilerCacheEnv } from '../../llama-cpp/compiler-cache.ts';
 import { KEEP_ALIVE_PATCH } from '../../llama-cpp/keep-alive-patch.ts';
 import { PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE, SOURCE_PATCHES } from '../../llama-cpp/source-patches.ts';
 import type { Plan } from '../../profile/plan.ts';
@@ -74,12 +75,17 @@ export const llamaServerBackend: ServingBackend = {
     template: 'Dockerfile.llama-server.hbs',
     // Its build stage needs CMake and a Python for pip download; the image that serves holds no Python.
     aptPackages: ({ baseHasPython, blas }) => ({
-      build: [...(baseHasPython ? [] : ['python3', 'python3-venv']), 'build-essential', 'cmake', 'ninja-build', 'pkg-config', ...(blas === 'openblas' ? ['libopenblas-dev'] : [])],
+      build: [...(baseHasPython ? [] : ['python3', 'python3-venv']), 'build-essential', 'ccache', 'cmake', 'ninja-build', 'pkg-config', ...(blas === 'openblas' ? ['libopenblas-dev'] : [])],
       // llama.cpp's CPU backend uses OpenMP.
       runtime: ['libgomp1', ...(blas === 'openblas' ? ['libopenblas0'] : [])],
     }),
     values: (plan) => ({
       llamaServerKey: cmakeBuildKey(plan, PROGRAMS),
+      // Laid out as the host's build tree, so the compiler cache serves both.
+      buildTree: IMAGE_COMPILER_CACHE.tree,
+      sdistDir: `llama_cpp_python-${plan.llamaCpp.version}`,
+      ccacheDir: IMAGE_COMPILER_CACHE.dir,
+      ccacheEnv: Object.entries(imageCompilerCacheEnv()).map(([name, value]) => shellQuote(`${name}=${value}`)).join(' '),
       keepAliveSed: shellQuote(KEEP_ALIVE_PATCH.sed),
       keepAliveFile: KEEP_ALIVE_PATCH.file,
       patchScript: PATCH_SCRIPT_CONTEXT_FILE,
