@@ -14,18 +14,7 @@ import { diskFullError, isDiskFull } from './disk-full.ts';
 import { checkModelFile } from './gguf.ts';
 import { sha256OfFile } from './sha256.ts';
 import { modelId } from './transport/source.ts';
-import { fileTransport } from './transport/file.ts';
-import { hfTransport } from './transport/hf.ts';
-import { httpsTransport } from './transport/https.ts';
-import { pypiTransport } from './transport/pypi.ts';
-import type { ModelTransport } from './transport/types.ts';
-
-const TRANSPORTS: Record<ModelTransport['kind'], ModelTransport> = {
-  pypi: pypiTransport,
-  https: httpsTransport,
-  file: fileTransport,
-  hf: hfTransport,
-};
+import { transportFor } from './transport/index.ts';
 
 
 /** The sha256 of a file, remembered beside it (keyed by size and mtime) so re-runs skip hashing 4 GB. */
@@ -103,7 +92,7 @@ export async function ensureModel(plan: Plan, model: PlanModel, python: string, 
   mkdirSync(dirname(target), { recursive: true });
   let fetched: string;
   try {
-    fetched = await TRANSPORTS[model.source.kind].fetch({ plan, model, target, partial, python, log });
+    fetched = await transportFor(model.source).fetch({ plan, model, target, partial, python, log });
   } catch (error) {
     if (!isDiskFull(error)) throw error;
     // Half a model in the cache is worse than none: the next run starts clean once space is freed.

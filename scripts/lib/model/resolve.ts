@@ -9,7 +9,7 @@ import { isWorkbenchError } from '../errors.ts';
 import { readLock, updateLock, type LockedModel } from '../profile/lock-file.ts';
 import { loadProfile } from '../profile/load.ts';
 import { profilesDir } from '../profile/plan.ts';
-import { resolveHfSource } from './transport/hf.ts';
+import { transportFor } from './transport/index.ts';
 import { modelId, parseModelSource } from './transport/source.ts';
 
 /**
@@ -31,13 +31,14 @@ export async function resolveModelSources(
   const found: Record<string, LockedModel> = {};
   for (const model of [loaded.profile.model, ...loaded.profile.extra_models]) {
     const source = parseModelSource(model.source, model.file);
-    if (source.kind !== 'hf') continue;
+    const transport = transportFor(source);
+    if (!transport.lookUp) continue;
     const id = modelId(model.source, model.file);
     const entry = lock.models[id];
     if (entry?.source === model.source && entry.revision && entry.parts?.length) continue;
     let resolution;
     try {
-      resolution = await resolveHfSource(source, model.source, env);
+      resolution = await transport.lookUp(source, model.source, env);
     } catch (error) {
       if (options.required || !isWorkbenchError(error) || !error.message.startsWith('could not reach')) throw error;
       console.error(`note: ${error.message}: ${model.source} is planned without its size (make model looks it up)`);

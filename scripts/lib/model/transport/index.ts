@@ -1,0 +1,24 @@
+/** The one place a model source's kind picks its transport. */
+import { basename } from 'node:path';
+import { fileTransport } from './file.ts';
+import { hfTransport } from './hf.ts';
+import { httpsTransport } from './https.ts';
+import { pypiTransport } from './pypi.ts';
+import type { ModelSource } from './source.ts';
+import type { ModelTransport } from './types.ts';
+
+const TRANSPORTS: Record<ModelTransport['kind'], ModelTransport> = {
+  pypi: pypiTransport,
+  https: httpsTransport,
+  file: fileTransport,
+  hf: hfTransport,
+};
+
+export function transportFor(source: ModelSource): ModelTransport {
+  return TRANSPORTS[source.kind];
+}
+
+/** The model's file name in the cache: model.file's, else what its transport names it. */
+export function modelFileName(source: ModelSource, file: string | undefined): string {
+  return file ? basename(file) : transportFor(source).fileName(source);
+}
