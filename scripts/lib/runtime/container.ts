@@ -114,7 +114,8 @@ export const containerRuntime: ServerRuntime = {
 
     const existing = await engine.inspect(plan.container.name);
     const health = await containerHealth(plan, existing?.running === true);
-    const offload = async () => verifyOffload(plan, readOffload(await engine.log(plan.container.name)), () => engine.remove(plan.container.name));
+    // A GPU build's loading report, from the container's log; a CPU build has none to read (no `logs` process per start).
+    const offload = async () => (plan.accelerator.gpuLayers === undefined ? '' : verifyOffload(plan, readOffload(await engine.log(plan.container.name)), () => engine.remove(plan.container.name)));
     if (existing?.labels[LABEL_FINGERPRINT] === print && (health === 'ready' || health === 'busy')) {
       return { outcome: 'unchanged', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name}${health === 'busy' ? ', busy serving a request: left alone' : ''})${await offload()}` };
     }
