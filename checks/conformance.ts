@@ -6,10 +6,10 @@
  */
 import OpenAI from 'openai';
 import { LengthFinishReasonError } from 'openai/error';
-import type { ApiSurface } from '../scripts/lib/backend/types.ts';
+import type { ApiSurface, ToolRoute } from '../scripts/lib/backend/types.ts';
 import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
-import { CheckFailure, expect, type Check } from './report.ts';
+import { CheckFailure, expect, skip, type Check } from './report.ts';
 
 /** Enough for a call's JSON on a small model; a model that rambles is cut, and the check says so. */
 const MAX_TOKENS = 96;
@@ -110,6 +110,14 @@ function toolsCheck(client: OpenAI, model: PlanModel, label: string, route: stri
       return `required: ${first.name}(${JSON.stringify(first.args)}); named: get_time; result turn answered; unknown name: HTTP ${unknown.status} (route: ${route.split(': ')[0]})`;
     },
   };
+}
+
+/** The tool checks, or, where the model's template cannot call tools, the same names skipped with the reason and the fix. */
+function toolChecks(client: OpenAI, model: PlanModel, label: string, tools: ToolRoute): Check[] {
+  const checks = [toolsCheck(client, model, label, tools.route), toolsStreamCheck(client, model, label)];
+  const reason = tools.unsupported;
+  if (reason === undefined) return checks;
+  return checks.map((check) => ({ name: check.name, run: () => skip(`not supported by this model's template: ${reason}`) }));
 }
 
 function toolsStreamCheck(client: OpenAI, model: PlanModel, label: string): Check {
@@ -337,13 +345,12 @@ export async function refused(call: () => Promise<unknown>): Promise<{ status: n
  * Per model (its alias in the name when there are several): tools, tools streamed, structured
  * output, and the backend's newer endpoints; then /tokenize, and /metrics where it is on.
  */
-export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: ApiSurface; tokenize: { path: string; field: string }; toolRoute(model: PlanModel): string }): Check[] {
+export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: ApiSurface; tokenize: { path: string; field: string }; toolRoute(model: PlanModel): ToolRoute }): Check[] {
   const surface = backend.api;
   const perModel = plan.models.flatMap((model) => {
     const label = plan.models.length > 1 ? ` ${model.alias}` : '';
     return [
-      toolsCheck(client, model, label, backend.toolRoute(model)),
-      toolsStreamCheck(client, model, label),
+      ...toolChecks(client, model, label, backend.toolRoute(model)),
       structuredOutputCheck(client, model, label),
       ...(surface.responses ? [responsesCheck(client, model, label)] : []),
       ...(surface.anthropicMessages ? [anthropicMessagesCheck(plan, model, label)] : []),

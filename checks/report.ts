@@ -4,7 +4,10 @@ import { WorkbenchError } from '../scripts/lib/errors.ts';
 
 export interface CheckOutcome {
   name: string;
+  /** True for a pass and for a skip: a skip is no failure. */
   ok: boolean;
+  /** The check did not apply (a model whose template has no tools): `detail` says why and the fix. */
+  skipped?: true;
   ms: number;
   detail: string;
 }
@@ -17,6 +20,13 @@ export interface Check {
 /** A failed expectation inside a check: its message is what the user reads. */
 export class CheckFailure extends Error {}
 
+/** A check that does not apply here: its message says why, and how to make it apply. */
+export class CheckSkipped extends Error {}
+
+export function skip(reason: string): never {
+  throw new CheckSkipped(reason);
+}
+
 export function expect(condition: unknown, message: string): asserts condition {
   if (!condition) throw new CheckFailure(message);
 }
@@ -26,22 +36,24 @@ export async function runChecks(checks: readonly Check[], print: (line: string) 
   for (const check of checks) {
     const started = performance.now();
     let ok = true;
+    let skipped = false;
     let detail: string;
     try {
       detail = await check.run();
     } catch (error) {
-      ok = false;
+      skipped = error instanceof CheckSkipped;
+      ok = skipped;
       detail = describe(error);
     }
     const ms = Math.round(performance.now() - started);
-    outcomes.push({ name: check.name, ok, ms, detail });
-    print(`${ok ? 'pass' : 'FAIL'}  ${check.name.padEnd(12)} ${String(ms).padStart(6)} ms  ${detail}`);
+    outcomes.push({ name: check.name, ok, ...(skipped ? { skipped: true as const } : {}), ms, detail });
+    print(`${skipped ? 'skip' : ok ? 'pass' : 'FAIL'}  ${check.name.padEnd(12)} ${String(ms).padStart(6)} ms  ${detail}`);
   }
   return outcomes;
 }
 
 function describe(error: unknown): string {
-  if (error instanceof CheckFailure) return error.message;
+  if (error instanceof CheckFailure || error instanceof CheckSkipped) return error.message;
   const e = error as { status?: number; message?: string; error?: { message?: string } };
   if (typeof e.status === 'number') return `HTTP ${e.status}: ${e.error?.message ?? e.message ?? 'no message'}`;
   return e.message ?? String(error);
@@ -63,17 +75,19 @@ function xmlText(text: string): string {
  */
 export function junitXml(suite: string, outcomes: readonly CheckOutcome[], at: string): string {
   const failures = outcomes.filter((o) => !o.ok).length;
+  const skipped = outcomes.filter((o) => o.skipped).length;
   const seconds = (ms: number) => (ms / 1000).toFixed(3);
   const total = outcomes.reduce((sum, o) => sum + o.ms, 0);
   const cases = outcomes.map((o) => {
     const head = `  <testcase classname="${xmlText(suite)}" name="${xmlText(o.name)}" time="${seconds(o.ms)}"`;
+    if (o.skipped) return `${head}>\n    <skipped message="${xmlText(o.detail)}"/>\n  </testcase>`;
     return o.ok
       ? `${head}>\n    <system-out>${xmlText(o.detail)}</system-out>\n  </testcase>`
       : `${head}>\n    <failure message="${xmlText(o.detail.split('\n')[0] ?? '')}">${xmlText(o.detail)}</failure>\n  </testcase>`;
   });
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuite name="${xmlText(suite)}" tests="${outcomes.length}" failures="${failures}" errors="0" skipped="0" time="${seconds(total)}" timestamp="${xmlText(at)}">`,
+    `<testsuite name="${xmlText(suite)}" tests="${outcomes.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds(total)}" timestamp="${xmlText(at)}">`,
     ...cases,
     '</testsuite>',
     '',

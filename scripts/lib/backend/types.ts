@@ -34,6 +34,13 @@ export interface ApiSurface {
   metrics: boolean;
 }
 
+/** How a model's tools are answered, and why they cannot be where they cannot. */
+export interface ToolRoute {
+  route: string;
+  /** Set when the model's template cannot call tools: the reason and the fix. */
+  unsupported?: string;
+}
+
 export interface ServingBackend {
   name: BackendName;
   /** How reports name it: "llama_cpp.server", "llama-server". */
@@ -67,8 +74,8 @@ export interface ServingBackend {
   hasHealthEndpoint: boolean;
   /** Where it counts tokens: POST path and the field holding the text. */
   tokenize: { path: string; field: string };
-  /** How a model's `tools` are answered (`make doctor` says it per model). */
-  toolRoute(model: PlanModel): string;
+  /** How a model's `tools` are answered (`make doctor` and `make plan` say it per model; the smoke checks skip them where `unsupported`). */
+  toolRoute(model: PlanModel): ToolRoute;
   /** The endpoints it has beyond OpenAI's chat, completions, embeddings and models (the smoke checks call them). */
   api: ApiSurface;
   /** The container image: its Dockerfile template and the values only it uses. */

@@ -117,7 +117,10 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
     }),
   );
   findings.push(...acceleratorFindings(plan, gpuFacts()));
-  for (const model of plan.models) findings.push({ check: plan.models.length > 1 ? `tools ${model.alias}` : 'tools', status: 'info', detail: backendFor(plan).toolRoute(model) });
+  for (const model of plan.models) {
+    const tools = backendFor(plan).toolRoute(model);
+    findings.push({ check: plan.models.length > 1 ? `tools ${model.alias}` : 'tools', status: 'info', detail: tools.unsupported ? `${tools.route}: not supported (${tools.unsupported})` : tools.route });
+  }
 
   const engines = ['docker', 'podman'].filter((e) => which(e));
   findings.push(

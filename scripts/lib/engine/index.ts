@@ -19,6 +19,11 @@ export function composeDeviceSpelling(engine: Plan['container']['engine']): Devi
   return engine === 'podman' ? PODMAN_DEVICES : DOCKER_DEVICES;
 }
 
+/** The engine a record named (state/serving.ts): asked as it was then, with no detection. */
+export function engineAt(name: ContainerEngine['name'], binary: string): ContainerEngine {
+  return ENGINES[name](binary);
+}
+
 const INSTALL_HINT = 'install Podman (Debian/Ubuntu: sudo apt-get install podman) or Docker, or set runtime: native in the profile';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The changes llm-workbench makes to llama.cpp's tool calling before building llama-server, as
+ * The changes llm-workbench makes to llama.cpp (tool calling, the server's batch scheduler) before building llama-server, as
  * literal edits: each `find` must be in its file (every occurrence is replaced), else the build
  * says the patch does not apply to this llama.cpp. The native build applies them here; the image's
  * build stage applies the same list, shipped as JSON, with scripts/python/patch_llama_cpp.py.
@@ -10,7 +10,8 @@
  * `content? tool-calls`), so a small model rambles until max_tokens and no tool is called. What
  * the OpenAI API promises, and what LangChain's bind_tools(tool_choice=<name>) and instructor's
  * TOOLS mode send: a named choice calls that function, "required" answers with a call, and
- * `parallel_tool_calls: false` one call.
+ * `parallel_tool_calls: false` one call. And the scheduler: an embedding is served while chats
+ * stream (fair-batch-*).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,6 +74,49 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
     file: join('common', 'chat-auto-parser-generator.cpp'),
     find: 'p.one_or_more(single_tool_parser + p.space())',
     replace: `(inputs.parallel_tool_calls ? p.one_or_more(single_tool_parser + p.space()) : single_tool_parser + p.space()) ${marker('parallel-tool-calls-1')}`,
+  },
+  {
+    // A batch holds one kind of work (ggml-org/llama.cpp#8420: embeddings and completions are never
+    // mixed) and the generating slots claim it first, every iteration: an embedding request waited
+    // for as long as anything streamed (a RAG loop beside a chat stalled for minutes). A slot whose
+    // prompt cannot join the generating ones now takes every other batch while streams run: its wait
+    // is one token's decode, and a stream loses at most every other step to a steady flood.
+    id: 'fair-batch-1',
+    file: join('tools', 'server', 'server-context.cpp'),
+    find: '    server_slot * slot_batched = nullptr;\n',
+    replace: [
+      '    server_slot * slot_batched = nullptr;',
+      '',
+      `    ${marker('fair-batch-1')} // the last batch went to a prompt that could not join the generating slots`,
+      '    bool gave_turn_to_waiting = false;',
+      '',
+    ].join('\n'),
+  },
+  {
+    id: 'fair-batch-2',
+    file: join('tools', 'server', 'server-context.cpp'),
+    find: '        // determine which slots are generating and drafting\n',
+    replace: [
+      `        ${marker('fair-batch-2')} // a prompt of another kind (an embedding) takes every other batch`,
+      '        {',
+      '            server_slot * first_generating = nullptr;',
+      '            server_slot * waiting = nullptr;',
+      '            for (auto & s : slots) {',
+      '                if (s.state == SLOT_STATE_GENERATING && s.task) { first_generating = &s; break; }',
+      '            }',
+      '            if (first_generating && !batch.gave_turn_to_waiting) {',
+      '                for (auto & s : slots) {',
+      '                    const bool has_prompt = s.state == SLOT_STATE_STARTED || s.state == SLOT_STATE_PROCESSING_PROMPT;',
+      '                    if (has_prompt && s.task && !first_generating->can_batch_with(s)) { waiting = &s; break; }',
+      '                }',
+      '            }',
+      '            batch.gave_turn_to_waiting = waiting != nullptr;',
+      '            if (waiting) slot_batched = waiting;',
+      '        }',
+      '',
+      '        // determine which slots are generating and drafting',
+      '',
+    ].join('\n'),
   },
 ];
 

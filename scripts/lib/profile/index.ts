@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { readLock, type LockedModel } from './lock-file.ts';
 import { loadProfile } from './load.ts';
 import { gpuFacts } from '../accelerator/facts.ts';
+import { readChatTemplate } from '../model/chat-template.ts';
 import { profilesDir, resolvePlan, type Plan, type PlanContext } from './plan.ts';
 import { statePaths } from '../state/paths.ts';
 
@@ -35,7 +36,7 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const envDir = profilesDir(repoRoot, env);
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
-  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env) };
+  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env), readChatTemplate };
   const plan = resolvePlan(loaded, ctx);
   // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
   // command runs under it. Read after a first resolution, which says where the record is.

@@ -1,5 +1,7 @@
 /** Each model of a profile (`model`, then `extra_models`) resolved: where it comes from, where it is kept, how it is served. */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { detectChatFamily, type ChatTemplateFacts } from '../model/chat-template.ts';
 import { modelFileName } from '../model/transport/index.ts';
 import { modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
 import type { LockedModel } from './lock-file.ts';
@@ -16,7 +18,16 @@ export interface PlanModel {
   sha256?: string;
   sha256Origin: 'profile' | 'lock' | 'none';
   alias: string;
+  /** The chat format it is served with: the profile's, or its GGUF template's family (chat_format: auto). */
   chatFormat?: string;
+  /**
+   * Where chatFormat comes from: the profile named it; detected from the GGUF's template; the
+   * model's own template is used as it is (it describes tools, or no family of ours matches);
+   * pending: the file is not here yet (decided once it is fetched).
+   */
+  chatFormatFrom: 'profile' | 'detected' | 'model' | 'pending';
+  /** What the GGUF's own template is, when the file was here to read. */
+  chatTemplate?: ChatTemplateFacts;
   nCtx: number;
   pooling: 'mean' | 'cls' | 'last';
   sizeMb?: number;
@@ -33,7 +44,29 @@ export function largestSizeMb(models: PlanModel[]): number | undefined {
   return sizes.every((size) => size !== undefined) ? Math.max(...(sizes as number[])) : undefined;
 }
 
-export function resolveModel(model: Profile['model'], modelsDir: string, lockedModels: Record<string, LockedModel>): PlanModel {
+/** Reads a GGUF's own chat template (model/chat-template.ts); tests hand in their own. */
+export type ChatTemplateReader = (path: string) => string | undefined;
+
+/**
+ * chat_format: a name is taken as it is; auto (or none) reads the GGUF's template when the file is
+ * here: a template that describes tools is used as it is, else its family's (ours have tools).
+ */
+function chooseChatFormat(named: string | undefined, path: string, readTemplate: ChatTemplateReader | undefined): Pick<PlanModel, 'chatFormat' | 'chatFormatFrom' | 'chatTemplate'> {
+  if (named && named !== 'auto') return { chatFormat: named, chatFormatFrom: 'profile' };
+  if (!readTemplate || !existsSync(path)) return { chatFormatFrom: 'pending' };
+  let template: string | undefined;
+  try {
+    template = readTemplate(path);
+  } catch {
+    // Not a readable GGUF: step 30 names that; the server's own template stands meanwhile.
+    return { chatFormatFrom: 'pending' };
+  }
+  const facts = template === undefined ? { describesTools: false } : detectChatFamily(template);
+  if (facts.describesTools || !facts.family) return { chatFormatFrom: 'model', chatTemplate: facts };
+  return { chatFormat: facts.family, chatFormatFrom: 'detected', chatTemplate: facts };
+}
+
+export function resolveModel(model: Profile['model'], modelsDir: string, lockedModels: Record<string, LockedModel>, readTemplate?: ChatTemplateReader): PlanModel {
   const source = parseModelSource(model.source, model.file);
   const id = modelId(model.source, model.file);
   const entry = lockedModels[id];
@@ -49,17 +82,18 @@ export function resolveModel(model: Profile['model'], modelsDir: string, lockedM
   const locked = lockEntry?.sha256;
   const sha256 = model.sha256?.toLowerCase() ?? locked;
   const sizeMb = model.size_mb ?? (parts ? Math.ceil(parts.reduce((sum, part) => sum + part.size, 0) / 1024 / 1024) : undefined);
+  const path = source.kind === 'file' ? source.path : join(modelsDir, id, fileName);
   return {
     id,
     source,
     sourceText: model.source,
     ...(model.file ? { fileField: model.file } : {}),
     fileName,
-    path: source.kind === 'file' ? source.path : join(modelsDir, id, fileName),
+    path,
     ...(sha256 ? { sha256 } : {}),
     sha256Origin: model.sha256 ? 'profile' : locked ? 'lock' : 'none',
     alias: model.alias,
-    ...(model.chat_format ? { chatFormat: model.chat_format } : {}),
+    ...chooseChatFormat(model.chat_format, path, readTemplate),
     nCtx: model.n_ctx,
     pooling: model.pooling,
     ...(sizeMb ? { sizeMb } : {}),

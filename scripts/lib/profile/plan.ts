@@ -13,7 +13,7 @@ import { chooseAccelerator, type AcceleratorChoice } from '../accelerator/choose
 import { NO_GPU_FACTS, type GpuFacts } from '../accelerator/facts.ts';
 import { acceleratorNamed } from '../accelerator/index.ts';
 import type { ImageToolchain } from '../accelerator/types.ts';
-import { largestSizeMb, resolveModel, type PlanModel } from './models.ts';
+import { largestSizeMb, resolveModel, type ChatTemplateReader, type PlanModel } from './models.ts';
 import type { LoadedProfile } from './load.ts';
 
 export type { PlanModel } from './models.ts';
@@ -34,6 +34,8 @@ export interface PlanContext {
   pythonInterpreter?: string;
   /** What this machine has for a GPU (accelerator/facts.ts); none when not given. */
   gpuFacts?: GpuFacts;
+  /** Reads a cached GGUF's own chat template (chat_format: auto); none: decided once fetched. */
+  readChatTemplate?: ChatTemplateReader;
 }
 
 export interface Plan {
@@ -153,7 +155,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const envDir = profilesDir(ctx.repoRoot, ctx.env);
   const modelsDir = join(cacheDir, 'models');
 
-  const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, modelsDir, ctx.lockedModels ?? {}));
+  const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, modelsDir, ctx.lockedModels ?? {}, ctx.readChatTemplate));
 
   const version = profile.llama_cpp.version;
   const backend = backendNamed(profile.server.backend);

@@ -95,7 +95,7 @@ export const modelSchema = z.strictObject({
     .max(128, 'must be at most 128 characters')
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be a model name of letters, digits, ".", "_", ":" or "-"')
     .describe('The name /v1/models lists.'),
-  chat_format: z.string().max(64, 'must be at most 64 characters').regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a chat format name such as llama-2 or chatml').optional().describe('llama-cpp-python chat format; absent = the template in the GGUF.'),
+  chat_format: z.string().max(64, 'must be at most 64 characters').regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a chat format name such as llama-2 or chatml').optional().describe('llama-cpp-python chat format (chatml, llama-2, gemma, ...). auto or absent: read from the GGUF\'s own template, so a swapped model gets the tool-capable template of its family.'),
   n_ctx: z.number().int().min(64).max(1048576).default(2048),
   pooling: z
     .enum(['mean', 'cls', 'last'])

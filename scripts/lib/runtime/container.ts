@@ -142,6 +142,11 @@ export const containerRuntime: ServerRuntime = {
     return { outcome: existing ? 'replaced' : 'created', detail: `${plan.server.baseUrl} (${engine.name} container ${plan.container.name})${await offload()}` };
   },
 
+  async servingHandle(plan) {
+    const engine = await detectEngine(plan);
+    return { kind: 'container' as const, engine: engine.name, binary: engine.binary, name: plan.container.name };
+  },
+
   hasRecord(plan) {
     return existsSync(factsFile(plan));
   },

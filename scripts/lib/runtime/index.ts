@@ -1,5 +1,9 @@
 /** Picks the runtime a plan asks for, and finds the servers of the runtimes it no longer asks for. */
+import { existsSync } from 'node:fs';
+import { engineAt } from '../engine/index.ts';
 import type { Plan } from '../profile/plan.ts';
+import { isProcessAlive } from '../state/process-identity.ts';
+import { servingRecords, writeServingRecord, type ServingHandle, type ServingRecord } from '../state/serving.ts';
 import { containerRuntime } from './container.ts';
 import { nativeRuntime } from './native.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
@@ -43,4 +47,36 @@ export async function stopFormerServers(plan: Plan): Promise<string[]> {
     if (await runtime.stop(plan)) lines.push(`stopped the ${what}: runtime is ${plan.runtime} now`);
   }
   return lines;
+}
+
+/** Step 40, once its server answers: what it serves and how to tell it still runs, for commands that have no profile for it. */
+export async function recordServing(plan: Plan): Promise<void> {
+  const handle = await runtimeFor(plan).servingHandle(plan);
+  if (!handle) return;
+  writeServingRecord(plan.paths.stateDir, {
+    profile: plan.profile.name,
+    profileFiles: plan.profile.files,
+    url: plan.server.baseUrl,
+    handle,
+    models: plan.models.map((model) => ({ id: model.id, path: model.path, ...(model.sha256 ? { sha256: model.sha256 } : {}) })),
+    startedAt: new Date().toISOString(),
+  });
+}
+
+async function stillServes(handle: ServingHandle): Promise<boolean> {
+  if (handle.kind === 'process') return isProcessAlive(handle.pid, handle.startTime);
+  // The engine it ran under may be gone since (uninstalled, its daemon stopped): then so is the container.
+  if (!existsSync(handle.binary)) return false;
+  try {
+    return (await engineAt(handle.engine, handle.binary).inspect(handle.name))?.running === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The servers that run now, of every profile of this user, whatever checkout started them and whether or not their profile file still exists. */
+export async function runningServers(stateRoot: string): Promise<ServingRecord[]> {
+  const running: ServingRecord[] = [];
+  for (const record of servingRecords(stateRoot)) if (await stillServes(record.handle)) running.push(record);
+  return running;
 }

@@ -118,6 +118,11 @@ export const nativeRuntime: ServerRuntime = {
     return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})${gpu}` };
   },
 
+  async servingHandle(plan) {
+    const record = readRecord(statePaths(plan).serverRecord);
+    return record ? { kind: 'process' as const, pid: record.pid, startTime: record.startTime } : undefined;
+  },
+
   hasRecord(plan) {
     return existsSync(statePaths(plan).serverRecord);
   },

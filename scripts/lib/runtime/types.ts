@@ -3,6 +3,7 @@ import type { Plan } from '../profile/plan.ts';
 import type { Health } from '../process/service.ts';
 import type { Stopped } from '../process/why-stopped.ts';
 import type { Preview, StepResult } from '../outcome.ts';
+import type { ServingHandle } from '../state/serving.ts';
 
 export interface ServiceStatus {
   service: string;
@@ -36,4 +37,6 @@ export interface ServerRuntime {
   status(plan: Plan): Promise<ServiceStatus>;
   /** The log file to show (native) or the text of the logs (container). */
   logs(plan: Plan, lines: number): Promise<string>;
+  /** How to tell later, without the profile, that the server started for it still runs (state/serving.ts). */
+  servingHandle(plan: Plan): Promise<ServingHandle | undefined>;
 }

@@ -1,5 +1,5 @@
 /** The llama_cpp.server argv for a plan, shared by the native runtime, the image and compose. */
-import type { Plan } from '../../profile/plan.ts';
+import type { Plan, PlanModel } from '../../profile/plan.ts';
 
 export interface ServerArgsOptions {
   modelPath: string;
@@ -23,7 +23,8 @@ export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
     // notebook and other clients should queue them instead.
     '--interrupt_requests', 'false',
   ];
-  if (model.chatFormat) args.push('--chat_format', model.chatFormat);
+  const chatFormat = namedChatFormat(model);
+  if (chatFormat) args.push('--chat_format', chatFormat);
   // Decode and prompt apart: llama_cpp's default (half the cores for both) halves prompt speed.
   // A rendered image or deployment file names threads only when the profile does: this
   // machine's core count is no fact about the one it runs on.
@@ -57,11 +58,20 @@ export function serverConfig(plan: Plan): Record<string, unknown> {
       n_ctx: model.nCtx,
       embedding: true,
       pooling: model.pooling,
-      ...(model.chatFormat ? { chat_format: model.chatFormat } : {}),
+      ...(namedChatFormat(model) ? { chat_format: namedChatFormat(model) } : {}),
       // Native only (checkModels): this machine's cores are the ones it runs on.
       n_threads: server.nThreads,
       n_threads_batch: server.nThreadsBatch,
       ...(plan.accelerator.gpuLayers !== undefined ? { n_gpu_layers: gpuLayersNumber(plan.accelerator.gpuLayers) } : {}),
     })),
   };
+}
+
+/**
+ * The chat format llama_cpp.server is told: only one the profile names. Without one it reads the
+ * GGUF's own template (Jinja2ChatFormatter), and our launcher answers tools with a grammar whatever
+ * the template, so a family detected for llama-server changes nothing here.
+ */
+export function namedChatFormat(model: Pick<PlanModel, 'chatFormat' | 'chatFormatFrom'>): string | undefined {
+  return model.chatFormatFrom === 'profile' ? model.chatFormat : undefined;
 }

@@ -10,7 +10,7 @@ import type { Plan } from '../../profile/plan.ts';
 import { shellQuote } from '../../render/quote.ts';
 import { statePaths } from '../../state/paths.ts';
 import type { ServingBackend } from '../types.ts';
-import { serverArgs, serverConfig } from './args.ts';
+import { namedChatFormat, serverArgs, serverConfig } from './args.ts';
 import { benchPython } from './bench-env.ts';
 import { WHEEL_BUILD, wheelDir, wheelKey } from './wheel.ts';
 
@@ -69,7 +69,7 @@ export const llamaCppPythonBackend: ServingBackend = {
   },
 
   // scripts/python/serve.py: "required" and a named function get a grammar of the function's parameters.
-  toolRoute: (model) => `${model.chatFormat ?? "the GGUF's"} chat format through our launcher: a named or required tool_choice is a grammar of the function's parameters; "auto" answers in prose`,
+  toolRoute: (model) => ({ route: `${namedChatFormat(model) ?? "the GGUF's"} chat format through our launcher: a named or required tool_choice is a grammar of the function's parameters; "auto" answers in prose` }),
   // llama_cpp.server has neither /v1/responses nor /v1/messages (0.3.x).
   api: { responses: false, anthropicMessages: false, metrics: false },
   hasHealthEndpoint: false,
@@ -110,7 +110,8 @@ export const llamaCppPythonBackend: ServingBackend = {
   },
 
   summary(plan) {
-    const chat = plan.model.chatFormat ? ` --chat_format ${plan.model.chatFormat}` : '';
+    const chatFormat = namedChatFormat(plan.model);
+    const chat = chatFormat ? ` --chat_format ${chatFormat}` : '';
     return `llama-cpp-python==${plan.llamaCpp.version}, CMAKE_ARGS=${plan.llamaCpp.cmakeArgs}; server --embedding true --pooling ${plan.model.pooling}${chat}`;
   },
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { GUIDE_MODEL_NAMES } from '../../guide.ts';
 import type { Plan, PlanModel } from '../../profile/plan.ts';
+import type { ToolRoute } from '../types.ts';
 
 /**
  * llama-cpp-python chat_format -> what llama-server renders it with: our Jinja template with tools
@@ -27,34 +28,54 @@ export const CHAT_TEMPLATES: Record<string, { file: string } | { builtin: string
   qwen: { file: 'chatml-tools.jinja' },
 };
 
-/** How a model's chat format answers tools on llama-server: for `make doctor` and the smoke report. */
-export function toolRoute(chatFormat: string | undefined): string {
-  if (chatFormat === undefined) return "the GGUF's own template: tool calls where it describes them, prose where it does not (set model.chat_format to use ours)";
-  const template = CHAT_TEMPLATES[chatFormat];
-  return template && 'file' in template
-    ? `templates/chat/${template.file}: the tools described, calls as <tool_call> JSON, a grammar when a call is required`
-    : `llama.cpp's built-in ${chatFormat} template has no tools: requests with tools are refused`;
+/**
+ * What llama-server renders a model's chat with: our template with tools, llama.cpp's built-in by
+ * name, or (undefined) the GGUF's own through --jinja. A family detected from the GGUF for which
+ * we have no tool template keeps the model's own template: a built-in one would add nothing.
+ */
+function servedTemplate(model: Pick<PlanModel, 'chatFormat' | 'chatFormatFrom'>): { file: string } | { builtin: string } | undefined {
+  if (model.chatFormat === undefined) return undefined;
+  const template = CHAT_TEMPLATES[model.chatFormat];
+  if (model.chatFormatFrom === 'detected' && !(template && 'file' in template)) return undefined;
+  return template;
+}
+
+const TOOL_FAMILIES = Object.entries(CHAT_TEMPLATES).flatMap(([name, t]) => ('file' in t ? [name] : []));
+
+/** How a model's `tools` are answered on llama-server (make doctor, make plan, the smoke report); `unsupported` says why they cannot be. */
+export function toolRoute(model: Pick<PlanModel, 'chatFormat' | 'chatFormatFrom' | 'chatTemplate'>): ToolRoute {
+  const template = servedTemplate(model);
+  const fix = `set model.chat_format to the family the model was trained on (${TOOL_FAMILIES.join(', ')}) to use our template with tools`;
+  if (template && 'file' in template) {
+    const origin = model.chatFormatFrom === 'detected' ? `, the family of the GGUF's own template` : '';
+    return { route: `templates/chat/${template.file} (${model.chatFormat}${origin}): the tools described, calls as <tool_call> JSON, a grammar when a call is required` };
+  }
+  if (template) return { route: `llama.cpp's built-in ${model.chatFormat} template`, unsupported: `llama.cpp's built-in ${model.chatFormat} template has no tools; ${fix}` };
+  if (model.chatFormatFrom === 'pending') return { route: "chosen from the GGUF's own template once the model is fetched (chat_format: auto)" };
+  if (model.chatTemplate?.describesTools) return { route: "the GGUF's own template, which describes tools" };
+  const family = model.chatTemplate?.family ? `a ${model.chatTemplate.family} template` : 'a template of no family we know';
+  return { route: `the GGUF's own template (${family})`, unsupported: `this model's chat template (${family}) describes no tools; ${fix}` };
 }
 
 /** The chat template options; `templatesDir` is where templates/chat/ is on the machine that runs the server. */
-export function chatTemplateArgs(chatFormat: string | undefined, templatesDir: string, field = 'model.chat_format'): string[] {
-  if (chatFormat === undefined) return ['--jinja'];
-  const template = CHAT_TEMPLATES[chatFormat];
-  if (!template) {
+export function chatTemplateArgs(model: Pick<PlanModel, 'chatFormat' | 'chatFormatFrom'>, templatesDir: string, field = 'model.chat_format'): string[] {
+  if (model.chatFormat !== undefined && !CHAT_TEMPLATES[model.chatFormat] && model.chatFormatFrom === 'profile') {
     throw new WorkbenchError(
-      `${field} "${chatFormat}" has no llama-server template`,
-      `use one of ${Object.keys(CHAT_TEMPLATES).join(', ')}, leave chat_format out (the GGUF's own template), or server.backend: llama-cpp-python`,
+      `${field} "${model.chatFormat}" has no llama-server template`,
+      `use one of ${Object.keys(CHAT_TEMPLATES).join(', ')}, auto (the GGUF's own template, or its family's with tools), or server.backend: llama-cpp-python`,
     );
   }
+  const template = servedTemplate(model);
+  if (template === undefined) return ['--jinja'];
   return 'file' in template ? ['--jinja', '--chat-template-file', join(templatesDir, template.file)] : ['--chat-template', template.builtin];
 }
 
 /** Where the image keeps templates/chat/'s files (Dockerfile.llama-server.hbs copies them there). */
 export const IMAGE_CHAT_TEMPLATES = '/usr/local/share/llm-workbench/chat';
 
-/** The file of templates/chat/ a chat format is rendered with, if any. */
-export function chatTemplateFile(chatFormat: string | undefined): string | undefined {
-  const template = chatFormat === undefined ? undefined : CHAT_TEMPLATES[chatFormat];
+/** The file of templates/chat/ a model's chat is rendered with, if any. */
+export function chatTemplateFile(model: Pick<PlanModel, 'chatFormat' | 'chatFormatFrom'>): string | undefined {
+  const template = servedTemplate(model);
   return template && 'file' in template ? template.file : undefined;
 }
 
@@ -71,7 +92,7 @@ function instanceArgs(plan: Plan, model: PlanModel, threads = true, templatesDir
     // One instance serves chat, streaming and pooled embeddings (tried with this commit).
     '--embeddings',
     '--pooling', model.pooling,
-    ...chatTemplateArgs(model.chatFormat, templatesDir, field),
+    ...chatTemplateArgs(model, templatesDir, field),
     // A GPU build offloads; auto lets llama.cpp fit the layers to the device's free memory (--fit).
     // Trace verbosity on a GPU build: this llama.cpp logs the device it chose and "offloaded N/M
     // layers" only there, and step 40 reads them to verify the offload (accelerator/offload.ts).

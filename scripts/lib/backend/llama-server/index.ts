@@ -65,7 +65,7 @@ export const llamaServerBackend: ServingBackend = {
     };
   },
 
-  toolRoute: (model) => toolRoute(model.chatFormat),
+  toolRoute,
   // Both answer on this commit (tools/server/server.cpp), tried by the smoke checks.
   api: { responses: true, anthropicMessages: true, metrics: true },
   hasHealthEndpoint: true,
@@ -89,13 +89,13 @@ export const llamaServerBackend: ServingBackend = {
       keepAliveSed: shellQuote(KEEP_ALIVE_PATCH.sed),
       keepAliveFile: KEEP_ALIVE_PATCH.file,
       patchScript: PATCH_SCRIPT_CONTEXT_FILE,
-      chatTemplate: chatTemplateFile(plan.model.chatFormat),
+      chatTemplate: chatTemplateFile(plan.model),
       imageChatTemplates: IMAGE_CHAT_TEMPLATES,
       patchesFile: PATCHES_CONTEXT_FILE,
       llamaServerCmakeArgs: shellWords(llamaCppCmakeArgs(plan)),
     }),
     contextFiles: (plan) => {
-      const template = chatTemplateFile(plan.model.chatFormat);
+      const template = chatTemplateFile(plan.model);
       return [
         { path: PATCHES_CONTEXT_FILE, content: `${JSON.stringify(SOURCE_PATCHES, null, 2)}\n` },
         { path: PATCH_SCRIPT_CONTEXT_FILE, content: readFileSync(plan.paths.llamaCppPatcher, 'utf8') },

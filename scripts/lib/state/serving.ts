@@ -1,0 +1,64 @@
+/**
+ * What runs, known from the state folders rather than from profile files: step 40 records, per
+ * profile, which model files its server serves and how to tell that it still runs. A second
+ * checkout of the project, or a profile whose file was renamed or deleted, still has its record
+ * here (the state root is per user), so `make models-rm` cannot pull a model from under a server
+ * that no profile in this checkout names.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.ts';
+
+/** How to tell the server still runs: its process (pid and start time) or its container. */
+export type ServingHandle =
+  | { kind: 'process'; pid: number; startTime: string }
+  | { kind: 'container'; engine: 'docker' | 'podman'; binary: string; name: string };
+
+export interface ServingRecord {
+  profile: string;
+  /** Where the profile's file was when it started (it may be gone since). */
+  profileFiles: string[];
+  url: string;
+  handle: ServingHandle;
+  models: { id: string; path: string; sha256?: string }[];
+  startedAt: string;
+}
+
+const FILE = 'serving.json';
+
+export function servingRecordFile(stateDir: string): string {
+  return join(stateDir, FILE);
+}
+
+export function writeServingRecord(stateDir: string, record: ServingRecord): void {
+  writeFileAtomic(servingRecordFile(stateDir), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+export function removeServingRecord(stateDir: string): void {
+  rmSync(servingRecordFile(stateDir), { force: true });
+}
+
+/** Every profile's record under the per-user state root (the parent of a profile's state folder). */
+export function servingRecords(stateRoot: string): ServingRecord[] {
+  if (!existsSync(stateRoot)) return [];
+  return readdirSync(stateRoot, { withFileTypes: true }).flatMap((entry) => {
+    if (!entry.isDirectory()) return [];
+    try {
+      const record = JSON.parse(readFileSync(join(stateRoot, entry.name, FILE), 'utf8')) as ServingRecord;
+      return Array.isArray(record.models) && record.handle ? [record] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The per-user state root a profile's state folder lives in. */
+export function stateRootOf(stateDir: string): string {
+  return dirname(stateDir);
+}
+
+/** How a refusal names a running server: "profile hf (pid 123)", "profile x (podman container llm-workbench-x)". */
+export function describeServing(record: ServingRecord): string {
+  const how = record.handle.kind === 'process' ? `pid ${record.handle.pid}` : `${record.handle.engine} container ${record.handle.name}`;
+  return `profile ${record.profile} (${how}, ${record.url})`;
+}
