@@ -12,7 +12,7 @@ import { guideNotebook, NOTEBOOK_NAME } from '../scripts/lib/jupyter/notebook.ts
 import type { Plan } from '../scripts/lib/profile/plan.ts';
 import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
-import { CheckFailure, expect, knob, type Check } from './report.ts';
+import { CheckFailure, expect, knob, smokeTimeoutSeconds, type Check } from './report.ts';
 
 interface NotebookCell {
   cell_type: string;
@@ -63,7 +63,8 @@ export function notebookCheck(plan: Plan): Check {
         writeFileSync(source, guideNotebook());
         const result = await execa(
           env.python,
-          ['-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=600', '--ExecutePreprocessor.kernel_name=python3', '--output', 'executed', '--output-dir', dir, source],
+          // A cell may take one request's timeout and a little more; the client in it gives up first and says so.
+          ['-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.timeout=${smokeTimeoutSeconds() + 60}`, '--ExecutePreprocessor.kernel_name=python3', '--output', 'executed', '--output-dir', dir, source],
           {
             reject: false,
             all: true,
@@ -74,6 +75,7 @@ export function notebookCheck(plan: Plan): Check {
               OPENAI_BASE_URL: plan.server.baseUrl,
               OPENAI_API_KEY: serverApiKey(plan) ?? 'Dummy',
               JUPYTER_RUNTIME_DIR: join(dir, 'runtime'),
+              GUIDE_TIMEOUT: String(smokeTimeoutSeconds()),
               // The notebook's own setting for the same thing (its cells read GUIDE_MAX_TOKENS).
               ...(process.env.SMOKE_MAX_TOKENS ? { GUIDE_MAX_TOKENS: String(knob('SMOKE_MAX_TOKENS', 64)) } : {}),
             },
@@ -81,7 +83,9 @@ export function notebookCheck(plan: Plan): Check {
         );
         if (result.failed) {
           const lines = String(result.all).trim().split('\n').filter((l) => /Error|error:/.test(l));
-          throw new CheckFailure(`the notebook stopped with an error: ${lines[lines.length - 1] ?? `nbconvert exit code ${result.exitCode}`}`);
+          const last = lines[lines.length - 1] ?? `nbconvert exit code ${result.exitCode}`;
+          const waited = /APITimeoutError|Timeout waiting for execute reply/.test(String(result.all)) ? ` (no answer within ${smokeTimeoutSeconds()} s, SMOKE_TIMEOUT: the server is busy or hung; make status says which)` : '';
+          throw new CheckFailure(`the notebook stopped with an error: ${last}${waited}`);
         }
         const executed = JSON.parse(readFileSync(join(dir, 'executed.ipynb'), 'utf8')) as { cells: NotebookCell[] };
         const embeddingLength = (await readGgufInfo(plan.model.path).catch(() => undefined))?.embeddingLength;

@@ -1,6 +1,7 @@
 /** Runs named checks one after the other: one line each, and a JSON report. */
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 import { WorkbenchError } from '../scripts/lib/errors.ts';
+import { APIConnectionTimeoutError } from 'openai';
 
 export interface CheckOutcome {
   name: string;
@@ -54,6 +55,8 @@ export async function runChecks(checks: readonly Check[], print: (line: string) 
 
 function describe(error: unknown): string {
   if (error instanceof CheckFailure || error instanceof CheckSkipped) return error.message;
+  // What it waited for, not the SDK's "Request timed out.": a busy or hung server is the usual cause.
+  if (error instanceof APIConnectionTimeoutError) return `no answer within ${smokeTimeoutSeconds()} s (SMOKE_TIMEOUT): the server is busy or hung (make status says which); given up, not retried`;
   const e = error as { status?: number; message?: string; error?: { message?: string } };
   if (typeof e.status === 'number') return `HTTP ${e.status}: ${e.error?.message ?? e.message ?? 'no message'}`;
   return e.message ?? String(error);
@@ -96,6 +99,11 @@ export function junitXml(suite: string, outcomes: readonly CheckOutcome[], at: s
 
 export function writeJunit(file: string, suite: string, outcomes: readonly CheckOutcome[], at: string): void {
   writeFileAtomic(file, junitXml(suite, outcomes, at));
+}
+
+/** How long one request of the smoke checks (and one cell of the guide's notebook) may take. */
+export function smokeTimeoutSeconds(env: Record<string, string | undefined> = process.env): number {
+  return knob('SMOKE_TIMEOUT', 120, env);
 }
 
 /** A whole-number setting from the environment (SMOKE_MAX_TOKENS, BENCH_RUNS, ...), or its default. */

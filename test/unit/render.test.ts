@@ -9,7 +9,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { NO_GPU_FACTS } from '../../scripts/lib/accelerator/facts.ts';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, type Plan } from '../../scripts/lib/profile/plan.ts';
-import { renderProfile, writeRendered } from '../../scripts/lib/render/render.ts';
+import { previewRendered, renderProfile, writeRendered } from '../../scripts/lib/render/render.ts';
 import { BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render/shell-block.ts';
 import { FIXED_ENV, profilesWith, REPO_ROOT, tempDir } from '../helpers.ts';
 
@@ -135,6 +135,20 @@ for (const profile of ['llama-cpp-python', 'elyza-7b']) {
   });
 }
 
+describe('the bashrc block of a profile without JupyterLab', () => {
+  it("defines no JupyterLab helper: another profile's address with an empty token would be a lie", async () => {
+    const off = resolvePlan(loadProfile('nolab', profilesWith({ nolab: 'extends: default\njupyter:\n  enabled: false\n' })), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64' });
+    const text = fileOf(off, 'bashrc.sh');
+    assert.doesNotMatch(text, /llm_workbench_jupyter_url|18888|jupyter-token/);
+    assert.match(text, /export OPENAI_BASE_URL=/);
+    const on = fileOf(planOf('default'), 'bashrc.sh');
+    assert.match(on, /llm_workbench_jupyter_url\(\) \{/);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'bashrc.sh'), text);
+    await execa('bash', ['-n', join(dir, 'bashrc.sh')]);
+  });
+});
+
 describe('rendering a llama-server container profile', () => {
   const profiles = { lsc: 'extends: default\nruntime: container\ncontainer:\n  base: localhost/debian:bookworm\nserver:\n  api_key: generate\n' };
   const plan = resolvePlan(loadProfile('lsc', profilesWith(profiles)), { repoRoot: REPO_ROOT, env: FIXED_ENV, arch: 'x86_64', cpuCount: 2 });
@@ -218,6 +232,20 @@ describe('writing rendered files', () => {
     assert.deepEqual(result.removed, ['Dockerfile', 'compose.yaml', 'kube.yaml', 'serve.py']);
     assert.equal(result.outcome, 'replaced');
     assert.ok(!existsSync(join(one.paths.buildDir, 'compose.yaml')) && existsSync(join(one.paths.buildDir, 'bashrc.sh')));
+  });
+
+  it("says a tool template no longer rendered is gone because the profile changed, not because of several models", () => {
+    const build = tempDir();
+    const env = { ...FIXED_ENV, LLM_WORKBENCH_BUILD_DIR: build };
+    const named = planOf('default', env);
+    writeRendered(named, renderProfile(named));
+    const dir = profilesWith({ auto: 'extends: default\nmodel:\n  source: file:/nowhere/m.gguf\n  alias: m\n' });
+    const auto = resolvePlan(loadProfile('auto', dir), { repoRoot: REPO_ROOT, env, arch: 'x86_64' });
+    auto.paths.buildDir = named.paths.buildDir;
+    const preview = previewRendered(auto, renderProfile(auto));
+    assert.equal(preview.action, 'replace');
+    assert.match(preview.why, /chatml-tools\.jinja no longer part of what this profile renders, removed/);
+    assert.doesNotMatch(preview.why, /several models/);
   });
 
   it('leaves the previous files intact when a template fails to render', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
+import { APIConnectionTimeoutError } from 'openai';
 import { junitXml, runChecks, skip } from '../../checks/report.ts';
 
 describe('the smoke report as JUnit XML', () => {
@@ -39,5 +40,13 @@ describe('a check that does not apply', () => {
     const xml = junitXml('suite', outcomes, 'now');
     assert.match(xml, /tests="3" failures="1" errors="0" skipped="1"/);
     assert.match(xml, /name="tools" time="[\d.]+">\n {4}<skipped message="not supported by this model&apos;s template|name="tools" time="[\d.]+">\n {4}<skipped message="not supported by this model's template/);
+  });
+});
+
+describe('a request that got no answer', () => {
+  it('says how long it waited and why that happens, not the SDK\'s "Request timed out."', async () => {
+    const [outcome] = await runChecks([{ name: 'embeddings', run: async () => { throw new APIConnectionTimeoutError(); } }], () => {});
+    assert.equal(outcome!.ok, false);
+    assert.equal(outcome!.detail, 'no answer within 120 s (SMOKE_TIMEOUT): the server is busy or hung (make status says which); given up, not retried');
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runningServers } from '../../scripts/lib/runtime/index.ts';
 import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
-import { describeServing, servingRecords, writeServingRecord, type ServingRecord } from '../../scripts/lib/state/serving.ts';
+import { describeServing, otherProfileOnPort, servingRecords, writeServingRecord, type ServingRecord } from '../../scripts/lib/state/serving.ts';
 import { tempDir } from '../helpers.ts';
 
 const record = (profile: string, handle: ServingRecord['handle']): ServingRecord => ({
@@ -38,5 +38,15 @@ describe('what runs, from the state folders (make models-rm without the profile)
 
   it('is empty where no state root exists yet', async () => {
     assert.deepEqual(await runningServers('/nonexistent/state'), []);
+  });
+
+  it("names another profile of ours that holds a port, live ones only, never the profile itself", () => {
+    const root = tempDir('wb-serving-');
+    writeServingRecord(join(root, 'default'), record('default', { kind: 'process', pid: process.pid, startTime: processStartTime(process.pid)! }));
+    writeServingRecord(join(root, 'dead'), { ...record('dead', { kind: 'process', pid: process.pid, startTime: '1' }), url: 'http://127.0.0.1:20002/v1' });
+    assert.equal(otherProfileOnPort(root, 20001, 'llama-cpp-python')?.profile, 'default');
+    assert.equal(otherProfileOnPort(root, 20001, 'default'), undefined, 'its own server is not another profile');
+    assert.equal(otherProfileOnPort(root, 20002, 'x'), undefined, 'a dead server holds nothing');
+    assert.equal(otherProfileOnPort(root, 20003, 'x'), undefined);
   });
 });

@@ -18,6 +18,7 @@ import { findCondaTool } from '../llama-cpp/python-env.ts';
 import { backendFor } from '../backend/index.ts';
 import { tryOutput, which } from '../process/run.ts';
 import { formerServers, runtimeFor } from '../runtime/index.ts';
+import { heldByOtherProfile, otherProfileOnPort, stateRootOf } from '../state/serving.ts';
 
 export type { Finding } from './finding.ts';
 
@@ -100,11 +101,11 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   findings.push(
     former
       ? { check: 'server.port', status: 'ok', detail: `${plan.server.host}:${plan.server.port} held by our ${former.runtime.describe(plan)} of runtime ${former.runtime.kind}, which step 40 stops before it starts the ${plan.runtime} one` }
-      : await portFinding('server.port', plan.server.host, plan.server.port, server.health !== 'stopped' ? server.health : undefined),
+      : await portFinding('server.port', plan.server.host, plan.server.port, server.health !== 'stopped' ? server.health : undefined, plan),
   );
   if (plan.jupyter.enabled) {
     const jupyter = await jupyterStatus(plan);
-    findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.health !== 'stopped' ? jupyter.health : undefined));
+    findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.health !== 'stopped' ? jupyter.health : undefined, plan));
   }
 
   const platform = await platformFacts();
@@ -161,13 +162,18 @@ export function acceleratorFindings(plan: Plan, facts: GpuFacts): Finding[] {
   return findings;
 }
 
-async function portFinding(field: string, host: string, port: number, ours: Health | undefined): Promise<Finding> {
+async function portFinding(field: string, host: string, port: number, ours: Health | undefined, plan: Plan): Promise<Finding> {
   if (ours) return { check: field, status: 'ok', detail: `${host}:${port} held by our own service (${ours === 'ready' ? 'answering' : ours})` };
   const probe = await probePort(host, port);
   if (probe.state === 'free') return { check: field, status: 'ok', detail: `${host}:${port} free` };
   if (probe.state === 'unusable') {
     const error = unusablePort(host, port, field, probe);
     return { check: field, status: 'fail', detail: error.message, fix: error.hint };
+  }
+  const other = otherProfileOnPort(stateRootOf(plan.paths.stateDir), port, plan.profile.name);
+  if (other) {
+    const held = heldByOtherProfile(other, field, plan.profile.files.at(-1) ?? 'the profile');
+    return { check: field, status: 'fail', detail: `${host}:${port} ${held.message}`, fix: held.fix };
   }
   return { check: field, status: 'fail', detail: `${host}:${port} is in use by another program`, fix: `stop it (ss -ltnp 'sport = :${port}') or change ${field} in the profile` };
 }

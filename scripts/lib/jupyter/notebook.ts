@@ -12,6 +12,9 @@ from openai import OpenAI
 client = OpenAI(
     base_url=os.environ["OPENAI_BASE_URL"],  # set by llm-workbench, e.g. http://127.0.0.1:8080/v1
     api_key=os.environ.get("OPENAI_API_KEY", "Dummy"),
+    # A busy server answers late: wait this long for one answer, then say so instead of retrying.
+    timeout=float(os.environ.get("GUIDE_TIMEOUT", "600")),
+    max_retries=0,
 )
 # The guide asks for low temperature and top_p so that answers repeat.
 SAMPLING = dict(temperature=${GUIDE_SAMPLING.temperature}, top_p=${GUIDE_SAMPLING.top_p})

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
-import { describeChanges, factsFingerprint, sha256Hex, type Facts } from '../fingerprint.ts';
+import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
 import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './python-lock.ts';
 import { backendFor } from '../backend/index.ts';
@@ -85,14 +85,12 @@ export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEn
   const route = chooseManager(plan);
   const manager = route.kind === 'conda' ? route.tool : route.uv ? 'uv' : 'venv';
   const pythonVersion = route.kind === 'conda' ? plan.python.version : (await hostPython(plan)).version;
-  const locked = route.kind === 'venv' ? usableLock(plan, pythonVersion) : undefined;
   const facts: Facts = {
     manager,
     'python version': pythonVersion,
     'pip packages': plan.python.pipPackages.join(' '),
     ...(route.kind === 'conda' ? { 'conda packages': plan.python.condaPackages.join(' ') } : {}),
     'llama.cpp build': plan.python.builtHere?.build ?? 'none (the server needs no Python)',
-    ...(route.kind === 'venv' ? { 'python lock': locked ? `sha256:${sha256Hex(locked.requirements.join('\n')).slice(0, 12)}` : 'resolved at install' } : {}),
   };
   return { manager, facts, fingerprint: factsFingerprint(facts) };
 }
@@ -100,14 +98,14 @@ export async function expectedPythonEnv(plan: Plan): Promise<{ manager: PythonEn
 /** What ensurePythonEnv would do, and why. */
 export async function previewPythonEnv(plan: Plan): Promise<Preview> {
   const expected = await expectedPythonEnv(plan);
-  const previous = readPythonEnv(plan);
+  const previous = chooseManager(plan).kind === 'venv' ? readSharedEnv(plan.python.venvDir) ?? readPythonEnv(plan) : readPythonEnv(plan);
   const compile = plan.python.builtHere && !backendFor(plan).hostBuild.cached(plan) ? `; compiles ${backendFor(plan).hostBuild.what} ${plan.llamaCpp.version} first (minutes)` : '';
   if (!previous || !existsSync(previous.python)) return { action: 'create', why: `a ${expected.manager} env${compile}` };
   if (previous.fingerprint !== expected.fingerprint) return { action: 'replace', why: `${describeChanges(previous.facts, expected.facts)}${compile}` };
   if (!(await envHasPackages(previous.python, requiredModules(plan)))) return { action: 'replace', why: 'packages are missing from it' };
   const drift = await envDrift(plan, previous);
   if (drift) return { action: 'replace', why: `it drifted from ${displayPath(plan.paths.lockFile)}: ${drift}` };
-  return { action: 'keep', why: 'same packages' };
+  return { action: 'keep', why: `same packages${readPythonEnv(plan)?.prefix === previous.prefix ? '' : ` (the env ${displayPath(previous.prefix)}, shared with the profiles that need them)`}` };
 }
 
 /** How an env installed from the lock has drifted from it since (a pip install by hand). */
@@ -125,13 +123,33 @@ function requiredModules(plan: Plan): string[] {
 }
 
 export function readPythonEnv(plan: Plan): PythonEnv | undefined {
-  const file = statePaths(plan).pythonEnv;
+  return readEnvRecord(statePaths(plan).pythonEnv);
+}
+
+function readEnvRecord(file: string): PythonEnv | undefined {
   if (!existsSync(file)) return undefined;
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as PythonEnv;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The env's own record, inside it: what it was made of, whichever profile made it. A profile that
+ * needs the same packages finds it there and leaves the env as it is.
+ */
+const SHARED_RECORD = 'llm-workbench-env.json';
+
+function readSharedEnv(prefix: string): PythonEnv | undefined {
+  return readEnvRecord(join(prefix, SHARED_RECORD));
+}
+
+/** The env's own record and the profile's (which says which env the profile uses). */
+function recordEnv(plan: Plan, env: PythonEnv): void {
+  const text = `${JSON.stringify(env, null, 2)}\n`;
+  writeFileAtomic(join(env.prefix, SHARED_RECORD), text);
+  writeFileAtomic(statePaths(plan).pythonEnv, text);
 }
 
 /** The env's python, or a clear error when the python-env step has not run. */
@@ -176,8 +194,10 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   let env: PythonEnv;
   if (route.kind === 'conda') {
     const prefix = await condaPrefix(route.path, plan.python.envName);
-    if (prefix && previous?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python'), modules))) {
-      return { outcome: 'unchanged', env: previous, compiled: built };
+    const shared = prefix ? readSharedEnv(prefix) ?? previous : previous;
+    if (prefix && shared?.fingerprint === fingerprint && (await envHasPackages(join(prefix, 'bin', 'python'), modules))) {
+      recordEnv(plan, shared);
+      return { outcome: 'unchanged', env: shared, compiled: built };
     }
     const file = freshlyRendered(plan, 'environment.yml');
     await runLogged(condaArgv(route.tool, route.path, prefix ? 'update' : 'create', plan.python.envName, file), {
@@ -196,8 +216,11 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     const prefix = plan.python.venvDir;
     const python = join(prefix, 'bin', 'python');
     const manager = route.uv ? 'uv' : 'venv';
-    if (existsSync(python) && previous?.fingerprint === fingerprint && (await envHasPackages(python, modules)) && !(await envDrift(plan, previous))) {
-      return { outcome: 'unchanged', env: previous, compiled: built };
+    const shared = readSharedEnv(prefix) ?? previous;
+    if (existsSync(python) && shared?.fingerprint === fingerprint && (await envHasPackages(python, modules)) && !(await envDrift(plan, shared))) {
+      // Made by this profile or by another that needs the same packages: either way, as it is.
+      recordEnv(plan, shared);
+      return { outcome: 'unchanged', env: shared, compiled: built };
     }
     if (!existsSync(python)) {
       const argv = route.uv ? [route.uv, 'venv', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
@@ -223,8 +246,9 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
   if (!(await envWorks(env.python, modules))) {
     throw new WorkbenchError(`the environment at ${env.prefix} cannot import ${modules.join(', ')}`, `read ${logFile}`);
   }
-  writeFileAtomic(statePaths(plan).pythonEnv, `${JSON.stringify(env, null, 2)}\n`);
-  return { outcome: previous ? 'replaced' : 'created', env, compiled: built };
+  const existed = readSharedEnv(env.prefix) ?? previous;
+  recordEnv(plan, env);
+  return { outcome: existed ? 'replaced' : 'created', env, compiled: built };
 }
 
 async function condaPrefix(executable: string, envName: string): Promise<string | undefined> {

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../atomic-write.ts';
 import { readLock } from '../profile/lock-file.ts';
 import type { Preview } from '../outcome.ts';
 import type { Plan, PlanModel } from '../profile/plan.ts';
-import { diskFullError, isDiskFull } from './disk-full.ts';
+import { diskFullError, isDiskFull } from '../disk-full.ts';
 import { checkModelFile } from './gguf.ts';
 import { sha256OfFile } from './sha256.ts';
 import { modelId } from './transport/source.ts';

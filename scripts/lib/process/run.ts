@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { execa, type Result } from 'execa';
 import { WorkbenchError } from '../errors.ts';
 import { logTail } from './log-tail.ts';
+import { diskFullError, isDiskFull } from '../disk-full.ts';
 
 export interface LoggedRunOptions {
   /** What the user is waiting for: "compiling llama.cpp". */
@@ -20,6 +21,8 @@ export interface LoggedRunOptions {
   /** Picks a progress figure out of the output, e.g. ninja's [12/180]. */
   progress?: (line: string) => string | undefined;
   hint: string;
+  /** The folder it writes into, named when the disk fills (default: its cwd). */
+  writesTo?: string;
 }
 
 export function commandLine(argv: readonly string[]): string {
@@ -60,6 +63,12 @@ export async function runLogged(argv: readonly string[], options: LoggedRunOptio
     clearInterval(timer);
   }
   if (result.failed) {
+    // A full disk shows only as a line deep in a program's output (a Python traceback, a compiler's
+    // "No space left on device"): named as what it is, not as the program's failure.
+    const tail = logTail(options.logFile, 25);
+    if (isDiskFull(undefined, tail)) {
+      throw diskFullError(options.writesTo ?? options.cwd ?? process.cwd(), options.label, undefined, result, `what it wrote stays until the next run removes it (the log: ${options.logFile})`);
+    }
     throw new WorkbenchError(
       `${options.label} failed (${result.exitCode !== undefined ? `exit code ${result.exitCode}` : result.signal ?? 'no exit code'}): ${commandLine(argv)}`,
       options.hint,

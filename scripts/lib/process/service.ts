@@ -15,6 +15,7 @@ import { isOurs, readRecord, startService, stopService, type ServiceRecord } fro
 import { logTail } from './log-tail.ts';
 import { waitUntil } from './readiness.ts';
 import { isStopped } from '../state/process-identity.ts';
+import { heldByOtherProfile, otherProfileOnPort, stateRootOf } from '../state/serving.ts';
 import { openConnections, portHolders } from './sockets.ts';
 
 /** Settings the services would also read from the environment are never inherited. */
@@ -58,6 +59,11 @@ function portTaken(host: string, port: number, field: string, plan: Plan, ours: 
       `port ${port} on ${host} (${field}) is still held ${PORT_RELEASE_MS / 1000}s after our server there was stopped`,
       `ss -ltnp 'sport = :${port}' shows which process holds it; stop it, then run make provision again`,
     );
+  }
+  const other = otherProfileOnPort(stateRootOf(plan.paths.stateDir), port, plan.profile.name);
+  if (other) {
+    const held = heldByOtherProfile(other, field, plan.profile.files[plan.profile.files.length - 1] ?? 'the profile');
+    throw new WorkbenchError(`port ${port} on ${host} (${field}) ${held.message}`, held.fix);
   }
   throw new WorkbenchError(
     `port ${port} on ${host} (${field}) is already in use by another program`,

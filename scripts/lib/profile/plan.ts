@@ -3,6 +3,7 @@
  * steps need. Pure: the machine facts it depends on (environment, architecture) come in as
  * arguments, so it is unit-tested without touching the machine.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
 import { backendNamed, type BackendName, type ServerCommand } from '../backend/index.ts';
@@ -200,7 +201,9 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     lockFile: join(envDir, `${name}.lock.json`),
   };
   const hostServer = builtOnHost ? backend.hostPython({ llamaCpp, paths, accelerator }) : { packages: [], modules: [] };
-  const venvDir = join(dataDir, 'envs', profile.python.env);
+  const pipPackages = [...hostServer.packages, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
+  const envName = sharedEnvName(profile.python.env, { version: profile.python.version, extraPackages: [...hostServer.packages, ...profile.python.packages], condaPackages, build: hostServer.builtHere?.build });
+  const venvDir = join(dataDir, 'envs', envName);
   const threadsAuto = server.n_threads === 'auto';
 
   const plan: Plan = {
@@ -211,10 +214,10 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     llamaCpp,
     python: {
       manager: profile.python.manager,
-      envName: profile.python.env,
+      envName,
       version: profile.python.version,
       condaPackages,
-      pipPackages: [...hostServer.packages, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages],
+      pipPackages,
       venvDir,
       interpreter: ctx.pythonInterpreter ?? join(venvDir, 'bin', 'python'),
       serverModules: hostServer.modules,
@@ -269,6 +272,17 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   plan.container.command = models.length > 1 ? [] : backend.containerCommand(plan);
   plan.server.command = builtOnHost ? backend.hostCommand(plan, plan.python.interpreter) : { argv: plan.container.command, files: [] };
   return plan;
+}
+
+/**
+ * The Python env a profile uses: profiles that need the same packages share one, profiles that need
+ * different ones get their own, so switching profiles never reinstalls an env under another
+ * profile's running JupyterLab. The env of openai and JupyterLab alone keeps python.env's name; one
+ * with more (the llama-cpp-python server, python.packages) is named from what it holds.
+ */
+export function sharedEnvName(name: string, holds: { version: string; extraPackages: string[]; condaPackages: string[]; build: string | undefined }): string {
+  const base = holds.build === undefined && holds.extraPackages.length === 0;
+  return base ? name : `${name}-${createHash('sha256').update(JSON.stringify(holds)).digest('hex').slice(0, 8)}`;
 }
 
 /** Profiles live in the repo's env/ unless LLM_WORKBENCH_ENV_DIR points elsewhere. */

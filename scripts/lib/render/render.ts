@@ -198,7 +198,8 @@ export function previewRendered(plan: Plan, files: RenderedFile[]): Preview {
   const outcome = combineOutcomes([...changes.map((c) => c.outcome), ...(stale.length ? ['replaced' as const] : [])]);
   const changed = changes.filter((c) => c.outcome !== 'unchanged').map((c) => c.path);
   if (outcome === 'unchanged') return { action: 'keep', why: 'the rendered files are current' };
-  const removes = stale.length ? `${stale.join(', ')} no longer rendered (several models), removed` : '';
+  // Why they go: the profile changed (several models, another backend, a chat format without our template).
+  const removes = stale.length ? `${stale.join(', ')} no longer part of what this profile renders, removed` : '';
   if (outcome === 'created') return { action: 'create', why: changed.join(', ') };
   return { action: 'replace', why: [changed.length ? `${changed.join(', ')} change` : '', removes].filter(Boolean).join('; ') };
 }

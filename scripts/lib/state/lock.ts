@@ -88,8 +88,11 @@ export interface LockOptions {
 export function acquireLock(file: string, options: LockOptions): () => void {
   const me: LockHolder = { pid: process.pid, startTime: processStartTime(process.pid) ?? '', command: options.command, since: new Date().toISOString() };
   const content = `${JSON.stringify(me)}\n`;
+  let stale: LockHolder | undefined;
   for (let attempt = 0; attempt < 50; attempt++) {
     if (createExclusive(file, content)) {
+      // Said, not silent: a lock left behind means a command of ours died mid-way (kill -9, a crash).
+      if (stale) console.error(`  took over the lock of ${stale.command} (pid ${stale.pid}, since ${stale.since}) on ${options.what}: that process is gone`);
       let released = false;
       const release = () => {
         if (released) return;
@@ -113,6 +116,7 @@ export function acquireLock(file: string, options: LockOptions): () => void {
       sleepSync(50);
       continue;
     }
+    stale = holder ?? stale;
     breakStaleLock(file, content);
     sleepSync(10 + attempt * 5);
   }

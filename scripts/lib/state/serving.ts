@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { isProcessAlive } from './process-identity.ts';
 
 /** How to tell the server still runs: its process (pid and start time) or its container. */
 export type ServingHandle =
@@ -61,4 +62,29 @@ export function stateRootOf(stateDir: string): string {
 export function describeServing(record: ServingRecord): string {
   const how = record.handle.kind === 'process' ? `pid ${record.handle.pid}` : `${record.handle.engine} container ${record.handle.name}`;
   return `profile ${record.profile} (${how}, ${record.url})`;
+}
+
+/**
+ * Another profile of ours whose server holds `port` (two profiles on the default 8080): named as
+ * ours instead of "another program". A container's record is taken at its word: the port is held.
+ */
+export function otherProfileOnPort(stateRoot: string, port: number, profile: string): ServingRecord | undefined {
+  return servingRecords(stateRoot).find((record) => {
+    if (record.profile === profile) return false;
+    let recordPort: number;
+    try {
+      recordPort = Number(new URL(record.url).port);
+    } catch {
+      return false;
+    }
+    return recordPort === port && (record.handle.kind !== 'process' || isProcessAlive(record.handle.pid, record.handle.startTime));
+  });
+}
+
+/** The message and fix for a port another profile of ours holds. */
+export function heldByOtherProfile(record: ServingRecord, field: string, profileFile: string): { message: string; fix: string } {
+  return {
+    message: `is held by the model server of llm-workbench ${describeServing(record)}`,
+    fix: `make down PROFILE=${record.profile} (from the checkout that started it, if it is another), or give ${field} another port in ${profileFile}`,
+  };
 }

