@@ -5,7 +5,7 @@
  * on the profile's server and on a server of every other backend; the same prompts on the raw
  * engine (llama-cpp-python in-process); llama-bench and llama-batched-bench as the C++ limits.
  * Reports JSON, markdown and an SVG chart in build/<profile>/bench/. Knobs: BENCH_RUNS, BENCH_MAX_TOKENS,
- * BENCH_CONCURRENCY (e.g. 1,2,4), BENCH_REQUESTS_PER_CLIENT.
+ * BENCH_CONCURRENCY (e.g. 1,2,4), BENCH_REQUESTS_PER_CLIENT, BENCH_EMBEDDINGS (embedding requests beside streams).
  */
 import { join } from 'node:path';
 import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
@@ -25,6 +25,7 @@ import { offloadVerdict, readOffloadFromLog } from '../scripts/lib/accelerator/o
 import { statePaths } from '../scripts/lib/state/paths.ts';
 import { concurrencyChart, GUIDE_FIGURES, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
+import { mixedLoad, type MixedLoadResult } from './bench/mixed-load.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
 import { clientFor } from './smoke.ts';
 
@@ -131,6 +132,14 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   const ownLabel = plan.server.parallel > 1 ? `${own!.label} -np ${plan.server.parallel}` : own!.label;
   const served = await measureEndpoint(clientFor(plan), (text) => countTokens(plan.server.baseUrl, apiKey, text, own!.tokenize), settings, log, ownLabel);
   const backends: BackendBench[] = [{ backend: own!.name, label: ownLabel, summary: served.summary, concurrency: served.concurrency }];
+  // Embeddings beside 1 stream and beside every slot but one streaming (a RAG loop beside chats).
+  const mixed: MixedLoadResult[] = [];
+  for (const streams of [...new Set([1, Math.max(1, plan.server.parallel - 1)])]) {
+    if (plan.server.parallel < 2) break;
+    const result = await mixedLoad({ baseUrl: plan.server.baseUrl, ...(apiKey ? { apiKey } : {}), streams, embeddings: knob('BENCH_EMBEDDINGS', 20), gapMs: 250, streamTokens: 4 * settings.maxTokens + 1500, timeoutMs: 60_000 });
+    mixed.push(result);
+    log(`  embeddings beside ${streams} stream${streams === 1 ? '' : 's'}: p50 ${result.embeddings.p50Ms.toFixed(0)} ms, p95 ${result.embeddings.p95Ms.toFixed(0)} ms; the stream's inter-token p95 ${result.interTokenMs.alone.p95.toFixed(1)} ms alone, ${result.interTokenMs.withEmbeddings.p95.toFixed(1)} ms beside them`);
+  }
   for (const backend of every ? others : []) {
     log(`  ${backend.label} on a port of the bench's own (built once from the same source)`);
     backends.push(
@@ -179,6 +188,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     backends,
     ...(cpp ? { cpp } : {}),
     ...(batched ? { batched } : {}),
+    ...(mixed.length ? { mixed } : {}),
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
   };
 }

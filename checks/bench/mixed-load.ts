@@ -36,22 +36,28 @@ function headers(apiKey: string | undefined): Record<string, string> {
   return { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
 }
 
-/** One streamed completion; resolves with the arrival time of each token chunk. */
-async function stream(options: MixedLoadOptions, tokens: number, started?: () => void): Promise<number[]> {
+/** One streamed completion; resolves with the arrival time of each token chunk, when it ends or `stop` aborts it. */
+async function stream(options: MixedLoadOptions, tokens: number, started?: () => void, stop?: AbortSignal): Promise<number[]> {
+  const timeout = AbortSignal.timeout(options.timeoutMs + tokens * 1000);
   const response = await fetch(`${options.baseUrl}/completions`, {
     method: 'POST',
     headers: headers(options.apiKey),
     // ignore_eos: the stream runs its whole length whatever the model would end on.
     body: JSON.stringify({ prompt: PROMPT, max_tokens: tokens, stream: true, temperature: 0.8, ignore_eos: true }),
-    signal: AbortSignal.timeout(options.timeoutMs + tokens * 1000),
+    signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
   });
   if (!response.ok || !response.body) throw new Error(`POST /v1/completions (stream) answered HTTP ${response.status}`);
   const arrivals: number[] = [];
   const decoder = new TextDecoder();
-  for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
-    const now = performance.now();
-    for (const _ of decoder.decode(part, { stream: true }).matchAll(/^data: \{/gm)) arrivals.push(now);
-    if (arrivals.length === 1) started?.();
+  try {
+    for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
+      const now = performance.now();
+      for (const _ of decoder.decode(part, { stream: true }).matchAll(/^data: \{/gm)) arrivals.push(now);
+      if (arrivals.length > 0) started?.();
+    }
+  } catch (error) {
+    // Stopped on purpose once the embeddings were done: what arrived is the measure.
+    if (!stop?.aborted) throw error;
   }
   return arrivals;
 }
@@ -81,12 +87,21 @@ export async function mixedLoad(options: MixedLoadOptions): Promise<MixedLoadRes
   let running = 0;
   let allStarted: () => void = () => {};
   const ready = new Promise<void>((resolve) => (allStarted = resolve));
-  const streams = Array.from({ length: options.streams }, () =>
-    stream(options, options.streamTokens, () => {
-      running += 1;
-      if (running === options.streams) allStarted();
-    }),
-  );
+  const stop = new AbortController();
+  const streams = Array.from({ length: options.streams }, () => {
+    let counted = false;
+    return stream(
+      options,
+      options.streamTokens,
+      () => {
+        if (counted) return;
+        counted = true;
+        running += 1;
+        if (running === options.streams) allStarted();
+      },
+      stop.signal,
+    );
+  });
   await Promise.race([ready, Promise.all(streams)]);
   const window = { from: performance.now(), to: 0 };
   const latencies: number[] = [];
@@ -95,6 +110,7 @@ export async function mixedLoad(options: MixedLoadOptions): Promise<MixedLoadRes
     await sleep(options.gapMs);
   }
   window.to = performance.now();
+  stop.abort();
   const arrivals = await Promise.all(streams);
   // Only the tokens that arrived while embeddings were sent: the pace they had to keep.
   const during = arrivals.flatMap((a) => gaps(a).filter((_, i) => a[i + 2]! >= window.from && a[i + 2]! <= window.to));

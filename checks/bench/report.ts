@@ -1,4 +1,5 @@
 /** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
+import type { MixedLoadResult } from './mixed-load.ts';
 import type { BackendName } from '../../scripts/lib/backend/index.ts';
 import type { BatchedLimit, CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
@@ -43,6 +44,8 @@ export interface BenchReport {
   cpp?: CppLimit;
   /** llama-batched-bench at the concurrency levels: the engine's own aggregate for parallel sequences. */
   batched?: BatchedLimit;
+  /** Embeddings beside streams on the profile's server: their latency, and the streams' pace (mixed-load.ts). */
+  mixed?: MixedLoadResult[];
   guide?: GuideFigures;
 }
 
@@ -125,6 +128,7 @@ export function markdownReport(report: BenchReport): string {
     'aggregate tokens/s stays near the single-client figure while time to first token grows with the queue.',
   ];
   if (report.cpp && report.backends) lines.push('', ...backendsTable(report.backends, report.cpp, report.batched));
+  if (report.mixed?.length) lines.push('', ...mixedTable(report.mixed));
   if (report.guide) {
     const g = report.guide;
     lines.push(
@@ -163,6 +167,21 @@ function backendsTable(backends: BackendBench[], cpp: CppLimit, batched: Batched
     } | n/a |`,
     '',
     `llama-bench by threads (what \`n_threads: auto\` rests on): ${cpp.byThreads.map((t) => `${t.threads}: pp${cpp.promptTokens} ${f1(t.pp)}, tg${cpp.genTokens} ${f1(t.tg)}`).join('; ')} tokens/s.`,
+  ];
+}
+
+/** Embeddings beside streams: what a RAG program sees while chats run on the same server. */
+function mixedTable(mixed: MixedLoadResult[]): string[] {
+  return [
+    "## Embeddings beside streaming chats (the profile's server)",
+    '',
+    '| streams | embeddings | latency p50 / p95 / max (ms) | inter-token p50 / p95 alone (ms) | inter-token p50 / p95 beside embeddings (ms) |',
+    '|---:|---:|---:|---:|---:|',
+    ...mixed.map((m) => `| ${m.streams} | ${m.embeddings.count} | ${f0(m.embeddings.p50Ms)} / ${f0(m.embeddings.p95Ms)} / ${f0(m.embeddings.maxMs)} | ${f1(m.interTokenMs.alone.p50)} / ${f1(m.interTokenMs.alone.p95)} | ${f1(m.interTokenMs.withEmbeddings.p50)} / ${f1(m.interTokenMs.withEmbeddings.p95)} |`),
+    '',
+    'Embeddings are sent one at a time, 250 ms apart, while the streams run. llama-server never puts embeddings and',
+    'completions in one batch (ggml-org/llama.cpp#8420); our scheduler patch gives a waiting embedding every other batch.',
+    'A request needs a free slot: with every slot streaming, an embedding waits for the first stream to end.',
   ];
 }
 

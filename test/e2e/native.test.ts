@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { expectedOutcome } from '../../scripts/lib/outcome.ts';
+import { mixedLoad } from '../../checks/bench/mixed-load.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { parsePreviewLines } from '../../scripts/lib/step.ts';
 import { isPortFree } from '../../scripts/lib/process/ports.ts';
@@ -179,6 +180,39 @@ describe('make provision with the default profile', () => {
     assert.doesNotMatch(doctor.stdout, new RegExp(`${world.ports.server} is in use by another program`));
   });
 
+  it('keeps one Python env per set of packages: two profiles that need different ones, made ready alternately, never reinstall under each other', async () => {
+    const ports = newWorld().ports;
+    worldProfiles(world, { extra: `extends: default\npython:\n  packages: ["six"]\nserver:\n  port: ${ports.server}\njupyter:\n  port: ${ports.jupyter}\n` });
+    try {
+      const jupyterPids: Record<string, number | undefined> = {};
+      for (let round = 0; round < 3; round++) {
+        for (const profile of ['default', 'extra']) {
+          const run = await make(world, 'python-env jupyter', { PROFILE: profile });
+          assert.equal(run.exitCode, 0, run.all);
+          const outcomes = stepOutcomes(run.stdout);
+          // The first make of the extra env may create it (a warm cache already has it).
+          if (round > 0 || profile === 'default') {
+            assert.equal(outcomes.get('20-python-env'), 'unchanged', `round ${round}, ${profile}:\n${run.stdout}`);
+            assert.equal(outcomes.get('50-jupyter'), 'unchanged', `round ${round}, ${profile}:\n${run.stdout}`);
+          }
+          const pid = readRecord(join(world.state, profile, 'jupyter.json'))?.pid;
+          if (round > 0) assert.equal(pid, jupyterPids[profile], `${profile}'s JupyterLab was restarted in round ${round}`);
+          jupyterPids[profile] = pid;
+        }
+      }
+      const envOf = async (profile: string) => JSON.parse((await make(world, 'plan', { PROFILE: profile, JSON: '1' })).stdout).python.venvDir as string;
+      const [base, extra] = [await envOf('default'), await envOf('extra')];
+      assert.match(base, /\/envs\/llm-workbench$/);
+      assert.match(extra, /\/envs\/llm-workbench-[0-9a-f]{8}$/, 'an env named from what it holds');
+      for (const profile of ['default', 'extra']) {
+        const status = await make(world, 'status', { PROFILE: profile });
+        assert.match(status.stdout, /^jupyterlab\s+\d+\s+\S+\s+yes\s+yes$/m, `${profile}:\n${status.stdout}`);
+      }
+    } finally {
+      await make(world, 'down', { PROFILE: 'extra' });
+    }
+  });
+
   it('shows the server log in make logs', async () => {
     const logs = await make(world, 'logs');
     assert.equal(logs.exitCode, 0, logs.all);
@@ -202,10 +236,22 @@ describe('make provision with the default profile', () => {
     assert.equal(provision.exitCode, 0, provision.all);
     assert.match(provision.stdout, /^00-preflight\s+unchanged/m);
     assert.match(provision.stdout, /^40-model-server\s+unchanged/m);
+    // Its smoke step's embeddings answered beside the stream, not after it (fair-batch-*).
+    assert.match(provision.stdout, /^\s+pass\s+embeddings\s+\d+ ms/m);
     const done = await stream.done;
     assert.equal(done.finished, true, `the stream was cut after ${done.chunks} chunks`);
     assert.ok(done.chunks >= 1000, `${done.chunks} chunks`);
     assert.equal(readRecord(join(world.state, 'default', 'server.json'))?.pid, serverBefore?.pid);
+  });
+
+  it('answers embeddings while a chat streams (p95 under 2 s over 20), and the stream keeps its pace', async () => {
+    // Without the scheduler patch (fair-batch-*) every embedding here waits for the stream's end:
+    // 1500 tokens, tens of seconds.
+    const result = await mixedLoad({ baseUrl: `http://127.0.0.1:${world.ports.server}/v1`, streams: 1, embeddings: 20, gapMs: 250, streamTokens: 1500, timeoutMs: 30_000 });
+    assert.equal(result.embeddings.count, 20);
+    assert.ok(result.embeddings.p95Ms < 2000, `embeddings p95 ${result.embeddings.p95Ms.toFixed(0)} ms beside a stream: ${JSON.stringify(result)}`);
+    const { alone, withEmbeddings } = result.interTokenMs;
+    assert.ok(withEmbeddings.p95 <= 1.5 * alone.p95, `the stream's inter-token p95 went from ${alone.p95.toFixed(1)} ms alone to ${withEmbeddings.p95.toFixed(1)} ms beside embeddings: ${JSON.stringify(result)}`);
   });
 
   it('make plan names what a changed profile would change and why, and make provision then does exactly that; the stream in flight finishes first', async () => {
@@ -251,7 +297,7 @@ describe('make provision with the default profile', () => {
   });
 
   it('benchmarks the served endpoint against llama_cpp.server, the raw engine, llama-bench and llama-batched-bench, and writes JSON, markdown and an SVG chart', async () => {
-    const bench = await make(world, 'bench', { BENCH_RUNS: '2', BENCH_MAX_TOKENS: '16', BENCH_CONCURRENCY: '1,2', BENCH_REQUESTS_PER_CLIENT: '1' });
+    const bench = await make(world, 'bench', { BENCH_RUNS: '2', BENCH_MAX_TOKENS: '16', BENCH_CONCURRENCY: '1,2', BENCH_REQUESTS_PER_CLIENT: '1', BENCH_EMBEDDINGS: '4' });
     assert.equal(bench.exitCode, 0, bench.all);
     const dir = join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'bench');
     const report = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8'));
@@ -297,6 +343,11 @@ describe('make provision with the default profile', () => {
     assert.match(markdown, /^\| llama\.cpp itself \(llama-bench \/ llama-batched-bench\) \| [\d.]+ \| 1\.00 \| n\/a \| [\d.]+ \/ [\d.]+ \| n\/a \|$/m);
     assert.match(svg, /class="curve"/);
     assert.match(svg, /class="cpp"/);
+    // Embeddings beside 1 stream and beside every slot but one streaming.
+    assert.deepEqual(report.mixed.map((m: { streams: number }) => m.streams), [1, 3]);
+    for (const m of report.mixed) assert.ok(m.embeddings.count === 4 && m.embeddings.p50Ms > 0 && m.interTokenMs.alone.p50 > 0 && m.interTokenMs.withEmbeddings.p50 > 0, JSON.stringify(m));
+    assert.match(markdown, /^## Embeddings beside streaming chats/m);
+    assert.match(markdown, /^\| 3 \| 4 \| \d+ \/ \d+ \/ \d+ \|/m);
   });
 
   it('stops both services with make down, leaving no process behind; a second down says nothing was running', async () => {

@@ -33,7 +33,11 @@ export const llamaServerBackend: ServingBackend = {
   // against 75): llama-server decodes fastest on every core.
   autoDecodeThreads: (cpuCount) => Math.max(1, cpuCount),
 
-  // Several slots for a small model (its KV cache is small), one for a large one.
+  // Several slots for a small model (its KV cache is small), one for a large one. A power of two:
+  // with --embeddings and mean pooling this llama.cpp aborts at start with 5 slots
+  // (GGML_ASSERT(ggml_can_mul_mat) in build_pooling while reserving its 512-token graph).
+  // A request waits for a free slot whatever the batch scheduler does (fair-batch-*): with every
+  // slot streaming, an embedding waits for the first stream to end.
   slots: ({ parallel, largestModelMb }) => (parallel !== 'auto' ? parallel : largestModelMb !== undefined && largestModelMb >= 2048 ? 1 : 4),
 
   // Its router keeps every model loaded.
