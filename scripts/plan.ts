@@ -6,6 +6,7 @@
  * exact server command the steps use (server.command, container.command).
  */
 import { argv } from 'zx';
+import { backendFor } from './lib/backend/index.ts';
 import { isWorkbenchError, WorkbenchError } from './lib/errors.ts';
 import { resolveModelSources } from './lib/model/resolve.ts';
 import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
@@ -22,6 +23,11 @@ await runMain(async () => {
     return;
   }
   console.log(`plan for profile "${plan.profile.name}" (${plan.profile.files.join(' + ')}): nothing is changed`);
+  // How each model's tools are answered (chat_format: auto decides once the GGUF is here).
+  for (const model of plan.models) {
+    const tools = backendFor(plan).toolRoute(model);
+    console.log(`tools${plan.models.length > 1 ? ` of ${model.alias}` : ''}: ${tools.route}${tools.unsupported ? `; not supported: ${tools.unsupported}` : ''}`);
+  }
   let changes = 0;
   const failures: string[] = [];
   for (const step of STEPS) {

@@ -137,6 +137,8 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
       const report = JSON.parse(readFileSync(join(world.home, 'build', 'plain', 'smoke.json'), 'utf8'));
       assert.deepEqual(report.checks.filter((c: { skipped?: boolean }) => c.skipped).map((c: { name: string }) => c.name), ['tools', 'tools (stream)']);
       assert.match(readFileSync(join(world.home, 'build', 'plain', 'smoke.junit.xml'), 'utf8'), /skipped="2"/);
+      const planned = await make(world, 'plan', { PROFILE: 'plain' });
+      assert.match(planned.stdout, /^tools: the GGUF's own template \(a template of no family we know\); not supported: this model's chat template/m);
     } finally {
       await make(world, 'down', { PROFILE: 'plain' });
     }
