@@ -213,6 +213,24 @@ describe('make provision with the default profile', () => {
     }
   });
 
+  it('gives back the memory of a large request it refused: resident memory grows by tens of MB, not a GB', async () => {
+    const record = readRecord(join(world.state, 'default', 'server.json'))!;
+    const [server] = childrenOf(record.pid);
+    assert.ok(server, 'the server runs under its exit-status shell');
+    const rss = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server}/status`, 'utf8'))?.[1]) / 1024;
+    const refuse = async () => {
+      const response = await fetch(`http://127.0.0.1:${world.ports.server}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'word '.repeat(1_000_000), max_tokens: 4 }) });
+      assert.equal(response.status, 400, 'a 5 MB prompt over the context is the client\'s error');
+      await response.text();
+    };
+    await refuse(); // the first one may size buffers that stay for good
+    const before = rss();
+    for (let i = 0; i < 4; i++) await refuse();
+    const grown = rss() - before;
+    // Without MALLOC_MMAP_THRESHOLD_ each one kept about 60 MB (glibc's per-thread arenas).
+    assert.ok(grown < 100, `resident memory grew ${grown.toFixed(0)} MB over four refused 5 MB requests`);
+  });
+
   it('shows the server log in make logs', async () => {
     const logs = await make(world, 'logs');
     assert.equal(logs.exitCode, 0, logs.all);
