@@ -9,12 +9,24 @@ import { join } from 'node:path';
 import { stopJupyter } from './lib/jupyter/jupyter.ts';
 import { pypiDownloadsDir } from './lib/model/transport/pypi.ts';
 import { planFor } from './lib/profile/index.ts';
-import { runtimeFor } from './lib/runtime/index.ts';
+import { WorkbenchError } from './lib/errors.ts';
+import { runningServers, runtimeFor } from './lib/runtime/index.ts';
+import { describeServing, stateRootOf } from './lib/state/serving.ts';
 import { withProfileLock } from './lib/state/lock.ts';
 import { runMain } from './lib/step.ts';
 
 await runMain(async () => {
   const plan = planFor();
+  if (process.env.MODELS === '1') {
+    // Servers of other profiles, other checkouts and deleted profiles serve from the same cache.
+    const others = (await runningServers(stateRootOf(plan.paths.stateDir))).filter((r) => r.profile !== plan.profile.name && r.models.some((m) => m.path.startsWith(`${plan.paths.modelsDir}/`)));
+    if (others.length) {
+      throw new WorkbenchError(
+        `make clean MODELS=1 would remove models that running servers serve: ${others.map(describeServing).join(' and ')}`,
+        `${others.map((r) => `make down PROFILE=${r.profile}`).join(', ')} first (from the checkout that started it, if it is another), or make clean without MODELS=1`,
+      );
+    }
+  }
   await withProfileLock(plan, 'make clean', async () => {
     await stopJupyter(plan);
     await runtimeFor(plan).stop(plan);

@@ -1,8 +1,13 @@
 #!/usr/bin/env -S npx tsx
 /** `make status`: what provision started for the profile, and whether it answers. */
 import { jupyterStatus } from './lib/jupyter/jupyter.ts';
-import { planFor } from './lib/profile/index.ts';
-import { formerServers, runtimeFor } from './lib/runtime/index.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { displayPath, WorkbenchError } from './lib/errors.ts';
+import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
+import { profilesDir, stateRootFor } from './lib/profile/plan.ts';
+import { describeServing, servingRecords } from './lib/state/serving.ts';
+import { formerServers, runningServers, runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';
 import { runMain } from './lib/step.ts';
 
@@ -14,7 +19,23 @@ export function statusTable(rows: ServiceStatus[]): string {
   return [header, ...cells].map((row) => row.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
 }
 
+/**
+ * A profile whose file is gone (renamed, deleted, or only in another checkout) may still have a
+ * server running: its record in the state folder says what and where.
+ */
+async function statusWithoutProfile(name: string): Promise<number> {
+  const record = servingRecords(stateRootFor(process.env)).find((r) => r.profile === name);
+  const running = record ? (await runningServers(stateRootFor(process.env))).some((r) => r.profile === name) : false;
+  if (!record) throw new WorkbenchError(`no profile "${name}": ${displayPath(join(profilesDir(REPO_ROOT, process.env), `${name}.yml`))} does not exist, and no server of it is recorded`, 'make status PROFILE=<name> for one of env/*.yml');
+  console.log(`profile ${name}: its file is gone (it was ${record.profileFiles.join(' + ')})`);
+  console.log(`model-server  ${describeServing(record)}  ${running ? 'running' : 'not running'}`);
+  if (running) console.log(`  it still serves ${record.models.map((m) => m.path).join(', ')}; restore the profile file (or run make down PROFILE=${name} in the checkout that has it) to stop it`);
+  return 0;
+}
+
 await runMain(async () => {
+  const name = profileName();
+  if (!existsSync(join(profilesDir(REPO_ROOT, process.env), `${name}.yml`))) return statusWithoutProfile(name);
   const plan = planFor();
   const rows = [await runtimeFor(plan).status(plan)];
   if (plan.jupyter.enabled) rows.push(await jupyterStatus(plan));

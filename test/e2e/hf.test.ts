@@ -169,6 +169,15 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
       assert.notEqual(orphan.exitCode, 0, orphan.all);
       assert.match(orphan.stderr, new RegExp(`${id} \\(${SOURCE}\\) is served by profile hf \\(pid \\d+, http://127\\.0\\.0\\.1:\\d+/v1\\), which is running`));
       assert.ok(existsSync(cached), 'nothing removed');
+      const status = await make(world, 'status', { PROFILE: 'hf' });
+      assert.equal(status.exitCode, 0, status.all);
+      assert.match(status.stdout, /^profile hf: its file is gone \(it was .*hf\.yml\)$/m);
+      assert.match(status.stdout, /^model-server\s+profile hf \(pid \d+, http:\/\/127\.0\.0\.1:\d+\/v1\)\s+running$/m);
+      // Another profile's clean of the whole cache would pull the model from under it.
+      const clean = await make(world, 'clean', { MODELS: '1' });
+      assert.notEqual(clean.exitCode, 0, clean.all);
+      assert.match(clean.stderr, /make clean MODELS=1 would remove models that running servers serve: profile hf \(pid \d+/);
+      assert.ok(existsSync(cached), 'nothing removed');
     } finally {
       writeFileSync(hfFile, hfText);
     }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkScope } from '../../scripts/70-smoke.ts';
 import { answerTokens } from '../../checks/smoke.ts';
+import { smokeTimeoutSeconds } from '../../checks/report.ts';
+import { guideNotebook } from '../../scripts/lib/jupyter/notebook.ts';
 
 describe('which smoke checks run', () => {
   it('runs every check unless CHECKS=guide asks for the endpoints the guide calls, and names a value it does not know', () => {
@@ -20,5 +22,16 @@ describe('how many tokens the smoke checks ask for', () => {
     assert.deepEqual(answerTokens({ SMOKE_MAX_TOKENS: '100' }), { full: 100, quick: 12 });
     assert.throws(() => answerTokens({ SMOKE_MAX_TOKENS: 'few' }), (e: Error & { hint?: string }) => /SMOKE_MAX_TOKENS must be a positive whole number, not "few"/.test(e.message) && /SMOKE_MAX_TOKENS=48/.test(e.hint ?? ''));
     assert.throws(() => answerTokens({ SMOKE_MAX_TOKENS: '0' }), /positive whole number/);
+  });
+});
+
+describe('how long a smoke request may wait', () => {
+  it('120 s unless SMOKE_TIMEOUT says otherwise; the notebook\'s client waits as long and never retries into a busy server', () => {
+    assert.equal(smokeTimeoutSeconds({}), 120);
+    assert.equal(smokeTimeoutSeconds({ SMOKE_TIMEOUT: '30' }), 30);
+    assert.throws(() => smokeTimeoutSeconds({ SMOKE_TIMEOUT: 'soon' }), /SMOKE_TIMEOUT must be a positive whole number/);
+    const notebook = guideNotebook();
+    assert.match(notebook, /timeout=float\(os\.environ\.get\(\\"GUIDE_TIMEOUT\\", \\"600\\"\)\)/);
+    assert.match(notebook, /max_retries=0/);
   });
 });

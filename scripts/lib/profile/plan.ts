@@ -149,7 +149,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
 
   const home = ctx.env.HOME ?? '/root';
   const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
-  const stateRoot = ctx.env.LLM_WORKBENCH_STATE_DIR || join(xdg('XDG_STATE_HOME', '.local/state'), 'llm-workbench');
+  const stateRoot = stateRootFor(ctx.env);
   const cacheDir = ctx.env.LLM_WORKBENCH_CACHE_DIR || join(xdg('XDG_CACHE_HOME', '.cache'), 'llm-workbench');
   const dataDir = ctx.env.LLM_WORKBENCH_DATA_DIR || join(xdg('XDG_DATA_HOME', '.local/share'), 'llm-workbench');
   const stateDir = join(stateRoot, name);
@@ -283,6 +283,11 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
 export function sharedEnvName(name: string, holds: { version: string; extraPackages: string[]; condaPackages: string[]; build: string | undefined }): string {
   const base = holds.build === undefined && holds.extraPackages.length === 0;
   return base ? name : `${name}-${createHash('sha256').update(JSON.stringify(holds)).digest('hex').slice(0, 8)}`;
+}
+
+/** This user's state folders, one per profile: $LLM_WORKBENCH_STATE_DIR, else $XDG_STATE_HOME/llm-workbench. */
+export function stateRootFor(env: Record<string, string | undefined>): string {
+  return env.LLM_WORKBENCH_STATE_DIR || join(env.XDG_STATE_HOME || join(env.HOME ?? '/root', '.local/state'), 'llm-workbench');
 }
 
 /** Profiles live in the repo's env/ unless LLM_WORKBENCH_ENV_DIR points elsewhere. */
