@@ -4,6 +4,7 @@
  * which profiles use it) and the disk it takes. `make models-rm MODEL=<alias | source | id>`:
  * removes one, refusing a model a running profile serves.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { argv } from 'zx';
 import { displayPath, WorkbenchError } from './lib/errors.ts';
@@ -63,7 +64,9 @@ await runMain(async () => {
   const plans = allPlans();
   const plan = planFor(profileName());
   const modelsDir = plan.paths.modelsDir;
-  const lockFiles = listProfiles(profilesDir(plan.paths.repoRoot, process.env)).map((name) => join(profilesDir(plan.paths.repoRoot, process.env), `${name}.lock.json`));
+  // Every lock file, a profile's that is gone included: it still says where a cached model came from.
+  const envDir = profilesDir(plan.paths.repoRoot, process.env);
+  const lockFiles = readdirSync(envDir).filter((file) => file.endsWith('.lock.json')).map((file) => join(envDir, file));
   const models = cachedModels(modelsDir, plans, lockFiles);
 
   if (argv._[0] === 'rm') {

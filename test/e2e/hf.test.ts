@@ -24,7 +24,7 @@ const SPLIT_SOURCE = 'hf:acme/split-GGUF:q4_1';
 const GGUF_SPLIT = cmakeProgramsArtifact('llama-gguf-split', ['llama-gguf-split']);
 
 /** A model swapped by name, as the README says: no chat_format (auto: read from the GGUF). */
-const profile = (source: string) => `description: SmolLM2 by name from the Hugging Face stand-in
+const profile = (source: string, port: number) => `description: SmolLM2 by name from the Hugging Face stand-in
 model:
   source: ${source}
   alias: smol-hf
@@ -36,10 +36,9 @@ python:
   env: llm-workbench
   version: "3.11"
 server:
-  port: 8080
+  port: ${port}
 jupyter:
   enabled: false
-  port: 18888
 `;
 
 describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', () => {
@@ -84,7 +83,7 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
   });
 
   it('resumes a download cut in the middle on the next run, and never sends the token to the CDN host', async () => {
-    worldProfiles(world, { hf: profile(SOURCE) });
+    worldProfiles(world, { hf: profile(SOURCE, world.ports.server) });
     hub.cutNext('acme/SmolLM2-135M-Instruct-GGUF', FILE);
     const cut = await make(world, 'model', { PROFILE: 'hf', LLM_WORKBENCH_DOWNLOAD_ATTEMPTS: '1' });
     assert.notEqual(cut.exitCode, 0, cut.all);
@@ -126,7 +125,7 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
   });
 
   it("provisions a model whose template matches no family: the tool checks are skipped with the reason and the fix, in the JSON and JUnit reports", async () => {
-    worldProfiles(world, { plain: profile('hf:acme/plain-GGUF:q4_1') });
+    worldProfiles(world, { plain: profile('hf:acme/plain-GGUF:q4_1', newWorld().ports.server).replace('alias: smol-hf', 'alias: smol-plain') });
     const up = await make(world, 'provision', { PROFILE: 'plain' });
     try {
       assert.equal(up.exitCode, 0, up.all);
@@ -196,7 +195,7 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
   });
 
   it('fetches every part of a split GGUF, each checked, under the names llama.cpp loads them by, and serves it', async () => {
-    worldProfiles(world, { split: profile(SPLIT_SOURCE) });
+    worldProfiles(world, { split: profile(SPLIT_SOURCE, world.ports.server) });
     const up = await make(world, 'provision', { PROFILE: 'split', CHECKS: 'guide' });
     try {
       assert.equal(up.exitCode, 0, up.all);
@@ -211,7 +210,7 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
   });
 
   it('catches a corrupted byte by the sha256, keeps it aside, and never resumes from it', async () => {
-    worldProfiles(world, { corrupt: profile('hf:acme/corrupt-GGUF:Q4_1') });
+    worldProfiles(world, { corrupt: profile('hf:acme/corrupt-GGUF:Q4_1', world.ports.server) });
     for (let run = 0; run < 2; run++) {
       const bad = await make(world, 'model', { PROFILE: 'corrupt' });
       assert.notEqual(bad.exitCode, 0, bad.all);
@@ -224,7 +223,7 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
   });
 
   it('says a gated repo needs the licence accepted and HF_TOKEN, and lists the quantizations when none is chosen', async () => {
-    worldProfiles(world, { gated: profile('hf:acme/gated-GGUF:Q4_1'), anyquant: profile('hf:acme/SmolLM2-135M-Instruct-GGUF') });
+    worldProfiles(world, { gated: profile('hf:acme/gated-GGUF:Q4_1', world.ports.server), anyquant: profile('hf:acme/SmolLM2-135M-Instruct-GGUF', world.ports.server) });
     const gated = await make(world, 'model', { PROFILE: 'gated', HF_TOKEN: '' });
     assert.notEqual(gated.exitCode, 0);
     assert.match(gated.stderr, /acme\/gated-GGUF is gated or private: Hugging Face refused it without a token/);
