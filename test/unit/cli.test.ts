@@ -121,3 +121,17 @@ describe('make plan', () => {
     assert.match(result.stderr, /error: make provision would stop at 20-python-env/);
   });
 });
+
+describe('the Japanese quick start (README.ja.md)', () => {
+  it('is linked from the top of README.md, and every make command it shows is a Makefile target', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    assert.match(readme.split('\n').slice(0, 5).join('\n'), /\(README\.ja\.md\)/);
+    const ja = readFileSync(join(REPO_ROOT, 'README.ja.md'), 'utf8');
+    const makefile = readFileSync(join(REPO_ROOT, 'Makefile'), 'utf8');
+    const targets = new Set([...makefile.matchAll(/^([a-z][\w -]*):/gm)].flatMap((m) => m[1]!.split(/\s+/)));
+    // A command: `make x` in prose, or make at the start of a line in a code block (not `apt-get install make git`).
+    const shown = [...new Set([...ja.matchAll(/(?:`|^)make ([a-z][\w-]*)/gm)].map((m) => m[1]!))];
+    assert.ok(shown.length >= 8, `README.ja.md shows ${shown.join(', ')}`);
+    assert.deepEqual(shown.filter((target) => !targets.has(target)), [], 'commands README.ja.md shows that the Makefile does not have');
+  });
+});

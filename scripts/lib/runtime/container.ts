@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { offloadVerdict, readOffload, verifyOffload } from '../accelerator/offload.ts';
 import { backendFor } from '../backend/index.ts';
 import { detectEngine } from '../engine/index.ts';
+import { removeServingRecord } from '../state/serving.ts';
 import type { ContainerEngine, RunSpec } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, secretFact, type Facts } from '../fingerprint.ts';
@@ -164,6 +165,7 @@ export const containerRuntime: ServerRuntime = {
     }
     const removed = await engine.remove(plan.container.name);
     rmSync(factsFile(plan), { force: true });
+    removeServingRecord(plan.paths.stateDir);
     return removed;
   },
 

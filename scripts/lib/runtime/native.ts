@@ -12,6 +12,7 @@ import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
 import { thisWsl } from '../doctor/platform.ts';
 import { currentBootId, readRecord, stopService } from '../process/background.ts';
+import { removeServingRecord } from '../state/serving.ts';
 import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
 import { healthEndpointOk, modelsAreLoaded } from '../process/readiness.ts';
@@ -133,6 +134,7 @@ export const nativeRuntime: ServerRuntime = {
   },
 
   async stop(plan) {
+    removeServingRecord(plan.paths.stateDir);
     return stopService(statePaths(plan).serverRecord);
   },
 
