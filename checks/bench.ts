@@ -136,7 +136,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   const mixed: MixedLoadResult[] = [];
   for (const streams of [...new Set([1, Math.max(1, plan.server.parallel - 1)])]) {
     if (plan.server.parallel < 2) break;
-    const result = await mixedLoad({ baseUrl: plan.server.baseUrl, ...(apiKey ? { apiKey } : {}), streams, embeddings: knob('BENCH_EMBEDDINGS', 20), gapMs: 250, streamTokens: 4 * settings.maxTokens + 1500, timeoutMs: 60_000 });
+    const result = await mixedLoad({ baseUrl: plan.server.baseUrl, ...(apiKey ? { apiKey } : {}), streams, embeddings: knob('BENCH_EMBEDDINGS', 20), gapMs: 500, streamTokens: 4 * settings.maxTokens + 1500, timeoutMs: 60_000 });
     mixed.push(result);
     log(`  embeddings beside ${streams} stream${streams === 1 ? '' : 's'}: p50 ${result.embeddings.p50Ms.toFixed(0)} ms, p95 ${result.embeddings.p95Ms.toFixed(0)} ms; the stream's inter-token p95 ${result.interTokenMs.alone.p95.toFixed(1)} ms alone, ${result.interTokenMs.withEmbeddings.p95.toFixed(1)} ms beside them`);
   }

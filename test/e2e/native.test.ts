@@ -265,7 +265,7 @@ describe('make provision with the default profile', () => {
   it('answers embeddings while a chat streams (p95 under 2 s over 20), and the stream keeps its pace', async () => {
     // Without the scheduler patch (fair-batch-*) every embedding here waits for the stream's end:
     // 1500 tokens, tens of seconds.
-    const result = await mixedLoad({ baseUrl: `http://127.0.0.1:${world.ports.server}/v1`, streams: 1, embeddings: 20, gapMs: 250, streamTokens: 1500, timeoutMs: 30_000 });
+    const result = await mixedLoad({ baseUrl: `http://127.0.0.1:${world.ports.server}/v1`, streams: 1, embeddings: 20, gapMs: 500, streamTokens: 1500, timeoutMs: 30_000 });
     assert.equal(result.embeddings.count, 20);
     assert.ok(result.embeddings.p95Ms < 2000, `embeddings p95 ${result.embeddings.p95Ms.toFixed(0)} ms beside a stream: ${JSON.stringify(result)}`);
     const { alone, withEmbeddings } = result.interTokenMs;
