@@ -138,7 +138,8 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     if (plan.server.parallel < 2) break;
     const result = await mixedLoad({ baseUrl: plan.server.baseUrl, ...(apiKey ? { apiKey } : {}), streams, embeddings: knob('BENCH_EMBEDDINGS', 20), gapMs: 500, streamTokens: 4 * settings.maxTokens + 1500, timeoutMs: 60_000 });
     mixed.push(result);
-    log(`  embeddings beside ${streams} stream${streams === 1 ? '' : 's'}: p50 ${result.embeddings.p50Ms.toFixed(0)} ms, p95 ${result.embeddings.p95Ms.toFixed(0)} ms; the stream's inter-token p95 ${result.interTokenMs.alone.p95.toFixed(1)} ms alone, ${result.interTokenMs.withEmbeddings.p95.toFixed(1)} ms beside them`);
+    const pace = result.interTokenMs.withEmbeddings.p95 / result.interTokenMs.alone.p95;
+    log(`  embeddings beside ${streams} stream${streams === 1 ? '' : 's'}: p50 ${result.embeddings.p50Ms.toFixed(0)} ms, p95 ${result.embeddings.p95Ms.toFixed(0)} ms; the stream's inter-token p95 ${result.interTokenMs.alone.p95.toFixed(1)} ms alone, ${result.interTokenMs.withEmbeddings.p95.toFixed(1)} ms beside them (${pace.toFixed(2)}x: ${pace <= 1.5 ? 'pace kept' : 'slowed past 1.5x'})`);
   }
   for (const backend of every ? others : []) {
     log(`  ${backend.label} on a port of the bench's own (built once from the same source)`);

@@ -96,7 +96,8 @@ async function embed(options: MixedLoadOptions, i: number): Promise<number> {
 }
 
 export async function mixedLoad(options: MixedLoadOptions): Promise<MixedLoadResult> {
-  const alone = gaps(await stream(options, Math.min(options.streamTokens, 200)));
+  // The pace alone, over enough tokens that its p95 is not one scheduler hiccup.
+  const alone = gaps(await stream(options, Math.min(options.streamTokens, 400)));
   let running = 0;
   let allStarted: () => void = () => {};
   const ready = new Promise<void>((resolve) => (allStarted = resolve));
