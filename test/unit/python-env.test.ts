@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
-import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
-import { chooseManager, condaArgv } from '../../scripts/lib/llama-cpp/python-env.ts';
+import { resolvePlan, sharedEnvName } from '../../scripts/lib/profile/plan.ts';
+import { chooseManager, condaArgv, readPythonEnv } from '../../scripts/lib/llama-cpp/python-env.ts';
 import { removeAbandonedPartials } from '../../scripts/lib/state/partials.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
 
@@ -34,5 +34,39 @@ describe('the Python environment route', () => {
     mkdirSync(join(wheels, 'llama-cpp-python-0.3.36-abc'));
     assert.deepEqual(removeAbandonedPartials(wheels), [`llama-cpp-python-0.3.36-abc.partial-${dead}`]);
     assert.deepEqual(readdirSync(wheels).sort(), ['llama-cpp-python-0.3.36-abc', `llama-cpp-python-0.3.36-abc.partial-${process.pid}`]);
+  });
+});
+
+describe('which env a profile uses', () => {
+  const record = (prefix: string, manager = 'venv') => `${JSON.stringify({ manager, prefix, python: join(prefix, 'bin', 'python'), pythonVersion: '3.11.7', fingerprint: 'f' })}\n`;
+
+  it("names the env from what it holds: python.env's name for openai and JupyterLab, a digest for more", () => {
+    const home = tempDir();
+    const env = { HOME: home };
+    const plain = resolvePlan(loadProfile('default', join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env, arch: 'x86_64' });
+    const server = resolvePlan(loadProfile('llama-cpp-python', join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env, arch: 'x86_64' });
+    assert.equal(plain.python.venvDir, join(home, '.local/share/llm-workbench/envs/llm-workbench'));
+    assert.match(server.python.venvDir, /\/envs\/llm-workbench-[0-9a-f]{8}$/);
+    assert.notEqual(sharedEnvName('e', { version: '3.11', extraPackages: ['six'], condaPackages: [], build: undefined }), sharedEnvName('e', { version: '3.11', extraPackages: ['rich'], condaPackages: [], build: undefined }));
+  });
+
+  it("reads the env's own record, and the profile's only when it names this plan's env (not the env of its former packages)", () => {
+    const home = tempDir();
+    const env = { HOME: home, LLM_WORKBENCH_STATE_DIR: join(home, 'state') };
+    const plan = resolvePlan(loadProfile('llama-cpp-python', join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env, arch: 'x86_64' });
+    mkdirSync(plan.paths.stateDir, { recursive: true });
+    const profileRecord = join(plan.paths.stateDir, 'python-env.json');
+    // The profile's record names the base env: it was a container profile a moment ago.
+    writeFileSync(profileRecord, record(join(home, '.local/share/llm-workbench/envs/llm-workbench')));
+    assert.equal(readPythonEnv(plan), undefined);
+    writeFileSync(profileRecord, record(plan.python.venvDir));
+    assert.equal(readPythonEnv(plan)?.prefix, plan.python.venvDir);
+    // A conda env is found by its name wherever conda keeps it.
+    writeFileSync(profileRecord, record(`/opt/conda/envs/${plan.python.envName}`, 'conda'));
+    assert.equal(readPythonEnv(plan)?.prefix, `/opt/conda/envs/${plan.python.envName}`);
+    // The env's own record wins.
+    mkdirSync(plan.python.venvDir, { recursive: true });
+    writeFileSync(join(plan.python.venvDir, 'llm-workbench-env.json'), record(plan.python.venvDir, 'uv'));
+    assert.equal(readPythonEnv(plan)?.manager, 'uv');
   });
 });

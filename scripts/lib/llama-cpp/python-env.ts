@@ -105,7 +105,7 @@ export async function previewPythonEnv(plan: Plan): Promise<Preview> {
   if (!(await envHasPackages(previous.python, requiredModules(plan)))) return { action: 'replace', why: 'packages are missing from it' };
   const drift = await envDrift(plan, previous);
   if (drift) return { action: 'replace', why: `it drifted from ${displayPath(plan.paths.lockFile)}: ${drift}` };
-  return { action: 'keep', why: `same packages${readPythonEnv(plan)?.prefix === previous.prefix ? '' : ` (the env ${displayPath(previous.prefix)}, shared with the profiles that need them)`}` };
+  return { action: 'keep', why: `same packages${readEnvRecord(statePaths(plan).pythonEnv)?.prefix === previous.prefix ? '' : ` (the env ${displayPath(previous.prefix)}, shared with the profiles that need them)`}` };
 }
 
 /** How an env installed from the lock has drifted from it since (a pip install by hand). */
@@ -122,8 +122,18 @@ function requiredModules(plan: Plan): string[] {
   return [...plan.python.serverModules, 'openai', 'jupyterlab'];
 }
 
+/**
+ * The record of the env this plan uses: the venv's own, else the profile's when it names this env
+ * (a conda env, which lives where conda keeps it). The profile's record may name the env of its
+ * former packages (another runtime, another backend): that one is not this plan's.
+ */
 export function readPythonEnv(plan: Plan): PythonEnv | undefined {
-  return readEnvRecord(statePaths(plan).pythonEnv);
+  const own = readSharedEnv(plan.python.venvDir);
+  if (own) return own;
+  const recorded = readEnvRecord(statePaths(plan).pythonEnv);
+  if (!recorded) return undefined;
+  const isVenv = recorded.manager === 'venv' || recorded.manager === 'uv';
+  return (isVenv ? recorded.prefix === plan.python.venvDir : basename(recorded.prefix) === plan.python.envName) ? recorded : undefined;
 }
 
 function readEnvRecord(file: string): PythonEnv | undefined {

@@ -1,7 +1,7 @@
 /** The one way steps get a plan: load `env/<PROFILE>.yml`, its lock file, and resolve. */
 import { readFileSync } from 'node:fs';
 import { arch as nodeArch, availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLock, type LockedModel } from './lock-file.ts';
 import { loadProfile } from './load.ts';
@@ -40,14 +40,21 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const plan = resolvePlan(loaded, ctx);
   // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
   // command runs under it. Read after a first resolution, which says where the record is.
-  const pythonInterpreter = recordedInterpreter(statePaths(plan).pythonEnv);
+  const pythonInterpreter = recordedInterpreter(statePaths(plan).pythonEnv, plan.python);
   return pythonInterpreter && pythonInterpreter !== plan.python.interpreter ? resolvePlan(loaded, { ...ctx, pythonInterpreter }) : plan;
 }
 
-function recordedInterpreter(file: string): string | undefined {
+/**
+ * The python step 20 recorded, when it is of the env this plan uses: a conda env of that name
+ * (conda decides where it lives), or the plan's venv. A record of another env (the profile's
+ * packages changed since, e.g. its runtime) says nothing about this one.
+ */
+function recordedInterpreter(file: string, env: { envName: string; venvDir: string }): string | undefined {
   try {
-    const python = (JSON.parse(readFileSync(file, 'utf8')) as { python?: unknown }).python;
-    return typeof python === 'string' ? python : undefined;
+    const { python, prefix, manager } = JSON.parse(readFileSync(file, 'utf8')) as { python?: unknown; prefix?: unknown; manager?: unknown };
+    if (typeof python !== 'string' || typeof prefix !== 'string') return undefined;
+    const isVenv = manager === 'venv' || manager === 'uv';
+    return (isVenv ? prefix === env.venvDir : basename(prefix) === env.envName) ? python : undefined;
   } catch {
     return undefined;
   }
