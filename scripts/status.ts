@@ -3,9 +3,8 @@
 import { jupyterStatus } from './lib/jupyter/jupyter.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { displayPath, WorkbenchError } from './lib/errors.ts';
 import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
-import { profilesDir, stateRootFor } from './lib/profile/plan.ts';
+import { profilesDir, stateRootFor, type Plan } from './lib/profile/plan.ts';
 import { describeServing, servingRecords } from './lib/state/serving.ts';
 import { formerServers, runningServers, runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';
@@ -26,7 +25,8 @@ export function statusTable(rows: ServiceStatus[]): string {
 async function statusWithoutProfile(name: string): Promise<number> {
   const record = servingRecords(stateRootFor(process.env)).find((r) => r.profile === name);
   const running = record ? (await runningServers(stateRootFor(process.env))).some((r) => r.profile === name) : false;
-  if (!record) throw new WorkbenchError(`no profile "${name}": ${displayPath(join(profilesDir(REPO_ROOT, process.env), `${name}.yml`))} does not exist, and no server of it is recorded`, 'make status PROFILE=<name> for one of env/*.yml');
+  // Nothing recorded either: the loader's own message (the profiles there are, the closest name).
+  if (!record) return statusOf(planFor());
   console.log(`profile ${name}: its file is gone (it was ${record.profileFiles.join(' + ')})`);
   console.log(`model-server  ${describeServing(record)}  ${running ? 'running' : 'not running'}`);
   if (running) console.log(`  it still serves ${record.models.map((m) => m.path).join(', ')}; restore the profile file (or run make down PROFILE=${name} in the checkout that has it) to stop it`);
@@ -36,7 +36,10 @@ async function statusWithoutProfile(name: string): Promise<number> {
 await runMain(async () => {
   const name = profileName();
   if (!existsSync(join(profilesDir(REPO_ROOT, process.env), `${name}.yml`))) return statusWithoutProfile(name);
-  const plan = planFor();
+  return statusOf(planFor());
+});
+
+async function statusOf(plan: Plan): Promise<number> {
   const rows = [await runtimeFor(plan).status(plan)];
   if (plan.jupyter.enabled) rows.push(await jupyterStatus(plan));
   console.log(`profile ${plan.profile.name} (runtime ${plan.runtime})`);
@@ -61,4 +64,4 @@ await runMain(async () => {
   const stopped = rows.filter((r) => r.health === 'stopped' && !r.stopped);
   if (stopped.length && !troubled.length) console.log(`\n${stopped.length === rows.length ? 'nothing runs' : `${stopped.map((r) => r.service).join(' and ')} not running`} for profile ${plan.profile.name}: make provision starts ${stopped.length === 1 ? 'it' : 'them'}`);
   return troubled.length ? 3 : 0;
-});
+}

@@ -7,7 +7,7 @@
  * Read synchronously, key by key, stopping at the template: the plan is resolved synchronously,
  * and the header of a 7B model holds megabytes of vocabulary before it.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
 export interface ChatTemplateFacts {
   /** A llama-cpp-python chat_format name (chatml, llama-2, gemma, ...), or none when no family matches. */
@@ -119,6 +119,16 @@ class HeaderReader {
  * GGUF or its header cannot be walked (the caller decides what that means).
  */
 export function readChatTemplate(path: string): string | undefined {
+  // A command resolves its plan once per step: the same file is read once while it is unchanged.
+  const { size, mtimeMs } = statSync(path);
+  const key = `${path}\0${size}\0${mtimeMs}`;
+  if (!read.has(key)) read.set(key, walkHeader(path));
+  return read.get(key);
+}
+
+const read = new Map<string, string | undefined>();
+
+function walkHeader(path: string): string | undefined {
   const fd = openSync(path, 'r');
   try {
     const reader = new HeaderReader(fd);
