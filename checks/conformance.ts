@@ -9,7 +9,9 @@ import { LengthFinishReasonError } from 'openai/error';
 import type { ApiSurface, ToolRoute } from '../scripts/lib/backend/types.ts';
 import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
-import { CheckFailure, expect, skip, type Check } from './report.ts';
+import { badRequestsCheck } from './bad-requests.ts';
+import { CheckFailure, expect, knob, skip, type Check } from './report.ts';
+import { japaneseStreamCheck, reproducibleCheck } from './reproducible.ts';
 
 /** Enough for a call's JSON on a small model; a model that rambles is cut, and the check says so. */
 const MAX_TOKENS = 96;
@@ -120,33 +122,77 @@ function toolChecks(client: OpenAI, model: PlanModel, label: string, tools: Tool
   return checks.map((check) => ({ name: check.name, run: () => skip(`not supported by this model's template: ${reason}`) }));
 }
 
+/** One delta of a streamed tool call, as the chunks carry it. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string | null;
+  type?: string | null;
+  function?: { name?: string | null; arguments?: string | null } | null;
+}
+
+export interface AccumulatedCall {
+  id: string;
+  name: string;
+  arguments: string;
+  /** How many deltas carried an id, a name: OpenAI sends each once, in the call's first delta. */
+  idDeltas: number;
+  nameDeltas: number;
+}
+
+/**
+ * Streamed calls put together as the SDKs do: per index, every string of a delta appended (the
+ * Python SDK's accumulate_delta, LangChain's tool_call_chunks). A server that repeats a call's
+ * name in each delta gives those clients "get_weatherget_weather...".
+ */
+export function accumulateToolCalls(deltas: readonly ToolCallDelta[]): Map<number, AccumulatedCall> {
+  const calls = new Map<number, AccumulatedCall>();
+  for (const delta of deltas) {
+    const call = calls.get(delta.index) ?? { id: '', name: '', arguments: '', idDeltas: 0, nameDeltas: 0 };
+    if (delta.id) {
+      call.id += delta.id;
+      call.idDeltas++;
+    }
+    if (delta.function?.name) {
+      call.name += delta.function.name;
+      call.nameDeltas++;
+    }
+    call.arguments += delta.function?.arguments ?? '';
+    calls.set(delta.index, call);
+  }
+  return calls;
+}
+
+/** What is wrong with streamed calls as a client reads them: a name or id sent more than once. */
+export function repeatedInStream(calls: ReadonlyMap<number, AccumulatedCall>): string | undefined {
+  for (const [index, call] of calls) {
+    if (call.nameDeltas > 1) return `call ${index} names its function in ${call.nameDeltas} deltas, so clients that join deltas as the API specifies (the openai SDK's stream helper, LangChain) read the name ${JSON.stringify(call.name.slice(0, 80))}: OpenAI sends it once, in the call's first delta`;
+    if (call.idDeltas > 1) return `call ${index} carries its id in ${call.idDeltas} deltas (joined: ${JSON.stringify(call.id.slice(0, 80))}): OpenAI sends it once, in the call's first delta`;
+  }
+  return undefined;
+}
+
 function toolsStreamCheck(client: OpenAI, model: PlanModel, label: string): Check {
   return {
     name: `tools (stream)${label}`,
     async run() {
       const stream = await client.chat.completions.create({ model: model.alias, max_tokens: MAX_TOKENS, temperature: 0, tools: WEATHER_TOOLS, parallel_tool_calls: false, tool_choice: 'required', messages: QUESTION, stream: true });
       // OpenAI's shape: the first delta of a call carries its index, id and name; later ones append arguments.
-      const calls = new Map<number, { id?: string; function: { name?: string; arguments: string } }>();
-      let chunks = 0;
+      const deltas: ToolCallDelta[] = [];
       let finishReason: string | null | undefined;
       for await (const chunk of stream) {
         const choice = chunk.choices[0];
-        for (const delta of choice?.delta?.tool_calls ?? []) {
-          chunks += 1;
-          const call = calls.get(delta.index) ?? { function: { arguments: '' } };
-          call.id ??= delta.id;
-          call.function.name ??= delta.function?.name;
-          call.function.arguments += delta.function?.arguments ?? '';
-          calls.set(delta.index, call);
-        }
+        deltas.push(...(choice?.delta?.tool_calls ?? []));
         if (choice?.finish_reason) finishReason = choice.finish_reason;
       }
+      const calls = accumulateToolCalls(deltas);
       expect(calls.size > 0, `the stream carried no tool_calls deltas (finish_reason ${finishReason})`);
       expect(finishReason === 'tool_calls', `the stream ended with finish_reason ${JSON.stringify(finishReason)}, not "tool_calls"`);
+      const repeated = repeatedInStream(calls);
+      expect(repeated === undefined, repeated!);
       const call = calls.get(0) ?? calls.values().next().value!;
       expect(call.id, 'the streamed call has no id');
-      const { name, args } = checkToolCall(call, names, 'the streamed call');
-      return `${chunks} tool_calls deltas, ${name}(${JSON.stringify(args)})`;
+      const { name, args } = checkToolCall({ function: { name: call.name, arguments: call.arguments } }, names, 'the streamed call');
+      return `${deltas.length} tool_calls deltas, the name once, ${name}(${JSON.stringify(args)})`;
     },
   };
 }
@@ -343,7 +389,8 @@ export async function refused(call: () => Promise<unknown>): Promise<{ status: n
 
 /**
  * Per model (its alias in the name when there are several): tools, tools streamed, structured
- * output, and the backend's newer endpoints; then /tokenize, and /metrics where it is on.
+ * output, and the backend's newer endpoints; then the guide's promises (reproducible answers,
+ * Japanese streamed, bad requests refused as 4xx), /tokenize, and /metrics where it is on.
  */
 export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: ApiSurface; tokenize: { path: string; field: string }; toolRoute(model: PlanModel): ToolRoute }): Check[] {
   const surface = backend.api;
@@ -356,5 +403,23 @@ export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: Ap
       ...(surface.anthropicMessages ? [anthropicMessagesCheck(plan, model, label)] : []),
     ];
   });
-  return [...perModel, tokenizeCheck(plan, backend.tokenize), ...(plan.server.metrics ? [metricsCheck(plan)] : [])];
+  return [
+    ...perModel,
+    ...guidePromiseChecks(plan, client),
+    tokenizeCheck(plan, backend.tokenize),
+    ...(plan.server.metrics ? [metricsCheck(plan)] : []),
+  ];
+}
+
+/**
+ * The guide's promises, for its first model: the same answer every time (server.reproducible),
+ * Japanese streamed whole, and the client's mistakes answered as its own (once per server).
+ */
+function guidePromiseChecks(plan: Plan, client: OpenAI): Check[] {
+  const alias = plan.model.alias;
+  const triples = knob('SMOKE_REPRODUCIBLE_TRIPLES', 3);
+  const reproducible = plan.server.reproducible
+    ? reproducibleCheck(client, alias, triples)
+    : { name: 'reproducible', run: () => skip('server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)') };
+  return [reproducible, japaneseStreamCheck(client, alias, plan.server.reproducible), badRequestsCheck(plan.server.baseUrl, alias, serverApiKey(plan))];
 }

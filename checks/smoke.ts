@@ -13,6 +13,7 @@ import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest 
 import { backendFor } from '../scripts/lib/backend/index.ts';
 import { conformanceChecks, refused } from './conformance.ts';
 import { notebookCheck } from './notebook.ts';
+import { pythonSdkStreamToolsCheck } from './python-sdk.ts';
 import { expect, knob, smokeTimeoutSeconds, type Check } from './report.ts';
 
 /**
@@ -123,6 +124,8 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean; conformanc
   if (plan.models.length > 1) checks.push(...plan.models.map((model) => modelCheck(client, model, maxTokens)));
   if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
   if (plan.jupyter.enabled && options.notebook) checks.push(notebookCheck(plan));
+  // The guide's client is the Python SDK: its stream helper, with the env's own interpreter.
+  if (options.conformance && !backendFor(plan).toolRoute(plan.model).unsupported) checks.push(pythonSdkStreamToolsCheck(plan));
   return checks;
 }
 

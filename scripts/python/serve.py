@@ -1,5 +1,6 @@
 """llm-workbench launcher for llama_cpp.server: the same server, with pooled embeddings, client
-errors as 4xx, json_schema structured output and tool calls as the OpenAI API asks for them.
+errors as 4xx (bodies it cannot read included), json_schema structured output and tool calls as
+the OpenAI API asks for them (streamed calls name their function once).
 
 Why: llama.cpp takes the pooling type from the GGUF only for a few architectures; for a chat
 model (Llama 2, Gemma 3, SmolLM2) it is NONE, and /v1/embeddings then answers one vector per
@@ -59,7 +60,9 @@ def without_extra_buffers():
     Why: on CPUs with AMX (Sapphire Rapids and later) llama.cpp puts the weights in an AMX
     buffer, and the first prompt of more than a few tokens then crashes the process with a
     segmentation fault in ggml_backend_amx_mul_mat (ggml-org/llama.cpp#20824, seen here with
-    0.3.36 and SmolLM2 Q4_1). llama_cpp.Llama has no argument for it; the model params do.
+    0.3.36 and SmolLM2 Q4_1). And reproducible answers: a repacked matrix is multiplied by one
+    kernel for one row and another for several, so a token's logits would depend on its batch.
+    llama_cpp.Llama has no argument for it; the model params do.
     """
     import llama_cpp
     import llama_cpp.llama as llama_module
@@ -74,7 +77,7 @@ def without_extra_buffers():
 
     llama_cpp.llama_model_default_params = default_params
     llama_module.llama_cpp.llama_model_default_params = default_params
-    print("serve.py: this CPU has AMX: weights stay in plain CPU buffers (ggml-org/llama.cpp#20824)", file=sys.stderr)
+    print("serve.py: weights stay in plain CPU buffers (no AMX or repacked layouts)", file=sys.stderr)
 
 
 def client_errors_as_4xx():
@@ -93,7 +96,7 @@ def client_errors_as_4xx():
 
     def wrapper(self, error, body=None):
         if isinstance(error, RequestError):
-            return 400, errors.ErrorResponse(message=str(error), type="invalid_request_error", param="tool_choice", code=None)
+            return 400, errors.ErrorResponse(message=str(error), type="invalid_request_error", param=error.param, code=None)
         if isinstance(error, (RequestValidationError, ValidationError)):
             problems = error.errors()
             first = problems[0] if problems else {}
@@ -148,6 +151,104 @@ def request_models_as_openai_sends():
 
 class RequestError(ValueError):
     """A request this launcher refuses: answered 400 invalid_request_error (client_errors_as_4xx)."""
+
+    def __init__(self, message, param=None):
+        super().__init__(message)
+        self.param = param
+
+
+# OpenAI's ranges for what a client asks for. llama-cpp-python takes max_tokens <= 0 as "until the
+# context is full" (minutes of the one model for a typo) and returns any number of top_logprobs.
+OPENAI_RANGES = {
+    "/v1/chat/completions": {"max_tokens": (1, None), "max_completion_tokens": (1, None), "top_logprobs": (0, 20)},
+    "/v1/completions": {"max_tokens": (1, None), "logprobs": (0, 5)},
+}
+
+
+def body_problem(raw, path):
+    """What is wrong with a request body, as (message, param), or None: checked before FastAPI reads it.
+
+    llama_cpp.server's route wrapper answers any exception with 500, and on one raised while the
+    body was read (not UTF-8, nested past what Python's json parses) it reads the body again and
+    fails outright: a client retries a 5xx, and these are its own mistakes.
+    """
+    if not raw.strip():
+        return "the request body is empty: send a JSON object", None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"the request body is not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})", None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return "the request body is nested deeper than this server parses (about 1000 levels of arrays or objects)", None
+    except ValueError as error:
+        return f"the request body is not JSON: {error}", None
+    if not isinstance(value, dict):
+        return f"the request body must be a JSON object, not {type(value).__name__}", None
+    for key, (lowest, highest) in OPENAI_RANGES.get(path, {}).items():
+        given = value.get(key)
+        if given is None:
+            continue
+        if isinstance(given, bool) or not isinstance(given, int) or given < lowest or (highest is not None and given > highest):
+            upper = f" to {highest}" if highest is not None else " up"
+            return f"Invalid '{key}': expected an integer from {lowest}{upper}, got {json.dumps(given)}", key
+    return None
+
+
+def unreadable_bodies_as_4xx():
+    """Every POST body is read and checked first: one the server cannot take is a 400 naming why."""
+    from fastapi.responses import JSONResponse
+    from llama_cpp.server import errors
+
+    original = errors.RouteErrorHandler.get_route_handler
+
+    def get_route_handler(self):
+        handler = original(self)
+
+        async def checked(request):
+            if request.method == "POST":
+                problem = body_problem(await request.body(), request.url.path)
+                if problem is not None:
+                    message, param = problem
+                    return JSONResponse(
+                        {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}},
+                        status_code=400,
+                    )
+            return await handler(request)
+
+        return checked
+
+    errors.RouteErrorHandler.get_route_handler = get_route_handler
+
+
+def tool_calls_named_once(chunks):
+    """A streamed call's id, type and function name in its first delta only, as OpenAI sends them.
+
+    llama-cpp-python repeats them in every delta of the same call; a client that accumulates the
+    deltas per index, as the API specifies (the openai SDK's stream helper, LangChain), then reads
+    the name "get_weatherget_weather...". The same for the legacy function_call.
+    """
+    started = set()
+    for chunk in chunks:
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            position = choice.get("index", 0)
+            if delta.get("tool_calls"):
+                calls = []
+                for call in delta["tool_calls"]:
+                    key = (position, call.get("index", 0))
+                    if key in started:
+                        call = {"index": call.get("index", 0), "function": {"arguments": (call.get("function") or {}).get("arguments") or ""}}
+                    started.add(key)
+                    calls.append(call)
+                delta["tool_calls"] = calls
+            if delta.get("function_call"):
+                key = (position, "function_call")
+                if key in started:
+                    delta["function_call"] = {"arguments": delta["function_call"].get("arguments") or ""}
+                started.add(key)
+        yield chunk
 
 
 def as_llama_cpp_response_format(response_format):
@@ -248,9 +349,10 @@ def tool_calls_as_openai_asks():
         if isinstance(named, dict) and tools:
             name = (named.get("function") or {}).get("name")
             if name not in [tool["function"]["name"] for tool in tools]:
-                raise RequestError(f'tool_choice names the function "{name}", which is not in tools')
+                raise RequestError(f'tool_choice names the function "{name}", which is not in tools', "tool_choice")
             kwargs["messages"] = with_tools_described(messages, tools)
-        return original(self, *args, **kwargs)
+        result = original(self, *args, **kwargs)
+        return tool_calls_named_once(result) if kwargs.get("stream") else result
 
     llama_cpp.Llama.create_chat_completion = create_chat_completion
 
@@ -291,6 +393,7 @@ def serve_config_file(path):
 def main():
     request_models_as_openai_sends()  # before llama_cpp.server's request models are built
     client_errors_as_4xx()
+    unreadable_bodies_as_4xx()  # before llama_cpp.server.app builds its routes
     tool_calls_as_openai_asks()
     argv = sys.argv[1:]
     if "--no_extra_buffers" in argv:

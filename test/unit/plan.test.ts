@@ -269,8 +269,8 @@ describe('the keep-alive fix to llama-server', () => {
 });
 
 describe('a CPU with AMX', () => {
-  const at = (cpuFlags: string[], backend = 'llama-cpp-python') =>
-    resolvePlan(loadProfile('b', profilesWith({ b: `extends: default\nserver:\n  backend: ${backend}\n` })), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2, cpuFlags });
+  const at = (cpuFlags: string[], backend = 'llama-cpp-python', reproducible = true) =>
+    resolvePlan(loadProfile('b', profilesWith({ b: `extends: default\nserver:\n  backend: ${backend}\n  reproducible: ${reproducible}\n` })), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2, cpuFlags });
 
   it('keeps weights out of llama.cpp\'s extra buffers on both backends (the AMX path segfaults: ggml-org/llama.cpp#20824)', () => {
     const amx = at(['avx512f', 'amx_tile', 'amx_int8']);
@@ -280,10 +280,39 @@ describe('a CPU with AMX', () => {
     assert.ok(llamaServerArgs(server, { modelPath: '/m.gguf' }).includes('--no-repack'));
   });
 
-  it('leaves repacking on where the CPU has no AMX', () => {
-    const plain = at(['avx2', 'fma']);
+  it('leaves repacking on where the CPU has no AMX and answers need not be reproducible', () => {
+    const plain = at(['avx2', 'fma'], 'llama-cpp-python', false);
     assert.equal(plain.server.weightRepack, true);
     assert.ok(!serverArgs(plain, { modelPath: '/m.gguf', bindHost: true }).includes('--no_extra_buffers'));
-    assert.ok(!llamaServerArgs(at(['avx2'], 'llama-server'), { modelPath: '/m.gguf' }).includes('--no-repack'));
+    assert.ok(!llamaServerArgs(at(['avx2'], 'llama-server', false), { modelPath: '/m.gguf' }).includes('--no-repack'));
+  });
+});
+
+describe('server.reproducible', () => {
+  const at = (backend: string, reproducible?: boolean) =>
+    resolvePlan(loadProfile('b', profilesWith({ b: `extends: default\nserver:\n  backend: ${backend}\n${reproducible === undefined ? '' : `  reproducible: ${reproducible}\n`}` })), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2, cpuFlags: ['avx2'] });
+
+  it('is on unless the profile says otherwise (the guide: the same answer every time)', () => {
+    assert.equal(at('llama-server').server.reproducible, true);
+    assert.equal(at('llama-server', false).server.reproducible, false);
+  });
+
+  it('turns flash attention on, repacking off, and sets the engine variable on both backends', () => {
+    const server = at('llama-server');
+    const argv = llamaServerArgs(server, { modelPath: '/m.gguf' });
+    assert.deepEqual(argv.slice(argv.indexOf('--flash-attn'), argv.indexOf('--flash-attn') + 2), ['--flash-attn', 'on']);
+    assert.ok(argv.includes('--no-repack'));
+    assert.deepEqual(server.server.engineEnv, { LLM_WORKBENCH_BATCH_INVARIANT: '1' });
+    const python = at('llama-cpp-python');
+    const pyArgv = serverArgs(python, { modelPath: '/m.gguf', bindHost: true });
+    assert.deepEqual(pyArgv.slice(pyArgv.indexOf('--flash_attn'), pyArgv.indexOf('--flash_attn') + 2), ['--flash_attn', 'true']);
+    assert.ok(pyArgv.includes('--no_extra_buffers'));
+  });
+
+  it('off: llama.cpp chooses its kernels (no flag, no variable)', () => {
+    const server = at('llama-server', false);
+    assert.ok(!llamaServerArgs(server, { modelPath: '/m.gguf' }).includes('--flash-attn'));
+    assert.deepEqual(server.server.engineEnv, {});
+    assert.ok(!serverArgs(at('llama-cpp-python', false), { modelPath: '/m.gguf', bindHost: true }).includes('--flash_attn'));
   });
 });

@@ -180,7 +180,7 @@ describe('rendering a llama-server container profile', () => {
     const [deployment] = parseAllDocuments(fileOf(plan, 'kube.yaml')).map((d) => d.toJS());
     const container = deployment.spec.template.spec.containers[0];
     assert.equal(container.readinessProbe.httpGet.path, '/health');
-    assert.deepEqual(container.env.map((e: { name: string }) => e.name), ['MALLOC_MMAP_THRESHOLD_', 'LLAMA_API_KEY']);
+    assert.deepEqual(container.env.map((e: { name: string }) => e.name), ['LLM_WORKBENCH_BATCH_INVARIANT', 'MALLOC_MMAP_THRESHOLD_', 'LLAMA_API_KEY']);
   });
 });
 
@@ -229,7 +229,7 @@ describe('writing rendered files', () => {
     const two = planOf('two-models', env);
     two.paths.buildDir = one.paths.buildDir;
     const result = writeRendered(two, renderProfile(two));
-    assert.deepEqual(result.removed, ['Dockerfile', 'compose.yaml', 'kube.yaml', 'serve.py']);
+    assert.deepEqual([...result.removed].sort(), ['Dockerfile', 'compose.yaml', 'kube.yaml', 'llama-cpp-patches.json', 'patch_llama_cpp.py', 'serve.py']);
     assert.equal(result.outcome, 'replaced');
     assert.ok(!existsSync(join(one.paths.buildDir, 'compose.yaml')) && existsSync(join(one.paths.buildDir, 'bashrc.sh')));
   });

@@ -22,7 +22,8 @@ import { compilerCacheEnv } from './compiler-cache.ts';
 import type { LlamaCppLock } from '../profile/lock-file.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from './artifact.ts';
 import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
-import { applySourcePatches, SOURCE_PATCHES } from './source-patches.ts';
+import { applySourcePatches, patchKey, SOURCE_PATCHES } from './source-patches.ts';
+import { unpackSdist } from './sdist.ts';
 import { blasCmakeArgs } from './versions.ts';
 
 export function llamaCppCmakeArgs(plan: Plan): string[] {
@@ -49,7 +50,7 @@ export function buildCommitArg(commit: string): string {
 }
 
 /** Parts of a build that are not CMake flags but change what is built: a new id, a new key. */
-const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1', ...SOURCE_PATCHES.map((patch) => patch.id)];
+const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1', ...SOURCE_PATCHES.map(patchKey)];
 
 /** `llama.cpp-0.3.36-<digest>`: the version and a digest of the flags, patches and programs. */
 export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
@@ -57,20 +58,6 @@ export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
   const toolchain = plan.accelerator.toolchainKey ? [plan.accelerator.toolchainKey] : [];
   return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...toolchain, ...programs].join(' ')).slice(0, 12)}`;
 }
-
-const EXTRACT = `
-import sys, tarfile
-sdist, version, dest = sys.argv[1:]
-prefix = "llama_cpp_python-%s/vendor/llama.cpp/" % version
-with tarfile.open(sdist) as tar:
-    members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
-    if not members:
-        sys.exit("no vendor/llama.cpp in %s" % sdist)
-    try:
-        tar.extractall(dest, members=members, filter="data")
-    except TypeError:  # Python before 3.11.4 has no extraction filters
-        tar.extractall(dest, members=members)
-`;
 
 /**
  * The CMake build tree of this source and these flags, kept in the cache beside the programs: a
@@ -120,8 +107,7 @@ export async function configureBuildTree(
   if (!existsSync(join(tree, 'src'))) {
     // Unpacked and patched aside, then moved in whole: the tree never holds half a source.
     const unpacked = join(work, 'src');
-    await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, unpacked], { label: 'unpacking llama.cpp', logFile, hint });
-    const llamaCppDir = join(unpacked, `llama_cpp_python-${plan.llamaCpp.version}`, 'vendor', 'llama.cpp');
+    const { llamaCppDir } = await unpackSdist(plan, { python, sdist, dest: unpacked, logFile, hint, below: 'vendor/llama.cpp/' });
     if (applyKeepAlivePatch(llamaCppDir) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
     for (const id of applySourcePatches(llamaCppDir)) console.log(`  (the llama.cpp patch ${id} does not apply to this llama.cpp: built without it)`);
     renameSync(unpacked, join(tree, 'src'));

@@ -89,3 +89,30 @@ export async function downloadSdist(plan: Plan, python: string, dir: string): Pr
   checkAgainstLock(plan, info);
   return { sdist, info };
 }
+
+const EXTRACT = `
+import sys, tarfile
+sdist, version, dest, below = sys.argv[1:]
+prefix = "llama_cpp_python-%s/%s" % (version, below)
+with tarfile.open(sdist) as tar:
+    members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+    if not members:
+        sys.exit("no %s in %s" % (prefix, sdist))
+    try:
+        tar.extractall(dest, members=members, filter="data")
+    except TypeError:  # Python before 3.11.4 has no extraction filters
+        tar.extractall(dest, members=members)
+`;
+
+/**
+ * The sdist unpacked into `dest` (all of it, or only what is below `below`, such as
+ * "vendor/llama.cpp/"): returns the package folder and the llama.cpp tree inside it.
+ */
+export async function unpackSdist(
+  plan: Plan,
+  { python, sdist, dest, logFile, hint, below = '' }: { python: string; sdist: string; dest: string; logFile: string; hint: string; below?: string },
+): Promise<{ packageDir: string; llamaCppDir: string }> {
+  await runLogged([python, '-c', EXTRACT, sdist, plan.llamaCpp.version, dest, below], { label: 'unpacking llama.cpp', logFile, hint });
+  const packageDir = join(dest, `llama_cpp_python-${plan.llamaCpp.version}`);
+  return { packageDir, llamaCppDir: join(packageDir, 'vendor', 'llama.cpp') };
+}

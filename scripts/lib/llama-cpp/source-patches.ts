@@ -16,9 +16,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { sha256Hex } from '../fingerprint.ts';
 
 export interface SourcePatch {
   id: string;
+  /**
+   * `engine`: ggml and llama (every build: llama-server, the bench tools, the llama-cpp-python
+   * wheel); `server`: llama-server's own code (its builds only).
+   */
+  scope: 'engine' | 'server';
   /** Relative to the llama.cpp tree. */
   file: string;
   /** Literal text; every occurrence is replaced. */
@@ -28,10 +34,15 @@ export interface SourcePatch {
 
 const REQUIRED = 'inputs.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED';
 const marker = (id: string) => `/* llm-workbench: ${id} */`;
+const FLASH_ATTENTION = join('ggml', 'src', 'ggml-cpu', 'ops.cpp');
+
+/** Set to 1 in a server's environment: every flash-attention query through one kernel path (fa-batch-invariant-*). */
+export const BATCH_INVARIANT_ENV = 'LLM_WORKBENCH_BATCH_INVARIANT';
 
 export const SOURCE_PATCHES: readonly SourcePatch[] = [
   {
     id: 'tool-choice-named-1',
+    scope: 'server',
     file: join('tools', 'server', 'server-common.cpp'),
     find: '    auto tool_choice = json_value(body, "tool_choice", std::string("auto"));\n',
     replace: [
@@ -56,12 +67,14 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
   },
   {
     id: 'tool-choice-required-1',
+    scope: 'server',
     file: join('common', 'chat-auto-parser-generator.cpp'),
     find: 'p.optional(p.content(p.until(tool_start)))',
     replace: `(${REQUIRED} ? p.eps() : p.optional(p.content(p.until(tool_start)))) ${marker('tool-choice-required-1')}`,
   },
   {
     id: 'tool-choice-required-2',
+    scope: 'server',
     file: join('common', 'chat-auto-parser-generator.cpp'),
     find: 'p.optional(p.content(content_before_tools))',
     replace: `(${REQUIRED} ? p.eps() : p.optional(p.content(content_before_tools))) ${marker('tool-choice-required-2')}`,
@@ -71,6 +84,7 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
     // repeated whatever `parallel_tool_calls` said: a small model called the same function until
     // max_tokens. One call unless the request allows several.
     id: 'parallel-tool-calls-1',
+    scope: 'server',
     file: join('common', 'chat-auto-parser-generator.cpp'),
     find: 'p.one_or_more(single_tool_parser + p.space())',
     replace: `(inputs.parallel_tool_calls ? p.one_or_more(single_tool_parser + p.space()) : single_tool_parser + p.space()) ${marker('parallel-tool-calls-1')}`,
@@ -82,6 +96,7 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
     // prompt cannot join the generating ones now takes every other batch while streams run: its wait
     // is one token's decode, and a stream loses at most every other step to a steady flood.
     id: 'fair-batch-1',
+    scope: 'server',
     file: join('tools', 'server', 'server-context.cpp'),
     find: '    server_slot * slot_batched = nullptr;\n',
     replace: [
@@ -94,6 +109,7 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
   },
   {
     id: 'fair-batch-2',
+    scope: 'server',
     file: join('tools', 'server', 'server-context.cpp'),
     find: '        // determine which slots are generating and drafting\n',
     replace: [
@@ -118,7 +134,129 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
       '',
     ].join('\n'),
   },
+  // Reproducible answers (server.reproducible). The CPU's flash attention takes one of three paths
+  // by the shape of the batch: a query alone over 512+ cached tokens is split across threads, fewer
+  // than 64 queries go through a one-row kernel that accumulates in F16, 64 or more through a tiled
+  // F32 kernel. The first request of a prompt evaluates its last token among the whole prompt (the
+  // tiled path); a repeat finds the prompt cached and evaluates that token alone (another path):
+  // the logits differ, and at temperature 0 so does the answer, from the first token that was a
+  // near tie (ggml-org/llama.cpp#4902). With LLM_WORKBENCH_BATCH_INVARIANT=1 in its environment,
+  // every query takes the tiled path: a token's attention is the same whatever else is in its
+  // batch (the prompt, other slots' tokens) and however many threads run it.
+  {
+    id: 'fa-batch-invariant-1',
+    scope: 'engine',
+    file: FLASH_ATTENTION,
+    find: 'static void ggml_compute_forward_flash_attn_ext_f16(\n',
+    replace: [
+      `${marker('fa-batch-invariant-1')} // every query through the tiled kernel (source-patches.ts says why)`,
+      'static bool ggml_fa_batch_invariant(void) {',
+      '    static const bool on = [] {',
+      `        const char * value = getenv("${BATCH_INVARIANT_ENV}");`,
+      "        return value != nullptr && value[0] != '\\0' && strcmp(value, \"0\") != 0;",
+      '    }();',
+      '    return on;',
+      '}',
+      '',
+      'static void ggml_compute_forward_flash_attn_ext_f16(',
+      '',
+    ].join('\n'),
+  },
+  {
+    id: 'fa-batch-invariant-2',
+    scope: 'engine',
+    file: FLASH_ATTENTION,
+    find: 'const bool use_split_kv_path = !use_ref && (neq1 == 1',
+    replace: `const bool use_split_kv_path = !use_ref && !ggml_fa_batch_invariant() ${marker('fa-batch-invariant-2')} && (neq1 == 1`,
+  },
+  {
+    id: 'fa-batch-invariant-3',
+    scope: 'engine',
+    file: FLASH_ATTENTION,
+    find: 'neq1 >= Q_TILE_SZ);',
+    replace: `(neq1 >= Q_TILE_SZ || ggml_fa_batch_invariant())); ${marker('fa-batch-invariant-3')}`,
+  },
+  // The tiled kernel computed all 64 rows of its tile however few were queries (the rest zeros):
+  // a single query paid 64 times its attention. Only the tile's own rows now; each row's result is
+  // the same (simd_gemm accumulates every element alone, in the same order).
+  ...[
+    'simd_gemm(KQ, (const float *)Q_q, K_f32, Q_TILE_SZ, DK, KV_TILE_SZ);',
+    'ggml_vec_scale_f32(Q_TILE_SZ * KV_TILE_SZ, KQ, scale);',
+    'ggml_vec_tanh_f32(Q_TILE_SZ * KV_TILE_SZ, KQ, KQ);',
+    'ggml_vec_scale_f32(Q_TILE_SZ * KV_TILE_SZ, KQ, logit_softcap);',
+    'for (int tq = 0; tq < Q_TILE_SZ; tq++) {',
+    'simd_gemm(VKQ32, KQ, V32, Q_TILE_SZ, KV_TILE_SZ, DV);',
+  ].map((find, index): SourcePatch => {
+    const id = `fa-tile-rows-${index + 1}`;
+    return { id, scope: 'engine', file: FLASH_ATTENTION, find, replace: `${find.replace(/Q_TILE_SZ/, 'tile_rows')} ${marker(id)}` };
+  }),
+  {
+    // A body the server cannot read (not JSON, not UTF-8, empty, a field of the wrong type) threw
+    // common_json_error (common/json.h: every error of its JSON), which the route wrapper answered
+    // as 500 server_error: a client retries a 5xx, and this is its own mistake. 400
+    // invalid_request_error, as OpenAI answers it.
+    id: 'json-errors-400-1',
+    scope: 'server',
+    file: join('tools', 'server', 'server.cpp'),
+    find: '        } catch (const std::invalid_argument & e) {\n            // treat invalid_argument as invalid request (400)\n',
+    replace: [
+      `        } catch (const common_json_error & e) { ${marker('json-errors-400-1')}`,
+      '            error = ERROR_TYPE_INVALID_REQUEST;',
+      '            message = std::string("the request body is not JSON this server can read (not UTF-8, empty, malformed, or a field of the wrong type): ") + e.what();',
+      '        } catch (const std::invalid_argument & e) {',
+      '            // treat invalid_argument as invalid request (400)',
+      '',
+    ].join('\n'),
+  },
+  {
+    // OpenAI's limits on what a client asks for: max_tokens -1 meant "until the context is full"
+    // (minutes of a slot for a typo), top_logprobs 5000 that many entries per token.
+    id: 'openai-limits-1',
+    scope: 'server',
+    file: join('tools', 'server', 'server-common.cpp'),
+    find: 'json oaicompat_completion_params_parse(const json & body) {\n',
+    replace: [
+      `${marker('openai-limits-1')} // a field outside OpenAI's range is the client's error, named`,
+      'static void check_openai_range(const json & body, const char * key, int64_t lowest, int64_t highest) {',
+      '    if (!body.contains(key) || body.at(key).is_null()) return;',
+      '    const json & value = body.at(key);',
+      '    if (!value.is_number_integer() || value.get<int64_t>() < lowest || value.get<int64_t>() > highest) {',
+      '        throw std::invalid_argument(std::string("Invalid \'") + key + "\': expected an integer from " + std::to_string(lowest) +',
+      '            (highest == INT64_MAX ? std::string(" up") : " to " + std::to_string(highest)) + ", got " + value.dump());',
+      '    }',
+      '}',
+      '',
+      'json oaicompat_completion_params_parse(const json & body) {',
+      '    check_openai_range(body, "max_tokens", 1, INT64_MAX);',
+      '    check_openai_range(body, "logprobs", 0, 5);',
+      '',
+    ].join('\n'),
+  },
+  {
+    id: 'openai-limits-2',
+    scope: 'server',
+    file: join('tools', 'server', 'server-common.cpp'),
+    find: '    std::vector<raw_buffer> & out_files)\n{\n    json llama_params;\n',
+    replace: [
+      '    std::vector<raw_buffer> & out_files)',
+      '{',
+      `    ${marker('openai-limits-2')}`,
+      '    check_openai_range(body, "max_tokens", 1, INT64_MAX);',
+      '    check_openai_range(body, "max_completion_tokens", 1, INT64_MAX);',
+      '    check_openai_range(body, "top_logprobs", 0, 20);',
+      '    json llama_params;',
+      '',
+    ].join('\n'),
+  },
 ];
+
+/** A patch as a build key names it: its id and a digest of its text, so an edited patch is a new build. */
+export function patchKey(patch: SourcePatch): string {
+  return `${patch.id}:${sha256Hex(`${patch.file}\n${patch.find}\n${patch.replace}`).slice(0, 8)}`;
+}
+
+/** What the llama-cpp-python wheel gets: the engine's patches (it has no llama-server). */
+export const ENGINE_PATCHES: readonly SourcePatch[] = SOURCE_PATCHES.filter((patch) => patch.scope === 'engine');
 
 /** The patched text, or undefined when `find` is not in it (another llama.cpp). Applied twice, the same. */
 export function patchSource(text: string, patch: SourcePatch): string | undefined {

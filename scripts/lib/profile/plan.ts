@@ -10,6 +10,7 @@ import { backendNamed, type BackendName, type ServerCommand } from '../backend/i
 import type { LockedModel } from './lock-file.ts';
 import { checkExposure, checkMetrics, checkModels, checkPorts, dnsLabel, metricsOn, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
+import { BATCH_INVARIANT_ENV } from '../llama-cpp/source-patches.ts';
 import { chooseAccelerator, type AcceleratorChoice } from '../accelerator/choose.ts';
 import { NO_GPU_FACTS, type GpuFacts } from '../accelerator/facts.ts';
 import { acceleratorNamed } from '../accelerator/index.ts';
@@ -85,6 +86,8 @@ export interface Plan {
     /**
      * Whether llama.cpp may move weights into extra buffer types (AMX, repacked layouts). Off on a
      * CPU with AMX: the AMX path segfaults on the first real prompt (ggml-org/llama.cpp#20824).
+     * Off when reproducible: a repacked matrix is multiplied by one kernel for one row (gemv) and
+     * another for four (gemm), so a token's logits would depend on what shares its batch.
      */
     weightRepack: boolean;
     /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
@@ -94,6 +97,13 @@ export interface Plan {
     apiKeyEnv: 'API_KEY' | 'LLAMA_API_KEY';
     /** Prometheus /metrics on (llama-server --metrics): rules.metricsOn. */
     metrics: boolean;
+    /**
+     * Temperature 0 gives the same text cold, warm and beside other requests: flash attention on,
+     * every query through one kernel path (llama-cpp/source-patches.ts, fa-batch-invariant).
+     */
+    reproducible: boolean;
+    /** What the engine (ggml) reads from the server's environment, whatever the backend or runtime. */
+    engineEnv: Record<string, string>;
     extraArgs: string[];
     baseUrl: string;
   };
@@ -232,11 +242,15 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
       nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
       threadsAuto,
-      weightRepack: !(ctx.cpuFlags ?? []).includes('amx_int8'),
+      // Repacked weights are multiplied by one kernel for a single row and another for several: a
+      // token's logits would depend on its batch, so reproducible answers keep the plain layout.
+      weightRepack: !(ctx.cpuFlags ?? []).includes('amx_int8') && !server.reproducible,
       parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(models) }),
       apiKey,
       apiKeyEnv: backend.apiKeyEnv,
       metrics: metricsOn(profile),
+      reproducible: server.reproducible,
+      engineEnv: server.reproducible ? { [BATCH_INVARIANT_ENV]: '1' } : {},
       extraArgs: server.extra_args,
       baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
     },

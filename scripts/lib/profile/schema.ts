@@ -156,6 +156,10 @@ export const serverSchema = z.strictObject({
     .union([z.literal('auto'), z.boolean()])
     .default('auto')
     .describe("llama-server's Prometheus /metrics: auto turns it on on a loopback address, or with an API key (it then needs the key); true on another address needs server.api_key. llama_cpp.server has none."),
+  reproducible: z
+    .boolean()
+    .default(true)
+    .describe("The same request gives the same answer at temperature 0, whether its prompt was cached or not and whatever else the server is doing: every token's attention takes one path in llama.cpp's CPU kernels (the guide's promise, 毎回返答が変わらないように). false: llama.cpp's faster paths by batch shape (make bench reports the cost). The same build, model, device and threads; CPU only: a GPU's kernels still choose by batch size."),
   extra_args: extraArgs.default([]).describe('Raw llama_cpp.server flags, appended last (not those the profile owns: --host, --port, --api_key, ...).'),
 });
 

@@ -45,7 +45,7 @@ export function templateContext(plan: Plan): Record<string, unknown> {
   // The whole argv of the server in the image, from the plan: a compose or kube `command` replaces the CMD with it.
   const containerCommand = plan.container.command;
   const probe = backend.image.probe(plan);
-  const serverEnv = { ...plan.accelerator.serverEnv, ...backend.image.env };
+  const serverEnv = { ...plan.accelerator.serverEnv, ...plan.server.engineEnv, ...backend.image.env };
   const device = plan.accelerator.containerDevice;
   const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
   const apiKeyExport =
@@ -160,7 +160,8 @@ export interface RenderResult {
 /** Files an earlier render of this profile wrote that this one does not (a profile that gained extra_models). */
 function staleOutputs(plan: Plan, files: RenderedFile[]): string[] {
   // Besides the templates' outputs, every image context file a backend may write.
-  const outputs = [...TEMPLATES.map((t) => t.output), ...imageContextFileNames()];
+  // (Backends share some names: the llama.cpp patches go into both images.)
+  const outputs = [...new Set([...TEMPLATES.map((t) => t.output), ...imageContextFileNames()])];
   return outputs.filter((output) => !files.some((f) => f.path === output) && existsSync(join(plan.paths.buildDir, output)));
 }
 

@@ -34,7 +34,7 @@ export function containerRunSpec(plan: Plan, image: string, fingerprint: string,
     ports: [{ hostIp: plan.server.host, hostPort: plan.server.port, containerPort: plan.server.port }],
     volumes: [{ host: dirname(plan.model.path), container: plan.container.modelDir, readOnly: true }],
     // As in the guide: SYS_RESOURCE, and the backend's own (llama_cpp.server: no mlock, which needs a raised memlock limit).
-    env: { ...plan.accelerator.serverEnv, ...backendFor(plan).image.env },
+    env: { ...plan.accelerator.serverEnv, ...plan.server.engineEnv, ...backendFor(plan).image.env },
     passEnv: hasApiKey ? [plan.server.apiKeyEnv] : [],
     capAdd: ['SYS_RESOURCE'],
     devices: plan.accelerator.containerDevice ? [plan.accelerator.containerDevice] : [],

@@ -66,7 +66,7 @@ function serverService(plan: Plan, pythonEnv: string | undefined, modelSha: stri
   const backend = backendFor(plan);
   const apiKey = serverApiKey(plan, process.env, peek);
   const { argv, files } = plan.server.command;
-  const env = baseEnv({ ...plan.accelerator.serverEnv, ...backend.nativeEnv(plan, apiKey) });
+  const env = baseEnv({ ...plan.accelerator.serverEnv, ...plan.server.engineEnv, ...backend.nativeEnv(plan, apiKey) });
   return {
     service: 'model-server',
     cwd: plan.paths.stateDir,

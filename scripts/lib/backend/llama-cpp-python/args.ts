@@ -22,6 +22,8 @@ export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
     // By default a new request cuts off the stream in progress; a workstation serving a
     // notebook and other clients should queue them instead.
     '--interrupt_requests', 'false',
+    // Off by default in llama_cpp.server; reproducible answers need its one-path kernel (plan.server.reproducible).
+    ...(server.reproducible ? ['--flash_attn', 'true'] : []),
   ];
   const chatFormat = namedChatFormat(model);
   if (chatFormat) args.push('--chat_format', chatFormat);
@@ -58,6 +60,7 @@ export function serverConfig(plan: Plan): Record<string, unknown> {
       n_ctx: model.nCtx,
       embedding: true,
       pooling: model.pooling,
+      ...(server.reproducible ? { flash_attn: true } : {}),
       ...(namedChatFormat(model) ? { chat_format: namedChatFormat(model) } : {}),
       // Native only (checkModels): this machine's cores are the ones it runs on.
       n_threads: server.nThreads,

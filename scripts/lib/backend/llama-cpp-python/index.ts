@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { configFacts, sha256Hex } from '../../fingerprint.ts';
 import type { Plan } from '../../profile/plan.ts';
 import { shellQuote } from '../../render/quote.ts';
+import { ENGINE_PATCHES, PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE } from '../../llama-cpp/source-patches.ts';
 import { statePaths } from '../../state/paths.ts';
 import type { ServingBackend } from '../types.ts';
 import { namedChatFormat, serverArgs, serverConfig } from './args.ts';
@@ -87,10 +88,18 @@ export const llamaCppPythonBackend: ServingBackend = {
       cmakeArgsShell: shellQuote([plan.llamaCpp.hostCmakeArgs, ...plan.container.toolchain.configureArgs].filter(Boolean).join(' ')),
       llamaCppRequirement: shellQuote(llamaCppRequirement(plan.llamaCpp.version)),
       wheelKey: wheelKey(plan, 'container'),
+      sdistDir: `llama_cpp_python-${plan.llamaCpp.version}`,
+      patchScript: PATCH_SCRIPT_CONTEXT_FILE,
+      patchesFile: PATCHES_CONTEXT_FILE,
     }),
-    // The launcher goes into the build context so the image runs exactly what the host runs.
-    contextFiles: (plan) => [{ path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') }],
-    contextFileNames: ['serve.py'],
+    // The launcher goes into the build context so the image runs exactly what the host runs; the
+    // engine's patches and the script that applies them (the wheel is compiled in the build stage).
+    contextFiles: (plan) => [
+      { path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') },
+      { path: PATCHES_CONTEXT_FILE, content: `${JSON.stringify(ENGINE_PATCHES, null, 2)}\n` },
+      { path: PATCH_SCRIPT_CONTEXT_FILE, content: readFileSync(plan.paths.llamaCppPatcher, 'utf8') },
+    ],
+    contextFileNames: ['serve.py', PATCHES_CONTEXT_FILE, PATCH_SCRIPT_CONTEXT_FILE],
     // As in the guide: no mlock (it needs a raised memlock limit).
     env: { USE_MLOCK: '0' },
     // It has no /health, and an httpGet probe cannot send the key: with a key the probe runs

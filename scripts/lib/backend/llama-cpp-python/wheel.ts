@@ -10,6 +10,8 @@ import { assertAcceleratorUsable } from '../../accelerator/choose.ts';
 import { acceleratorNamed } from '../../accelerator/index.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from '../../llama-cpp/artifact.ts';
 import { sha256Hex } from '../../fingerprint.ts';
+import { unpackSdist } from '../../llama-cpp/sdist.ts';
+import { applySourcePatches, ENGINE_PATCHES, patchKey } from '../../llama-cpp/source-patches.ts';
 import type { LlamaCppLock } from '../../profile/lock-file.ts';
 import { runLogged, which } from '../../process/run.ts';
 import type { Plan } from '../../profile/plan.ts';
@@ -24,7 +26,9 @@ export function wheelKey(plan: Pick<Plan, 'llamaCpp' | 'accelerator'>, target: '
   // the image's own) is part of what it is, and the CPU's key stays what it was before accelerators.
   const args = plan.llamaCpp.hostCmakeArgs;
   const toolchain = plan.accelerator.toolchainKey ? `\n${plan.accelerator.toolchainKey}` : '';
-  const digest = sha256Hex(`${args}\n${target}${toolchain}`).slice(0, 12);
+  // The engine's patches are part of what it is (a wheel without them serves no reproducible answers).
+  const patches = ENGINE_PATCHES.length ? `\n${ENGINE_PATCHES.map(patchKey).join(' ')}` : '';
+  const digest = sha256Hex(`${args}\n${target}${toolchain}${patches}`).slice(0, 12);
   return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
 }
 
@@ -63,11 +67,14 @@ export const WHEEL_BUILD: BuildArtifact = {
   info: wheelBuildInfo,
   ensure: (plan) => {
     assertAcceleratorUsable(plan.accelerator, plan.profile.name);
-    return buildOnce(plan, wheelDir(plan), (dir) => wheelIn(dir, plan.llamaCpp.version) !== undefined, async ({ python, sdist, info, out }) => {
+    return buildOnce(plan, wheelDir(plan), (dir) => wheelIn(dir, plan.llamaCpp.version) !== undefined, async ({ python, sdist, info, work, out }) => {
       const logFile = statePaths(plan).buildLog;
       const toolchain = await acceleratorNamed(plan.accelerator.name).buildToolchain(plan, { python, logFile });
+      // Unpacked and patched (the engine's patches: source-patches.ts), then built from the folder.
+      const { packageDir, llamaCppDir } = await unpackSdist(plan, { python, sdist, dest: join(work, 'src'), logFile, hint: compileHint() });
+      for (const id of applySourcePatches(llamaCppDir, ENGINE_PATCHES)) console.log(`  (the llama.cpp patch ${id} does not apply to this llama.cpp: built without it)`);
       console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (llama.cpp ${info.llamaCppCommit.slice(0, 12)}, CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
-      await runLogged([python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', out, sdist], {
+      await runLogged([python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', out, packageDir], {
         label: 'compiling llama.cpp',
         logFile,
         // No ccache: pip compiles in a temporary folder of a new name each time, so nothing it

@@ -89,6 +89,9 @@ function instanceArgs(plan: Plan, model: PlanModel, threads = true, templatesDir
     '--ctx-size', String(model.nCtx * server.parallel),
     '--parallel', String(server.parallel),
     ...(threads ? ['--threads', String(server.nThreads), '--threads-batch', String(server.nThreadsBatch)] : []),
+    // Reproducible answers need flash attention, whose CPU kernel takes one path for every query
+    // (plan.server.reproducible); without it the attention's matrix products differ by batch shape.
+    ...(server.reproducible ? ['--flash-attn', 'on'] : []),
     // One instance serves chat, streaming and pooled embeddings (tried with this commit).
     '--embeddings',
     '--pooling', model.pooling,
