@@ -13,7 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { expectedOutcome } from '../../scripts/lib/outcome.ts';
+import OpenAI from 'openai';
 import { mixedLoad } from '../../checks/bench/mixed-load.ts';
+import { runChecks } from '../../checks/report.ts';
+import { reproducibleCheck } from '../../checks/reproducible.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { parsePreviewLines } from '../../scripts/lib/step.ts';
 import { isPortFree } from '../../scripts/lib/process/ports.ts';
@@ -51,6 +54,11 @@ function longStream(port: number, maxTokens: number) {
   return { started, done };
 }
 
+/** The official client at a test server's port, as the smoke checks make it (no retries). */
+function clientAt(port: number): OpenAI {
+  return new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'Dummy', maxRetries: 0, timeout: 120_000 });
+}
+
 const STEPS = ['00-preflight', '10-render', '15-server-build', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
 
 describe('make provision with the default profile', () => {
@@ -72,7 +80,7 @@ describe('make provision with the default profile', () => {
     const outcomes = stepOutcomes(first.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS, first.stdout);
     // llama-server answers OpenAI's Responses API and Anthropic's Messages API too.
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'responses', 'anthropic messages', 'tokenize', 'metrics', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'responses', 'anthropic messages', 'reproducible', 'japanese stream', 'bad requests', 'tokenize', 'metrics', 'jupyterlab', 'notebook', 'tools \\(python sdk stream\\)']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
     assert.match(first.stdout, new RegExp(`JupyterLab\\s+http://127\\.0\\.0\\.1:${world.ports.jupyter}/lab\\?token=[0-9a-f]{48}`));
@@ -83,8 +91,26 @@ describe('make provision with the default profile', () => {
     const junit = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.junit.xml'), 'utf8');
     assert.equal((junit.match(/<testcase /g) ?? []).length, report.checks.length, 'the JUnit report has every check');
     assert.match(junit, /failures="0"/);
-    assert.equal(report.checks.length, 15);
+    assert.equal(report.checks.length, 19);
     assert.ok(report.checks.every((c: { ok: boolean }) => c.ok), JSON.stringify(report, null, 2));
+  });
+
+  it('gives the same answer to 20 cold/warm/busy triples at temperature 0, and the same check fails a server with server.reproducible: false', async () => {
+    const triples = await runChecks([reproducibleCheck(clientAt(world.ports.server), 'smollm2-135m-instruct', 20)], () => {});
+    assert.equal(triples[0]!.ok, true, triples[0]!.detail);
+    assert.match(triples[0]!.detail, /^20 cold\/warm\/busy triples at temperature 0: the same text and every token's log-probability$/);
+    // llama.cpp as it is: its kernels chosen by the shape of each batch (today's main).
+    const ports = newWorld().ports;
+    worldProfiles(world, { fast: `extends: default\nserver:\n  port: ${ports.server}\n  reproducible: false\njupyter:\n  enabled: false\n` });
+    try {
+      const up = await make(world, 'server', { PROFILE: 'fast' });
+      assert.equal(up.exitCode, 0, up.all);
+      const [fast] = await runChecks([reproducibleCheck(clientAt(ports.server), 'smollm2-135m-instruct', 6)], () => {});
+      assert.equal(fast!.ok, false, `6 triples gave the same answers without the fix: ${fast!.detail}`);
+      assert.match(fast!.detail, /cold against (warm|busy)/);
+    } finally {
+      await make(world, 'down', { PROFILE: 'fast' });
+    }
   });
 
   it('keeps the Jupyter token in a 0600 file and never on a command line', () => {
@@ -509,13 +535,19 @@ describe('make provision with server.backend: llama-cpp-python', () => {
     assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv .*llama-cpp-python==0\.3\.36/m);
     assert.match(first.stdout, new RegExp(`^40-model-server\\s+created\\s+[\\d.]+s\\s+http://127\\.0\\.0\\.1:${world.ports.server}/v1`, 'm'));
     // Tools and json_schema through our launcher; llama_cpp.server has no /v1/responses nor /v1/messages.
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'tokenize', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'reproducible', 'japanese stream', 'bad requests', 'tokenize', 'jupyterlab', 'notebook', 'tools \\(python sdk stream\\)']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
     assert.doesNotMatch(first.stdout, /^\s+\S+\s+(responses|anthropic messages|metrics)\s/m);
     const plan = JSON.parse((await make(world, 'plan', { JSON: '1', PROFILE: 'llama-cpp-python' })).stdout);
     assert.deepEqual(runningArgv(world, 'llama-cpp-python'), plan.server.command.argv);
     assert.match(plan.server.command.argv[1], /serve\.py$/, 'under our launcher');
+  });
+
+  it('gives the same answer to 20 cold/warm/busy triples at temperature 0 (its one context re-evaluates after each busy stream)', async () => {
+    const [triples] = await runChecks([reproducibleCheck(clientAt(world.ports.server), 'smollm2-135m-instruct', 20)], () => {});
+    assert.equal(triples!.ok, true, triples!.detail);
+    assert.match(triples!.detail, /^20 cold\/warm\/busy triples at temperature 0: the same text and every token's log-probability$/);
   });
 
   it('says busy in make status while it streams (one request at a time), and the stream finishes', async () => {

@@ -4,7 +4,7 @@
  * proves nothing.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { accumulateToolCalls, repeatedInStream, type ToolCallDelta } from '../../checks/conformance.ts';
 import { badRequestsCheck } from '../../checks/bad-requests.ts';
