@@ -12,7 +12,7 @@ import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
 import { knob } from './report.ts';
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 import { planFor } from '../scripts/lib/profile/index.ts';
-import type { Plan } from '../scripts/lib/profile/plan.ts';
+import { withReproducible, type Plan } from '../scripts/lib/profile/plan.ts';
 import { modelIsListed } from '../scripts/lib/process/readiness.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { isMain, runMain } from '../scripts/lib/step.ts';
@@ -153,6 +153,19 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     );
   }
 
+  // What reproducible answers cost: the profile's backend both ways, one stream, on servers of the bench's own.
+  const cost: Partial<Record<'on' | 'off', MetricSummaries>> = {};
+  for (const reproducible of [true, false]) {
+    const variant = withReproducible(plan, reproducible);
+    const label = `${own!.label}, server.reproducible: ${reproducible}`;
+    cost[reproducible ? 'on' : 'off'] = await withTemporaryServer(variant, own!, async (baseUrl) => {
+      const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
+      return (await measureEndpoint(client, (text) => countTokens(baseUrl, undefined, text, own!.tokenize), { ...settings, concurrency: [] }, log, label)).summary;
+    });
+  }
+  const reproducibleCost = { setting: plan.server.reproducible, on: cost.on!, off: cost.off! };
+  log(`  reproducible answers: TTFT p50 ${reproducibleCost.on.ttftMs.p50.toFixed(0)} ms against ${reproducibleCost.off.ttftMs.p50.toFixed(0)} ms, decode ${reproducibleCost.on.decodeTokensPerSecond.mean.toFixed(1)} against ${reproducibleCost.off.decodeTokensPerSecond.mean.toFixed(1)} tokens/s`);
+
   log('  raw engine: llama-cpp-python in-process');
   const raw = await rawEngine(plan, benchPrompts(), settings.runsPerPrompt, settings.maxTokens, served.promptCounts, tagged);
   const rawSummary = summaries(raw.runs, false);
@@ -190,6 +203,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     ...(cpp ? { cpp } : {}),
     ...(batched ? { batched } : {}),
     ...(mixed.length ? { mixed } : {}),
+    reproducibleCost,
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
   };
 }

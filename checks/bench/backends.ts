@@ -29,7 +29,7 @@ export function gpuArgs(plan: Plan): string[] {
 export async function withTemporaryServer<T>(plan: Plan, backend: ServingBackend, fn: (baseUrl: string, parallel: number) => Promise<T>): Promise<T> {
   const port = await freePort();
   const { argv, env, parallel } = await backend.benchServer(plan, port);
-  const child = execa(argv[0]!, argv.slice(1), { reject: false, all: true, buffer: true, env: baseEnv({ ...plan.accelerator.serverEnv, ...env }), extendEnv: false });
+  const child = execa(argv[0]!, argv.slice(1), { reject: false, all: true, buffer: true, env: baseEnv({ ...plan.accelerator.serverEnv, ...plan.server.engineEnv, ...env }), extendEnv: false });
   const baseUrl = `http://127.0.0.1:${port}/v1`;
   try {
     const deadline = Date.now() + 180_000;
@@ -47,6 +47,11 @@ export async function withTemporaryServer<T>(plan: Plan, backend: ServingBackend
     child.kill('SIGTERM');
     await child;
   }
+}
+
+/** The C++ tools run the engine as served: flash attention on where answers are reproducible (its one kernel path: the engine's variable). */
+function flashAttention(plan: Plan): string[] {
+  return plan.server.reproducible ? ['-fa', 'on'] : [];
 }
 
 export interface CppLimit {
@@ -67,9 +72,9 @@ export interface CppLimit {
  */
 export async function llamaBench(plan: Plan, binary: string, genTokens: number): Promise<CppLimit> {
   const counts = [...new Set([plan.server.nThreads, plan.server.nThreadsBatch])].sort((a, b) => a - b);
-  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-r', '3', ...gpuArgs(plan), ...(plan.server.weightRepack ? [] : ['--repack', '0']), '-o', 'json'], {
+  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-r', '3', ...gpuArgs(plan), ...(plan.server.weightRepack ? [] : ['--repack', '0']), ...flashAttention(plan), '-o', 'json'], {
     reject: false,
-    env: { ...process.env, ...plan.accelerator.serverEnv },
+    env: { ...process.env, ...plan.accelerator.serverEnv, ...plan.server.engineEnv },
   });
   if (result.failed) throw new WorkbenchError('llama-bench failed', 'its output is below', { details: String(result.stderr).split('\n').slice(-15).join('\n') });
   const rows = JSON.parse(String(result.stdout)) as { n_prompt: number; n_gen: number; n_threads: number; avg_ts: number }[];
@@ -114,9 +119,10 @@ export async function llamaBatchedBench(plan: Plan, binary: string, threads: num
     '-npp', String(promptTokens), '-ntg', String(genTokens), '-npl', parallel.join(','),
     '-t', String(threads), '-tb', String(plan.server.nThreadsBatch),
     ...(plan.server.weightRepack ? [] : ['--no-repack']),
+    ...flashAttention(plan),
     '--output-format', 'jsonl',
   ];
-  const result = await execa(binary, [...args, ...gpuArgs(plan)], { reject: false, all: true, env: { ...process.env, ...plan.accelerator.serverEnv } });
+  const result = await execa(binary, [...args, ...gpuArgs(plan)], { reject: false, all: true, env: { ...process.env, ...plan.accelerator.serverEnv, ...plan.server.engineEnv } });
   if (result.failed) throw new WorkbenchError('llama-batched-bench failed', 'its output is below', { details: String(result.all).split('\n').slice(-15).join('\n') });
   const rows = String(result.all)
     .split('\n')

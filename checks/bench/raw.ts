@@ -32,12 +32,14 @@ export async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt:
         pooling: plan.model.pooling,
         // The same engine as served: no AMX buffers where they crash (plan.server.weightRepack).
         extra_buffers: plan.server.weightRepack,
+        // And flash attention where answers are reproducible (plan.server.reproducible).
+        flash_attn: plan.server.reproducible,
         max_tokens: maxTokens,
         warmup: prompts.slice(0, 1),
         runs: prompts.flatMap((p) => Array.from({ length: runsPerPrompt }, (_, run) => tagged(p, run))),
       }),
     );
-    const result = await execa(python, [join(REPO_ROOT, 'checks', 'bench', 'raw_bench.py'), request], { reject: false });
+    const result = await execa(python, [join(REPO_ROOT, 'checks', 'bench', 'raw_bench.py'), request], { reject: false, env: { ...process.env, ...plan.server.engineEnv } });
     if (result.failed) throw new WorkbenchError('the raw engine benchmark failed', 'read its output below', { details: String(result.stderr).split('\n').slice(-15).join('\n') });
     const raw = JSON.parse(String(result.stdout).trim().split('\n').pop() ?? '{}') as {
       load_seconds: number;

@@ -29,6 +29,8 @@ def main():
         kwargs["n_threads"] = request["n_threads"]
     if request.get("n_threads_batch"):
         kwargs["n_threads_batch"] = request["n_threads_batch"]
+    if request.get("flash_attn"):
+        kwargs["flash_attn"] = True
     if request.get("chat_format"):
         kwargs["chat_format"] = request["chat_format"]
     if "pooling_type" in inspect.signature(llama_cpp.Llama.__init__).parameters:

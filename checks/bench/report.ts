@@ -46,6 +46,8 @@ export interface BenchReport {
   batched?: BatchedLimit;
   /** Embeddings beside streams on the profile's server: their latency, and the streams' pace (mixed-load.ts). */
   mixed?: MixedLoadResult[];
+  /** The profile's backend with server.reproducible on and off, one stream: what reproducible answers cost. */
+  reproducibleCost?: { setting: boolean; on: MetricSummaries; off: MetricSummaries };
   guide?: GuideFigures;
 }
 
@@ -129,6 +131,7 @@ export function markdownReport(report: BenchReport): string {
   ];
   if (report.cpp && report.backends) lines.push('', ...backendsTable(report.backends, report.cpp, report.batched));
   if (report.mixed?.length) lines.push('', ...mixedTable(report.mixed));
+  if (report.reproducibleCost) lines.push('', ...reproducibleTable(report.reproducibleCost));
   if (report.guide) {
     const g = report.guide;
     lines.push(
@@ -184,6 +187,24 @@ function mixedTable(mixed: MixedLoadResult[]): string[] {
     'Embeddings are sent one at a time, half a second apart (a RAG loop), while the streams run. llama-server never puts embeddings and',
     'completions in one batch (ggml-org/llama.cpp#8420); our scheduler patch gives a waiting embedding every other batch.',
     'A request needs a free slot: with every slot streaming, an embedding waits for the first stream to end.',
+  ];
+}
+
+/** What server.reproducible costs: the same backend and prompts, one stream, the setting on and off. */
+function reproducibleTable(cost: NonNullable<BenchReport['reproducibleCost']>): string[] {
+  const row = (label: string, m: MetricSummaries) => `| ${label} | ${f0(m.ttftMs.p50)} / ${f0(m.ttftMs.p95)} | ${f1(m.promptTokensPerSecond.mean)} | ${f1(m.decodeTokensPerSecond.mean)} |`;
+  const ttft = cost.on.ttftMs.p50 / cost.off.ttftMs.p50;
+  const decode = cost.on.decodeTokensPerSecond.mean / cost.off.decodeTokensPerSecond.mean;
+  return [
+    `## Reproducible answers: what they cost (the profile has server.reproducible: ${cost.setting})`,
+    '',
+    '| server.reproducible | TTFT p50 / p95 (ms) | prompt tokens/s | decode tokens/s |',
+    '|---|---:|---:|---:|',
+    row('true: one attention path, no repacking', cost.on),
+    row("false: llama.cpp's kernels by batch shape", cost.off),
+    '',
+    `Time to first token ${ttft.toFixed(2)}x, decode ${decode.toFixed(2)}x with reproducible answers. The cost grows with the context: a`,
+    "single query's attention takes the tiled kernel (F32, one row) instead of the one-row F16 kernel or the split over threads.",
   ];
 }
 

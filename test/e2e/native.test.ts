@@ -379,6 +379,10 @@ describe('make provision with the default profile', () => {
     assert.deepEqual(report.backends.map((b: { backend: string }) => b.backend), ['llama-server', 'llama-cpp-python']);
     assert.equal(report.served.backend, 'llama-server');
     assert.deepEqual(report.batched.byParallel.map((b: { parallel: number }) => b.parallel), [1, 2]);
+    // What reproducible answers cost, measured both ways on the profile's backend.
+    assert.equal(report.reproducibleCost.setting, true);
+    for (const side of ['on', 'off']) assert.ok(report.reproducibleCost[side].ttftMs.p50 > 0 && report.reproducibleCost[side].decodeTokensPerSecond.mean > 0, JSON.stringify(report.reproducibleCost[side]));
+    assert.match(markdown, /## Reproducible answers: what they cost \(the profile has server\.reproducible: true\)/);
     for (const b of report.batched.byParallel) assert.ok(b.tgTokensPerSecond > 0, JSON.stringify(b));
     assert.ok(report.cpp.tgTokensPerSecond > 0 && report.cpp.ppTokensPerSecond > 0, JSON.stringify(report.cpp));
     for (const b of report.backends) {

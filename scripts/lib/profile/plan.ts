@@ -90,6 +90,8 @@ export interface Plan {
      * another for four (gemm), so a token's logits would depend on what shares its batch.
      */
     weightRepack: boolean;
+    /** False on a CPU with AMX, where repacking crashes (weightRepack's first reason). */
+    repackSafe: boolean;
     /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
     parallel: number;
     apiKey: { kind: 'none' } | { kind: 'generate'; file: string } | { kind: 'env'; variable: string };
@@ -214,6 +216,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const pipPackages = [...hostServer.packages, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
   const envName = sharedEnvName(profile.python.env, { version: profile.python.version, extraPackages: [...hostServer.packages, ...profile.python.packages], condaPackages, build: hostServer.builtHere?.build });
   const venvDir = join(dataDir, 'envs', envName);
+  const repackSafe = !(ctx.cpuFlags ?? []).includes('amx_int8');
   const threadsAuto = server.n_threads === 'auto';
 
   const plan: Plan = {
@@ -242,15 +245,12 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
       nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
       threadsAuto,
-      // Repacked weights are multiplied by one kernel for a single row and another for several: a
-      // token's logits would depend on its batch, so reproducible answers keep the plain layout.
-      weightRepack: !(ctx.cpuFlags ?? []).includes('amx_int8') && !server.reproducible,
+      ...reproducibleSettings(repackSafe, server.reproducible),
+      repackSafe,
       parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(models) }),
       apiKey,
       apiKeyEnv: backend.apiKeyEnv,
       metrics: metricsOn(profile),
-      reproducible: server.reproducible,
-      engineEnv: server.reproducible ? { [BATCH_INVARIANT_ENV]: '1' } : {},
       extraArgs: server.extra_args,
       baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
     },
@@ -307,4 +307,25 @@ export function stateRootFor(env: Record<string, string | undefined>): string {
 /** Profiles live in the repo's env/ unless LLM_WORKBENCH_ENV_DIR points elsewhere. */
 export function profilesDir(repoRoot: string, env: Record<string, string | undefined>): string {
   return env.LLM_WORKBENCH_ENV_DIR || join(repoRoot, 'env');
+}
+
+/**
+ * The same plan with reproducible answers on or off, and what follows from it (flash attention,
+ * repacking, the engine's variable): make bench measures what the setting costs.
+ */
+export function withReproducible(plan: Plan, reproducible: boolean): Plan {
+  return {
+    ...plan,
+    server: { ...plan.server, ...reproducibleSettings(plan.server.repackSafe, reproducible) },
+  };
+}
+
+function reproducibleSettings(repackSafe: boolean, reproducible: boolean): Pick<Plan['server'], 'reproducible' | 'weightRepack' | 'engineEnv'> {
+  return {
+    reproducible,
+    // Repacked weights are multiplied by one kernel for a single row and another for several: a
+    // token's logits would depend on its batch, so reproducible answers keep the plain layout.
+    weightRepack: repackSafe && !reproducible,
+    engineEnv: reproducible ? { [BATCH_INVARIANT_ENV]: '1' } : {},
+  };
 }
