@@ -47,7 +47,7 @@ export function pythonSdkStreamToolsCheck(plan: Plan, python = () => requirePyth
         throw new CheckFailure(`get_final_completion() gives arguments that are not JSON: ${JSON.stringify(call.arguments)}`);
       }
       expect(args !== null && typeof args === 'object' && 'city' in args, `the arguments lack city: ${call.arguments}`);
-      return `${call.name}(${call.arguments}) from client.chat.completions.stream(...).get_final_completion()`;
+      return `${call.name}(${JSON.stringify(args)}) from client.chat.completions.stream(...).get_final_completion()`;
     },
   };
 }

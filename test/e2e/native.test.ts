@@ -181,7 +181,7 @@ describe('make provision with the default profile', () => {
     const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
     const second = await make(world, 'provision');
     assert.equal(second.exitCode, 0, second.all);
-    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+14 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
+    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+18 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
     assert.doesNotMatch(second.stdout, /pass\s+notebook/);
     const outcomes = stepOutcomes(second.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS);
