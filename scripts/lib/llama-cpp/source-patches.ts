@@ -176,6 +176,25 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
     find: 'neq1 >= Q_TILE_SZ);',
     replace: `(neq1 >= Q_TILE_SZ || ggml_fa_batch_invariant())); ${marker('fa-batch-invariant-3')}`,
   },
+  // A BLAS build (llama_cpp.blas: openblas, the guide's image) hands matrix products of 32+ rows to
+  // BLAS's sgemm and smaller ones to the CPU's row kernels: a prompt's last token got other bits
+  // than the same token alone. Reproducible answers keep every product on the CPU's kernels.
+  {
+    id: 'fa-batch-invariant-blas-1',
+    scope: 'engine',
+    file: join('ggml', 'src', 'ggml-blas', 'ggml-blas.cpp'),
+    find: '            // default back to CPU fast path\n',
+    replace: [
+      `            ${marker('fa-batch-invariant-blas-1')} // reproducible answers: no product by batch size`,
+      `            const char * batch_invariant = getenv("${BATCH_INVARIANT_ENV}");`,
+      "            if (batch_invariant != nullptr && batch_invariant[0] != '\\0' && strcmp(batch_invariant, \"0\") != 0) {",
+      '                return false;',
+      '            }',
+      '',
+      '            // default back to CPU fast path',
+      '',
+    ].join('\n'),
+  },
   // The tiled kernel computed all 64 rows of its tile however few were queries (the rest zeros):
   // a single query paid 64 times its attention. Only the tile's own rows now; each row's result is
   // the same (simd_gemm accumulates every element alone, in the same order).
