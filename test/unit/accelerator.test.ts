@@ -128,6 +128,15 @@ describe('what make doctor says about the GPU', () => {
     assert.match(line?.fix ?? '', /install the NVIDIA driver.*accelerator\.kind: auto/);
   });
 
+  it('leaves reproducible answers off on a GPU, whose kernels choose by batch size, and on for the CPU', () => {
+    const gpu = facts({ ...linuxNvidia() });
+    const cuda = planWith('', gpu);
+    assert.equal(cuda.accelerator.name, 'cuda');
+    assert.equal(cuda.server.reproducible, false);
+    assert.deepEqual(cuda.server.engineEnv, {});
+    assert.equal(planWith('', facts()).server.reproducible, true);
+  });
+
   it('lists each fact: the card, the toolkit, the Vulkan devices', () => {
     const gpu = facts({ ...linuxNvidia(), ...lavapipe });
     const findings = acceleratorFindings(planWith('', gpu), gpu);

@@ -101,7 +101,8 @@ export interface Plan {
     metrics: boolean;
     /**
      * Temperature 0 gives the same text cold, warm and beside other requests: flash attention on,
-     * every query through one kernel path (llama-cpp/source-patches.ts, fa-batch-invariant).
+     * every query through one kernel path (llama-cpp/source-patches.ts, fa-batch-invariant). The
+     * profile's server.reproducible on the CPU; off on a GPU, whose kernels still choose by batch size.
      */
     reproducible: boolean;
     /** What the engine (ggml) reads from the server's environment, whatever the backend or runtime. */
@@ -245,7 +246,8 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
       nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
       threadsAuto,
-      ...reproducibleSettings(repackSafe, server.reproducible),
+      // The engine's patch makes the CPU's kernels batch-invariant; a GPU's still choose by batch size.
+      ...reproducibleSettings(repackSafe, server.reproducible && accelerator.name === 'cpu'),
       repackSafe,
       parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(models) }),
       apiKey,

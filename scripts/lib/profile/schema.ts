@@ -159,7 +159,7 @@ export const serverSchema = z.strictObject({
   reproducible: z
     .boolean()
     .default(true)
-    .describe("The same request gives the same answer at temperature 0, whether its prompt was cached or not and whatever else the server is doing: every token's attention takes one path in llama.cpp's CPU kernels (the guide's promise, 毎回返答が変わらないように). false: llama.cpp's faster paths by batch shape (make bench reports the cost). The same build, model, device and threads; CPU only: a GPU's kernels still choose by batch size."),
+    .describe("The same request gives the same answer at temperature 0, whether its prompt was cached or not and whatever else the server is doing: every token's attention takes one path in llama.cpp's CPU kernels (the guide's promise, 毎回返答が変わらないように). false: llama.cpp's faster paths by batch shape (make bench reports the cost). The same build, model, device and threads; CPU only: on a GPU it is off (its kernels still choose by batch size) and make smoke-test says so."),
   extra_args: extraArgs.default([]).describe('Raw llama_cpp.server flags, appended last (not those the profile owns: --host, --port, --api_key, ...).'),
 });
 
