@@ -10,7 +10,7 @@ import type { ApiSurface, ToolRoute } from '../scripts/lib/backend/types.ts';
 import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { badRequestsCheck } from './bad-requests.ts';
-import { CheckFailure, expect, knob, skip, type Check } from './report.ts';
+import { CheckFailure, expect, skip, type Check } from './report.ts';
 import { japaneseStreamCheck, reproducibleCheck } from './reproducible.ts';
 
 /** Enough for a call's JSON on a small model; a model that rambles is cut, and the check says so. */
@@ -392,7 +392,7 @@ export async function refused(call: () => Promise<unknown>): Promise<{ status: n
  * output, and the backend's newer endpoints; then the guide's promises (reproducible answers,
  * Japanese streamed, bad requests refused as 4xx), /tokenize, and /metrics where it is on.
  */
-export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: ApiSurface; tokenize: { path: string; field: string }; toolRoute(model: PlanModel): ToolRoute }): Check[] {
+export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: ApiSurface; tokenize: { path: string; field: string }; toolRoute(model: PlanModel): ToolRoute }, triples = 3): Check[] {
   const surface = backend.api;
   const perModel = plan.models.flatMap((model) => {
     const label = plan.models.length > 1 ? ` ${model.alias}` : '';
@@ -405,7 +405,7 @@ export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: Ap
   });
   return [
     ...perModel,
-    ...guidePromiseChecks(plan, client),
+    ...guidePromiseChecks(plan, client, triples),
     tokenizeCheck(plan, backend.tokenize),
     ...(plan.server.metrics ? [metricsCheck(plan)] : []),
   ];
@@ -421,9 +421,8 @@ function notReproducibleBecause(plan: Plan): string {
  * The guide's promises, for its first model: the same answer every time (server.reproducible),
  * Japanese streamed whole, and the client's mistakes answered as its own (once per server).
  */
-function guidePromiseChecks(plan: Plan, client: OpenAI): Check[] {
+function guidePromiseChecks(plan: Plan, client: OpenAI, triples: number): Check[] {
   const alias = plan.model.alias;
-  const triples = knob('SMOKE_REPRODUCIBLE_TRIPLES', 3);
   const reproducible = plan.server.reproducible
     ? reproducibleCheck(client, alias, triples)
     : { name: 'reproducible', run: () => skip(notReproducibleBecause(plan)) };

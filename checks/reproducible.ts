@@ -14,7 +14,7 @@ export interface Answer {
   logprobs?: number[];
 }
 
-const ANSWER_TOKENS = 32;
+const ANSWER_TOKENS = 24;
 
 /** A question as the guide asks it, led by a tag of its own so that its first request finds nothing cached. */
 export function taggedMessages(tag: string): OpenAI.ChatCompletionMessageParam[] {
@@ -51,7 +51,7 @@ export function answerDifference(first: Answer, second: Answer): string | undefi
  * chunk is out (a server of one slot answers `during` after the stream; one of several beside it).
  */
 async function whileAnotherStreams<T>(client: OpenAI, model: string, during: () => Promise<T>): Promise<T> {
-  const stream = await client.chat.completions.create({ model, max_tokens: 48, temperature: 0.7, stream: true, messages: [{ role: 'user', content: 'Tell a long story about a cat in Kyoto.' }] });
+  const stream = await client.chat.completions.create({ model, max_tokens: 24, temperature: 0.7, stream: true, messages: [{ role: 'user', content: 'Tell a long story about a cat in Kyoto.' }] });
   const iterator = stream[Symbol.asyncIterator]();
   await iterator.next();
   const result = during();

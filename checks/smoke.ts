@@ -117,7 +117,8 @@ export function smokeChecks(plan: Plan, options: { notebook: boolean; conformanc
       },
     },
     errorsCheck(client, plan.model),
-    ...(options.conformance ? conformanceChecks(plan, client, backendFor(plan)) : []),
+    // A quick verification (an unchanged re-provision) asks one reproducibility triple, a full run SMOKE_REPRODUCIBLE_TRIPLES.
+    ...(options.conformance ? conformanceChecks(plan, client, backendFor(plan), options.notebook ? knob('SMOKE_REPRODUCIBLE_TRIPLES', 3) : 1) : []),
   ];
   // Several models: each called by its name, on every endpoint, one model after the other
   // (llama_cpp.server swaps the loaded model when a request names another).
