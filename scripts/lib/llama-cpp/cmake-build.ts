@@ -143,6 +143,7 @@ export function cmakeProgramsArtifact(folder: string, programs: readonly string[
             label: `compiling ${programs.join(', ')}`,
             logFile,
             env,
+            writesTo: build,
             progress: (line) => /\[(\d+\/\d+)\]/.exec(line)?.[1]?.replace(/^/, 'step '),
             hint,
           });

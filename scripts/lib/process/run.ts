@@ -8,7 +8,10 @@ import { dirname } from 'node:path';
 import { execa, type Result } from 'execa';
 import { WorkbenchError } from '../errors.ts';
 import { logTail } from './log-tail.ts';
-import { diskFullError, isDiskFull } from '../disk-full.ts';
+import { diskFullError, freeBytes, isDiskFull } from '../disk-full.ts';
+
+/** Free space under which a failed command that writes there is taken to have failed for lack of it. */
+const NEARLY_FULL_BYTES = 8 * 1024 * 1024;
 
 export interface LoggedRunOptions {
   /** What the user is waiting for: "compiling llama.cpp". */
@@ -66,7 +69,10 @@ export async function runLogged(argv: readonly string[], options: LoggedRunOptio
     // A full disk shows only as a line deep in a program's output (a Python traceback, a compiler's
     // "No space left on device"): named as what it is, not as the program's failure.
     const tail = logTail(options.logFile, 25);
-    if (isDiskFull(undefined, tail)) {
+    // Or by what is left: some programs lose the error on the way (binutils' ar, out of space while
+    // writing libllama.a, says "unable to copy file ...; reason: Success").
+    const nearlyFull = options.writesTo !== undefined && (freeBytes(options.writesTo) ?? Infinity) < NEARLY_FULL_BYTES;
+    if (isDiskFull(undefined, tail) || nearlyFull) {
       throw diskFullError(options.writesTo ?? options.cwd ?? process.cwd(), options.label, undefined, result, `what it wrote stays until the next run removes it (the log: ${options.logFile})`);
     }
     throw new WorkbenchError(
