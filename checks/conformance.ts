@@ -411,12 +411,6 @@ export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: Ap
   ];
 }
 
-/** Why answers are not promised to repeat: the profile's choice, or a GPU's kernels. */
-function notReproducibleBecause(plan: Plan): string {
-  if (plan.accelerator.name !== 'cpu') return `served on ${plan.accelerator.name}: its kernels choose by batch size, so a cached prompt or a busy server may change an answer at temperature 0 (server.reproducible covers the CPU's kernels)`;
-  return 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)';
-}
-
 /**
  * The guide's promises, for its first model: the same answer every time (server.reproducible),
  * Japanese streamed whole, and the client's mistakes answered as its own (once per server).
@@ -425,6 +419,6 @@ function guidePromiseChecks(plan: Plan, client: OpenAI, triples: number): Check[
   const alias = plan.model.alias;
   const reproducible = plan.server.reproducible
     ? reproducibleCheck(client, alias, triples)
-    : { name: 'reproducible', run: () => skip(notReproducibleBecause(plan)) };
+    : { name: 'reproducible', run: () => skip(plan.server.notReproducibleBecause ?? 'answers are not promised to repeat here') };
   return [reproducible, japaneseStreamCheck(client, alias, plan.server.reproducible), badRequestsCheck(plan.server.baseUrl, alias, serverApiKey(plan))];
 }

@@ -134,6 +134,8 @@ describe('what make doctor says about the GPU', () => {
     assert.equal(cuda.accelerator.name, 'cuda');
     assert.equal(cuda.server.reproducible, false);
     assert.deepEqual(cuda.server.engineEnv, {});
+    assert.match(cuda.server.notReproducibleBecause ?? '', /^served on cuda: its kernels choose by batch size/);
+    assert.equal(planWith('', facts()).server.notReproducibleBecause, undefined);
     assert.equal(planWith('', facts()).server.reproducible, true);
   });
 

@@ -105,6 +105,8 @@ export interface Plan {
      * profile's server.reproducible on the CPU; off on a GPU, whose kernels still choose by batch size.
      */
     reproducible: boolean;
+    /** Why answers are not promised to repeat (the profile's choice, or a GPU's kernels); undefined when they are. */
+    notReproducibleBecause?: string;
     /** What the engine (ggml) reads from the server's environment, whatever the backend or runtime. */
     engineEnv: Record<string, string>;
     extraArgs: string[];
@@ -248,6 +250,11 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       threadsAuto,
       // The engine's patch makes the CPU's kernels batch-invariant; a GPU's still choose by batch size.
       ...reproducibleSettings(repackSafe, server.reproducible && accelerator.name === 'cpu'),
+      notReproducibleBecause: !server.reproducible
+        ? 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)'
+        : accelerator.name !== 'cpu'
+          ? `served on ${accelerator.name}: its kernels choose by batch size, so a cached prompt or a busy server may change an answer at temperature 0 (server.reproducible covers the CPU's kernels)`
+          : undefined,
       repackSafe,
       parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(models) }),
       apiKey,
@@ -318,7 +325,7 @@ export function profilesDir(repoRoot: string, env: Record<string, string | undef
 export function withReproducible(plan: Plan, reproducible: boolean): Plan {
   return {
     ...plan,
-    server: { ...plan.server, ...reproducibleSettings(plan.server.repackSafe, reproducible) },
+    server: { ...plan.server, ...reproducibleSettings(plan.server.repackSafe, reproducible), notReproducibleBecause: reproducible ? undefined : 'server.reproducible: false (make bench measures both)' },
   };
 }
 
