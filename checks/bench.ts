@@ -12,7 +12,7 @@ import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
 import { knob } from './report.ts';
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 import { planFor } from '../scripts/lib/profile/index.ts';
-import { withReproducible, type Plan } from '../scripts/lib/profile/plan.ts';
+import { withReproducible } from '../scripts/lib/profile/plan.ts';
 import { modelIsListed } from '../scripts/lib/process/readiness.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { isMain, runMain } from '../scripts/lib/step.ts';
@@ -28,6 +28,7 @@ import { summarize } from './bench/stats.ts';
 import { mixedLoad, type MixedLoadResult } from './bench/mixed-load.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
 import { clientFor } from './smoke.ts';
+import type { Plan } from '../scripts/lib/plan/index.ts';
 
 /** A fixed-length prompt, the same every run, for the raw comparison and the concurrency sweep. */
 const FIXED_PROMPT =

@@ -7,11 +7,11 @@
 import OpenAI from 'openai';
 import { LengthFinishReasonError } from 'openai/error';
 import type { ApiSurface, ToolRoute } from '../scripts/lib/backend/types.ts';
-import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { badRequestsCheck } from './bad-requests.ts';
 import { CheckFailure, expect, skip, type Check } from './report.ts';
 import { japaneseStreamCheck, reproducibleCheck } from './reproducible.ts';
+import type { Plan, PlanModel } from '../scripts/lib/plan/index.ts';
 
 /** Enough for a call's JSON on a small model; a model that rambles is cut, and the check says so. */
 const MAX_TOKENS = 96;

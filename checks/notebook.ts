@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { readGgufInfo } from '../scripts/lib/model/gguf.ts';
 import { guideNotebook, NOTEBOOK_NAME } from '../scripts/lib/jupyter/notebook.ts';
-import type { Plan } from '../scripts/lib/profile/plan.ts';
-import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { CheckFailure, expect, knob, smokeTimeoutSeconds, type Check } from './report.ts';
+import type { Plan } from '../scripts/lib/plan/index.ts';
+import { requirePythonEnv } from '../scripts/lib/state/python-env.ts';
 
 interface NotebookCell {
   cell_type: string;

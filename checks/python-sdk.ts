@@ -6,11 +6,11 @@
  */
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { requirePythonEnv } from '../scripts/lib/llama-cpp/python-env.ts';
-import type { Plan } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { WEATHER_TOOLS } from './conformance.ts';
 import { CheckFailure, expect, smokeTimeoutSeconds, type Check } from './report.ts';
+import type { Plan } from '../scripts/lib/plan/index.ts';
+import { requirePythonEnv } from '../scripts/lib/state/python-env.ts';
 
 const SCRIPT = join(import.meta.dirname, 'python-sdk', 'stream_tools.py');
 

@@ -7,7 +7,6 @@ import OpenAI from 'openai';
 import { existsSync } from 'node:fs';
 import { readGgufInfo } from '../scripts/lib/model/gguf.ts';
 import { jupyterToken } from '../scripts/lib/jupyter/jupyter.ts';
-import type { Plan, PlanModel } from '../scripts/lib/profile/plan.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest } from '../scripts/lib/guide.ts';
 import { backendFor } from '../scripts/lib/backend/index.ts';
@@ -15,6 +14,7 @@ import { conformanceChecks, refused } from './conformance.ts';
 import { notebookCheck } from './notebook.ts';
 import { pythonSdkStreamToolsCheck } from './python-sdk.ts';
 import { expect, knob, smokeTimeoutSeconds, type Check } from './report.ts';
+import type { Plan, PlanModel } from '../scripts/lib/plan/index.ts';
 
 /**
  * Enough tokens to see an answer; a quick verification (a warm re-provision) asks for fewer.

@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { backendFor } from './lib/backend/index.ts';
 import { displayPath } from './lib/errors.ts';
-import { updateLock } from './lib/profile/lock-file.ts';
+import { updateLock } from './lib/state/lock-file.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 

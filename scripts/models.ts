@@ -11,10 +11,11 @@ import { displayPath, WorkbenchError } from './lib/errors.ts';
 import { cachedModels, humanBytes, modelsNamed, removeCachedModel, type CachedModel } from './lib/model/cache.ts';
 import { listProfiles } from './lib/profile/load.ts';
 import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
-import { profilesDir, type Plan } from './lib/profile/plan.ts';
+import { profilesDir } from './lib/profile/plan.ts';
 import { runningServers, runtimeFor } from './lib/runtime/index.ts';
 import { describeServing, stateRootOf } from './lib/state/serving.ts';
 import { runMain } from './lib/step.ts';
+import type { Plan } from './lib/plan/index.ts';
 
 /** Every profile that loads (one that does not is no reason to hide the cache). */
 function allPlans(): Plan[] {

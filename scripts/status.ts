@@ -4,11 +4,12 @@ import { jupyterStatus } from './lib/jupyter/jupyter.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
-import { profilesDir, stateRootFor, type Plan } from './lib/profile/plan.ts';
+import { profilesDir, stateRootFor } from './lib/profile/plan.ts';
 import { describeServing, servingRecords } from './lib/state/serving.ts';
 import { formerServers, runningServers, runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';
 import { runMain } from './lib/step.ts';
+import type { Plan } from './lib/plan/index.ts';
 
 export function statusTable(rows: ServiceStatus[]): string {
   const header = ['service', 'pid', 'url', 'running', 'healthy'];

@@ -11,7 +11,7 @@ import { WorkbenchError } from '../../scripts/lib/errors.ts';
 import { BENCH_TOOLS } from '../../scripts/lib/llama-cpp/cmake-build.ts';
 import { freePort } from '../../scripts/lib/process/ports.ts';
 import { baseEnv } from '../../scripts/lib/process/service.ts';
-import type { Plan } from '../../scripts/lib/profile/plan.ts';
+import type { Plan } from '../../scripts/lib/plan/index.ts';
 
 /** llama-bench and llama-batched-bench, built (once, cached) when make bench first needs them. */
 export async function benchTools(plan: Plan): Promise<{ bench: string; batched: string }> {

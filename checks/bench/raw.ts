@@ -9,8 +9,8 @@ import { execa } from 'execa';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
 import { benchPython } from '../../scripts/lib/backend/llama-cpp-python/bench-env.ts';
 import { REPO_ROOT } from '../../scripts/lib/profile/index.ts';
-import type { Plan } from '../../scripts/lib/profile/plan.ts';
 import type { Message, RunMeasure } from './measure.ts';
+import type { Plan } from '../../scripts/lib/plan/index.ts';
 
 /** The same prompt, tagged with its run number (see bench.ts). */
 type Tag = (messages: Message[], run: number) => Message[];

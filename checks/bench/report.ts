@@ -1,9 +1,9 @@
 /** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
 import type { MixedLoadResult } from './mixed-load.ts';
-import type { BackendName } from '../../scripts/lib/backend/index.ts';
 import type { BatchedLimit, CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
+import type { BackendName } from '../../scripts/lib/plan/index.ts';
 
 export interface MetricSummaries {
   ttftMs: Summary;

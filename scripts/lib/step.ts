@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { argv, spinner } from 'zx';
 import { formatError } from './errors.ts';
 import type { Preview, StepResult } from './outcome.ts';
-import type { Plan } from './profile/plan.ts';
 import { planFor, profileName, REPO_ROOT } from './profile/index.ts';
 import { resolveModelSources } from './model/resolve.ts';
 import { withProfileLock } from './state/lock.ts';
+import type { Plan } from './plan/index.ts';
 
 export type { Outcome, Preview, StepResult } from './outcome.ts';
 

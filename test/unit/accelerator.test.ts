@@ -5,12 +5,13 @@ import { describe, it } from 'node:test';
 import { chooseAccelerator, type AcceleratorProfile } from '../../scripts/lib/accelerator/choose.ts';
 import { cudaArchitectures, driverAtLeast } from '../../scripts/lib/accelerator/cuda/index.ts';
 import { chooseCudaToolkit } from '../../scripts/lib/accelerator/cuda/toolkit.ts';
-import { NO_GPU_FACTS, parseNvidiaSmi, parseVulkanSummary, readGpuFacts, type GpuFacts } from '../../scripts/lib/accelerator/facts.ts';
+import { NO_GPU_FACTS, parseNvidiaSmi, parseVulkanSummary, readGpuFacts } from '../../scripts/lib/accelerator/facts.ts';
 import { offloadVerdict, readOffload } from '../../scripts/lib/accelerator/offload.ts';
 import { acceleratorFindings } from '../../scripts/lib/doctor/preflight.ts';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
 import { profilesWith, tempDir } from '../helpers.ts';
+import type { GpuFacts } from '../../scripts/lib/plan/index.ts';
 
 const H200 = { name: 'NVIDIA H200', computeCap: '9.0', memoryMiB: 143771, driver: '580.159.04' };
 const RTX = { name: 'NVIDIA GeForce RTX 4070 Laptop GPU', computeCap: '8.9', memoryMiB: 8188, driver: '581.15' };

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { lockDrift } from '../../scripts/lib/llama-cpp/python-lock.ts';
-import { readLock, requirementsFromReport, updateLock } from '../../scripts/lib/profile/lock-file.ts';
+import { lockDrift } from '../../scripts/lib/python-env/lock.ts';
+import { readLock, requirementsFromReport, updateLock } from '../../scripts/lib/state/lock-file.ts';
 import { tempDir } from '../helpers.ts';
 
 const item = (name: string, version: string, sha256?: string) => ({ metadata: { name, version }, download_info: { archive_info: { hashes: sha256 ? { sha256 } : {} } } });

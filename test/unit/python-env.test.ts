@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan, sharedEnvName } from '../../scripts/lib/profile/plan.ts';
-import { chooseManager, condaArgv, readPythonEnv } from '../../scripts/lib/llama-cpp/python-env.ts';
+import { chooseManager, condaArgv } from '../../scripts/lib/python-env/index.ts';
 import { removeAbandonedPartials } from '../../scripts/lib/state/partials.ts';
 import { REPO_ROOT, tempDir } from '../helpers.ts';
+import { readPythonEnv } from '../../scripts/lib/state/python-env.ts';
 
 const planOf = (name: string) => resolvePlan(loadProfile(name, join(REPO_ROOT, 'env')), { repoRoot: REPO_ROOT, env: { HOME: '/h' }, arch: 'x86_64' });
 

@@ -8,10 +8,11 @@ import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { NO_GPU_FACTS } from '../../scripts/lib/accelerator/facts.ts';
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
-import { resolvePlan, type Plan } from '../../scripts/lib/profile/plan.ts';
+import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
 import { previewRendered, renderProfile, writeRendered } from '../../scripts/lib/render/render.ts';
 import { BASHRC_BEGIN, BASHRC_END } from '../../scripts/lib/render/shell-block.ts';
 import { FIXED_ENV, profilesWith, REPO_ROOT, tempDir } from '../helpers.ts';
+import type { Plan } from '../../scripts/lib/plan/index.ts';
 
 const GOLDEN = join(REPO_ROOT, 'test', 'golden');
 

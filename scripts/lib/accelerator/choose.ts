@@ -12,9 +12,9 @@
  *   or NVIDIA's runtime hook, /dev/dri); the image is built for what is chosen.
  */
 import { WorkbenchError } from '../errors.ts';
-import type { GpuFacts } from './facts.ts';
 import { acceleratorNamed, AUTO_ORDER } from './index.ts';
-import type { AcceleratorName, AcceleratorSettings, ContainerDevice, DeviceVerdict } from './types.ts';
+import type { AcceleratorSettings, DeviceVerdict } from './types.ts';
+import type { AcceleratorChoice, AcceleratorName, ContainerDevice, GpuFacts } from '../plan/index.ts';
 
 export interface AcceleratorProfile extends AcceleratorSettings {
   kind: 'auto' | AcceleratorName;
@@ -22,28 +22,6 @@ export interface AcceleratorProfile extends AcceleratorSettings {
   required: boolean;
   /** Where the server runs: an image is built for the choice, and a container must reach the device. */
   runtime: 'native' | 'container';
-}
-
-export interface AcceleratorChoice {
-  requested: 'auto' | AcceleratorName;
-  /** What is built and served. */
-  name: AcceleratorName;
-  device: string;
-  why: string;
-  /** A GPU was named and is required: a server that ends up on the CPU is a failure. */
-  required: boolean;
-  /** `-ngl`: auto (llama.cpp fits what the device's memory holds) or a number; none for a CPU build. */
-  gpuLayers?: 'auto' | number;
-  cmakeArgs: string[];
-  /** Part of the build key beside the CMake flags: the toolkit a build used (an image's own, in a container). */
-  toolchainKey: string;
-  /** The device a container is given (none for the CPU, nor for lavapipe, which the image has). */
-  containerDevice?: ContainerDevice;
-  deviceMemoryMiB?: number;
-  /** What the server's environment needs to reach the device (GGML_VK_VISIBLE_DEVICES for lavapipe). */
-  serverEnv: Record<string, string>;
-  /** Asked for, required, and this machine cannot run it: nothing is built; the message and fix. */
-  blocked?: { missing: string; fix: string };
 }
 
 export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts): AcceleratorChoice {

@@ -11,43 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { headersSuffice, headerVersion, SYSTEM_HEADER } from './vulkan/headers.ts';
-
-export interface NvidiaGpu {
-  name: string;
-  /** "9.0" */
-  computeCap: string;
-  memoryMiB: number;
-  driver: string;
-}
-
-export type VulkanDeviceType = 'discrete' | 'integrated' | 'virtual' | 'cpu' | 'other';
-
-export interface VulkanDevice {
-  name: string;
-  type: VulkanDeviceType;
-  driver: string;
-  apiVersion: string;
-}
-
-export interface CudaToolkit {
-  root: string;
-  nvcc: string;
-  version: string;
-  /** libcublas in the toolkit (the machine image's /usr/local/cuda has none; PyPI's wheel has it). */
-  cublas: boolean;
-}
-
-export interface GpuFacts {
-  /** /dev/nvidia0, /dev/nvidia1, ... (Linux driver) */
-  nvidiaNodes: string[];
-  wsl: { dxg: boolean; libcuda?: string };
-  nvidiaSmi: { path?: string; gpus: NvidiaGpu[]; error?: string };
-  /** headers: the machine's vulkan_core.h, its version and whether this llama.cpp compiles with it. */
-  vulkan: { vulkaninfo?: string; devices: VulkanDevice[]; icdFiles: string[]; error?: string; headers?: { version?: number; suffice: boolean } };
-  cudaToolkits: CudaToolkit[];
-  /** cdiSpec: podman's route to the card; nvidiaRuntime: docker's (--gpus needs NVIDIA's runtime hook); dri: Vulkan GPUs. */
-  container: { cdiSpec?: string; nvidiaRuntime?: string; dri: boolean };
-}
+import type { CudaToolkit, GpuFacts, NvidiaGpu, VulkanDevice, VulkanDeviceType } from '../plan/index.ts';
 
 export const NO_GPU_FACTS: GpuFacts = {
   nvidiaNodes: [],

@@ -1,8 +1,9 @@
 /** The one place an accelerator's name picks its module. */
 import { cpuAccelerator } from './cpu/index.ts';
 import { cudaAccelerator } from './cuda/index.ts';
-import type { Accelerator, AcceleratorName } from './types.ts';
+import type { Accelerator } from './types.ts';
 import { vulkanAccelerator } from './vulkan/index.ts';
+import type { AcceleratorName } from '../plan/index.ts';
 
 const ACCELERATORS: Record<AcceleratorName, Accelerator> = { cpu: cpuAccelerator, cuda: cudaAccelerator, vulkan: vulkanAccelerator };
 

@@ -6,8 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { WorkbenchError } from '../errors.ts';
-import type { Plan } from '../profile/plan.ts';
-import type { AcceleratorChoice } from './choose.ts';
+import type { AcceleratorChoice, Plan } from '../plan/index.ts';
 
 /** The loading report is at the head of the server's log (each start begins a new one). */
 export function readOffloadFromLog(file: string, bytes = 256 * 1024): OffloadReport {

@@ -1,11 +1,9 @@
+import type { AcceleratorName, ContainerDevice, Finding, GpuFacts, ImageToolchain, Plan } from '../plan/index.ts';
 /**
  * An accelerator llama.cpp is built for and serves on: the CPU, CUDA (NVIDIA) or Vulkan (any GPU
  * with a Vulkan driver, Mesa's lavapipe included). One folder each; `accelerator/index.ts` is the
  * one place a name picks one, `choose.ts` the one place `auto` and the fallback are decided.
  */
-import type { Finding } from '../doctor/finding.ts';
-import type { Plan } from '../profile/plan.ts';
-import type { GpuFacts } from './facts.ts';
 
 export interface BuildToolchain {
   configureArgs: string[];
@@ -13,11 +11,6 @@ export interface BuildToolchain {
 }
 
 export const NO_TOOLCHAIN: BuildToolchain = { configureArgs: [], env: {} };
-
-export type AcceleratorName = 'cpu' | 'cuda' | 'vulkan';
-
-/** NVIDIA's GPUs (CDI for podman, the NVIDIA runtime for docker) or the DRI render nodes (Vulkan). */
-export type ContainerDevice = 'nvidia' | 'dri';
 
 /** A device to run on, or the first link that is missing and how to mend it. */
 export type DeviceVerdict =
@@ -28,25 +21,6 @@ export type DeviceVerdict =
 export type ContainerAccess =
   | { usable: true; containerDevice?: ContainerDevice; serverEnv?: Record<string, string> }
   | { usable: false; missing: string; fix: string };
-
-/**
- * What an image needs for an accelerator, beside the CPU image: Debian packages, the toolkit
- * fetched in the build stage (as the host's cache holds it), the CMake flags naming where, and
- * the libraries the serving stage keeps. The paths are the image's own, fixed, so they are part
- * of what is built and the key says which toolkit.
- */
-export interface ImageToolchain {
-  buildPackages: string[];
-  runtimePackages: string[];
-  /** Shell (one line, every value quoted) run in the build stage before the compile. */
-  fetch?: string;
-  configureArgs: string[];
-  /** Directories the serving stage copies from the build stage and adds to ld.so's path. */
-  runtimeLibraryDirs: string[];
-  /** Shell patterns of the files in those directories it keeps (cudart and cuBLAS, not nvcc). */
-  runtimeLibraries: string[];
-  toolchainKey: string;
-}
 
 export interface AcceleratorSettings {
   /** `accelerator.cuda_architectures`: "auto" (the detected cards) or "86;89". */

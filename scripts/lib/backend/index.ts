@@ -1,10 +1,10 @@
 /** The serving backends by name: the one place a profile's `server.backend` picks one. */
-import type { Plan } from '../profile/plan.ts';
 import { llamaCppPythonBackend } from './llama-cpp-python/index.ts';
 import { llamaServerBackend } from './llama-server/index.ts';
-import type { BackendName, ServingBackend } from './types.ts';
+import type { ServingBackend } from './types.ts';
+import type { BackendName, Plan } from '../plan/index.ts';
 
-export type { BackendName, ServerCommand, ServingBackend } from './types.ts';
+export type { ServingBackend } from './types.ts';
 
 // A function, not a constant: the backends import the plan's types and helpers that import this
 // module back, so the table is built when first asked, after every module has loaded.

@@ -7,15 +7,7 @@
  */
 import type { BuildArtifact } from '../llama-cpp/artifact.ts';
 import type { Facts } from '../fingerprint.ts';
-import type { Plan, PlanModel } from '../profile/plan.ts';
-
-export type BackendName = 'llama-cpp-python' | 'llama-server';
-
-export interface ServerCommand {
-  argv: string[];
-  /** Files it reads at start (several models: a config or a preset file), written just before. */
-  files: { path: string; text: string }[];
-}
+import type { BackendName, Plan, PlanModel, ServerCommand } from '../plan/index.ts';
 
 /** What the plan needs to know before it exists: the profile's server settings, the machine's cores. */
 export interface BackendChoices {

@@ -10,7 +10,6 @@ import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { jupyterToken } from '../jupyter/jupyter.ts';
-import type { Plan } from '../profile/plan.ts';
 import { jupyterAnswers, waitUntil } from '../process/readiness.ts';
 import { runLogged, which } from '../process/run.ts';
 import { buildSpec, ensureImage, imageTags, tagImage } from '../runtime/image.ts';
@@ -18,6 +17,7 @@ import { readyTimeoutMs } from '../process/service.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import type { StepResult } from '../step.ts';
 import { rendered, requireModel, waitForServer } from './shared.ts';
+import type { Plan } from '../plan/index.ts';
 
 /**
  * The compose program for this engine: docker's compose plugin (v2) when it answers, else

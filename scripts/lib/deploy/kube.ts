@@ -9,12 +9,12 @@ import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { runLogged } from '../process/run.ts';
-import type { Plan } from '../profile/plan.ts';
 import { ensureImage } from '../runtime/image.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import type { StepResult } from '../step.ts';
 import { rendered, requireModel, waitForServer } from './shared.ts';
+import type { Plan } from '../plan/index.ts';
 
 function requirePodman(engine: ContainerEngine): void {
   if (engine.name !== 'podman') {

@@ -4,9 +4,9 @@ import type { ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { modelIsListed, waitUntil } from '../process/readiness.ts';
 import { readyTimeoutMs } from '../process/service.ts';
-import type { Plan } from '../profile/plan.ts';
 import { freshlyRendered } from '../render/render.ts';
 import { serverApiKey } from '../state/secrets.ts';
+import type { Plan } from '../plan/index.ts';
 
 export function rendered(plan: Plan, file: string): string {
   if (plan.models.length > 1) {

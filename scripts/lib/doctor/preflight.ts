@@ -5,22 +5,20 @@
 import { existsSync, statfsSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { dirname } from 'node:path';
-import type { Finding } from './finding.ts';
-import { gpuFacts, type GpuFacts } from '../accelerator/facts.ts';
+import { gpuFacts } from '../accelerator/facts.ts';
 import { acceleratorNamed, AUTO_ORDER } from '../accelerator/index.ts';
 import { platformFacts, wslVersion, type PlatformFacts } from './platform.ts';
 import { wslFindings } from './wsl.ts';
 import { jupyterStatus } from '../jupyter/jupyter.ts';
-import type { Plan } from '../profile/plan.ts';
 import { probePort, unusablePort } from '../process/ports.ts';
 import type { Health } from '../process/service.ts';
-import { findCondaTool } from '../llama-cpp/python-env.ts';
+import { findCondaTool } from '../python-env/index.ts';
 import { backendFor } from '../backend/index.ts';
 import { tryOutput, which } from '../process/run.ts';
 import { formerServers, runtimeFor } from '../runtime/index.ts';
 import { heldByOtherProfile, otherProfileOnPort, stateRootOf } from '../state/serving.ts';
+import type { Finding, GpuFacts, Plan } from '../plan/index.ts';
 
-export type { Finding } from './finding.ts';
 
 const GB = 1024 ** 3;
 

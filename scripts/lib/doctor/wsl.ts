@@ -5,7 +5,7 @@
  * `wsl --shutdown` (#4636, #5211; mirrored networking avoids it), /mnt/c goes through the 9P
  * bridge, and the VM gets only part of the PC's memory (%UserProfile%\.wslconfig sets it).
  */
-import type { Finding } from './preflight.ts';
+import type { Finding } from '../plan/index.ts';
 import { wslVersion, type PlatformFacts } from './platform.ts';
 
 export interface WslContext {

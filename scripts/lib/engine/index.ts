@@ -3,11 +3,11 @@
  * container.engine, else docker whose daemon answers, else podman; an error lists what was tried.
  */
 import { WorkbenchError } from '../errors.ts';
-import type { Plan } from '../profile/plan.ts';
 import { which } from '../process/run.ts';
 import { DOCKER_DEVICES, dockerEngine } from './docker.ts';
 import { PODMAN_DEVICES, podmanEngine } from './podman.ts';
 import type { ContainerEngine, DeviceSpelling } from './types.ts';
+import type { Plan } from '../plan/index.ts';
 
 const ENGINES: Record<ContainerEngine['name'], (binary: string) => ContainerEngine> = {
   docker: dockerEngine,

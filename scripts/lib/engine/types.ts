@@ -1,4 +1,4 @@
-import type { ContainerDevice } from '../accelerator/types.ts';
+import type { ContainerDevice } from '../plan/index.ts';
 
 /**
  * One interface for container engines (as RamaLama's engine.py): callers never branch on which

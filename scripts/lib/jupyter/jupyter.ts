@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { argvFacts, secretFact, envFacts, sha256Hex } from '../fingerprint.ts';
-import { expectedPythonEnv, readPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
+import { expectedPythonEnv } from '../python-env/index.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 import { thisWsl } from '../doctor/platform.ts';
 import { currentBootId, readRecord, stopService } from '../process/background.ts';
@@ -14,12 +14,13 @@ import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';
 import { jupyterAnswers } from '../process/readiness.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
-import type { Plan } from '../profile/plan.ts';
 import type { ServiceStatus } from '../runtime/types.ts';
 import { writeFileAtomic, type WriteOutcome } from '../atomic-write.ts';
 import { statePaths } from '../state/paths.ts';
 import { ensureSecret, NEW_SECRET, peekSecret, serverApiKey } from '../state/secrets.ts';
 import { guideNotebook, NOTEBOOK_NAME } from './notebook.ts';
+import type { Plan } from '../plan/index.ts';
+import { readPythonEnv, requirePythonEnv } from '../state/python-env.ts';
 
 export function jupyterToken(plan: Plan): string {
   return ensureSecret(plan.jupyter.tokenFile).value;

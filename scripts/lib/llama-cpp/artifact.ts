@@ -7,11 +7,10 @@
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
-import type { LlamaCppLock } from '../profile/lock-file.ts';
-import type { Plan } from '../profile/plan.ts';
 import { removeAbandonedPartials } from '../state/partials.ts';
 import { buildPython, downloadSdist } from './sdist.ts';
 import { diskFullError, isDiskFull } from '../disk-full.ts';
+import type { LlamaCppLock, Plan } from '../plan/index.ts';
 
 /** A build the host keeps in the cache, keyed by what it is made of. */
 export interface BuildArtifact {

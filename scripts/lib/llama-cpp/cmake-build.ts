@@ -13,18 +13,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
 import { sha256Hex } from '../fingerprint.ts';
 import { runLogged, which } from '../process/run.ts';
-import type { Plan } from '../profile/plan.ts';
 import { withLock } from '../state/lock.ts';
 import { statePaths } from '../state/paths.ts';
 import { assertAcceleratorUsable } from '../accelerator/choose.ts';
 import { acceleratorNamed } from '../accelerator/index.ts';
 import { compilerCacheEnv } from './compiler-cache.ts';
-import type { LlamaCppLock } from '../profile/lock-file.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from './artifact.ts';
 import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
 import { applySourcePatches, patchKey, SOURCE_PATCHES } from './source-patches.ts';
 import { unpackSdist } from './sdist.ts';
 import { blasCmakeArgs } from './versions.ts';
+import type { LlamaCppLock, Plan } from '../plan/index.ts';
 
 export function llamaCppCmakeArgs(plan: Plan): string[] {
   return [

@@ -14,7 +14,7 @@
  * fresh tree, a clean machine provisioned from a shared cache) recompiles only what differs.
  */
 import { join } from 'node:path';
-import type { Plan } from '../profile/plan.ts';
+import type { Plan } from '../plan/index.ts';
 
 export function compilerCacheDir(plan: Plan): string {
   return join(plan.paths.cacheDir, 'ccache');

@@ -5,9 +5,8 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
-import { readLock, type LlamaCppLock } from '../profile/lock-file.ts';
+import { readLock } from '../state/lock-file.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
-import type { Plan } from '../profile/plan.ts';
 import { statePaths } from '../state/paths.ts';
 
 /** The python that makes the build venv: the profile's version when installed, else python3. */
@@ -103,6 +102,7 @@ with tarfile.open(sdist) as tar:
     except TypeError:  # Python before 3.11.4 has no extraction filters
         tar.extractall(dest, members=members)
 `;
+import type { LlamaCppLock, Plan } from '../plan/index.ts';
 
 /**
  * The sdist unpacked into `dest` (all of it, or only what is below `below`, such as

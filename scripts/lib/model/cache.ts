@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLock } from '../profile/lock-file.ts';
-import type { Plan } from '../profile/plan.ts';
+import { readLock } from '../state/lock-file.ts';
+import type { Plan } from '../plan/index.ts';
 
 export interface CachedModel {
   id: string;

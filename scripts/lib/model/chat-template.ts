@@ -8,13 +8,7 @@
  * and the header of a 7B model holds megabytes of vocabulary before it.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-
-export interface ChatTemplateFacts {
-  /** A llama-cpp-python chat_format name (chatml, llama-2, gemma, ...), or none when no family matches. */
-  family?: string;
-  /** The template itself renders `tools` (llama.cpp's own parser then answers them with it). */
-  describesTools: boolean;
-}
+import type { ChatTemplateFacts } from '../plan/index.ts';
 
 /**
  * Families by the markers their templates write (the tokens each family's turns are made of).

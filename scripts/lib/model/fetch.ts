@@ -7,14 +7,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { dirname, join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
-import { readLock } from '../profile/lock-file.ts';
+import { readLock } from '../state/lock-file.ts';
 import type { Preview } from '../outcome.ts';
-import type { Plan, PlanModel } from '../profile/plan.ts';
 import { diskFullError, isDiskFull } from '../disk-full.ts';
 import { checkModelFile } from './gguf.ts';
 import { sha256OfFile } from './sha256.ts';
 import { modelId } from './transport/source.ts';
 import { transportFor } from './transport/index.ts';
+import type { Plan, PlanModel } from '../plan/index.ts';
 
 
 /** The sha256 of a file, remembered beside it (keyed by size and mtime) so re-runs skip hashing 4 GB. */

@@ -6,11 +6,12 @@
  */
 import { join } from 'node:path';
 import { isWorkbenchError } from '../errors.ts';
-import { readLock, updateLock, type LockedModel } from '../profile/lock-file.ts';
+import { readLock, updateLock } from '../state/lock-file.ts';
 import { loadProfile } from '../profile/load.ts';
 import { profilesDir } from '../profile/plan.ts';
 import { transportFor } from './transport/index.ts';
 import { modelId, parseModelSource } from './transport/source.ts';
+import type { LockedModel } from '../plan/index.ts';
 
 /**
  * Looks up the profile's unpinned hf: models. `pin: true` records them in the lock file (provision,

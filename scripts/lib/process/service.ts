@@ -10,13 +10,13 @@ import { WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
 import { isPortFree } from './ports.ts';
-import type { Plan } from '../profile/plan.ts';
 import { isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
 import { logTail } from './log-tail.ts';
 import { waitUntil } from './readiness.ts';
 import { isStopped } from '../state/process-identity.ts';
 import { heldByOtherProfile, otherProfileOnPort, stateRootOf } from '../state/serving.ts';
 import { openConnections, portHolders } from './sockets.ts';
+import type { Plan } from '../plan/index.ts';
 
 /** Settings the services would also read from the environment are never inherited. */
 export function baseEnv(extra: Record<string, string | undefined>): Record<string, string> {

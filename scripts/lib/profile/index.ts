@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { arch as nodeArch, availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readLock, type LockedModel } from './lock-file.ts';
+import { readLock } from '../state/lock-file.ts';
 import { loadProfile } from './load.ts';
 import { gpuFacts } from '../accelerator/facts.ts';
 import { readChatTemplate } from '../model/chat-template.ts';
-import { profilesDir, resolvePlan, type Plan, type PlanContext } from './plan.ts';
+import { profilesDir, resolvePlan, type PlanContext } from './plan.ts';
 import { statePaths } from '../state/paths.ts';
+import type { LockedModel, Plan } from '../plan/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 

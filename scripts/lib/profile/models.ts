@@ -1,42 +1,11 @@
 /** Each model of a profile (`model`, then `extra_models`) resolved: where it comes from, where it is kept, how it is served. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { detectChatFamily, type ChatTemplateFacts } from '../model/chat-template.ts';
+import { detectChatFamily } from '../model/chat-template.ts';
 import { modelFileName } from '../model/transport/index.ts';
-import { modelId, parseModelSource, type ModelSource } from '../model/transport/source.ts';
-import type { LockedModel } from './lock-file.ts';
+import { modelId, parseModelSource } from '../model/transport/source.ts';
 import type { Profile } from './schema.ts';
-
-export interface PlanModel {
-  id: string;
-  source: ModelSource;
-  /** model.source and model.file as the profile wrote them (the lock-file key). */
-  sourceText: string;
-  fileField?: string;
-  fileName: string;
-  path: string;
-  sha256?: string;
-  sha256Origin: 'profile' | 'lock' | 'none';
-  alias: string;
-  /** The chat format it is served with: the profile's, or its GGUF template's family (chat_format: auto). */
-  chatFormat?: string;
-  /**
-   * Where chatFormat comes from: the profile named it; detected from the GGUF's template; the
-   * model's own template is used as it is (it describes tools, or no family of ours matches);
-   * pending: the file is not here yet (decided once it is fetched).
-   */
-  chatFormatFrom: 'profile' | 'detected' | 'model' | 'pending';
-  /** What the GGUF's own template is, when the file was here to read. */
-  chatTemplate?: ChatTemplateFacts;
-  nCtx: number;
-  pooling: 'mean' | 'cls' | 'last';
-  sizeMb?: number;
-  /**
-   * hf: what the repo's file list resolved the source to (env/<profile>.lock.json): the commit,
-   * and every file of the model, the first at `path`, the others (a split GGUF's parts) beside it.
-   */
-  resolved?: { revision: string; parts: { path: string; fileName: string; size: number; sha256: string }[] };
-}
+import type { LockedModel, PlanModel } from '../plan/index.ts';
 
 /** The largest model's size (parallel slots are sized for it); undefined when one is unknown. */
 export function largestSizeMb(models: PlanModel[]): number | undefined {

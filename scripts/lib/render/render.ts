@@ -11,9 +11,9 @@ import { composeDeviceSpelling } from '../engine/index.ts';
 import { podmanKubeLimits } from '../engine/podman.ts';
 import type { Preview } from '../outcome.ts';
 import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../atomic-write.ts';
-import type { Plan } from '../profile/plan.ts';
 import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
 import { dockerJson, shellQuote, shellWords, yamlValue } from './quote.ts';
+import type { Plan } from '../plan/index.ts';
 
 export interface RenderedFile {
   /** Relative to the build directory. */

@@ -17,12 +17,12 @@ import type { Preview } from '../outcome.ts';
 import { healthEndpointOk, modelIsListed, waitUntil } from '../process/readiness.ts';
 import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../process/service.ts';
 import { openConnections } from '../process/sockets.ts';
-import type { Plan } from '../profile/plan.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { statePaths } from '../state/paths.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import { ensureImage, imageTags } from './image.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
+import type { Plan } from '../plan/index.ts';
 
 const LABEL_PROFILE = 'io.llm-workbench.profile';
 const LABEL_FINGERPRINT = 'io.llm-workbench.fingerprint';

@@ -11,9 +11,9 @@ import { compilerCacheDir, IMAGE_COMPILER_CACHE } from '../llama-cpp/compiler-ca
 import type { BuildSpec, ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Preview, StepResult } from '../outcome.ts';
-import type { Plan } from '../profile/plan.ts';
-import { readLock, updateLock } from '../profile/lock-file.ts';
+import { readLock, updateLock } from '../state/lock-file.ts';
 import { freshlyRendered, renderProfile } from '../render/render.ts';
+import type { Plan } from '../plan/index.ts';
 
 /** The image tags for the rendered build context: one by content hash, one by profile name. */
 export function imageTags(plan: Plan): { byHash: string; byProfile: string } {

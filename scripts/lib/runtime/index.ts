@@ -1,12 +1,12 @@
 /** Picks the runtime a plan asks for, and finds the servers of the runtimes it no longer asks for. */
 import { existsSync } from 'node:fs';
 import { engineAt } from '../engine/index.ts';
-import type { Plan } from '../profile/plan.ts';
 import { isProcessAlive } from '../state/process-identity.ts';
 import { servingRecords, writeServingRecord, type ServingHandle, type ServingRecord } from '../state/serving.ts';
 import { containerRuntime } from './container.ts';
 import { nativeRuntime } from './native.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
+import type { Plan } from '../plan/index.ts';
 
 const RUNTIMES: Record<Plan['runtime'], ServerRuntime> = {
   native: nativeRuntime,

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { backendFor } from '../backend/index.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { argvFacts, envFacts, secretFact, type Facts } from '../fingerprint.ts';
-import { expectedPythonEnv, requirePythonEnv } from '../llama-cpp/python-env.ts';
+import { expectedPythonEnv } from '../python-env/index.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
 import { thisWsl } from '../doctor/platform.ts';
@@ -18,10 +18,11 @@ import { logTail } from '../process/log-tail.ts';
 import { healthEndpointOk, modelsAreLoaded } from '../process/readiness.ts';
 import { offloadVerdict, readOffloadFromLog, verifyOffload } from '../accelerator/offload.ts';
 import { baseEnv, ensureBackgroundService, previewBackgroundService, serviceHealth, type BackgroundService } from '../process/service.ts';
-import type { Plan } from '../profile/plan.ts';
 import { statePaths } from '../state/paths.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
+import type { Plan } from '../plan/index.ts';
+import { requirePythonEnv } from '../state/python-env.ts';
 
 export interface NativeServerInputs {
   argv: string[];

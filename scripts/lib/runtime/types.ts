@@ -1,9 +1,9 @@
 /** One interface per way of running the model server: a new runtime is one new file. */
-import type { Plan } from '../profile/plan.ts';
 import type { Health } from '../process/service.ts';
 import type { Stopped } from '../process/why-stopped.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 import type { ServingHandle } from '../state/serving.ts';
+import type { Plan } from '../plan/index.ts';
 
 export interface ServiceStatus {
   service: string;

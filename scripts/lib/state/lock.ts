@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { WorkbenchError } from '../errors.ts';
 import { isProcessAlive, processStartTime } from './process-identity.ts';
-import type { Plan } from '../profile/plan.ts';
 import { ensureStateDir, statePaths } from './paths.ts';
+import type { Plan } from '../plan/index.ts';
 
 export interface LockHolder {
   pid: number;

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../profile/plan.ts';
+import type { Plan } from '../plan/index.ts';
 
 export function statePaths(plan: Plan) {
   const dir = plan.paths.stateDir;

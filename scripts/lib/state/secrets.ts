@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { WorkbenchError } from '../errors.ts';
-import type { Plan } from '../profile/plan.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
+import type { Plan } from '../plan/index.ts';
 
 /** Reads a secret file, creating it with a random value (0600) the first time. */
 export function ensureSecret(file: string): { value: string; created: boolean } {

@@ -3,11 +3,10 @@
  * libcuda in /usr/lib/wsl/lib). Built with the machine's CUDA toolkit when it has cuBLAS, else
  * with CUDA 13.0 from PyPI's wheels (cuda/toolkit.ts): no registry, no nvidia/cuda base image.
  */
-import type { Finding } from '../../doctor/finding.ts';
-import type { GpuFacts } from '../facts.ts';
 import type { Accelerator } from '../types.ts';
 import { gpuFacts } from '../facts.ts';
 import { chooseCudaToolkit, cudaBuildToolchain, IMAGE_CUDA } from './toolkit.ts';
+import type { Finding, GpuFacts } from '../../plan/index.ts';
 
 /** Architectures built when no card is there to ask (a build for another machine, CI): Turing onwards, CUDA 13's range. */
 export const STATED_ARCHITECTURES = '75;80;86;89;90;120';

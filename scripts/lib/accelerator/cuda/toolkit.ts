@@ -9,10 +9,9 @@ import { dirname, join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { sha256Hex } from '../../fingerprint.ts';
 import { runLogged } from '../../process/run.ts';
-import type { Plan } from '../../profile/plan.ts';
-import type { CudaToolkit, GpuFacts } from '../facts.ts';
 import { shellQuote, shellWords } from '../../render/quote.ts';
-import type { BuildToolchain, ImageToolchain } from '../types.ts';
+import type { BuildToolchain } from '../types.ts';
+import type { CudaToolkit, GpuFacts, ImageToolchain, Plan } from '../../plan/index.ts';
 
 /** The CUDA 13.0 wheels, pinned together (nvcc 13.0.88 with its own crt and NVVM). */
 export const CUDA_WHEELS = [

@@ -12,7 +12,7 @@ import { WorkbenchError } from '../../errors.ts';
 import { sha256Hex } from '../../fingerprint.ts';
 import { runLogged, which } from '../../process/run.ts';
 import { shellQuote } from '../../render/quote.ts';
-import type { ImageToolchain } from '../types.ts';
+import type { ImageToolchain } from '../../plan/index.ts';
 
 /** What this llama.cpp needs of the headers (a macro vulkan_core.h defines for the extension). */
 export const NEEDED_EXTENSION = 'VK_EXT_layer_settings';

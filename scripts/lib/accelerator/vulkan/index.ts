@@ -3,14 +3,13 @@
  * headers and glslc. Mesa's lavapipe is a Vulkan device on the CPU: a real device that a profile
  * may name (CI serves on it), never what `auto` picks, since llama.cpp's CPU code is faster.
  */
-import type { Finding } from '../../doctor/finding.ts';
-import type { GpuFacts, VulkanDevice } from '../facts.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { runLogged, which } from '../../process/run.ts';
 import { NO_TOOLCHAIN, type Accelerator } from '../types.ts';
 import { ensureNewerHeaders, headersSuffice, IMAGE_VULKAN, NEWER_HEADERS } from './headers.ts';
+import type { Finding, GpuFacts, VulkanDevice } from '../../plan/index.ts';
 
 const INSTALL_BUILD = 'Debian/Ubuntu: sudo apt-get install libvulkan-dev glslc spirv-headers';
 const SPIRV_HEADERS = '/usr/share/cmake/SPIRV-Headers/SPIRV-HeadersConfig.cmake';

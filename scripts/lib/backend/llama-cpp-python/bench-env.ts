@@ -5,12 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPythonEnv } from '../../llama-cpp/python-env.ts';
 import { hostBuildPython } from '../../llama-cpp/sdist.ts';
 import { runLogged, tryOutput } from '../../process/run.ts';
-import type { Plan } from '../../profile/plan.ts';
 import { statePaths } from '../../state/paths.ts';
 import { WHEEL_BUILD, wheelDir, wheelKey } from './wheel.ts';
+import type { Plan } from '../../plan/index.ts';
+import { readPythonEnv } from '../../state/python-env.ts';
 
 const IMPORTS = 'import llama_cpp, llama_cpp.server';
 

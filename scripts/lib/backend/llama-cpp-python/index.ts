@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { configFacts, sha256Hex } from '../../fingerprint.ts';
-import type { Plan } from '../../profile/plan.ts';
 import { shellQuote } from '../../render/quote.ts';
 import { ENGINE_PATCHES, PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE } from '../../llama-cpp/source-patches.ts';
 import { statePaths } from '../../state/paths.ts';
@@ -14,6 +13,7 @@ import type { ServingBackend } from '../types.ts';
 import { namedChatFormat, serverArgs, serverConfig } from './args.ts';
 import { benchPython } from './bench-env.ts';
 import { WHEEL_BUILD, wheelDir, wheelKey } from './wheel.ts';
+import type { Plan } from '../../plan/index.ts';
 
 export function llamaCppRequirement(version: string): string {
   return `llama-cpp-python[server]==${version}`;

@@ -12,10 +12,9 @@ import { buildOnce, readBuildInfo, type BuildArtifact } from '../../llama-cpp/ar
 import { sha256Hex } from '../../fingerprint.ts';
 import { unpackSdist } from '../../llama-cpp/sdist.ts';
 import { applySourcePatches, ENGINE_PATCHES, patchKey } from '../../llama-cpp/source-patches.ts';
-import type { LlamaCppLock } from '../../profile/lock-file.ts';
 import { runLogged, which } from '../../process/run.ts';
-import type { Plan } from '../../profile/plan.ts';
 import { statePaths } from '../../state/paths.ts';
+import type { LlamaCppLock, Plan } from '../../plan/index.ts';
 
 /**
  * Where a compiled llama-cpp-python wheel is cached: one folder per version and CMake flags

@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { GUIDE_MODEL_NAMES } from '../../guide.ts';
-import type { Plan, PlanModel } from '../../profile/plan.ts';
 import type { ToolRoute } from '../types.ts';
+import type { Plan, PlanModel } from '../../plan/index.ts';
 
 /**
  * llama-cpp-python chat_format -> what llama-server renders it with: our Jinja template with tools

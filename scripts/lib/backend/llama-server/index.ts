@@ -11,11 +11,11 @@ import { cmakeBuildKey, cmakeProgramsArtifact, llamaCppCmakeArgs } from '../../l
 import { IMAGE_COMPILER_CACHE, imageCompilerCacheEnv } from '../../llama-cpp/compiler-cache.ts';
 import { KEEP_ALIVE_PATCH } from '../../llama-cpp/keep-alive-patch.ts';
 import { PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE, SOURCE_PATCHES } from '../../llama-cpp/source-patches.ts';
-import type { Plan } from '../../profile/plan.ts';
 import { shellQuote, shellWords } from '../../render/quote.ts';
 import { statePaths } from '../../state/paths.ts';
 import type { ServingBackend } from '../types.ts';
 import { CHAT_TEMPLATES, chatTemplateFile, IMAGE_CHAT_TEMPLATES, llamaServerArgs, toolRoute, routerArgs, routerPreset, routerPresetSections } from './args.ts';
+import type { Plan } from '../../plan/index.ts';
 
 const PROGRAMS = ['llama-server'] as const;
 export const LLAMA_SERVER_BUILD = cmakeProgramsArtifact('llama-server', PROGRAMS);

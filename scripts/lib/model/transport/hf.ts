@@ -16,11 +16,10 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fetch as undiciFetch } from 'undici';
 import { WorkbenchError } from '../../errors.ts';
-import type { LockedPart } from '../../profile/lock-file.ts';
 import { sha256OfFile } from '../sha256.ts';
 import { dispatcher, downloadToPartial, tokenFor } from './https.ts';
-import type { ModelSource } from './source.ts';
 import type { ModelTransport } from './types.ts';
+import type { LockedPart, ModelSource } from '../../plan/index.ts';
 
 export const HF_DEFAULT_ENDPOINT = 'https://huggingface.co';
 

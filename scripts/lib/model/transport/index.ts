@@ -4,8 +4,8 @@ import { fileTransport } from './file.ts';
 import { hfTransport } from './hf.ts';
 import { httpsTransport } from './https.ts';
 import { pypiTransport } from './pypi.ts';
-import type { ModelSource } from './source.ts';
 import type { ModelTransport } from './types.ts';
+import type { ModelSource } from '../../plan/index.ts';
 
 const TRANSPORTS: Record<ModelTransport['kind'], ModelTransport> = {
   pypi: pypiTransport,

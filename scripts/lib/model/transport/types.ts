@@ -1,7 +1,5 @@
+import type { LockedPart, ModelSource, Plan, PlanModel } from '../../plan/index.ts';
 /** One interface per model source: a new transport is one new file registered in index.ts. */
-import type { LockedPart } from '../../profile/lock-file.ts';
-import type { Plan, PlanModel } from '../../profile/plan.ts';
-import type { ModelSource } from './source.ts';
 
 export interface FetchContext {
   plan: Plan;

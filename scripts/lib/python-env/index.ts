@@ -3,29 +3,19 @@
  * environment.yml), otherwise a venv (uv when present, else python -m venv and pip) with the
  * same package list. Either way llama-cpp-python comes from our wheel cache, compiled once.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
-import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './python-lock.ts';
+import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './lock.ts';
 import { backendFor } from '../backend/index.ts';
-import { writeFileAtomic } from '../atomic-write.ts';
-import type { Plan } from '../profile/plan.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
 import { freshlyRendered } from '../render/render.ts';
 import { statePaths } from '../state/paths.ts';
+import { readEnvRecord, readPythonEnv, readSharedEnv, recordEnv, type CondaTool, type PythonEnv } from '../state/python-env.ts';
+import type { Plan } from '../plan/index.ts';
 
-export type CondaTool = 'micromamba' | 'mamba' | 'conda';
-
-export interface PythonEnv {
-  manager: CondaTool | 'venv' | 'uv';
-  prefix: string;
-  python: string;
-  pythonVersion: string;
-  fingerprint: string;
-  facts?: Facts;
-}
 
 export function findCondaTool(path = process.env.PATH ?? ''): { tool: CondaTool; path: string } | undefined {
   for (const tool of ['micromamba', 'mamba', 'conda'] as const) {
@@ -120,55 +110,6 @@ async function envDrift(plan: Plan, env: PythonEnv): Promise<string | undefined>
 /** The modules the env must have: the server's (llama_cpp where it serves natively), openai, jupyterlab. */
 function requiredModules(plan: Plan): string[] {
   return [...plan.python.serverModules, 'openai', 'jupyterlab'];
-}
-
-/**
- * The record of the env this plan uses: the venv's own, else the profile's when it names this env
- * (a conda env, which lives where conda keeps it). The profile's record may name the env of its
- * former packages (another runtime, another backend): that one is not this plan's.
- */
-export function readPythonEnv(plan: Plan): PythonEnv | undefined {
-  const own = readSharedEnv(plan.python.venvDir);
-  if (own) return own;
-  const recorded = readEnvRecord(statePaths(plan).pythonEnv);
-  if (!recorded) return undefined;
-  const isVenv = recorded.manager === 'venv' || recorded.manager === 'uv';
-  return (isVenv ? recorded.prefix === plan.python.venvDir : basename(recorded.prefix) === plan.python.envName) ? recorded : undefined;
-}
-
-function readEnvRecord(file: string): PythonEnv | undefined {
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as PythonEnv;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The env's own record, inside it: what it was made of, whichever profile made it. A profile that
- * needs the same packages finds it there and leaves the env as it is.
- */
-const SHARED_RECORD = 'llm-workbench-env.json';
-
-function readSharedEnv(prefix: string): PythonEnv | undefined {
-  return readEnvRecord(join(prefix, SHARED_RECORD));
-}
-
-/** The env's own record and the profile's (which says which env the profile uses). */
-function recordEnv(plan: Plan, env: PythonEnv): void {
-  const text = `${JSON.stringify(env, null, 2)}\n`;
-  writeFileAtomic(join(env.prefix, SHARED_RECORD), text);
-  writeFileAtomic(statePaths(plan).pythonEnv, text);
-}
-
-/** The env's python, or a clear error when the python-env step has not run. */
-export function requirePythonEnv(plan: Plan): PythonEnv {
-  const env = readPythonEnv(plan);
-  if (!env || !existsSync(env.python)) {
-    throw new WorkbenchError(`the Python environment of profile "${plan.profile.name}" is not set up`, 'run make python-env (or make provision) first');
-  }
-  return env;
 }
 
 /**

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLogged, tryOutput } from '../process/run.ts';
-import { readLock, requirementsFromReport, requirementsText, updateLock, type PythonLock } from '../profile/lock-file.ts';
-import type { Plan } from '../profile/plan.ts';
+import { readLock, requirementsFromReport, requirementsText, updateLock } from '../state/lock-file.ts';
+import type { Plan, PythonLock } from '../plan/index.ts';
 
 export function lockTarget(plan: Plan, pythonVersion: string): PythonLock['for'] {
   return { python: pythonVersion, platform: `${process.platform}-${process.arch}`, packages: [...plan.python.pipPackages] };

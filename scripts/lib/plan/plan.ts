@@ -1,0 +1,133 @@
+/**
+ * The plan: every decision a command acts on, resolved once from the profile and this machine
+ * (profile/ resolves it; every other room reads the slice it uses). Types only: this room imports
+ * nothing of ours, so any room may import it and no circle can pass through it.
+ */
+import type { AcceleratorChoice, ImageToolchain } from './accelerator.ts';
+import type { PlanModel } from './model.ts';
+
+export type RuntimeName = 'native' | 'container';
+
+export type EngineName = 'docker' | 'podman';
+
+export type BackendName = 'llama-cpp-python' | 'llama-server';
+
+export interface ServerCommand {
+  argv: string[];
+  /** Files it reads at start (several models: a config or a preset file), written just before. */
+  files: { path: string; text: string }[];
+}
+
+export interface Plan {
+  profile: { name: string; files: string[]; description?: string };
+  /** The profile's `model`: the one the notebook, the bench and single-model checks use. */
+  model: PlanModel;
+  /** `model` first, then `extra_models`: everything the server serves, each by its alias. */
+  models: PlanModel[];
+  /** CPU, CUDA or Vulkan, the device, and why (accelerator/choose.ts). */
+  accelerator: AcceleratorChoice;
+  llamaCpp: {
+    version: string;
+    blas: 'none' | 'openblas';
+    /** CMAKE_ARGS where the server runs (host or image), and for the host's build. */
+    cmakeArgs: string;
+    hostCmakeArgs: string;
+  };
+  python: {
+    manager: 'auto' | 'conda' | 'venv';
+    envName: string;
+    version: string;
+    condaPackages: string[];
+    pipPackages: string[];
+    /** The venv route's location (conda envs live where conda keeps them). */
+    venvDir: string;
+    /** The env's python: the one step 20 recorded, else the venv's. A native llama_cpp.server runs under it. */
+    interpreter: string;
+    /** Modules the env must import for the server (llama_cpp where it serves natively), beside openai and jupyterlab. */
+    serverModules: string[];
+    /** Packages compiled here and installed from our cache (the llama-cpp-python wheel), never from the index. */
+    builtHere?: { findLinks: string; requirement: string; build: string };
+  };
+  server: {
+    host: string;
+    port: number;
+    backend: BackendName;
+    /** What the server of the profile's runtime runs: the native argv and files, or the container's argv. Worked out here once. */
+    command: ServerCommand;
+    /** Whether the host compiles the backend (native runtime) or the image does. */
+    builtOnHost: boolean;
+    /** Decode threads (auto: each backend's measured rule, in its folder). */
+    nThreads: number;
+    /** Prompt threads (auto: every core); with `threadsAuto`, rendered files name none. */
+    nThreadsBatch: number;
+    threadsAuto: boolean;
+    /**
+     * Whether llama.cpp may move weights into extra buffer types (AMX, repacked layouts). Off on a
+     * CPU with AMX: the AMX path segfaults on the first real prompt (ggml-org/llama.cpp#20824).
+     * Off when reproducible: a repacked matrix is multiplied by one kernel for one row (gemv) and
+     * another for four (gemm), so a token's logits would depend on what shares its batch.
+     */
+    weightRepack: boolean;
+    /** False on a CPU with AMX, where repacking crashes (weightRepack's first reason). */
+    repackSafe: boolean;
+    /** llama-server's parallel slots (1 for llama-cpp-python, which serves one request at a time). */
+    parallel: number;
+    apiKey: { kind: 'none' } | { kind: 'generate'; file: string } | { kind: 'env'; variable: string };
+    /** The variable the server reads its key from: API_KEY (llama_cpp.server) or LLAMA_API_KEY (llama-server). */
+    apiKeyEnv: 'API_KEY' | 'LLAMA_API_KEY';
+    /** Prometheus /metrics on (llama-server --metrics): rules.metricsOn. */
+    metrics: boolean;
+    /**
+     * Temperature 0 gives the same text cold, warm and beside other requests: flash attention on,
+     * every query through one kernel path (llama-cpp/source-patches.ts, fa-batch-invariant). The
+     * profile's server.reproducible on the CPU; off on a GPU, whose kernels still choose by batch size.
+     */
+    reproducible: boolean;
+    /** Why answers are not promised to repeat (the profile's choice, or a GPU's kernels); undefined when they are. */
+    notReproducibleBecause?: string;
+    /** What the engine (ggml) reads from the server's environment, whatever the backend or runtime. */
+    engineEnv: Record<string, string>;
+    extraArgs: string[];
+    baseUrl: string;
+  };
+  jupyter: { enabled: boolean; host: string; port: number; url: string; tokenFile: string; notebookDir: string };
+  runtime: RuntimeName;
+  container: {
+    engine: 'auto' | EngineName;
+    image: string;
+    base: string;
+    /** The server container's name; JupyterLab's under compose is `<name>-jupyter`. */
+    name: string;
+    /** The compose project (passed with -p) and the Kubernetes object names: DNS-1123 labels. */
+    composeProject: string;
+    kubeName: string;
+    kubeSecretName: string;
+    /** Debian packages the build stage needs: compilers, CMake or a Python, BLAS headers. */
+    buildAptPackages: string[];
+    /** Debian packages the running images need: the shared libraries llama.cpp links (and Python for llama_cpp.server); the accelerator's are the server's only (toolchain). */
+    runtimeAptPackages: string[];
+    jupyterAptPackages: string[];
+    /** What the image needs for the accelerator chosen (the toolkit fetched in the build stage, the flags naming it). */
+    toolchain: ImageToolchain;
+    modelDir: string;
+    /** The server's whole argv in the image (the Dockerfile's CMD, compose's and kube's command); none for several models. */
+    command: string[];
+  };
+  paths: {
+    repoRoot: string;
+    envDir: string;
+    buildDir: string;
+    stateDir: string;
+    cacheDir: string;
+    modelsDir: string;
+    wheelsDir: string;
+    dataDir: string;
+    bashrc: string;
+    launcher: string;
+    /** Applies scripts/lib/llama-cpp/source-patches.ts's list in an image's build stage. */
+    llamaCppPatcher: string;
+    /** Our chat templates with tools (templates/chat/), for llama-server. */
+    chatTemplates: string;
+    lockFile: string;
+  };
+}
