@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopJupyter } from './lib/jupyter/jupyter.ts';
-import { pypiDownloadsDir } from './lib/model/transport/pypi.ts';
+import { transportDownloadDirs } from './lib/model/transport/index.ts';
 import { planFor } from './lib/profile/index.ts';
 import { WorkbenchError } from './lib/errors.ts';
 import { runningServers, runtimeFor } from './lib/runtime/index.ts';
@@ -40,7 +40,7 @@ await runMain(async () => {
   } else {
     console.log(`kept cached models in ${plan.paths.modelsDir} (MODELS=1 removes them) and the Python env ${plan.python.venvDir}`);
   }
-  const models = new Set([plan.paths.modelsDir, pypiDownloadsDir(plan)]);
+  const models = new Set([plan.paths.modelsDir, ...transportDownloadDirs(plan.paths.cacheDir)]);
   const builds = existsSync(plan.paths.cacheDir) ? readdirSync(plan.paths.cacheDir).map((entry) => join(plan.paths.cacheDir, entry)).filter((path) => !models.has(path)) : [];
   if (process.env.BUILDS === '1') {
     for (const path of builds) rmSync(path, { recursive: true, force: true });

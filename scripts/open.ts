@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** `make open`: JupyterLab in your browser (the Windows one on WSL), or its URL where there is none. */
 import { execa } from 'execa';
-import { thisWsl } from './lib/doctor/platform.ts';
+import { thisWsl } from './lib/machine/platform.ts';
 import { WorkbenchError } from './lib/errors.ts';
 import { jupyterStatus, jupyterToken, readyUrl } from './lib/jupyter/jupyter.ts';
 import { openerFor, redirectPage } from './lib/jupyter/open.ts';

@@ -8,7 +8,7 @@
 import { argv } from 'zx';
 import { backendFor } from './lib/backend/index.ts';
 import { isWorkbenchError, WorkbenchError } from './lib/errors.ts';
-import { resolveModelSources } from './lib/model/resolve.ts';
+import { resolveModelSources } from './lib/profile/model-sources.ts';
 import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
 import { formatPreviewLine, runMain } from './lib/step.ts';
 import { STEPS } from './steps.ts';

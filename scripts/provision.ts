@@ -4,10 +4,10 @@
  * (created | unchanged | replaced, seconds); a second run changes nothing and takes seconds.
  */
 import { STEPS } from './steps.ts';
-import { platformFacts, wslVersion } from './lib/doctor/platform.ts';
-import { wslProvisionLine } from './lib/doctor/wsl.ts';
+import { platformFacts, wslVersion } from './lib/machine/platform.ts';
+import { wslProvisionLine } from './lib/machine/wsl.ts';
 import { jupyterToken, readyUrl } from './lib/jupyter/jupyter.ts';
-import { resolveModelSources } from './lib/model/resolve.ts';
+import { resolveModelSources } from './lib/profile/model-sources.ts';
 import { planFor, profileName, REPO_ROOT } from './lib/profile/index.ts';
 import { withProfileLock } from './lib/state/lock.ts';
 import { runMain, runStep, type StepReport } from './lib/step.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { WorkbenchError } from '../../scripts/lib/errors.ts';
-import { benchPython } from '../../scripts/lib/backend/llama-cpp-python/bench-env.ts';
+import { rawEnginePython } from '../../scripts/lib/backend/index.ts';
 import { REPO_ROOT } from '../../scripts/lib/profile/index.ts';
 import type { Message, RunMeasure } from './measure.ts';
 import type { Plan } from '../../scripts/lib/plan/index.ts';
@@ -17,7 +17,7 @@ type Tag = (messages: Message[], run: number) => Message[];
 
 export async function rawEngine(plan: Plan, prompts: Message[][], runsPerPrompt: number, maxTokens: number, promptCounts: number[], tagged: Tag) {
   // The profile's env when it has llama_cpp, else the bench's own venv from the same wheel.
-  const python = await benchPython(plan);
+  const python = await rawEnginePython(plan);
   const dir = mkdtempSync(join(tmpdir(), 'wb-bench-'));
   try {
     const request = join(dir, 'request.json');

@@ -9,7 +9,7 @@ import { argv, spinner } from 'zx';
 import { formatError } from './errors.ts';
 import type { Preview, StepResult } from './outcome.ts';
 import { planFor, profileName, REPO_ROOT } from './profile/index.ts';
-import { resolveModelSources } from './model/resolve.ts';
+import { resolveModelSources } from './profile/model-sources.ts';
 import { withProfileLock } from './state/lock.ts';
 import type { Plan } from './plan/index.ts';
 

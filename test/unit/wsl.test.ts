@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { wslVersion, type PlatformFacts } from '../../scripts/lib/doctor/platform.ts';
-import { wslFindings, wslProvisionLine } from '../../scripts/lib/doctor/wsl.ts';
+import { wslVersion, type PlatformFacts } from '../../scripts/lib/machine/platform.ts';
+import { wslFindings, wslProvisionLine } from '../../scripts/lib/machine/wsl.ts';
 import { openerFor } from '../../scripts/lib/jupyter/open.ts';
 import type { ServiceRecord } from '../../scripts/lib/process/background.ts';
 import { describeExit, whyStopped } from '../../scripts/lib/process/why-stopped.ts';

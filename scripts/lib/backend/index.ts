@@ -6,6 +6,12 @@ import type { BackendName, Plan } from '../plan/index.ts';
 
 export type { ServingBackend } from './types.ts';
 
+/**
+ * The raw engine make bench measures the servers against is llama-cpp-python's in-process Llama,
+ * whichever backend serves: a Python that has it (the profile's env, or a bench venv from the wheel).
+ */
+export { benchPython as rawEnginePython } from './llama-cpp-python/bench-env.ts';
+
 // A function, not a constant: the backends import the plan's types and helpers that import this
 // module back, so the table is built when first asked, after every module has loaded.
 function backends(): Record<BackendName, ServingBackend> {

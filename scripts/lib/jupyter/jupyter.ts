@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { argvFacts, secretFact, envFacts, sha256Hex } from '../fingerprint.ts';
 import { expectedPythonEnv } from '../python-env/index.ts';
 import type { Preview, StepResult } from '../outcome.ts';
-import { thisWsl } from '../doctor/platform.ts';
+import { thisWsl } from '../machine/platform.ts';
 import { currentBootId, readRecord, stopService } from '../process/background.ts';
 import { stoppedDetails } from '../process/why-stopped.ts';
 import { logTail } from '../process/log-tail.ts';

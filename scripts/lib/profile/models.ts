@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectChatFamily } from '../model/chat-template.ts';
 import { modelFileName } from '../model/transport/index.ts';
-import { modelId, parseModelSource } from '../model/transport/source.ts';
+import { modelId, parseModelSource } from '../model/transport/index.ts';
 import type { Profile } from './schema.ts';
 import type { LockedModel, PlanModel } from '../plan/index.ts';
 

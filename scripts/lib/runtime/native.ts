@@ -10,7 +10,7 @@ import { argvFacts, envFacts, secretFact, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv } from '../python-env/index.ts';
 import { modelSha256 } from '../model/fetch.ts';
 import type { Preview } from '../outcome.ts';
-import { thisWsl } from '../doctor/platform.ts';
+import { thisWsl } from '../machine/platform.ts';
 import { currentBootId, readRecord, stopService } from '../process/background.ts';
 import { removeServingRecord } from '../state/serving.ts';
 import { stoppedDetails } from '../process/why-stopped.ts';

@@ -7,6 +7,8 @@ import { pypiTransport } from './pypi.ts';
 import type { ModelTransport } from './types.ts';
 import type { ModelSource } from '../../plan/index.ts';
 
+export { modelId, parseModelSource } from './source.ts';
+
 const TRANSPORTS: Record<ModelTransport['kind'], ModelTransport> = {
   pypi: pypiTransport,
   https: httpsTransport,
@@ -21,4 +23,9 @@ export function transportFor(source: ModelSource): ModelTransport {
 /** The model's file name in the cache: model.file's, else what its transport names it. */
 export function modelFileName(source: ModelSource, file: string | undefined): string {
   return file ? basename(file) : transportFor(source).fileName(source);
+}
+
+/** The folders the transports keep downloads in beside the model cache. */
+export function transportDownloadDirs(cacheDir: string): string[] {
+  return Object.values(TRANSPORTS).flatMap((transport) => (transport.downloadsDir ? [transport.downloadsDir(cacheDir)] : []));
 }

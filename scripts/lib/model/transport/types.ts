@@ -22,6 +22,8 @@ export interface ModelTransport {
   fetch(ctx: FetchContext): Promise<string>;
   /** The file's name in the cache, known before any download (or lookup). */
   fileName(source: ModelSource): string;
+  /** A folder of its own it keeps downloads in beside the model cache (make clean MODELS=1 removes it). */
+  downloadsDir?(cacheDir: string): string;
   /**
    * For a source that names a file only after a lookup (hf:<repo>:<quant>): which file(s), their
    * sizes and sha256, at which commit. Pinned in the lock; the plan reads them from there.

@@ -7,10 +7,9 @@
 import { join } from 'node:path';
 import { isWorkbenchError } from '../errors.ts';
 import { readLock, updateLock } from '../state/lock-file.ts';
-import { loadProfile } from '../profile/load.ts';
-import { profilesDir } from '../profile/plan.ts';
-import { transportFor } from './transport/index.ts';
-import { modelId, parseModelSource } from './transport/source.ts';
+import { loadProfile } from './load.ts';
+import { profilesDir } from './plan.ts';
+import { modelId, parseModelSource, transportFor } from '../model/transport/index.ts';
 import type { LockedModel } from '../plan/index.ts';
 
 /**
