@@ -14,14 +14,14 @@ import { isMain, runStepMain, type Step } from './lib/step.ts';
 export const serverBuildStep: Step = {
   name: '15-server-build',
   async preview(plan) {
-    if (!plan.server.builtOnHost) return { action: 'skip', why: `runtime is ${plan.runtime}: the image compiles it` };
+    if (!plan.runtimeTraits.buildsOnHost) return { action: 'skip', why: `runtime is ${plan.runtime}: the image compiles it` };
     const build = backendFor(plan).hostBuild;
     return build.cached(plan)
       ? { action: 'keep', why: `${build.what} in ${displayPath(build.dir(plan))}` }
       : { action: 'create', why: `compiles ${build.what} from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp (minutes, once)` };
   },
   async run(plan) {
-    if (!plan.server.builtOnHost) return { outcome: 'skipped', detail: `runtime is ${plan.runtime}: the image compiles it` };
+    if (!plan.runtimeTraits.buildsOnHost) return { outcome: 'skipped', detail: `runtime is ${plan.runtime}: the image compiles it` };
     ensureStateDir(plan);
     const build = backendFor(plan).hostBuild;
     const { built } = await build.ensure(plan);

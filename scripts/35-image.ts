@@ -8,7 +8,7 @@ export const imageStep: Step = {
   name: '35-image',
   preview: previewImage,
   async run(plan) {
-    if (plan.runtime !== 'container') return { outcome: 'skipped', detail: 'runtime is native' };
+    if (!plan.runtimeTraits.hasImageStep) return { outcome: 'skipped', detail: `runtime is ${plan.runtime}` };
     ensureStateDir(plan);
     return ensureImage(plan);
   },

@@ -11,7 +11,7 @@ await runMain(async () => {
   const plan = planFor();
   const lines = Number(process.env.LINES || 50);
   if (!Number.isInteger(lines) || lines < 1) throw new WorkbenchError(`LINES is "${process.env.LINES}", not a number of lines`, 'e.g. make logs LINES=200');
-  console.log(`== model server (${plan.runtime === 'native' ? statePaths(plan).serverLog : plan.container.name}) ==`);
+  console.log(`== model server (${plan.runtimeTraits.logsTo === 'state-file' ? statePaths(plan).serverLog : plan.container.name}) ==`);
   console.log(await runtimeFor(plan).logs(plan, lines));
   if (plan.jupyter.enabled) {
     console.log(`\n== JupyterLab (${statePaths(plan).jupyterLog}) ==`);

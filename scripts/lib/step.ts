@@ -52,6 +52,23 @@ export async function runStep(step: Pick<Step, 'name' | 'run'>, plan: Plan, cont
   }
 }
 
+/**
+ * `make provision`'s loop: one plan, handed to each step in order. A step that changed the machine
+ * (created or replaced something) may have changed what the plan is made of (the env's python
+ * once step 20 made a conda env; a model's sha256 and chat template once step 30 fetched it), so
+ * the plan is resolved again after it, and only then: an unchanged stack is planned once.
+ */
+export async function runSteps(steps: readonly Step[], plan: Plan, replan: () => Plan): Promise<StepReport[]> {
+  const done: StepReport[] = [];
+  let current = plan;
+  for (const step of steps) {
+    const report = await runStep(step, current, { earlier: [...done] });
+    done.push(report);
+    if (report.outcome === 'created' || report.outcome === 'replaced') current = replan();
+  }
+  return done;
+}
+
 export function formatStepLine(name: string, outcome: string, seconds: number, detail?: string): string {
   return `${name.padEnd(NAME_WIDTH)} ${outcome.padEnd(9)} ${seconds.toFixed(1).padStart(6)}s${detail ? `  ${detail}` : ''}`;
 }

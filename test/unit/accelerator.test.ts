@@ -27,7 +27,7 @@ const wslNvidia = (gpu = RTX, libcuda = true): Partial<GpuFacts> => ({
   nvidiaSmi: { path: '/usr/lib/wsl/lib/nvidia-smi', gpus: [gpu] },
 });
 const lavapipe: Partial<GpuFacts> = { vulkan: { vulkaninfo: '/usr/bin/vulkaninfo', devices: [LAVAPIPE], icdFiles: ['/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'] } };
-const ask = (kind: AcceleratorProfile['kind'], extra: Partial<AcceleratorProfile> = {}): AcceleratorProfile => ({ kind, gpuLayers: 'auto', required: true, cudaArchitectures: 'auto', runtime: 'native', ...extra });
+const ask = (kind: AcceleratorProfile['kind'], extra: Partial<AcceleratorProfile> = {}): AcceleratorProfile => ({ kind, gpuLayers: 'auto', required: true, cudaArchitectures: 'auto', inContainer: false, ...extra });
 
 describe('which accelerator a profile gets (accelerator/choose.ts)', () => {
   it('auto picks CUDA on an NVIDIA card, built for that card, every layer it fits', () => {
@@ -188,9 +188,9 @@ describe('what make doctor says about the GPU', () => {
     assert.deepEqual(onLavapipe.accelerator.serverEnv, { GGML_VK_VISIBLE_DEVICES: '0' });
     assert.ok(onLavapipe.container.buildAptPackages.includes('glslc'));
     assert.ok(onLavapipe.container.toolchain.runtimePackages.includes('mesa-vulkan-drivers'));
-    const noDri = chooseAccelerator(ask('vulkan', { runtime: 'container' }), facts(both));
+    const noDri = chooseAccelerator(ask('vulkan', { inContainer: true }), facts(both));
     assert.match(noDri.blocked?.missing ?? '', /a container cannot reach the GPU: no \/dev\/dri/);
-    const dri = chooseAccelerator(ask('vulkan', { runtime: 'container' }), facts({ ...both, container: { dri: true } }));
+    const dri = chooseAccelerator(ask('vulkan', { inContainer: true }), facts({ ...both, container: { dri: true } }));
     assert.equal(dri.containerDevice, 'dri');
     assert.deepEqual(dri.serverEnv, {});
   });

@@ -47,11 +47,11 @@ describe('resolving a profile into a plan', () => {
   it('compiles nothing on the host for a container profile: the image serves, the host env has no llama-cpp-python', () => {
     const p = plan('elyza-7b');
     assert.equal(p.llamaCpp.cmakeArgs, '-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS -DLLAVA_BUILD=OFF');
-    assert.equal(p.server.builtOnHost, false);
+    assert.equal(p.runtimeTraits.buildsOnHost, false);
     assert.equal(p.python.builtHere, undefined);
     assert.ok(!p.python.pipPackages.some((pkg) => pkg.startsWith('llama-cpp-python')), p.python.pipPackages.join(' '));
     const native = plan('llama-cpp-python');
-    assert.equal(native.server.builtOnHost, true);
+    assert.equal(native.runtimeTraits.buildsOnHost, true);
     assert.deepEqual(native.python.serverModules, ['llama_cpp', 'llama_cpp.server']);
     assert.equal(native.python.builtHere?.requirement, 'llama-cpp-python==0.3.36');
   });
@@ -194,7 +194,7 @@ describe('resolving a profile into a plan', () => {
     assert.equal(p.server.apiKeyEnv, 'LLAMA_API_KEY');
     assert.ok(!p.container.runtimeAptPackages.some((pkg) => pkg.startsWith('python')));
     assert.ok(p.container.buildAptPackages.includes('cmake'));
-    assert.equal(p.server.builtOnHost, false);
+    assert.equal(p.runtimeTraits.buildsOnHost, false);
   });
 
   it('means every core for the prompt, and for decode every core but one with llama_cpp.server and every core with llama-server, by n_threads: auto', () => {

@@ -14,7 +14,7 @@ const GB = 1024 ** 3;
 function facts(extra: Partial<PlatformFacts> = {}): PlatformFacts {
   return { procVersion: WSL2, bootId: 'b1', memTotalBytes: 8 * GB, ...extra };
 }
-const ctx = { runtime: 'native' as const, modelBytes: 1 * GB, paths: { repo: '/home/me/llm-workbench', cache: '/home/me/.cache/llm-workbench' } };
+const ctx = { inContainer: false, modelBytes: 1 * GB, paths: { repo: '/home/me/llm-workbench', cache: '/home/me/.cache/llm-workbench' } };
 const finding = (all: ReturnType<typeof wslFindings>, check: string) => all.find((f) => f.check === check);
 
 describe('what WSL does to a running stack (make doctor)', () => {
@@ -30,10 +30,10 @@ describe('what WSL does to a running stack (make doctor)', () => {
     const native = finding(wslFindings(facts(), ctx), 'idle shutdown');
     assert.equal(native?.status, 'warn');
     assert.match(native?.fix ?? '', /keep a WSL terminal open/);
-    const desktop = finding(wslFindings(facts({ dockerOs: 'Docker Desktop' }), { ...ctx, runtime: 'container' }), 'idle shutdown');
+    const desktop = finding(wslFindings(facts({ dockerOs: 'Docker Desktop' }), { ...ctx, inContainer: true }), 'idle shutdown');
     assert.equal(desktop?.status, 'ok');
-    assert.match(wslProvisionLine('native', false), /keep one open/);
-    assert.match(wslProvisionLine('container', true), /survives the distro's idle shutdown/);
+    assert.match(wslProvisionLine(false, false), /keep one open/);
+    assert.match(wslProvisionLine(true, true), /survives the distro's idle shutdown/);
   });
 
   it('fails when the VM has less memory than the model needs, and names .wslconfig', () => {

@@ -20,12 +20,12 @@ export interface AcceleratorProfile extends AcceleratorSettings {
   kind: 'auto' | AcceleratorName;
   gpuLayers: 'auto' | number;
   required: boolean;
-  /** Where the server runs: an image is built for the choice, and a container must reach the device. */
-  runtime: 'native' | 'container';
+  /** The server runs in a container: an image is built for the choice, and the container must reach the device. */
+  inContainer: boolean;
 }
 
 export function chooseAccelerator(profile: AcceleratorProfile, facts: GpuFacts): AcceleratorChoice {
-  const inContainer = profile.runtime === 'container';
+  const inContainer = profile.inContainer;
   const settle = (name: AcceleratorName, why: string, verdict: { device: string; memoryMiB?: number; serverEnv?: Record<string, string>; containerDevice?: ContainerDevice }): AcceleratorChoice => {
     const accelerator = acceleratorNamed(name);
     return {

@@ -7,6 +7,9 @@ import type { AcceleratorName } from '../plan/index.ts';
 
 const ACCELERATORS: Record<AcceleratorName, Accelerator> = { cpu: cpuAccelerator, cuda: cudaAccelerator, vulkan: vulkanAccelerator };
 
+/** Every accelerator's name: what a profile's accelerator.kind may say besides auto (profile/schema.ts). */
+export const ACCELERATOR_NAMES = Object.keys(ACCELERATORS) as [AcceleratorName, ...AcceleratorName[]];
+
 export function acceleratorNamed(name: AcceleratorName): Accelerator {
   return ACCELERATORS[name];
 }

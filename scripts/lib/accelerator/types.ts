@@ -31,6 +31,12 @@ export interface Accelerator {
   name: AcceleratorName;
   label: string;
   /**
+   * Whether its kernels give a token the same bits whatever shares its batch, with the engine's
+   * batch-invariant patch (llama-cpp/source-patches.ts): the CPU's do; a GPU's still choose a
+   * kernel by batch size, so server.reproducible cannot be promised there.
+   */
+  batchInvariant: boolean;
+  /**
    * Whether this machine can run it. `forAuto`: only a device worth more than the CPU backend
    * counts (lavapipe is a real Vulkan device, on the CPU, and slower than llama.cpp's CPU code).
    */

@@ -12,14 +12,13 @@ export type { ServingBackend } from './types.ts';
  */
 export { benchPython as rawEnginePython } from './llama-cpp-python/bench-env.ts';
 
-// A function, not a constant: the backends import the plan's types and helpers that import this
-// module back, so the table is built when first asked, after every module has loaded.
-function backends(): Record<BackendName, ServingBackend> {
-  return { 'llama-cpp-python': llamaCppPythonBackend, 'llama-server': llamaServerBackend };
-}
+const BACKENDS: Record<BackendName, ServingBackend> = { 'llama-cpp-python': llamaCppPythonBackend, 'llama-server': llamaServerBackend };
+
+/** Every backend's name: what a profile's server.backend may say (profile/schema.ts). */
+export const BACKEND_NAMES = Object.keys(BACKENDS) as [BackendName, ...BackendName[]];
 
 export function backendNamed(name: BackendName): ServingBackend {
-  return backends()[name];
+  return BACKENDS[name];
 }
 
 export function backendFor(plan: Pick<Plan, 'server'>): ServingBackend {
@@ -28,11 +27,11 @@ export function backendFor(plan: Pick<Plan, 'server'>): ServingBackend {
 
 /** Every backend, the profile's first: what make bench measures side by side. */
 export function backendsFrom(plan: Pick<Plan, 'server'>): ServingBackend[] {
-  const all = Object.values(backends());
+  const all = Object.values(BACKENDS);
   return [backendFor(plan), ...all.filter((b) => b.name !== plan.server.backend)];
 }
 
 /** Every file name an image's build context may hold, of any backend (render removes the stale ones). */
 export function imageContextFileNames(): string[] {
-  return Object.values(backends()).flatMap((b) => b.image.contextFileNames);
+  return Object.values(BACKENDS).flatMap((b) => b.image.contextFileNames);
 }

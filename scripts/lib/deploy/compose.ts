@@ -5,13 +5,12 @@
  * action reports what it really did.
  */
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { detectEngine } from '../engine/index.ts';
 import type { ContainerEngine } from '../engine/types.ts';
-import { displayPath, WorkbenchError } from '../errors.ts';
+import { displayPath } from '../errors.ts';
 import { jupyterToken } from '../jupyter/jupyter.ts';
 import { jupyterAnswers, waitUntil } from '../process/readiness.ts';
-import { runLogged, which } from '../process/run.ts';
+import { runLogged } from '../process/run.ts';
 import { buildSpec, ensureImage, imageTags, tagImage } from '../runtime/image.ts';
 import { readyTimeoutMs } from '../process/service.ts';
 import { serverApiKey } from '../state/secrets.ts';
@@ -19,25 +18,6 @@ import type { StepResult } from '../step.ts';
 import { rendered, requireModel, waitForServer } from './shared.ts';
 import type { Plan } from '../plan/index.ts';
 
-/**
- * The compose program for this engine: docker's compose plugin (v2) when it answers, else
- * Debian's docker-compose (1.x); podman-compose for podman (podman 4.3 has no compose verb).
- */
-export async function composeCommand(engine: ContainerEngine): Promise<string[]> {
-  if (engine.name === 'docker') {
-    const [command, ...args] = engine.command('compose', 'version');
-    if (!(await execa(command as string, args, { reject: false, stdin: 'ignore' })).failed) return engine.command('compose');
-    const v1 = which('docker-compose');
-    if (v1) return [v1];
-    throw new WorkbenchError(
-      'neither the docker compose plugin nor docker-compose is installed',
-      'install one (Debian/Ubuntu: sudo apt-get install docker-compose; Docker Desktop has the plugin)',
-    );
-  }
-  const podmanCompose = which('podman-compose');
-  if (!podmanCompose) throw new WorkbenchError('podman-compose is not installed', 'Debian/Ubuntu: sudo apt-get install podman-compose (or pip install podman-compose)');
-  return [podmanCompose];
-}
 
 function composeEnv(plan: Plan): Record<string, string | undefined> {
   return { ...process.env, JUPYTER_TOKEN: plan.jupyter.enabled ? jupyterToken(plan) : undefined, API_KEY: serverApiKey(plan) };
@@ -70,8 +50,8 @@ function outcomeOf(before: (string | undefined)[], after: (string | undefined)[]
 export async function composeUp(plan: Plan): Promise<StepResult> {
   const file = rendered(plan, 'compose.yaml');
   requireModel(plan);
-  const engine = await detectEngine(plan);
-  const compose = await composeCommand(engine);
+  const engine = await detectEngine(plan.container.engine);
+  const compose = await engine.composeProgram();
   await ensureImage(plan, engine);
   if (plan.jupyter.enabled) await ensureJupyterImage(plan, engine);
   const before = await composeContainers(plan, engine);
@@ -100,9 +80,9 @@ export async function composeUp(plan: Plan): Promise<StepResult> {
 
 export async function composeDown(plan: Plan): Promise<StepResult> {
   const file = rendered(plan, 'compose.yaml');
-  const engine = await detectEngine(plan);
+  const engine = await detectEngine(plan.container.engine);
   const before = await composeContainers(plan, engine);
-  await runLogged([...(await composeCommand(engine)), '-p', plan.container.composeProject, '-f', file, 'down'], {
+  await runLogged([...(await engine.composeProgram()), '-p', plan.container.composeProject, '-f', file, 'down'], {
     label: 'compose down',
     logFile: join(plan.paths.stateDir, 'compose.log'),
     env: composeEnv(plan),

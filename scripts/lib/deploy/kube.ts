@@ -17,7 +17,7 @@ import { rendered, requireModel, waitForServer } from './shared.ts';
 import type { Plan } from '../plan/index.ts';
 
 function requirePodman(engine: ContainerEngine): void {
-  if (engine.name !== 'podman') {
+  if (!engine.playsKube) {
     throw new WorkbenchError('kube.yaml runs locally only under podman (podman kube play)', 'use podman, or kubectl apply -f build/<profile>/kube.yaml on a cluster that can pull the image');
   }
 }
@@ -49,7 +49,7 @@ async function ourPods(plan: Plan, engine: ContainerEngine): Promise<string[]> {
 export async function kubeUp(plan: Plan): Promise<StepResult> {
   const file = rendered(plan, 'kube.yaml');
   requireModel(plan);
-  const engine = await detectEngine(plan);
+  const engine = await detectEngine(plan.container.engine);
   requirePodman(engine);
   await ensureImage(plan, engine);
   const existed = (await ourPods(plan, engine)).length > 0;
@@ -72,7 +72,7 @@ export async function kubeUp(plan: Plan): Promise<StepResult> {
 
 export async function kubeDown(plan: Plan): Promise<StepResult> {
   const file = rendered(plan, 'kube.yaml');
-  const engine = await detectEngine(plan);
+  const engine = await detectEngine(plan.container.engine);
   requirePodman(engine);
   const existed = (await ourPods(plan, engine)).length > 0;
   if (existed) await runLogged(engine.command('kube', 'down', file), { label: 'podman kube down', logFile: join(plan.paths.stateDir, 'kube.log'), hint: 'read the log' });

@@ -61,10 +61,10 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
 
   const backend = backendFor(plan);
   const build = backend.hostBuild;
-  const cached = plan.server.builtOnHost && build.cached(plan);
+  const cached = plan.runtimeTraits.buildsOnHost && build.cached(plan);
   const compilers = ['cc', 'c++'].filter((c) => !which(c));
   findings.push(
-    !plan.server.builtOnHost
+    !plan.runtimeTraits.buildsOnHost
       ? { check: 'llama.cpp', status: 'info', detail: 'nothing compiled on the host: the image serves' }
       : cached
         ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: ${build.what} built and cached` }
@@ -78,7 +78,7 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   const diskDir = existingAncestor(plan.paths.cacheDir);
   const stats = statfsSync(diskDir);
   const freeGb = (stats.bavail * stats.bsize) / GB;
-  const needGb = missingGb + (cached || !plan.server.builtOnHost ? 0.5 : 2);
+  const needGb = missingGb + (cached || !plan.runtimeTraits.buildsOnHost ? 0.5 : 2);
   findings.push(
     freeGb >= needGb
       ? { check: 'disk', status: 'ok', detail: `${freeGb.toFixed(1)} GB free in ${diskDir} (need about ${needGb.toFixed(1)} GB)` }
@@ -110,7 +110,7 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   findings.push(platformFinding(platform));
   findings.push(
     ...wslFindings(platform, {
-      runtime: plan.runtime,
+      inContainer: plan.runtimeTraits.inContainer,
       modelBytes: ramNeed * GB,
       paths: { repo: plan.paths.repoRoot, cache: plan.paths.cacheDir, envs: plan.paths.dataDir },
     }),
@@ -125,9 +125,9 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   findings.push(
     engines.length
       ? { check: 'containers', status: 'ok', detail: `found ${engines.join(', ')}` }
-      : plan.runtime === 'container'
+      : plan.runtimeTraits.inContainer
         ? { check: 'containers', status: 'fail', detail: 'neither docker nor podman found', fix: 'install Podman (sudo apt-get install podman) or Docker, or set runtime: native' }
-        : { check: 'containers', status: 'info', detail: 'neither docker nor podman found (not needed: runtime is native)' },
+        : { check: 'containers', status: 'info', detail: `neither docker nor podman found (not needed: runtime is ${plan.runtime})` },
   );
   return findings;
 }
@@ -152,7 +152,7 @@ export function acceleratorFindings(plan: Plan, facts: GpuFacts): Finding[] {
       ? { check: 'accelerator', status: 'fail', detail: `${choice.name} asked for: ${choice.blocked.missing}`, fix: `${choice.blocked.fix}; or accelerator.kind: auto (or required: false) to serve on what this machine has` }
       : { check: 'accelerator', status: 'ok', detail: `${choice.name} on ${choice.device}: ${choice.why}` },
   ];
-  if (plan.server.builtOnHost) for (const name of AUTO_ORDER) findings.push(...acceleratorNamed(name).findings(facts));
+  if (plan.runtimeTraits.buildsOnHost) for (const name of AUTO_ORDER) findings.push(...acceleratorNamed(name).findings(facts));
   const modelMiB = plan.models.reduce((sum, model) => sum + (model.sizeMb ?? 0), 0);
   if (choice.deviceMemoryMiB && modelMiB > choice.deviceMemoryMiB * 0.9) {
     findings.push({ check: 'gpu memory', status: 'warn', detail: `the model${plan.models.length > 1 ? 's' : ''} (${modelMiB} MB) will not fit in ${choice.deviceMemoryMiB} MiB: only some layers are offloaded`, fix: 'choose a smaller quantization, or set accelerator.gpu_layers' });

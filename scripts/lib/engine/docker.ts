@@ -1,6 +1,7 @@
 /** Docker: the CLI is only a client; `docker info` fails when the daemon does not answer. */
 import { execa } from 'execa';
 import { WorkbenchError } from '../errors.ts';
+import { which } from '../process/run.ts';
 import { cliEngine } from './driver.ts';
 import type { ContainerEngine, DeviceSpelling } from './types.ts';
 
@@ -36,6 +37,27 @@ export async function dockerBuildEnv(binary: string): Promise<Record<string, str
   );
 }
 
+/** docker's compose plugin (v2) when it answers, else Debian's docker-compose (1.x). */
+async function dockerCompose(binary: string): Promise<string[]> {
+  if (!(await execa(binary, ['compose', 'version'], { reject: false, stdin: 'ignore' })).failed) return [binary, 'compose'];
+  const v1 = which('docker-compose');
+  if (v1) return [v1];
+  throw new WorkbenchError(
+    'neither the docker compose plugin nor docker-compose is installed',
+    'install one (Debian/Ubuntu: sudo apt-get install docker-compose; Docker Desktop has the plugin)',
+  );
+}
+
 export function dockerEngine(binary: string): ContainerEngine {
-  return cliEngine({ name: 'docker', binary, buildEnv: () => dockerBuildEnv(binary), probe: ['info', '--format', '{{.ServerVersion}}'], devices: DOCKER_DEVICES, buildVolumes: false });
+  return cliEngine({
+    name: 'docker',
+    binary,
+    buildEnv: () => dockerBuildEnv(binary),
+    probe: ['info', '--format', '{{.ServerVersion}}'],
+    devices: DOCKER_DEVICES,
+    buildVolumes: false,
+    composeProgram: () => dockerCompose(binary),
+    playsKube: false,
+    notAnsweringHint: 'start the Docker daemon (sudo systemctl start docker, or start Docker Desktop with WSL integration), or use podman (LLM_WORKBENCH_CONTAINER_ENGINE=podman)',
+  });
 }

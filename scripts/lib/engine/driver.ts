@@ -40,6 +40,33 @@ export interface CliEngineOptions {
   devices: DeviceSpelling;
   /** Whether `build --volume` mounts a host folder into RUN steps (podman; docker's BuildKit has none). */
   buildVolumes: boolean;
+  composeProgram: ContainerEngine['composeProgram'];
+  playsKube: boolean;
+  notAnsweringHint: string;
+}
+
+/** The last non-empty line of a command's output: what the engine says went wrong. */
+function lastLine(text: string, fallback: string): string {
+  const lines = text.trim().split('\n').filter(Boolean);
+  return lines[lines.length - 1] ?? fallback;
+}
+
+/** `container inspect`'s JSON array (both engines print it without --format; podman 4.3 ignores `{{json .}}`). */
+export function parseInspect(stdout: string): ContainerInfo {
+  const raw = ((JSON.parse(stdout) as unknown[])[0] ?? {}) as {
+    Id?: string;
+    State?: { Running?: boolean; Status?: string; ExitCode?: number };
+    Config?: { Labels?: Record<string, string> | null; Image?: string };
+    ImageName?: string;
+  };
+  return {
+    id: raw.Id ?? '',
+    running: raw.State?.Running === true,
+    status: raw.State?.Status ?? 'unknown',
+    exitCode: raw.State?.ExitCode ?? 0,
+    image: raw.ImageName ?? raw.Config?.Image ?? '',
+    labels: raw.Config?.Labels ?? {},
+  };
 }
 
 export function cliEngine(options: CliEngineOptions): ContainerEngine {
@@ -50,11 +77,12 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
   return {
     name: options.name,
     binary,
+    composeProgram: options.composeProgram,
+    playsKube: options.playsKube,
+    notAnsweringHint: options.notAnsweringHint,
     async problem() {
       const result = await exec(options.probe);
-      if (!result.failed) return undefined;
-      const lines = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter(Boolean);
-      return lines[lines.length - 1] ?? `${binary} ${options.probe.join(' ')} failed`;
+      return result.failed ? lastLine(`${result.stderr}\n${result.stdout}`, `${binary} ${options.probe.join(' ')} failed`) : undefined;
     },
     async imageExists(image) {
       const result = await exec(['image', 'inspect', '--format', '{{.Id}}', image]);
@@ -66,9 +94,7 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
     },
     async pull(image) {
       const result = await exec(['pull', image]);
-      if (!result.failed) return undefined;
-      const lines = String(result.stderr).trim().split('\n').filter(Boolean);
-      return lines[lines.length - 1] ?? 'pull failed';
+      return result.failed ? lastLine(String(result.stderr), 'pull failed') : undefined;
     },
     async imageSize(image) {
       const result = await exec(['image', 'inspect', '--format', '{{.Size}}', image]);
@@ -95,24 +121,8 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
       return !result.failed && String(result.stdout).trim() !== '';
     },
     async inspect(name) {
-      // Both engines print a JSON array without --format (podman 4.3 ignores `{{json .}}`).
       const result = await exec(['container', 'inspect', name]);
-      if (result.failed) return undefined;
-      const raw = ((JSON.parse(String(result.stdout)) as unknown[])[0] ?? {}) as {
-        Id?: string;
-        State?: { Running?: boolean; Status?: string; ExitCode?: number };
-        Config?: { Labels?: Record<string, string> | null; Image?: string };
-        ImageName?: string;
-      };
-      const info: ContainerInfo = {
-        id: raw.Id ?? '',
-        running: raw.State?.Running === true,
-        status: raw.State?.Status ?? 'unknown',
-        exitCode: raw.State?.ExitCode ?? 0,
-        image: raw.ImageName ?? raw.Config?.Image ?? '',
-        labels: raw.Config?.Labels ?? {},
-      };
-      return info;
+      return result.failed ? undefined : parseInspect(String(result.stdout));
     },
     async logs(name, lines) {
       const result = await exec(['logs', '--tail', String(lines), name]);

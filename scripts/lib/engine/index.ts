@@ -9,20 +9,27 @@ import { PODMAN_DEVICES, podmanEngine } from './podman.ts';
 import type { ContainerEngine, DeviceSpelling } from './types.ts';
 import type { Plan } from '../plan/index.ts';
 
+type EngineSetting = Plan['container']['engine'];
+
 const ENGINES: Record<ContainerEngine['name'], (binary: string) => ContainerEngine> = {
   docker: dockerEngine,
   podman: podmanEngine,
 };
 
+const DEVICE_SPELLINGS: Record<ContainerEngine['name'], DeviceSpelling> = { docker: DOCKER_DEVICES, podman: PODMAN_DEVICES };
+
 /** How a rendered compose file spells a GPU for the profile's engine (auto: docker compose's, which compose-up tries first). */
-export function composeDeviceSpelling(engine: Plan['container']['engine']): DeviceSpelling {
-  return engine === 'podman' ? PODMAN_DEVICES : DOCKER_DEVICES;
+export function composeDeviceSpelling(engine: EngineSetting): DeviceSpelling {
+  return DEVICE_SPELLINGS[engine === 'auto' ? 'docker' : engine];
 }
 
 /** The engine a record named (state/serving.ts): asked as it was then, with no detection. */
 export function engineAt(name: ContainerEngine['name'], binary: string): ContainerEngine {
   return ENGINES[name](binary);
 }
+
+/** Every engine's name: what a profile's container.engine may say besides auto (profile/schema.ts). */
+export const ENGINE_NAMES = Object.keys(ENGINES) as [ContainerEngine['name'], ...ContainerEngine['name'][]];
 
 const INSTALL_HINT = 'install Podman (Debian/Ubuntu: sudo apt-get install podman) or Docker, or set runtime: native in the profile';
 
@@ -32,11 +39,12 @@ const INSTALL_HINT = 'install Podman (Debian/Ubuntu: sudo apt-get install podman
  */
 const detected = new Map<string, Promise<ContainerEngine>>();
 
-export function detectEngine(plan: Plan, env: NodeJS.ProcessEnv = process.env): Promise<ContainerEngine> {
-  const key = JSON.stringify([env.LLM_WORKBENCH_CONTAINER_ENGINE, plan.container.engine, env.PATH, env.DOCKER_HOST, env.CONTAINERS_CONF]);
+/** `setting`: the profile's container.engine (auto, docker or podman). */
+export function detectEngine(setting: EngineSetting, env: NodeJS.ProcessEnv = process.env): Promise<ContainerEngine> {
+  const key = JSON.stringify([env.LLM_WORKBENCH_CONTAINER_ENGINE, setting, env.PATH, env.DOCKER_HOST, env.CONTAINERS_CONF]);
   let found = detected.get(key);
   if (!found) {
-    found = findEngine(plan, env);
+    found = findEngine(setting, env);
     // A failure is not remembered: the user may start the daemon and ask again.
     found.catch(() => detected.delete(key));
     detected.set(key, found);
@@ -44,8 +52,8 @@ export function detectEngine(plan: Plan, env: NodeJS.ProcessEnv = process.env): 
   return found;
 }
 
-async function findEngine(plan: Plan, env: NodeJS.ProcessEnv): Promise<ContainerEngine> {
-  const forced = env.LLM_WORKBENCH_CONTAINER_ENGINE || (plan.container.engine !== 'auto' ? plan.container.engine : undefined);
+async function findEngine(setting: EngineSetting, env: NodeJS.ProcessEnv): Promise<ContainerEngine> {
+  const forced = env.LLM_WORKBENCH_CONTAINER_ENGINE || (setting !== 'auto' ? setting : undefined);
   if (forced !== undefined) {
     if (forced !== 'docker' && forced !== 'podman') {
       throw new WorkbenchError(`LLM_WORKBENCH_CONTAINER_ENGINE is "${forced}"`, 'use docker or podman');
@@ -74,10 +82,5 @@ async function findEngine(plan: Plan, env: NodeJS.ProcessEnv): Promise<Container
 }
 
 function daemonDown(engine: ContainerEngine, problem: string): WorkbenchError {
-  return new WorkbenchError(
-    `${engine.name} is installed but does not answer (${engine.name} info: ${problem})`,
-    engine.name === 'docker'
-      ? 'start the Docker daemon (sudo systemctl start docker, or start Docker Desktop with WSL integration), or use podman (LLM_WORKBENCH_CONTAINER_ENGINE=podman)'
-      : 'run podman info to see what is wrong (storage, runtime); on this kind of machine podman needs runc and explicit ulimits in a containers.conf (CONTAINERS_CONF)',
-  );
+  return new WorkbenchError(`${engine.name} is installed but does not answer (${engine.name} info: ${problem})`, engine.notAnsweringHint);
 }

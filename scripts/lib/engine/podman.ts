@@ -1,4 +1,6 @@
 /** Podman: daemonless; `podman info` fails when its storage or runtime is unusable. */
+import { WorkbenchError } from '../errors.ts';
+import { which } from '../process/run.ts';
 import { cliEngine } from './driver.ts';
 import type { ContainerEngine, DeviceSpelling } from './types.ts';
 
@@ -18,5 +20,20 @@ export function podmanKubeLimits(device: 'nvidia' | 'dri'): Record<string, numbe
 
 export function podmanEngine(binary: string): ContainerEngine {
   // Buildah understands RUN --mount=type=cache and build secrets natively.
-  return cliEngine({ name: 'podman', binary, buildEnv: async () => ({}), probe: ['info', '--format', '{{.Host.OCIRuntime.Name}}'], devices: PODMAN_DEVICES, buildVolumes: true });
+  return cliEngine({
+    name: 'podman',
+    binary,
+    buildEnv: async () => ({}),
+    probe: ['info', '--format', '{{.Host.OCIRuntime.Name}}'],
+    devices: PODMAN_DEVICES,
+    buildVolumes: true,
+    // podman 4.3 has no compose verb: podman-compose runs the file with it.
+    async composeProgram() {
+      const podmanCompose = which('podman-compose');
+      if (!podmanCompose) throw new WorkbenchError('podman-compose is not installed', 'Debian/Ubuntu: sudo apt-get install podman-compose (or pip install podman-compose)');
+      return [podmanCompose];
+    },
+    playsKube: true,
+    notAnsweringHint: 'run podman info to see what is wrong (storage, runtime); on this kind of machine podman needs runc and explicit ulimits in a containers.conf (CONTAINERS_CONF)',
+  });
 }

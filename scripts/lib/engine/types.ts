@@ -76,6 +76,12 @@ export interface ContainerEngine {
   log(name: string): Promise<string>;
   /** argv prefix for other subcommands (compose, kube play) of the same engine. */
   command(...args: string[]): string[];
+  /** The program that runs a compose file with this engine, or a clear error naming what to install. */
+  composeProgram(): Promise<string[]>;
+  /** Whether it runs kube.yaml locally (`podman kube play`). */
+  playsKube: boolean;
+  /** What to do when it is installed but does not answer. */
+  notAnsweringHint: string;
 }
 
 /** How an engine gives a container a GPU: on its command line and in a compose file. */

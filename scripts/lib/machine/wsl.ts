@@ -9,7 +9,8 @@ import type { Finding } from '../plan/index.ts';
 import { wslVersion, type PlatformFacts } from './platform.ts';
 
 export interface WslContext {
-  runtime: 'native' | 'container';
+  /** The server runs in a container (Docker Desktop keeps those running when WSL shuts down idle). */
+  inContainer: boolean;
   /** What the model needs in memory, in bytes (file size and a margin). */
   modelBytes: number;
   /** Folders the stack reads and writes: the repo, the caches, the envs. */
@@ -30,7 +31,7 @@ export function wslFindings(facts: PlatformFacts, ctx: WslContext): Finding[] {
 
   const desktop = facts.dockerOs !== undefined && /docker desktop/i.test(facts.dockerOs);
   findings.push(
-    ctx.runtime === 'container' && desktop
+    ctx.inContainer && desktop
       ? { check: 'idle shutdown', status: 'ok', detail: 'the model server runs in Docker Desktop, which keeps it running when the distro stops' }
       : {
           check: 'idle shutdown',
@@ -88,8 +89,8 @@ export function wslFindings(facts: PlatformFacts, ctx: WslContext): Finding[] {
 }
 
 /** The one line `make provision` ends with on WSL: what keeps the services alive. */
-export function wslProvisionLine(runtime: 'native' | 'container', dockerDesktop: boolean): string {
-  return runtime === 'container' && dockerDesktop
+export function wslProvisionLine(inContainer: boolean, dockerDesktop: boolean): string {
+  return inContainer && dockerDesktop
     ? '  WSL: the model server runs in Docker Desktop and survives the distro\'s idle shutdown; JupyterLab needs a WSL terminal open'
     : `  WSL: these stop a few seconds after the last WSL terminal closes: keep one open${dockerDesktop ? ' (or runtime: container, which Docker Desktop keeps running)' : ''}; make doctor explains`;
 }

@@ -13,7 +13,7 @@ import { diskFullError, isDiskFull } from '../disk-full.ts';
 import { checkModelFile } from './gguf.ts';
 import { sha256OfFile } from './sha256.ts';
 import { modelId } from './transport/source.ts';
-import { transportFor } from './transport/index.ts';
+import { localPathOf, transportFor } from './transport/index.ts';
 import type { Plan, PlanModel } from '../plan/index.ts';
 
 
@@ -53,7 +53,7 @@ export interface ModelResult {
 /** What ensureModel would do, and why. */
 export async function previewModel(plan: Plan, model: PlanModel = plan.model): Promise<Preview> {
   const target = model.path;
-  const from = model.source.kind === 'file' ? `the file ${displayPath(target)}` : model.sourceText;
+  const from = localPathOf(model.source) !== undefined ? `the file ${displayPath(target)}` : model.sourceText;
   if (!existsSync(target)) return { action: 'create', why: `fetches ${from}` };
   const sha256 = await verifiedSha256(target, sidecarOf(plan, model));
   if (!model.sha256 || sha256 === model.sha256) return { action: 'keep', why: `sha256 ${sha256.slice(0, 12)}` };
@@ -79,12 +79,12 @@ export async function ensureModel(plan: Plan, model: PlanModel, python: string, 
       } catch (error) {
         // A cached file that is not a model (an earlier version's bug, a disk error) is fetched
         // again, once; a file: source is the user's own file and is never removed.
-        if (model.source.kind === 'file') throw error;
+        if (localPathOf(model.source) !== undefined) throw error;
         log(`  ${displayPath(target)} in the cache is not a usable model: removing it and fetching it again`);
         rmSync(target, { force: true });
       }
     } else {
-      if (model.source.kind === 'file') throw mismatch(plan, model, target, expected, sha256);
+      if (localPathOf(model.source) !== undefined) throw mismatch(plan, model, target, expected, sha256);
       log(`  ${displayPath(target)} does not match the expected sha256: fetching it again`);
     }
   }
@@ -126,7 +126,7 @@ function mismatch(plan: Plan, model: PlanModel, path: string, expected: string, 
   const from = model.sha256Origin === 'lock' ? displayPath(plan.paths.lockFile) : 'model.sha256 in the profile';
   return new WorkbenchError(
     `the sha256 of ${displayPath(path)} is ${actual}, but ${from} says ${expected}`,
-    model.source.kind === 'file'
+    localPathOf(model.source) !== undefined
       ? 'fix model.sha256 or point model.source at the right file'
       : `the file is kept at ${displayPath(path)} for inspection; if the expected sha256 is wrong fix it, otherwise run again: the download starts over`,
   );

@@ -8,6 +8,23 @@ import type { PlanModel } from './model.ts';
 
 export type RuntimeName = 'native' | 'container';
 
+/**
+ * What a runtime can do, decided once with the runtime (profile/runtimes.ts): the steps, the
+ * doctor and the rules read these, never the runtime's name.
+ */
+export interface RuntimeTraits {
+  /** The host compiles the server (native); else the image does, and the host needs no compiler for it. */
+  buildsOnHost: boolean;
+  /** The server runs in a container: a device must reach it, Docker Desktop's networking applies, an engine is required. */
+  inContainer: boolean;
+  /** Step 35 builds an image for it. */
+  hasImageStep: boolean;
+  /** It serves extra_models too (a container serves one model: the image's command names it). */
+  servesSeveralModels: boolean;
+  /** Where its log lives: a file in the state folder, or the container engine's log. */
+  logsTo: 'state-file' | 'engine';
+}
+
 export type EngineName = 'docker' | 'podman';
 
 export type BackendName = 'llama-cpp-python' | 'llama-server';
@@ -54,8 +71,6 @@ export interface Plan {
     backend: BackendName;
     /** What the server of the profile's runtime runs: the native argv and files, or the container's argv. Worked out here once. */
     command: ServerCommand;
-    /** Whether the host compiles the backend (native runtime) or the image does. */
-    builtOnHost: boolean;
     /** Decode threads (auto: each backend's measured rule, in its folder). */
     nThreads: number;
     /** Prompt threads (auto: every core); with `threadsAuto`, rendered files name none. */
@@ -92,6 +107,7 @@ export interface Plan {
   };
   jupyter: { enabled: boolean; host: string; port: number; url: string; tokenFile: string; notebookDir: string };
   runtime: RuntimeName;
+  runtimeTraits: RuntimeTraits;
   container: {
     engine: 'auto' | EngineName;
     image: string;

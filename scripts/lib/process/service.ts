@@ -45,7 +45,10 @@ const PORT_RELEASE_MS = 15_000;
  * Fails, naming the port and the fix, when another program holds it. `ours` says we have just
  * stopped our own holder of it: it is then waited for (bounded) instead of taken for a stranger.
  */
-export async function ensurePortFree(host: string, port: number, field: string, plan: Plan, ours = false): Promise<void> {
+/** Who claims a port, for the message when another program holds it: the profile, its file (where the port is set) and its state folder (other profiles' records lie beside it). */
+export type PortClaimant = { profile: Pick<Plan['profile'], 'name' | 'files'>; paths: Pick<Plan['paths'], 'stateDir'> };
+
+export async function ensurePortFree(host: string, port: number, field: string, plan: PortClaimant, ours = false): Promise<void> {
   const deadline = Date.now() + (ours ? PORT_RELEASE_MS : 0);
   while (!(await isPortFree(host, port, field))) {
     if (Date.now() >= deadline) return portTaken(host, port, field, plan, ours);
@@ -53,7 +56,7 @@ export async function ensurePortFree(host: string, port: number, field: string, 
   }
 }
 
-function portTaken(host: string, port: number, field: string, plan: Plan, ours: boolean): never {
+function portTaken(host: string, port: number, field: string, plan: PortClaimant, ours: boolean): never {
   if (ours) {
     throw new WorkbenchError(
       `port ${port} on ${host} (${field}) is still held ${PORT_RELEASE_MS / 1000}s after our server there was stopped`,
@@ -153,7 +156,7 @@ export async function previewBackgroundService(s: Pick<BackgroundService, 'recor
   return { action: 'replace', why: same ? 'it does not answer' : describeChanges(previous.facts, s.facts) };
 }
 
-export async function ensureBackgroundService(plan: Plan, s: BackgroundService): Promise<EnsuredService> {
+export async function ensureBackgroundService(plan: PortClaimant, s: BackgroundService): Promise<EnsuredService> {
   const previous = readRecord(s.recordFile);
   const fingerprint = factsFingerprint(s.facts);
   let replacedBecause: string | undefined;

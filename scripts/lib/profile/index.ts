@@ -37,12 +37,19 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const envDir = profilesDir(repoRoot, env);
   const loaded = loadProfile(name, envDir);
   const lock = readLock(join(envDir, `${name}.lock.json`));
-  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env), readChatTemplate };
-  const plan = resolvePlan(loaded, ctx);
   // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
-  // command runs under it. Read after a first resolution, which says where the record is.
-  const pythonInterpreter = recordedInterpreter(statePaths(plan).pythonEnv, plan.python);
-  return pythonInterpreter && pythonInterpreter !== plan.python.interpreter ? resolvePlan(loaded, { ...ctx, pythonInterpreter }) : plan;
+  // command runs under it.
+  const readRecordedInterpreter = (stateDir: string, pythonEnv: { envName: string; venvDir: string }) => recordedInterpreter(statePaths({ paths: { stateDir } }).pythonEnv, pythonEnv);
+  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env), readChatTemplate, readRecordedInterpreter };
+  resolutions += 1;
+  return resolvePlan(loaded, ctx);
+}
+
+let resolutions = 0;
+
+/** How many plans this process has resolved (a test holds make provision to one on an unchanged stack). */
+export function planResolutions(): number {
+  return resolutions;
 }
 
 /**

@@ -2,8 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectChatFamily } from '../model/chat-template.ts';
-import { modelFileName } from '../model/transport/index.ts';
-import { modelId, parseModelSource } from '../model/transport/index.ts';
+import { localPathOf, modelFileName, modelId, parseModelSource } from '../model/transport/index.ts';
 import type { Profile } from './schema.ts';
 import type { LockedModel, PlanModel } from '../plan/index.ts';
 
@@ -51,7 +50,7 @@ export function resolveModel(model: Profile['model'], modelsDir: string, lockedM
   const locked = lockEntry?.sha256;
   const sha256 = model.sha256?.toLowerCase() ?? locked;
   const sizeMb = model.size_mb ?? (parts ? Math.ceil(parts.reduce((sum, part) => sum + part.size, 0) / 1024 / 1024) : undefined);
-  const path = source.kind === 'file' ? source.path : join(modelsDir, id, fileName);
+  const path = localPathOf(source) ?? join(modelsDir, id, fileName);
   return {
     id,
     source,

@@ -13,6 +13,7 @@ import { BATCH_INVARIANT_ENV } from '../llama-cpp/source-patches.ts';
 import { chooseAccelerator } from '../accelerator/choose.ts';
 import { NO_GPU_FACTS } from '../accelerator/facts.ts';
 import { acceleratorNamed } from '../accelerator/index.ts';
+import { runtimeTraits } from './runtimes.ts';
 import { largestSizeMb, resolveModel, type ChatTemplateReader } from './models.ts';
 import type { LoadedProfile } from './load.ts';
 import type { GpuFacts, LockedModel, Plan } from '../plan/index.ts';
@@ -32,6 +33,11 @@ export interface PlanContext {
   lockedModels?: Record<string, LockedModel>;
   /** The python of the profile's env as step 20 recorded it (a conda env's lives where conda keeps it). */
   pythonInterpreter?: string;
+  /**
+   * Reads that record once the plan knows which env it uses (its name, its venv) and where the
+   * profile's state is: the plan is then resolved in one pass. pythonInterpreter wins when given.
+   */
+  readRecordedInterpreter?: (stateDir: string, env: { envName: string; venvDir: string }) => string | undefined;
   /** What this machine has for a GPU (accelerator/facts.ts); none when not given. */
   gpuFacts?: GpuFacts;
   /** Reads a cached GGUF's own chat template (chat_format: auto); none: decided once fetched. */
@@ -61,7 +67,8 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const backend = backendNamed(profile.server.backend);
   // A container profile serves from its image: the host env (JupyterLab, the checks) needs no
   // llama.cpp, so nothing is compiled on the host for it.
-  const builtOnHost = profile.runtime === 'native';
+  const traits = runtimeTraits(profile.runtime);
+  const builtOnHost = traits.buildsOnHost;
   const condaPackages = [`python=${profile.python.version}`, 'pip'];
   if (profile.python.blas === 'mkl' && ctx.arch === 'x86_64') condaPackages.push('blas=*=*mkl');
 
@@ -77,11 +84,11 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const base = profile.container.base;
   const baseHasPython = /(^|\/)python:/.test(base);
   const accelerator = chooseAccelerator(
-    { kind: profile.accelerator.kind, gpuLayers: profile.accelerator.gpu_layers, required: profile.accelerator.required, cudaArchitectures: profile.accelerator.cuda_architectures, runtime: profile.runtime },
+    { kind: profile.accelerator.kind, gpuLayers: profile.accelerator.gpu_layers, required: profile.accelerator.required, cudaArchitectures: profile.accelerator.cuda_architectures, inContainer: traits.inContainer },
     ctx.gpuFacts ?? NO_GPU_FACTS,
   );
   const imagePackages = backend.image.aptPackages({ baseHasPython, blas: profile.llama_cpp.blas });
-  const imageToolchain = acceleratorNamed(accelerator.name).image;
+  const { image: imageToolchain, batchInvariant } = acceleratorNamed(accelerator.name);
   const blasArgs = cmakeArgs(version, profile.llama_cpp.blas);
   const llamaCpp = { version, blas: profile.llama_cpp.blas, cmakeArgs: blasArgs, hostCmakeArgs: [blasArgs, ...accelerator.cmakeArgs].filter(Boolean).join(' ') };
   const paths = {
@@ -119,7 +126,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       condaPackages,
       pipPackages,
       venvDir,
-      interpreter: ctx.pythonInterpreter ?? join(venvDir, 'bin', 'python'),
+      interpreter: ctx.pythonInterpreter ?? ctx.readRecordedInterpreter?.(stateDir, { envName, venvDir }) ?? join(venvDir, 'bin', 'python'),
       serverModules: hostServer.modules,
       ...(hostServer.builtHere ? { builtHere: hostServer.builtHere } : {}),
     },
@@ -128,15 +135,14 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       port: server.port,
       backend: server.backend,
       command: { argv: [], files: [] },
-      builtOnHost,
       nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
       nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
       threadsAuto,
       // The engine's patch makes the CPU's kernels batch-invariant; a GPU's still choose by batch size.
-      ...reproducibleSettings(repackSafe, server.reproducible && accelerator.name === 'cpu'),
+      ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant),
       notReproducibleBecause: !server.reproducible
         ? 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)'
-        : accelerator.name !== 'cpu'
+        : !batchInvariant
           ? `served on ${accelerator.name}: its kernels choose by batch size, so a cached prompt or a busy server may change an answer at temperature 0 (server.reproducible covers the CPU's kernels)`
           : undefined,
       repackSafe,
@@ -156,6 +162,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
       notebookDir: join(dataDir, 'notebooks', name),
     },
     runtime: profile.runtime,
+    runtimeTraits: traits,
     container: {
       engine: profile.container.engine,
       image: profile.container.image,

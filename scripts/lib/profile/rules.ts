@@ -3,6 +3,7 @@
  * ports that differ, no unauthenticated model on the network, hosts in URLs, names for
  * Kubernetes and compose.
  */
+import { runtimeTraits } from './runtimes.ts';
 import { backendNamed } from '../backend/index.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Profile } from './schema.ts';
@@ -85,7 +86,7 @@ export function checkModels(profile: Profile, file: string): void {
       'drop server.extra_args, or serve the models with server.backend: llama-server (whose flags apply to every model)',
     );
   }
-  if (profile.extra_models.length > 0 && profile.runtime === 'container') {
+  if (profile.extra_models.length > 0 && !runtimeTraits(profile.runtime).servesSeveralModels) {
     throw new WorkbenchError(
       `${displayPath(file)}: extra_models are served by the native runtime only (a container serves one model)`,
       'use runtime: native for several models, or one model per container profile',

@@ -3,7 +3,11 @@
  * (for editor completion) is generated from it by `make schema`; a test keeps the two in step.
  */
 import { z } from 'zod';
+import { ACCELERATOR_NAMES } from '../accelerator/index.ts';
+import { BACKEND_NAMES } from '../backend/index.ts';
+import { ENGINE_NAMES } from '../engine/index.ts';
 import { checkLlamaCppVersion } from '../llama-cpp/versions.ts';
+import { RUNTIME_NAMES } from './runtimes.ts';
 import { requirementProblem } from './requirement.ts';
 
 const port = z
@@ -137,7 +141,7 @@ export const serverSchema = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8080),
   backend: z
-    .enum(['llama-cpp-python', 'llama-server'])
+    .enum(BACKEND_NAMES)
     .default('llama-server')
     .describe('The serving backend: llama-server (llama.cpp\'s own server, the default: make bench measured it at the engine\'s speed) or llama-cpp-python (llama_cpp.server, the guide\'s), both built from the same pinned source. Not to be confused with container.engine.'),
   n_threads: threads
@@ -165,7 +169,7 @@ export const serverSchema = z.strictObject({
 
 export const acceleratorSchema = z.strictObject({
   kind: z
-    .enum(['auto', 'cpu', 'cuda', 'vulkan'])
+    .enum(['auto', ...ACCELERATOR_NAMES])
     .default('auto')
     .describe('What llama.cpp is built for and serves on. auto: CUDA on an NVIDIA GPU (Linux or WSL 2), else a Vulkan GPU, else the CPU; make doctor and make plan say which and why.'),
   gpu_layers: z
@@ -189,7 +193,7 @@ export const jupyterSchema = z.strictObject({
 });
 
 export const containerSchema = z.strictObject({
-  engine: z.enum(['auto', 'docker', 'podman']).default('auto'),
+  engine: z.enum(['auto', ...ENGINE_NAMES]).default('auto'),
   image: z.string().max(128, 'must be at most 128 characters').regex(/^[a-z0-9][a-z0-9._\/-]*$/, 'must be an image name in lower case').default('llm-workbench'),
   base: z
     .string()
@@ -212,7 +216,7 @@ export const profileSchema = z.strictObject({
   server: serverSchema.prefault({}),
   accelerator: acceleratorSchema.prefault({}),
   jupyter: jupyterSchema.prefault({}),
-  runtime: z.enum(['native', 'container']).default('native'),
+  runtime: z.enum(RUNTIME_NAMES).default('native'),
   container: containerSchema.prefault({}),
 });
 

@@ -90,7 +90,7 @@ export const containerRuntime: ServerRuntime = {
   kind: 'container',
 
   async preview(plan): Promise<Preview> {
-    const engine = await detectEngine(plan);
+    const engine = await detectEngine(plan.container.engine);
     const apiKey = serverApiKey(plan, process.env, true);
     const modelSha = plan.model.sha256 ?? (existsSync(plan.model.path) ? await modelSha256(plan) : '(not downloaded yet)');
     const facts = containerFacts(plan, imageTags(plan).byHash, apiKey, modelSha);
@@ -103,7 +103,7 @@ export const containerRuntime: ServerRuntime = {
   },
 
   async start(plan) {
-    const engine = await detectEngine(plan);
+    const engine = await detectEngine(plan.container.engine);
     const tags = imageTags(plan);
     if (!(await engine.imageExists(tags.byHash))) await ensureImage(plan, engine);
     if (!existsSync(plan.model.path)) {
@@ -144,7 +144,7 @@ export const containerRuntime: ServerRuntime = {
   },
 
   async servingHandle(plan) {
-    const engine = await detectEngine(plan);
+    const engine = await detectEngine(plan.container.engine);
     return { kind: 'container' as const, engine: engine.name, binary: engine.binary, name: plan.container.name };
   },
 
@@ -159,7 +159,7 @@ export const containerRuntime: ServerRuntime = {
   async stop(plan) {
     let engine: ContainerEngine;
     try {
-      engine = await detectEngine(plan);
+      engine = await detectEngine(plan.container.engine);
     } catch {
       return false; // No engine answers, so none of our containers can be running.
     }
@@ -173,7 +173,7 @@ export const containerRuntime: ServerRuntime = {
     const base = { service: 'model-server', url: plan.server.baseUrl };
     let engine: ContainerEngine;
     try {
-      engine = await detectEngine(plan);
+      engine = await detectEngine(plan.container.engine);
     } catch (error) {
       return { ...base, health: 'stopped', note: (error as Error).message };
     }
@@ -184,7 +184,7 @@ export const containerRuntime: ServerRuntime = {
   },
 
   async logs(plan, lines) {
-    const engine = await detectEngine(plan);
+    const engine = await detectEngine(plan.container.engine);
     return engine.logs(plan.container.name, lines);
   },
 };

@@ -82,8 +82,8 @@ function megabytes(bytes: number | undefined): string {
 
 /** What ensureImage would do, and why. */
 export async function previewImage(plan: Plan): Promise<Preview> {
-  if (plan.runtime !== 'container') return { action: 'skip', why: 'runtime is native' };
-  const engine = await detectEngine(plan);
+  if (!plan.runtimeTraits.hasImageStep) return { action: 'skip', why: `runtime is ${plan.runtime}` };
+  const engine = await detectEngine(plan.container.engine);
   const tags = imageTags(plan);
   const drift = await baseDrift(plan, engine);
   if (await engine.imageExists(tags.byHash)) return { action: 'keep', why: `${tags.byHash} exists (${engine.name})${drift ? `; ${drift}` : ''}` };
@@ -107,7 +107,7 @@ export async function tagImage(engine: ContainerEngine, image: string, tag: stri
 
 /** Builds the server image unless an image of this exact build context exists. */
 export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise<StepResult> {
-  const eng = engine ?? (await detectEngine(plan));
+  const eng = engine ?? (await detectEngine(plan.container.engine));
   const tags = imageTags(plan);
   // The tag is a hash of this render: build from these very bytes (a step run alone after an edit).
   freshlyRendered(plan, 'Dockerfile');

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { WorkbenchError } from '../errors.ts';
 import { isProcessAlive, processStartTime } from './process-identity.ts';
-import { ensureStateDir, statePaths } from './paths.ts';
+import { ensureStateDir, statePaths, type StateDirOf } from './paths.ts';
 import type { Plan } from '../plan/index.ts';
 
 export interface LockHolder {
@@ -148,7 +148,7 @@ export async function withLock<T>(file: string, options: LockOptions, fn: () => 
  * Holds the profile's lock while `fn` runs: every command that changes the profile's state takes
  * it, so two of them never run at once (they would stop each other's services).
  */
-export async function withProfileLock<T>(plan: Plan, command: string, fn: () => Promise<T>): Promise<T> {
+export async function withProfileLock<T>(plan: StateDirOf & { profile: Pick<Plan['profile'], 'name'> }, command: string, fn: () => Promise<T>): Promise<T> {
   ensureStateDir(plan);
   return withLock(statePaths(plan).lock, { command, what: `profile "${plan.profile.name}"` }, fn);
 }

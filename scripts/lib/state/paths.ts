@@ -6,7 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../plan/index.ts';
 
-export function statePaths(plan: Plan) {
+/** The slice of the plan this room reads: where the profile's state folder is. */
+export type StateDirOf = { paths: Pick<Plan['paths'], 'stateDir'> };
+
+export function statePaths(plan: StateDirOf) {
   const dir = plan.paths.stateDir;
   return {
     dir,
@@ -26,6 +29,6 @@ export function statePaths(plan: Plan) {
   };
 }
 
-export function ensureStateDir(plan: Plan): void {
+export function ensureStateDir(plan: StateDirOf): void {
   mkdirSync(plan.paths.stateDir, { recursive: true, mode: 0o700 });
 }

@@ -31,7 +31,7 @@ export const NEW_SECRET = '(a new secret)';
  * The API key clients must send, or undefined when the server takes none. `peek` reads a
  * generated key without creating it (previews change nothing).
  */
-export function serverApiKey(plan: Plan, env: NodeJS.ProcessEnv = process.env, peek = false): string | undefined {
+export function serverApiKey(plan: { server: Pick<Plan['server'], 'apiKey'> }, env: NodeJS.ProcessEnv = process.env, peek = false): string | undefined {
   const key = plan.server.apiKey;
   if (key.kind === 'none') return undefined;
   if (key.kind === 'generate') return peek ? peekSecret(key.file) ?? NEW_SECRET : ensureSecret(key.file).value;

@@ -4,6 +4,7 @@ import { NO_TOOLCHAIN, type Accelerator } from '../types.ts';
 export const cpuAccelerator: Accelerator = {
   name: 'cpu',
   label: 'CPU',
+  batchInvariant: true,
   device: () => ({ usable: true, device: 'CPU' }),
   cmakeArgs: () => [],
   // No toolkit: the CPU build's key is what it was before accelerators, so cached builds stay valid.

@@ -39,6 +39,7 @@ export function cudaArchitectures(facts: GpuFacts, setting: string): string {
 export const cudaAccelerator: Accelerator = {
   name: 'cuda',
   label: 'CUDA',
+  batchInvariant: false,
   device(facts) {
     const wsl = facts.wsl.dxg;
     if (facts.nvidiaNodes.length === 0 && !wsl) return { usable: false, missing: 'no NVIDIA device (no /dev/nvidia0 on Linux, no /dev/dxg on WSL 2)', fix: DRIVER };

@@ -22,6 +22,7 @@ function describe(device: VulkanDevice): string {
 export const vulkanAccelerator: Accelerator = {
   name: 'vulkan',
   label: 'Vulkan',
+  batchInvariant: false,
   device(facts, { forAuto }) {
     const { vulkan } = facts;
     if (!vulkan.vulkaninfo) return { usable: false, missing: 'no vulkaninfo to list Vulkan devices', fix: INSTALL };

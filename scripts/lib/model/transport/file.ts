@@ -7,6 +7,10 @@ import type { ModelTransport } from './types.ts';
 export const fileTransport: ModelTransport = {
   kind: 'file',
   fileName: (source) => (source.kind === 'file' ? basename(source.path) : 'model.gguf'),
+  localPath(source) {
+    if (source.kind !== 'file') throw new Error('file transport given another source');
+    return source.path;
+  },
   async fetch({ model }) {
     if (model.source.kind !== 'file') throw new Error('file transport given another source');
     const path = model.source.path;

@@ -29,3 +29,8 @@ export function modelFileName(source: ModelSource, file: string | undefined): st
 export function transportDownloadDirs(cacheDir: string): string[] {
   return Object.values(TRANSPORTS).flatMap((transport) => (transport.downloadsDir ? [transport.downloadsDir(cacheDir)] : []));
 }
+
+/** The user's own file, used where it is (file:), or undefined for a source fetched into the cache. */
+export function localPathOf(source: ModelSource): string | undefined {
+  return transportFor(source).localPath?.(source);
+}

@@ -20,6 +20,12 @@ export interface ModelTransport {
    * Returns the path holding the complete, unverified bytes.
    */
   fetch(ctx: FetchContext): Promise<string>;
+  /**
+   * For a source that is the user's own file: where it is. The model is used there, never copied
+   * into the cache; a file that is not a model or has another sha256 is the user's to fix, never
+   * removed or fetched again.
+   */
+  localPath?(source: ModelSource): string;
   /** The file's name in the cache, known before any download (or lookup). */
   fileName(source: ModelSource): string;
   /** A folder of its own it keeps downloads in beside the model cache (make clean MODELS=1 removes it). */
