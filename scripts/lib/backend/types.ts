@@ -7,7 +7,7 @@
  */
 import type { BuildArtifact } from '../llama-cpp/artifact.ts';
 import type { Facts } from '../fingerprint.ts';
-import type { BackendName, Plan, PlanModel, ServerCommand } from '../plan/index.ts';
+import type { BackendName, CommandInput, Plan, PlanModel, ServerCommand } from '../plan/index.ts';
 
 /** What the plan needs to know before it exists: the profile's server settings, the machine's cores. */
 export interface BackendChoices {
@@ -55,9 +55,9 @@ export interface ServingBackend {
   /** What the host compiles for a native server. */
   hostBuild: BuildArtifact;
   /** The native server: argv under the env's `python` (when it has one), and the files it reads. */
-  hostCommand(plan: Plan, python: string): ServerCommand;
+  hostCommand(plan: CommandInput, python: string): ServerCommand;
   /** The argv in the image (a compose or kube `command` replaces the CMD with it). */
-  containerCommand(plan: Plan): string[];
+  containerCommand(plan: CommandInput): string[];
   /** The native server's environment besides PATH and HOME (the key by its variable). */
   nativeEnv(plan: Plan, apiKey: string | undefined): Record<string, string>;
   /** What else decides whether a running native server can stay (beyond argv, env and model bytes). */

@@ -23,9 +23,9 @@ import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
 import { applySourcePatches, patchKey, SOURCE_PATCHES } from './source-patches.ts';
 import { unpackSdist } from './sdist.ts';
 import { blasCmakeArgs } from './versions.ts';
-import type { LlamaCppLock, Plan } from '../plan/index.ts';
+import type { CommandInput, LlamaCppLock, Plan } from '../plan/index.ts';
 
-export function llamaCppCmakeArgs(plan: Plan): string[] {
+export function llamaCppCmakeArgs(plan: CommandInput): string[] {
   return [
     '-DCMAKE_BUILD_TYPE=Release',
     '-DLLAMA_CURL=OFF',
@@ -52,7 +52,7 @@ export function buildCommitArg(commit: string): string {
 const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1', ...SOURCE_PATCHES.map(patchKey)];
 
 /** `llama.cpp-0.3.36-<digest>`: the version and a digest of the flags, patches and programs. */
-export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
+export function cmakeBuildKey(plan: CommandInput, programs: readonly string[]): string {
   // The CPU build's key predates accelerators: it names no toolkit, so its cached builds stay valid.
   const toolchain = plan.accelerator.toolchainKey ? [plan.accelerator.toolchainKey] : [];
   return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...toolchain, ...programs].join(' ')).slice(0, 12)}`;
@@ -64,7 +64,7 @@ export function cmakeBuildKey(plan: Plan, programs: readonly string[]): string {
  * files, seconds instead of minutes, since both link the same ggml and llama libraries. An
  * interrupted build leaves the tree to Ninja, which finishes it next time.
  */
-export function buildTreeDir(plan: Plan): string {
+export function buildTreeDir(plan: CommandInput): string {
   return join(plan.paths.cacheDir, 'llama.cpp-build', cmakeBuildKey(plan, []));
 }
 
@@ -122,8 +122,8 @@ export async function configureBuildTree(
 }
 
 /** The programs named, built once per key into `<cache>/<folder>/<key>/`. */
-export function cmakeProgramsArtifact(folder: string, programs: readonly string[]): BuildArtifact & { program(plan: Plan, name: string): string } {
-  const dir = (plan: Plan) => join(plan.paths.cacheDir, folder, cmakeBuildKey(plan, programs));
+export function cmakeProgramsArtifact(folder: string, programs: readonly string[]): BuildArtifact & { program(plan: CommandInput, name: string): string } {
+  const dir = (plan: CommandInput) => join(plan.paths.cacheDir, folder, cmakeBuildKey(plan, programs));
   const isComplete = (path: string) => programs.every((p) => existsSync(join(path, p)));
   return {
     what: programs.join(' and '),

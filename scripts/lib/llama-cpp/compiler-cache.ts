@@ -14,14 +14,14 @@
  * fresh tree, a clean machine provisioned from a shared cache) recompiles only what differs.
  */
 import { join } from 'node:path';
-import type { Plan } from '../plan/index.ts';
+import type { CommandInput } from '../plan/index.ts';
 
-export function compilerCacheDir(plan: Plan): string {
+export function compilerCacheDir(plan: CommandInput): string {
   return join(plan.paths.cacheDir, 'ccache');
 }
 
 /** The environment a compile under `tree` runs with (added to the process's own). */
-export function compilerCacheEnv(plan: Plan, tree: string): Record<string, string> {
+export function compilerCacheEnv(plan: CommandInput, tree: string): Record<string, string> {
   return compilerCacheSettings(compilerCacheDir(plan), tree);
 }
 

@@ -147,3 +147,12 @@ export interface Plan {
     lockFile: string;
   };
 }
+
+/**
+ * What a backend works the server command out from: every decision of the plan but the commands
+ * themselves. The resolver settles this first, then asks the backend, then assembles the Plan.
+ */
+export type CommandInput = Omit<Plan, 'server' | 'container'> & {
+  server: Omit<Plan['server'], 'command'>;
+  container: Omit<Plan['container'], 'command'>;
+};

@@ -16,7 +16,8 @@ import { acceleratorNamed } from '../accelerator/index.ts';
 import { runtimeTraits } from './runtimes.ts';
 import { largestSizeMb, resolveModel, type ChatTemplateReader } from './models.ts';
 import type { LoadedProfile } from './load.ts';
-import type { GpuFacts, LockedModel, Plan } from '../plan/index.ts';
+import type { AcceleratorChoice, CommandInput, GpuFacts, LockedModel, Plan, PlanModel, RuntimeTraits } from '../plan/index.ts';
+import type { Profile } from './schema.ts';
 
 
 export interface PlanContext {
@@ -52,140 +53,152 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkModels(profile, leafFile);
   checkMetrics(profile, leafFile);
 
-  const home = ctx.env.HOME ?? '/root';
-  const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
-  const stateRoot = stateRootFor(ctx.env);
-  const cacheDir = ctx.env.LLM_WORKBENCH_CACHE_DIR || join(xdg('XDG_CACHE_HOME', '.cache'), 'llm-workbench');
-  const dataDir = ctx.env.LLM_WORKBENCH_DATA_DIR || join(xdg('XDG_DATA_HOME', '.local/share'), 'llm-workbench');
-  const stateDir = join(stateRoot, name);
-  const envDir = profilesDir(ctx.repoRoot, ctx.env);
-  const modelsDir = join(cacheDir, 'models');
-
-  const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, modelsDir, ctx.lockedModels ?? {}, ctx.readChatTemplate));
-
-  const version = profile.llama_cpp.version;
-  const backend = backendNamed(profile.server.backend);
+  const paths = resolvePaths(name, ctx);
+  const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, paths.modelsDir, ctx.lockedModels ?? {}, ctx.readChatTemplate));
   // A container profile serves from its image: the host env (JupyterLab, the checks) needs no
   // llama.cpp, so nothing is compiled on the host for it.
   const traits = runtimeTraits(profile.runtime);
-  const builtOnHost = traits.buildsOnHost;
-  const condaPackages = [`python=${profile.python.version}`, 'pip'];
-  if (profile.python.blas === 'mkl' && ctx.arch === 'x86_64') condaPackages.push('blas=*=*mkl');
-
-  const server = profile.server;
-  const clientHost = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : urlHost(host));
-  const apiKey: Plan['server']['apiKey'] =
-    server.api_key === 'none'
-      ? { kind: 'none' }
-      : server.api_key === 'generate'
-        ? { kind: 'generate', file: join(stateDir, 'api-key') }
-        : { kind: 'env', variable: server.api_key.slice('env:'.length) };
-
-  const base = profile.container.base;
-  const baseHasPython = /(^|\/)python:/.test(base);
   const accelerator = chooseAccelerator(
     { kind: profile.accelerator.kind, gpuLayers: profile.accelerator.gpu_layers, required: profile.accelerator.required, cudaArchitectures: profile.accelerator.cuda_architectures, inContainer: traits.inContainer },
     ctx.gpuFacts ?? NO_GPU_FACTS,
   );
-  const imagePackages = backend.image.aptPackages({ baseHasPython, blas: profile.llama_cpp.blas });
-  const { image: imageToolchain, batchInvariant } = acceleratorNamed(accelerator.name);
-  const blasArgs = cmakeArgs(version, profile.llama_cpp.blas);
-  const llamaCpp = { version, blas: profile.llama_cpp.blas, cmakeArgs: blasArgs, hostCmakeArgs: [blasArgs, ...accelerator.cmakeArgs].filter(Boolean).join(' ') };
-  const paths = {
+  const blasArgs = cmakeArgs(profile.llama_cpp.version, profile.llama_cpp.blas);
+  const llamaCpp = { version: profile.llama_cpp.version, blas: profile.llama_cpp.blas, cmakeArgs: blasArgs, hostCmakeArgs: [blasArgs, ...accelerator.cmakeArgs].filter(Boolean).join(' ') };
+
+  return withCommands({
+    profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
+    model: models[0]!,
+    models,
+    accelerator,
+    llamaCpp,
+    python: resolvePython(profile, ctx, { traits, llamaCpp, paths, accelerator }),
+    server: resolveServer(profile.server, ctx, { models, accelerator, stateDir: paths.stateDir }),
+    jupyter: {
+      enabled: profile.jupyter.enabled,
+      host: profile.jupyter.host,
+      port: profile.jupyter.port,
+      url: `http://${clientHost(profile.jupyter.host)}:${profile.jupyter.port}/lab`,
+      tokenFile: join(paths.stateDir, 'jupyter-token'),
+      notebookDir: join(paths.dataDir, 'notebooks', name),
+    },
+    runtime: profile.runtime,
+    runtimeTraits: traits,
+    container: resolveContainer(profile, name, accelerator),
+    paths,
+  });
+}
+
+/**
+ * The server command, worked out once from every other decision: the native runtime runs
+ * plan.server.command, render writes plan.container.command, make plan JSON=1 prints both. The
+ * container files serve one model (render's TEMPLATES), so several models have no image command.
+ */
+function withCommands(settled: CommandInput): Plan {
+  const backend = backendNamed(settled.server.backend);
+  const containerCommand = settled.models.length > 1 ? [] : backend.containerCommand(settled);
+  const command = settled.runtimeTraits.buildsOnHost ? backend.hostCommand(settled, settled.python.interpreter) : { argv: containerCommand, files: [] };
+  return { ...settled, server: { ...settled.server, command }, container: { ...settled.container, command: containerCommand } };
+}
+
+/** Where everything lives: this user's cache, data and state folders, the repo's files. */
+function resolvePaths(name: string, ctx: PlanContext): Plan['paths'] {
+  const home = ctx.env.HOME ?? '/root';
+  const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
+  const cacheDir = ctx.env.LLM_WORKBENCH_CACHE_DIR || join(xdg('XDG_CACHE_HOME', '.cache'), 'llm-workbench');
+  const envDir = profilesDir(ctx.repoRoot, ctx.env);
+  return {
     repoRoot: ctx.repoRoot,
     envDir,
     buildDir: join(ctx.env.LLM_WORKBENCH_BUILD_DIR || join(ctx.repoRoot, 'build'), name),
-    stateDir,
+    stateDir: join(stateRootFor(ctx.env), name),
     cacheDir,
-    modelsDir,
+    modelsDir: join(cacheDir, 'models'),
     wheelsDir: join(cacheDir, 'wheels'),
-    dataDir,
+    dataDir: ctx.env.LLM_WORKBENCH_DATA_DIR || join(xdg('XDG_DATA_HOME', '.local/share'), 'llm-workbench'),
     bashrc: ctx.env.BASHRC || join(home, '.bashrc'),
     launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
     llamaCppPatcher: join(ctx.repoRoot, 'scripts', 'python', 'patch_llama_cpp.py'),
     chatTemplates: join(ctx.repoRoot, 'templates', 'chat'),
     lockFile: join(envDir, `${name}.lock.json`),
   };
-  const hostServer = builtOnHost ? backend.hostPython({ llamaCpp, paths, accelerator }) : { packages: [], modules: [] };
-  const pipPackages = [...hostServer.packages, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages];
-  const envName = sharedEnvName(profile.python.env, { version: profile.python.version, extraPackages: [...hostServer.packages, ...profile.python.packages], condaPackages, build: hostServer.builtHere?.build });
-  const venvDir = join(dataDir, 'envs', envName);
-  const repackSafe = !(ctx.cpuFlags ?? []).includes('amx_int8');
-  const threadsAuto = server.n_threads === 'auto';
+}
 
-  const plan: Plan = {
-    profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
-    model: models[0]!,
-    models,
-    accelerator,
-    llamaCpp,
-    python: {
-      manager: profile.python.manager,
-      envName,
-      version: profile.python.version,
-      condaPackages,
-      pipPackages,
-      venvDir,
-      interpreter: ctx.pythonInterpreter ?? ctx.readRecordedInterpreter?.(stateDir, { envName, venvDir }) ?? join(venvDir, 'bin', 'python'),
-      serverModules: hostServer.modules,
-      ...(hostServer.builtHere ? { builtHere: hostServer.builtHere } : {}),
-    },
-    server: {
-      host: server.host,
-      port: server.port,
-      backend: server.backend,
-      command: { argv: [], files: [] },
-      nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
-      nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
-      threadsAuto,
-      // The engine's patch makes the CPU's kernels batch-invariant; a GPU's still choose by batch size.
-      ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant),
-      notReproducibleBecause: !server.reproducible
-        ? 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)'
-        : !batchInvariant
-          ? `served on ${accelerator.name}: its kernels choose by batch size, so a cached prompt or a busy server may change an answer at temperature 0 (server.reproducible covers the CPU's kernels)`
-          : undefined,
-      repackSafe,
-      parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(models) }),
-      apiKey,
-      apiKeyEnv: backend.apiKeyEnv,
-      metrics: metricsOn(profile),
-      extraArgs: server.extra_args,
-      baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
-    },
-    jupyter: {
-      enabled: profile.jupyter.enabled,
-      host: profile.jupyter.host,
-      port: profile.jupyter.port,
-      url: `http://${clientHost(profile.jupyter.host)}:${profile.jupyter.port}/lab`,
-      tokenFile: join(stateDir, 'jupyter-token'),
-      notebookDir: join(dataDir, 'notebooks', name),
-    },
-    runtime: profile.runtime,
-    runtimeTraits: traits,
-    container: {
-      engine: profile.container.engine,
-      image: profile.container.image,
-      base,
-      name: `llm-workbench-${name}`,
-      composeProject: dnsLabel(`llm-workbench-${name}`),
-      kubeName: dnsLabel(`llm-workbench-${name}`),
-      kubeSecretName: dnsLabel(`llm-workbench-${name}-api-key`),
-      buildAptPackages: [...imagePackages.build, ...imageToolchain.buildPackages],
-      runtimeAptPackages: imagePackages.runtime,
-      toolchain: imageToolchain,
-      jupyterAptPackages: baseHasPython ? [] : ['python3', 'python3-venv'],
-      modelDir: '/models',
-      command: [],
-    },
-    paths,
+/** The host's Python env: what it holds (the backend's server when it runs natively), its name, where it is. */
+function resolvePython(profile: Profile, ctx: PlanContext, settled: Pick<CommandInput, 'llamaCpp' | 'paths' | 'accelerator'> & { traits: RuntimeTraits }): Plan['python'] {
+  const backend = backendNamed(profile.server.backend);
+  const condaPackages = [`python=${profile.python.version}`, 'pip'];
+  if (profile.python.blas === 'mkl' && ctx.arch === 'x86_64') condaPackages.push('blas=*=*mkl');
+  const hostServer = settled.traits.buildsOnHost ? backend.hostPython(settled) : { packages: [], modules: [] };
+  const envName = sharedEnvName(profile.python.env, { version: profile.python.version, extraPackages: [...hostServer.packages, ...profile.python.packages], condaPackages, build: hostServer.builtHere?.build });
+  const venvDir = join(settled.paths.dataDir, 'envs', envName);
+  return {
+    manager: profile.python.manager,
+    envName,
+    version: profile.python.version,
+    condaPackages,
+    pipPackages: [...hostServer.packages, 'openai>=1.13', 'jupyterlab>=4', ...profile.python.packages],
+    venvDir,
+    interpreter: ctx.pythonInterpreter ?? ctx.readRecordedInterpreter?.(settled.paths.stateDir, { envName, venvDir }) ?? join(venvDir, 'bin', 'python'),
+    serverModules: hostServer.modules,
+    ...(hostServer.builtHere ? { builtHere: hostServer.builtHere } : {}),
   };
-  // The server command, worked out here once from the rest of the plan: the native runtime runs
-  // plan.server.command, render writes plan.container.command, make plan JSON=1 prints both.
-  // The container files serve one model (render's TEMPLATES), so several models have no image command.
-  plan.container.command = models.length > 1 ? [] : backend.containerCommand(plan);
-  plan.server.command = builtOnHost ? backend.hostCommand(plan, plan.python.interpreter) : { argv: plan.container.command, files: [] };
-  return plan;
+}
+
+/** The server's settings: bind, threads, slots, the key, and what reproducible answers take. */
+function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { models: PlanModel[]; accelerator: AcceleratorChoice; stateDir: string }): Omit<Plan['server'], 'command'> {
+  const backend = backendNamed(server.backend);
+  const threadsAuto = server.n_threads === 'auto';
+  const repackSafe = !(ctx.cpuFlags ?? []).includes('amx_int8');
+  // The engine's patch makes the CPU's kernels batch-invariant; a GPU's still choose by batch size.
+  const { batchInvariant } = acceleratorNamed(settled.accelerator.name);
+  return {
+    host: server.host,
+    port: server.port,
+    backend: server.backend,
+    nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
+    nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
+    threadsAuto,
+    ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant),
+    notReproducibleBecause: !server.reproducible
+      ? 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)'
+      : !batchInvariant
+        ? `served on ${settled.accelerator.name}: its kernels choose by batch size, so a cached prompt or a busy server may change an answer at temperature 0 (server.reproducible covers the CPU's kernels)`
+        : undefined,
+    repackSafe,
+    parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(settled.models) }),
+    apiKey: server.api_key === 'none' ? { kind: 'none' } : server.api_key === 'generate' ? { kind: 'generate', file: join(settled.stateDir, 'api-key') } : { kind: 'env', variable: server.api_key.slice('env:'.length) },
+    apiKeyEnv: backend.apiKeyEnv,
+    metrics: metricsOn({ server }),
+    extraArgs: server.extra_args,
+    baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
+  };
+}
+
+/** The images: names, Debian packages of each stage, the accelerator's toolchain. */
+function resolveContainer(profile: Profile, name: string, accelerator: AcceleratorChoice): Omit<Plan['container'], 'command'> {
+  const base = profile.container.base;
+  const baseHasPython = /(^|\/)python:/.test(base);
+  const imagePackages = backendNamed(profile.server.backend).image.aptPackages({ baseHasPython, blas: profile.llama_cpp.blas });
+  const toolchain = acceleratorNamed(accelerator.name).image;
+  return {
+    engine: profile.container.engine,
+    image: profile.container.image,
+    base,
+    name: `llm-workbench-${name}`,
+    composeProject: dnsLabel(`llm-workbench-${name}`),
+    kubeName: dnsLabel(`llm-workbench-${name}`),
+    kubeSecretName: dnsLabel(`llm-workbench-${name}-api-key`),
+    buildAptPackages: [...imagePackages.build, ...toolchain.buildPackages],
+    runtimeAptPackages: imagePackages.runtime,
+    toolchain,
+    jupyterAptPackages: baseHasPython ? [] : ['python3', 'python3-venv'],
+    modelDir: '/models',
+  };
+}
+
+/** A client's address for a bind address: the wildcard binds are reached on loopback. */
+function clientHost(host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : urlHost(host);
 }
 
 /**
@@ -214,10 +227,11 @@ export function profilesDir(repoRoot: string, env: Record<string, string | undef
  * repacking, the engine's variable): make bench measures what the setting costs.
  */
 export function withReproducible(plan: Plan, reproducible: boolean): Plan {
-  return {
+  // The commands are worked out again: flash attention and repacking are on their argv.
+  return withCommands({
     ...plan,
     server: { ...plan.server, ...reproducibleSettings(plan.server.repackSafe, reproducible), notReproducibleBecause: reproducible ? undefined : 'server.reproducible: false (make bench measures both)' },
-  };
+  });
 }
 
 function reproducibleSettings(repackSafe: boolean, reproducible: boolean): Pick<Plan['server'], 'reproducible' | 'weightRepack' | 'engineEnv'> {

@@ -63,7 +63,7 @@ export function checkMetrics(profile: Profile, file: string): void {
 }
 
 /** Whether the server runs with /metrics: as the profile says, auto on loopback or behind a key. */
-export function metricsOn(profile: Profile): boolean {
+export function metricsOn(profile: Pick<Profile, 'server'>): boolean {
   const server = profile.server;
   if (!backendNamed(server.backend).api.metrics) return false;
   return server.metrics === true || (server.metrics === 'auto' && (isLoopback(server.host) || server.api_key !== 'none'));

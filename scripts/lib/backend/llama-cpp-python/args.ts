@@ -1,4 +1,4 @@
-import type { Plan, PlanModel } from '../../plan/index.ts';
+import type { CommandInput, PlanModel } from '../../plan/index.ts';
 /** The llama_cpp.server argv for a plan, shared by the native runtime, the image and compose. */
 
 export interface ServerArgsOptions {
@@ -7,7 +7,7 @@ export interface ServerArgsOptions {
   bindHost: boolean;
 }
 
-export function serverArgs(plan: Plan, options: ServerArgsOptions): string[] {
+export function serverArgs(plan: CommandInput, options: ServerArgsOptions): string[] {
   const { model, server } = plan;
   const args = [
     // Read by our launcher: AMX buffers crash this llama.cpp (plan.server.weightRepack says why).
@@ -48,7 +48,7 @@ function gpuLayersNumber(layers: 'auto' | number): number {
  * is not in it (serve.py takes API_KEY from the environment). llama_cpp.server keeps one model
  * loaded at a time and swaps on a request naming another; an unknown name gets the first.
  */
-export function serverConfig(plan: Plan): Record<string, unknown> {
+export function serverConfig(plan: CommandInput): Record<string, unknown> {
   const { server } = plan;
   return {
     host: server.host,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { WorkbenchError } from '../../errors.ts';
 import { GUIDE_MODEL_NAMES } from '../../guide.ts';
 import type { ToolRoute } from '../types.ts';
-import type { Plan, PlanModel } from '../../plan/index.ts';
+import type { CommandInput, PlanModel } from '../../plan/index.ts';
 
 /**
  * llama-cpp-python chat_format -> what llama-server renders it with: our Jinja template with tools
@@ -80,7 +80,7 @@ export function chatTemplateFile(model: Pick<PlanModel, 'chatFormat' | 'chatForm
 }
 
 /** What every instance runs with, whether it serves one model or is one of the router's. */
-function instanceArgs(plan: Plan, model: PlanModel, threads = true, templatesDir = plan.paths.chatTemplates): string[] {
+function instanceArgs(plan: CommandInput, model: PlanModel, threads = true, templatesDir = plan.paths.chatTemplates): string[] {
   const index = plan.models.indexOf(model);
   const field = index > 0 ? `extra_models[${index - 1}].chat_format` : 'model.chat_format';
   const { server } = plan;
@@ -111,7 +111,7 @@ export interface LlamaServerArgsOptions {
   inContainer?: boolean;
 }
 
-export function llamaServerArgs(plan: Plan, options: LlamaServerArgsOptions): string[] {
+export function llamaServerArgs(plan: CommandInput, options: LlamaServerArgsOptions): string[] {
   const { model, server } = plan;
   if (plan.models.length > 1) throw new Error('llamaServerArgs serves one model; several go through routerArgs');
   const inContainer = options.inContainer === true;
@@ -138,7 +138,7 @@ export function llamaServerArgs(plan: Plan, options: LlamaServerArgsOptions): st
  * (models-max = their number). The router refuses names it does not know, so the first model also
  * answers to the guide's OpenAI names, as a single-model server does.
  */
-export function routerArgs(plan: Plan, presetFile: string): string[] {
+export function routerArgs(plan: CommandInput, presetFile: string): string[] {
   const { server } = plan;
   return [
     '--models-preset', presetFile,
@@ -152,7 +152,7 @@ export function routerArgs(plan: Plan, presetFile: string): string[] {
 }
 
 /** The router's presets: a section per model, named by its alias; keys are llama-server's long flags without the dashes. */
-export function routerPresetSections(plan: Plan): Record<string, Record<string, string>> {
+export function routerPresetSections(plan: CommandInput): Record<string, Record<string, string>> {
   return Object.fromEntries(
     plan.models.map((model, index) => {
       const section: Record<string, string> = { model: model.path };
@@ -172,7 +172,7 @@ export function routerPresetSections(plan: Plan): Record<string, Record<string, 
 }
 
 /** The preset file (INI) the router reads. */
-export function routerPreset(plan: Plan): string {
+export function routerPreset(plan: CommandInput): string {
   const sections = Object.entries(routerPresetSections(plan)).map(([alias, section]) => {
     // One line per key: a line break in a value (a path) would add keys of its own.
     const broken = Object.values(section).find((value) => /[\r\n]/.test(value));

@@ -15,7 +15,7 @@ import { shellQuote, shellWords } from '../../render/quote.ts';
 import { statePaths } from '../../state/paths.ts';
 import type { ServingBackend } from '../types.ts';
 import { CHAT_TEMPLATES, chatTemplateFile, IMAGE_CHAT_TEMPLATES, llamaServerArgs, toolRoute, routerArgs, routerPreset, routerPresetSections } from './args.ts';
-import type { Plan } from '../../plan/index.ts';
+import type { CommandInput, Plan } from '../../plan/index.ts';
 
 const PROGRAMS = ['llama-server'] as const;
 export const LLAMA_SERVER_BUILD = cmakeProgramsArtifact('llama-server', PROGRAMS);
@@ -28,7 +28,7 @@ export const LLAMA_SERVER_BUILD = cmakeProgramsArtifact('llama-server', PROGRAMS
  */
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
-function binary(plan: Plan): string {
+function binary(plan: CommandInput): string {
   return LLAMA_SERVER_BUILD.program(plan, 'llama-server');
 }
 
