@@ -9,7 +9,7 @@ BOOTSTRAP := bash scripts/bootstrap.sh
 # `make server DRY_RUN=1`: say what a step would do and why, change nothing.
 STEP_FLAGS := $(if $(DRY_RUN),--dry-run)
 
-.PHONY: models models-rm models-pull open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: architecture models models-rm models-pull open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make deps [CONTAINERS=1]       system packages and Node.js now (provision and test install what they need anyway)"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench                     served vs raw engine speed, concurrency sweep; reports in build/<profile>/bench/"
 	@echo "make compose-up | compose-down  run build/<profile>/compose.yaml (model server + JupyterLab in containers)"
 	@echo "make kube-up | kube-down        run build/<profile>/kube.yaml under podman kube play"
+	@echo "make architecture              the house rules (dependency-cruiser): what breaks them, and the rooms as a graph"
 	@echo "make test                      unit and end-to-end tests"
 
 $(NODE_MODULES): package.json package-lock.json
@@ -120,15 +121,24 @@ schema: $(NODE_MODULES)
 typecheck: $(NODE_MODULES)
 	node node_modules/typescript/bin/tsc --noEmit
 
+# The unit tests mirror the code: test/unit/<room>/<module>.test.ts.
+UNIT_TESTS = $(shell find test/unit -name '*.test.ts' | sort)
+
 test-unit: $(NODE_MODULES)
-	node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
+	node --import tsx --test --test-concurrency=1 $(UNIT_TESTS)
+
+# The house rules (.dependency-cruiser.cjs; test/unit/architecture/ runs them in make test):
+# what breaks them, and the rooms drawn as a graph in build/architecture.svg when dot is here.
+architecture: $(NODE_MODULES)
+	npx depcruise scripts checks --output-type err-long
+	@mkdir -p build && npx depcruise scripts checks --output-type archi > build/architecture.dot && echo "rooms: build/architecture.dot" && (command -v dot >/dev/null && dot -Tsvg build/architecture.dot > build/architecture.svg && echo "       build/architecture.svg" || true)
 
 # Each file in order, then its wall time, and a check that git status is as before. The host's
 # builds first (native: llama-server and the wheel; gpu: the Vulkan build, then its image): the
 # images' compiles then find the host's objects in the shared compiler cache.
 E2E_FIRST := test/e2e/native.test.ts test/e2e/gpu.test.ts
 test: test-deps $(NODE_MODULES) typecheck
-	@$(TSX) test/run.ts test/unit/*.test.ts $(E2E_FIRST) $(filter-out $(E2E_FIRST),$(wildcard test/e2e/*.test.ts))
+	@$(TSX) test/run.ts $(UNIT_TESTS) $(E2E_FIRST) $(filter-out $(E2E_FIRST),$(wildcard test/e2e/*.test.ts))
 
 # A clean Debian container with only make and this repo's files runs the README's first command.
 test-fresh-machine: test-deps $(NODE_MODULES)

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { benchPrompts, tagged } from '../../../checks/bench.ts';
+import { concurrencyChart, markdownReport, type BenchReport } from '../../../checks/bench/report.ts';
+import { percentile, summarize } from '../../../checks/bench/stats.ts';
+import { verifyGuideOutputs } from '../../../checks/notebook.ts';
+
+describe('bench statistics', () => {
+  it('takes nearest-rank percentiles', () => {
+    const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    assert.equal(percentile(sorted, 50), 5);
+    assert.equal(percentile(sorted, 95), 10);
+    assert.equal(percentile([7], 95), 7);
+  });
+
+  it('summarizes ignoring values that are not finite', () => {
+    const s = summarize([3, 1, NaN, 2]);
+    assert.deepEqual(s, { n: 3, mean: 2, p50: 2, p95: 3, min: 1, max: 3 });
+  });
+});
+
+describe('bench prompts', () => {
+  it('uses the guide\'s verification prompts with its system prompt, and one fixed prompt', () => {
+    const prompts = benchPrompts();
+    assert.equal(prompts.length, 4);
+    assert.deepEqual(prompts[0], [
+      { role: 'system', content: 'あなたは優秀な日本の観光ガイドです' },
+      { role: 'user', content: '自己紹介をしてください' },
+    ]);
+    assert.equal(prompts[1]![1]!.content, '富士山の標高は？');
+  });
+
+  it('tags each run at the very start so no run reuses the previous prompt\'s cache', () => {
+    const [p] = benchPrompts();
+    assert.notEqual(tagged(p!, 1)[0]!.content.slice(0, 8), tagged(p!, 2)[0]!.content.slice(0, 8));
+    assert.equal(tagged(p!, 1)[1]!.content, `(run 1) ${p![1]!.content}`, 'the user message too: some chat formats drop the system one');
+  });
+});
+
+const summary = { n: 2, mean: 10, p50: 10, p95: 12, min: 8, max: 12 };
+const report: BenchReport = {
+  profile: 'elyza-7b',
+  model: { alias: 'elyza', file: 'e.gguf' },
+  llamaCppVersion: '0.3.36',
+  at: '2026-11-26T00:00:00Z',
+  settings: { runsPerPrompt: 1, maxTokens: 8, nCtx: 2048, nThreads: 'auto', concurrency: [1, 2, 4], requestsPerClient: 1 },
+  served: { backend: 'llama-cpp-python', runs: [], summary: { ttftMs: summary, decodeTokensPerSecond: summary, promptTokensPerSecond: summary, e2eMs: summary, itlMs: summary } },
+  raw: { loadSeconds: 1, runs: [], summary: { ttftMs: summary, decodeTokensPerSecond: { ...summary, mean: 12.5 }, promptTokensPerSecond: summary, e2eMs: summary } },
+  comparison: { decodeRatio: 0.8, ttftOverheadMs: 5, promptRatio: 1 },
+  concurrency: [1, 2, 4].map((clients) => ({ clients, requests: clients, wallSeconds: 1, completionTokens: 10 * clients, aggregateTokensPerSecond: 10 * clients, requestsPerSecond: clients, ttftMs: summary, e2eMs: summary, decodeTokensPerSecond: summary })),
+  guide: { decodeTokensPerSecond: 4.15, promptTokensPerSecond: [{ tokens: 12, tokensPerSecond: 8.97 }], embeddings: { tokens: 13, seconds: 1.45 }, verificationTokensPerSecond: [0.8, 3.5] },
+};
+
+describe('bench reports', () => {
+  it('writes a markdown table per section, the served/raw ratio and the guide\'s figures beside ours', () => {
+    const md = markdownReport(report);
+    assert.match(md, /\*\*Served \/ raw decode speed: 0\.80\*\*/);
+    assert.match(md, /^\| 4 \| 4 \| 1\.00 \| 40\.0 \|/m);
+    assert.match(md, /^\| decode tokens\/s \| 4\.15 \| 12\.5 \(raw\), 10\.0 \(served\) \|$/m);
+  });
+
+  it('names the device and the served model\'s offload', () => {
+    const md = markdownReport({ ...report, device: { accelerator: 'vulkan', device: 'llvmpipe (a CPU device)', offload: 'on Vulkan0 (llvmpipe): 31/31 layers offloaded' } });
+    assert.match(md, /^Device: vulkan on llvmpipe \(a CPU device\); the served model on Vulkan0 \(llvmpipe\): 31\/31 layers offloaded\. llama-bench and llama-batched-bench run on the same device\.$/m);
+  });
+
+  it('draws one bar per concurrency level and the raw engine line', () => {
+    const svg = concurrencyChart(report);
+    assert.equal(svg.match(/class="bar"/g)?.length, 3);
+    assert.match(svg, /class="raw"/);
+    assert.match(svg, /raw engine decode 12\.5 tokens\/s/);
+  });
+});
+
+describe('the notebook check', () => {
+  const good = ['CHECK setup http://x/v1/', 'CHECK completions length 64', 'CHECK chat assistant 120', 'CHECK embeddings 2 576 True', 'CHECK streaming 40', 'CHECK timing 64 0.9'];
+
+  it('accepts the outputs of a notebook that ran every example', () => {
+    assert.match(verifyGuideOutputs(good, 576), /embeddings 2x576/);
+  });
+
+  it('fails on token-level embeddings, a wrong size, an empty stream or a missing cell', () => {
+    assert.throws(() => verifyGuideOutputs(good.map((l) => l.replace('576 True', '576 False')), 576), /flat=False/);
+    assert.throws(() => verifyGuideOutputs(good, 768), /576 dimensions, the model has 768/);
+    assert.throws(() => verifyGuideOutputs(good.map((l) => l.replace('streaming 40', 'streaming 1')), 576), /streaming printed 1 pieces/);
+    assert.throws(() => verifyGuideOutputs(good.filter((l) => !l.includes('chat')), 576), /the chat cell printed no CHECK line/);
+  });
+});
