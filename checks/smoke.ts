@@ -32,102 +32,135 @@ export function clientFor(plan: Plan): OpenAI {
 
 export function smokeChecks(plan: Plan, options: { notebook: boolean; conformance: boolean } = { notebook: true, conformance: true }): Check[] {
   const tokens = answerTokens();
-  const maxTokens = options.notebook ? tokens.full : tokens.quick;
-  const client = clientFor(plan);
-  const checks: Check[] = [
-    {
-      name: 'models',
-      async run() {
-        const models = await client.models.list();
-        const ids = models.data.map((m) => m.id);
-        const aliases = plan.models.map((m) => m.alias);
-        const missing = aliases.filter((alias) => !ids.includes(alias));
-        expect(missing.length === 0, `/v1/models lists ${JSON.stringify(ids)}, not ${missing.map((a) => `"${a}"`).join(', ')}`);
-        return `${aliases.map((a) => `"${a}"`).join(', ')} listed`;
-      },
-    },
-    {
-      name: 'completions',
-      async run() {
-        const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: maxTokens, ...GUIDE_SAMPLING });
-        const choice = response.choices[0];
-        expect(choice, 'the response has no choices');
-        expect(choice.text.trim().length > 0, 'the completion text is empty');
-        expect(choice.finish_reason === 'stop' || choice.finish_reason === 'length', `finish_reason is ${JSON.stringify(choice.finish_reason)}`);
-        const usage = response.usage;
-        expect(usage, 'the response has no usage counts');
-        expect(usage.completion_tokens > 0 && usage.prompt_tokens > 0, `usage counts are not positive: ${JSON.stringify(usage)}`);
-        expect(usage.prompt_tokens + usage.completion_tokens === usage.total_tokens, `usage does not add up: ${JSON.stringify(usage)}`);
-        return `${usage.completion_tokens} tokens, finish_reason ${choice.finish_reason}`;
-      },
-    },
-    {
-      name: 'chat',
-      async run() {
-        const response = await client.chat.completions.create(guideChatRequest(maxTokens));
-        const message = response.choices[0]?.message;
-        expect(message?.role === 'assistant', `the reply's role is ${JSON.stringify(message?.role)}, not "assistant"`);
-        expect((message.content ?? '').trim().length > 0, 'the assistant message is empty');
-        return `${response.usage?.completion_tokens ?? '?'} tokens from the assistant`;
-      },
-    },
-    {
-      name: 'embeddings',
-      async run() {
-        const inputs = [GUIDE_PROMPT, '富士山の標高は？'];
-        let response;
-        try {
-          // The client asks for base64 unless told otherwise; llama_cpp.server answers floats.
-          response = await client.embeddings.create({ model: 'text-embedding-ada-002', input: inputs, encoding_format: 'float' });
-        } catch (error) {
-          const message = (error as { message?: string }).message ?? String(error);
-          if (/embedding=True/.test(message)) {
-            throw new Error(`the server was started without embeddings (${message.trim()}); start it with --embedding true`);
-          }
-          throw error;
-        }
-        return describeEmbeddings(await checkEmbeddings(response, inputs, plan.model));
-      },
-    },
-    {
-      name: 'streaming',
-      async run() {
-        const started = performance.now();
-        const stream = await client.chat.completions.create(guideChatStreamRequest(maxTokens));
-        let deltas = 0;
-        let text = '';
-        let firstDeltaAt: number | undefined;
-        let finishReason: string | null | undefined;
-        for await (const chunk of stream) {
-          const choice = chunk.choices[0];
-          const content = choice?.delta?.content;
-          if (content) {
-            deltas += 1;
-            text += content;
-            firstDeltaAt ??= performance.now();
-          }
-          if (choice?.finish_reason) finishReason = choice.finish_reason;
-        }
-        const endedAt = performance.now();
-        expect(deltas >= 2, `the stream carried ${deltas} content deltas, expected at least 2`);
-        expect(text.trim().length > 0, 'the streamed text is empty');
-        expect(firstDeltaAt !== undefined && firstDeltaAt < endedAt, 'the first delta did not arrive before the stream ended');
-        expect(finishReason === 'stop' || finishReason === 'length', `the stream ended without a finish_reason (${JSON.stringify(finishReason)})`);
-        return `${deltas} deltas, first after ${Math.round(firstDeltaAt! - started)} ms of ${Math.round(endedAt - started)} ms, finish_reason ${finishReason}`;
-      },
-    },
-    errorsCheck(client, plan.model),
-    // A quick verification (an unchanged re-provision) asks one reproducibility triple, a full run SMOKE_REPRODUCIBLE_TRIPLES.
-    ...(options.conformance ? conformanceChecks(plan, client, backendFor(plan), options.notebook ? knob('SMOKE_REPRODUCIBLE_TRIPLES', 3) : 1) : []),
-  ];
+  const ctx: SmokeContext = { plan, options, client: clientFor(plan), maxTokens: options.notebook ? tokens.full : tokens.quick };
+  return SMOKE_CHECKS.filter((row) => row.when?.(ctx) ?? true).flatMap((row) => row.make(ctx));
+}
+
+interface SmokeContext {
+  plan: Plan;
+  options: { notebook: boolean; conformance: boolean };
+  client: OpenAI;
+  maxTokens: number;
+}
+
+/** The smoke checks in the order they run, each with when it applies (always, when none is said). */
+const SMOKE_CHECKS: { when?: (ctx: SmokeContext) => boolean; make: (ctx: SmokeContext) => Check | Check[] }[] = [
+  { make: ({ client, plan }) => modelsCheck(client, plan) },
+  { make: ({ client, maxTokens }) => completionsCheck(client, maxTokens) },
+  { make: ({ client, maxTokens }) => chatCheck(client, maxTokens) },
+  { make: ({ client, plan }) => embeddingsCheck(client, plan) },
+  { make: ({ client, maxTokens }) => streamingCheck(client, maxTokens) },
+  { make: ({ client, plan }) => errorsCheck(client, plan.model) },
+  // A quick verification (an unchanged re-provision) asks one reproducibility triple, a full run SMOKE_REPRODUCIBLE_TRIPLES.
+  { when: ({ options }) => options.conformance, make: ({ plan, client, options }) => conformanceChecks(plan, client, backendFor(plan), options.notebook ? knob('SMOKE_REPRODUCIBLE_TRIPLES', 3) : 1) },
   // Several models: each called by its name, on every endpoint, one model after the other
   // (llama_cpp.server swaps the loaded model when a request names another).
-  if (plan.models.length > 1) checks.push(...plan.models.map((model) => modelCheck(client, model, maxTokens)));
-  if (plan.jupyter.enabled) checks.push(jupyterCheck(plan));
-  if (plan.jupyter.enabled && options.notebook) checks.push(notebookCheck(plan));
+  { when: ({ plan }) => plan.models.length > 1, make: ({ plan, client, maxTokens }) => plan.models.map((model) => modelCheck(client, model, maxTokens)) },
+  { when: ({ plan }) => plan.jupyter.enabled, make: ({ plan }) => jupyterCheck(plan) },
+  { when: ({ plan, options }) => plan.jupyter.enabled && options.notebook, make: ({ plan }) => notebookCheck(plan) },
   // The guide's client is the Python SDK: its stream helper, with the env's own interpreter.
-  if (options.conformance && !backendFor(plan).toolRoute(plan.model).unsupported) checks.push(pythonSdkStreamToolsCheck(plan));
-  return checks;
+  { when: ({ plan, options }) => options.conformance && !backendFor(plan).toolRoute(plan.model).unsupported, make: ({ plan }) => pythonSdkStreamToolsCheck(plan) },
+];
+
+/** /v1/models lists every alias the profile serves. */
+function modelsCheck(client: OpenAI, plan: Plan): Check {
+  return {
+    name: 'models',
+    async run() {
+      const models = await client.models.list();
+      const ids = models.data.map((m) => m.id);
+      const aliases = plan.models.map((m) => m.alias);
+      const missing = aliases.filter((alias) => !ids.includes(alias));
+      expect(missing.length === 0, `/v1/models lists ${JSON.stringify(ids)}, not ${missing.map((a) => `"${a}"`).join(', ')}`);
+      return `${aliases.map((a) => `"${a}"`).join(', ')} listed`;
+    },
+  };
+}
+
+/** The guide's completion: text, a finish reason, usage that adds up. */
+function completionsCheck(client: OpenAI, maxTokens: number): Check {
+  return {
+    name: 'completions',
+    async run() {
+      const response = await client.completions.create({ model: 'text-davinci-003', prompt: GUIDE_PROMPT, max_tokens: maxTokens, ...GUIDE_SAMPLING });
+      const choice = response.choices[0];
+      expect(choice, 'the response has no choices');
+      expect(choice.text.trim().length > 0, 'the completion text is empty');
+      expect(choice.finish_reason === 'stop' || choice.finish_reason === 'length', `finish_reason is ${JSON.stringify(choice.finish_reason)}`);
+      const usage = response.usage;
+      expect(usage, 'the response has no usage counts');
+      expect(usage.completion_tokens > 0 && usage.prompt_tokens > 0, `usage counts are not positive: ${JSON.stringify(usage)}`);
+      expect(usage.prompt_tokens + usage.completion_tokens === usage.total_tokens, `usage does not add up: ${JSON.stringify(usage)}`);
+      return `${usage.completion_tokens} tokens, finish_reason ${choice.finish_reason}`;
+    },
+  };
+}
+
+/** The guide's chat: an assistant message with text. */
+function chatCheck(client: OpenAI, maxTokens: number): Check {
+  return {
+    name: 'chat',
+    async run() {
+      const response = await client.chat.completions.create(guideChatRequest(maxTokens));
+      const message = response.choices[0]?.message;
+      expect(message?.role === 'assistant', `the reply's role is ${JSON.stringify(message?.role)}, not "assistant"`);
+      expect((message.content ?? '').trim().length > 0, 'the assistant message is empty');
+      return `${response.usage?.completion_tokens ?? '?'} tokens from the assistant`;
+    },
+  };
+}
+
+/** Embeddings of two texts (one Japanese): flat vectors of the model's length, distinct. */
+function embeddingsCheck(client: OpenAI, plan: Plan): Check {
+  return {
+    name: 'embeddings',
+    async run() {
+      const inputs = [GUIDE_PROMPT, '富士山の標高は？'];
+      let response;
+      try {
+        // The client asks for base64 unless told otherwise; llama_cpp.server answers floats.
+        response = await client.embeddings.create({ model: 'text-embedding-ada-002', input: inputs, encoding_format: 'float' });
+      } catch (error) {
+        const message = (error as { message?: string }).message ?? String(error);
+        if (/embedding=True/.test(message)) {
+          throw new Error(`the server was started without embeddings (${message.trim()}); start it with --embedding true`);
+        }
+        throw error;
+      }
+      return describeEmbeddings(await checkEmbeddings(response, inputs, plan.model));
+    },
+  };
+}
+
+/** The guide's chat streamed: several deltas, the first before the end, a finish reason. */
+function streamingCheck(client: OpenAI, maxTokens: number): Check {
+  return {
+    name: 'streaming',
+    async run() {
+      const started = performance.now();
+      const stream = await client.chat.completions.create(guideChatStreamRequest(maxTokens));
+      let deltas = 0;
+      let text = '';
+      let firstDeltaAt: number | undefined;
+      let finishReason: string | null | undefined;
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        const content = choice?.delta?.content;
+        if (content) {
+          deltas += 1;
+          text += content;
+          firstDeltaAt ??= performance.now();
+        }
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+      }
+      const endedAt = performance.now();
+      expect(deltas >= 2, `the stream carried ${deltas} content deltas, expected at least 2`);
+      expect(text.trim().length > 0, 'the streamed text is empty');
+      expect(firstDeltaAt !== undefined && firstDeltaAt < endedAt, 'the first delta did not arrive before the stream ended');
+      expect(finishReason === 'stop' || finishReason === 'length', `the stream ended without a finish_reason (${JSON.stringify(finishReason)})`);
+      return `${deltas} deltas, first after ${Math.round(firstDeltaAt! - started)} ms of ${Math.round(endedAt - started)} ms, finish_reason ${finishReason}`;
+    },
+  };
 }
 
 /**

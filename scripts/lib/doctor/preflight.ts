@@ -28,15 +28,35 @@ function existingAncestor(path: string): string {
   return current;
 }
 
+/**
+ * Every finding, concern by concern, in the order make doctor prints them. A new concern is one
+ * more function here.
+ */
 export async function preflight(plan: Plan): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
-  findings.push(
-    major > 20 || (major === 20 && minor >= 5)
-      ? { check: 'node', status: 'ok', detail: `v${process.versions.node}` }
-      : { check: 'node', status: 'fail', detail: `v${process.versions.node}`, fix: 'install Node.js 20.5 or newer' },
-  );
+  const findings: Finding[] = [nodeFinding()];
+  findings.push(...(await pythonFindings(plan)));
+  const build = llamaCppFinding(plan);
+  findings.push(build.finding);
+  const resources = resourceFindings(plan, build.cached);
+  findings.push(...resources.findings);
+  findings.push(...(await portFindings(plan)));
+  findings.push(...(await platformFindings(plan, resources.modelBytes)));
+  findings.push(...acceleratorFindings(plan, gpuFacts()));
+  findings.push(...toolFindings(plan));
+  findings.push(containerEngineFinding(plan));
+  return findings;
+}
 
+function nodeFinding(): Finding {
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  return major > 20 || (major === 20 && minor >= 5)
+    ? { check: 'node', status: 'ok', detail: `v${process.versions.node}` }
+    : { check: 'node', status: 'fail', detail: `v${process.versions.node}`, fix: 'install Node.js 20.5 or newer' };
+}
+
+/** A Python with venv for the env (or conda, which brings its own). */
+async function pythonFindings(plan: Plan): Promise<Finding[]> {
+  const findings: Finding[] = [];
   const python = which(`python${plan.python.version}`) ?? which('python3');
   const pythonVersion = python ? await tryOutput([python, '-c', 'import sys, venv, ensurepip; print("%d.%d.%d" % sys.version_info[:3])']) : undefined;
   if (!python) findings.push({ check: 'python', status: 'fail', detail: 'no python3 on PATH', fix: 'install Python 3 (Debian/Ubuntu: sudo apt-get install python3 python3-venv)' });
@@ -49,7 +69,6 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
       detail: `${python} ${pythonVersion}${same ? '' : ` (the profile asks ${plan.python.version}; the venv route uses this one, conda would install ${plan.python.version})`}`,
     });
   }
-
   const conda = findCondaTool();
   findings.push(
     conda
@@ -58,78 +77,94 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
         ? { check: 'conda', status: 'fail', detail: 'none of micromamba, mamba, conda found', fix: 'install Miniforge or micromamba, or set python.manager: auto' }
         : { check: 'conda', status: 'info', detail: 'not found: the Python env will be a venv' },
   );
+  return findings;
+}
 
-  const backend = backendFor(plan);
-  const build = backend.hostBuild;
+/** What the host compiles for the server, and whether it can. */
+function llamaCppFinding(plan: Plan): { finding: Finding; cached: boolean } {
+  const build = backendFor(plan).hostBuild;
   const cached = plan.runtimeTraits.buildsOnHost && build.cached(plan);
   const compilers = ['cc', 'c++'].filter((c) => !which(c));
-  findings.push(
-    !plan.runtimeTraits.buildsOnHost
-      ? { check: 'llama.cpp', status: 'info', detail: 'nothing compiled on the host: the image serves' }
-      : cached
-        ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: ${build.what} built and cached` }
-        : compilers.length === 0
-          ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: not built yet: ${build.what} will be compiled from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp (a few minutes)` }
-          : { check: 'llama.cpp', status: 'fail', detail: `${plan.server.backend}: not built yet, and no ${compilers.join(', ')} to build it`, fix: 'Debian/Ubuntu: sudo apt-get install build-essential (make provision installs it when it can)' },
-  );
+  const finding: Finding = !plan.runtimeTraits.buildsOnHost
+    ? { check: 'llama.cpp', status: 'info', detail: 'nothing compiled on the host: the image serves' }
+    : cached
+      ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: ${build.what} built and cached` }
+      : compilers.length === 0
+        ? { check: 'llama.cpp', status: 'ok', detail: `${plan.server.backend}: not built yet: ${build.what} will be compiled from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp (a few minutes)` }
+        : { check: 'llama.cpp', status: 'fail', detail: `${plan.server.backend}: not built yet, and no ${compilers.join(', ')} to build it`, fix: 'Debian/Ubuntu: sudo apt-get install build-essential (make provision installs it when it can)' };
+  return { finding, cached };
+}
 
+/** Disk for what is still to fetch and build, memory for what is loaded. */
+function resourceFindings(plan: Plan, buildCached: boolean): { findings: Finding[]; modelBytes: number } {
   const sizesGb = plan.models.map((model) => (model.sizeMb ?? 0) / 1024);
   const missingGb = plan.models.reduce((sum, model, i) => sum + (existsSync(model.path) ? 0 : sizesGb[i]!), 0);
   const diskDir = existingAncestor(plan.paths.cacheDir);
   const stats = statfsSync(diskDir);
   const freeGb = (stats.bavail * stats.bsize) / GB;
-  const needGb = missingGb + (cached || !plan.runtimeTraits.buildsOnHost ? 0.5 : 2);
-  findings.push(
-    freeGb >= needGb
-      ? { check: 'disk', status: 'ok', detail: `${freeGb.toFixed(1)} GB free in ${diskDir} (need about ${needGb.toFixed(1)} GB)` }
-      : { check: 'disk', status: 'fail', detail: `${freeGb.toFixed(1)} GB free in ${diskDir}, need about ${needGb.toFixed(1)} GB`, fix: 'free some space or point LLM_WORKBENCH_CACHE_DIR at a larger disk' },
-  );
+  const needGb = missingGb + (buildCached || !plan.runtimeTraits.buildsOnHost ? 0.5 : 2);
   const totalGb = totalmem() / GB;
   // Every model loaded at once (llama-server's router), or one at a time (llama_cpp.server).
-  const loadedGb = backend.loadsEveryModel ? sizesGb.reduce((a, b) => a + b, 0) : Math.max(...sizesGb);
+  const loadedGb = backendFor(plan).loadsEveryModel ? sizesGb.reduce((a, b) => a + b, 0) : Math.max(...sizesGb);
   const ramNeed = loadedGb * 1.2 + 0.5;
-  findings.push(
-    totalGb >= ramNeed
-      ? { check: 'memory', status: 'ok', detail: `${totalGb.toFixed(1)} GB total, ${(freemem() / GB).toFixed(1)} GB free; ${plan.models.length > 1 ? 'the models need' : 'the model needs'} about ${ramNeed.toFixed(1)} GB` }
-      : { check: 'memory', status: 'warn', detail: `${totalGb.toFixed(1)} GB total; ${plan.models.length > 1 ? 'the models need' : 'the model needs'} about ${ramNeed.toFixed(1)} GB`, fix: 'choose a smaller quantization, or expect swapping' },
-  );
+  const needs = plan.models.length > 1 ? 'the models need' : 'the model needs';
+  return {
+    modelBytes: ramNeed * GB,
+    findings: [
+      freeGb >= needGb
+        ? { check: 'disk', status: 'ok', detail: `${freeGb.toFixed(1)} GB free in ${diskDir} (need about ${needGb.toFixed(1)} GB)` }
+        : { check: 'disk', status: 'fail', detail: `${freeGb.toFixed(1)} GB free in ${diskDir}, need about ${needGb.toFixed(1)} GB`, fix: 'free some space or point LLM_WORKBENCH_CACHE_DIR at a larger disk' },
+      totalGb >= ramNeed
+        ? { check: 'memory', status: 'ok', detail: `${totalGb.toFixed(1)} GB total, ${(freemem() / GB).toFixed(1)} GB free; ${needs} about ${ramNeed.toFixed(1)} GB` }
+        : { check: 'memory', status: 'warn', detail: `${totalGb.toFixed(1)} GB total; ${needs} about ${ramNeed.toFixed(1)} GB`, fix: 'choose a smaller quantization, or expect swapping' },
+    ],
+  };
+}
 
+/** The server's and JupyterLab's ports: free, ours, or whose. */
+async function portFindings(plan: Plan): Promise<Finding[]> {
   const server = await runtimeFor(plan).status(plan);
   const former = server.health === 'stopped' ? (await formerServers(plan))[0] : undefined;
-  findings.push(
+  const findings: Finding[] = [
     former
       ? { check: 'server.port', status: 'ok', detail: `${plan.server.host}:${plan.server.port} held by our ${former.runtime.describe(plan)} of runtime ${former.runtime.kind}, which step 40 stops before it starts the ${plan.runtime} one` }
       : await portFinding('server.port', plan.server.host, plan.server.port, server.health !== 'stopped' ? server.health : undefined, plan),
-  );
+  ];
   if (plan.jupyter.enabled) {
     const jupyter = await jupyterStatus(plan);
     findings.push(await portFinding('jupyter.port', plan.jupyter.host, plan.jupyter.port, jupyter.health !== 'stopped' ? jupyter.health : undefined, plan));
   }
+  return findings;
+}
 
+/** Linux or WSL, and on WSL what bites there (idle shutdown, memory, /mnt, Docker Desktop). */
+async function platformFindings(plan: Plan, modelBytes: number): Promise<Finding[]> {
   const platform = await platformFacts();
-  findings.push(platformFinding(platform));
-  findings.push(
+  return [
+    platformFinding(platform),
     ...wslFindings(platform, {
       inContainer: plan.runtimeTraits.inContainer,
-      modelBytes: ramNeed * GB,
+      modelBytes,
       paths: { repo: plan.paths.repoRoot, cache: plan.paths.cacheDir, envs: plan.paths.dataDir },
     }),
-  );
-  findings.push(...acceleratorFindings(plan, gpuFacts()));
-  for (const model of plan.models) {
-    const tools = backendFor(plan).toolRoute(model);
-    findings.push({ check: plan.models.length > 1 ? `tools ${model.alias}` : 'tools', status: 'info', detail: tools.unsupported ? `${tools.route}: not supported (${tools.unsupported})` : tools.route });
-  }
+  ];
+}
 
+/** How each model's tools are answered (or why they cannot be). */
+function toolFindings(plan: Plan): Finding[] {
+  return plan.models.map((model) => {
+    const tools = backendFor(plan).toolRoute(model);
+    return { check: plan.models.length > 1 ? `tools ${model.alias}` : 'tools', status: 'info', detail: tools.unsupported ? `${tools.route}: not supported (${tools.unsupported})` : tools.route };
+  });
+}
+
+function containerEngineFinding(plan: Plan): Finding {
   const engines = ['docker', 'podman'].filter((e) => which(e));
-  findings.push(
-    engines.length
-      ? { check: 'containers', status: 'ok', detail: `found ${engines.join(', ')}` }
-      : plan.runtimeTraits.inContainer
-        ? { check: 'containers', status: 'fail', detail: 'neither docker nor podman found', fix: 'install Podman (sudo apt-get install podman) or Docker, or set runtime: native' }
-        : { check: 'containers', status: 'info', detail: `neither docker nor podman found (not needed: runtime is ${plan.runtime})` },
-  );
-  return findings;
+  return engines.length
+    ? { check: 'containers', status: 'ok', detail: `found ${engines.join(', ')}` }
+    : plan.runtimeTraits.inContainer
+      ? { check: 'containers', status: 'fail', detail: 'neither docker nor podman found', fix: 'install Podman (sudo apt-get install podman) or Docker, or set runtime: native' }
+      : { check: 'containers', status: 'info', detail: `neither docker nor podman found (not needed: runtime is ${plan.runtime})` };
 }
 
 /** WSL 2 forwards localhost to Windows, so loopback binds lose nothing there (docs/decisions.md#secrets-and-exposure). */
