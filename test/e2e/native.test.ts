@@ -177,10 +177,12 @@ describe('make provision with the default profile', () => {
     assert.equal(readFileSync(`${bashrc}.llm-workbench.bak`, 'utf8'), '# the user\'s own settings\nalias ll="ls -l"\n');
   });
 
-  it('changes nothing on a second provision: every step unchanged, the endpoints verified without the notebook', async () => {
+  it('changes nothing on a second provision: every step unchanged, one plan resolved, the endpoints verified without the notebook', async () => {
     const serverBefore = readRecord(join(world.state, 'default', 'server.json'));
-    const second = await make(world, 'provision');
+    // DEBUG=1: provision says how many plans it resolved; an unchanged stack needs one.
+    const second = await make(world, 'provision', { DEBUG: '1' });
     assert.equal(second.exitCode, 0, second.all);
+    assert.match(second.stderr, /^plans resolved: 1$/m);
     assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+18 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
     assert.doesNotMatch(second.stdout, /pass\s+notebook/);
     const outcomes = stepOutcomes(second.stdout);
