@@ -4,6 +4,9 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { REPO_ROOT } from '../scripts/lib/profile/index.ts';
+import { loadProfile } from '../scripts/lib/profile/load.ts';
+import { resolvePlan } from '../scripts/lib/profile/plan.ts';
+import type { Plan } from '../scripts/lib/plan/index.ts';
 
 export { REPO_ROOT };
 
@@ -40,4 +43,10 @@ export async function runScript(script: string, env: Record<string, string>, arg
     all: true,
     timeout: 600_000,
   });
+}
+
+/** A profile of env/ (or one of `files`, which may extend env/'s) resolved with fixed machine facts and /repo as the repository. */
+export function planOf(name: string, env: Record<string, string | undefined> = { HOME: '/home/u' }, files: Record<string, string> = {}): Plan {
+  const dir = Object.keys(files).length ? profilesWith(files) : join(REPO_ROOT, 'env');
+  return resolvePlan(loadProfile(name, dir), { repoRoot: '/repo', env, arch: 'x86_64' });
 }

@@ -29,7 +29,7 @@ try "a container profile runs the image's command" scripts/lib/profile/plan.ts \
   's/  const command = settled.runtimeTraits.buildsOnHost ? backend.hostCommand(settled, settled.python.interpreter) : { argv: containerCommand, files: \[\] };/  const command = backend.hostCommand(settled, settled.python.interpreter);/' \
   test/unit/profile/plan.test.ts "holds the server command once"
 try "llama_cpp.server's config file has the profile's port" scripts/lib/backend/llama-cpp-python/args.ts \
-  's/    port: server.port,/    port: 8080,/' test/unit/profile/plan.test.ts "config file"
+  's/    port: server.port,/    port: 8080,/' test/unit/backend/llama-cpp-python/args.test.ts "config file"
 try "a refusal at plan time names the field and the file" scripts/lib/profile/plan.ts \
   "s/^  checkMetrics(profile, leafFile);/  checkMetrics(profile, leafFile);\n  if ((profile.description ?? '').startsWith('-')) throw new WorkbenchError('bad value', 'fix it');/; s/import { displayPath } from '..\/errors.ts';/import { displayPath, WorkbenchError } from '..\/errors.ts';/" \
   test/unit/render/hostile-values.test.ts "description with a leading dash"

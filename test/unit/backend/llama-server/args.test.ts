@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { chatTemplateArgs, llamaServerArgs, routerArgs, routerPreset } from '../../../../scripts/lib/backend/llama-server/args.ts';
+import { planOf as plan } from '../../../helpers.ts';
+
+describe("llama-server's argv", () => {
+  it('serves with llama-server natively: no llama-cpp-python on the host, slots with a full context each, the chat template mapped, the key only by environment', () => {
+    const p = plan('default');
+    assert.equal(p.server.backend, 'llama-server');
+    assert.equal(p.server.parallel, 4);
+    assert.deepEqual(p.python.serverModules, []);
+    const ls = plan('ls', { HOME: '/h' }, { ls: 'extends: default\nmodel:\n  source: file:/m.gguf\n  alias: m\n  chat_format: llama-2\nserver:\n  api_key: generate\n  n_threads: 2\n' });
+    const args = llamaServerArgs(ls, { modelPath: '/m.gguf' });
+    const value = (flag: string) => args[args.indexOf(flag) + 1];
+    assert.equal(value('--parallel'), '4');
+    assert.equal(value('--ctx-size'), String(2048 * 4));
+    // Llama 2's built-in template takes no tools: ours with them, from the repository's templates/chat/.
+    assert.equal(value('--chat-template-file'), '/repo/templates/chat/llama-2-tools.jinja');
+    assert.ok(args.includes('--jinja'));
+    assert.equal(value('--pooling'), 'mean');
+    assert.ok(args.includes('--embeddings'));
+    assert.ok(!args.some((a) => /api.?key/i.test(a)), 'no key flag on the command line');
+    const named = (chatFormat: string) => ({ chatFormat, chatFormatFrom: 'profile' as const });
+    assert.throws(() => chatTemplateArgs(named('no-such-format'), '/t'), /model\.chat_format "no-such-format" has no llama-server template/);
+    assert.deepEqual(chatTemplateArgs({ chatFormatFrom: 'model' }, '/t'), ['--jinja']);
+    assert.deepEqual(chatTemplateArgs(named('vicuna'), '/t'), ['--chat-template', 'vicuna']);
+    assert.deepEqual(chatTemplateArgs(named('gemma'), '/t'), ['--jinja', '--chat-template-file', '/t/gemma-tools.jinja']);
+    // Detected from the GGUF: our template where the family has one with tools, else the model's own.
+    assert.deepEqual(chatTemplateArgs({ chatFormat: 'chatml', chatFormatFrom: 'detected' }, '/t'), ['--jinja', '--chat-template-file', '/t/chatml-tools.jinja']);
+    assert.deepEqual(chatTemplateArgs({ chatFormat: 'vicuna', chatFormatFrom: 'detected' }, '/t'), ['--jinja']);
+  });
+
+  it('gives llama-server several models through its router: one preset section per alias, the guide names on the first', () => {
+    const p = plan('r', { HOME: '/h' }, { r: 'extends: two-models\nserver:\n  backend: llama-server\n  api_key: generate\n' });
+    const args = routerArgs(p, '/s/models.ini');
+    assert.deepEqual(args.slice(0, 4), ['--models-preset', '/s/models.ini', '--models-max', '2']);
+    assert.ok(!args.includes('--model') && !args.some((a) => /api.?key/i.test(a)));
+    const preset = routerPreset(p);
+    assert.match(preset, /^\[smollm2-135m-instruct\]\nmodel = .*SmolLM2-135M-Instruct\.Q4_1\.gguf\nalias = text-davinci-003,gpt-3\.5-turbo,text-embedding-ada-002\n/m);
+    assert.match(preset, /^\[gemma3-270m\]\n(?:.*\n)*chat-template-file = \/repo\/templates\/chat\/gemma-tools\.jinja\n(?:.*\n)*load-on-startup = true$/m);
+    assert.match(preset, /^embeddings = true$/m);
+    // Refused when the plan is made (make plan says so), not when the server starts.
+    const unmapped = () => plan('u', { HOME: '/h' }, { u: 'extends: two-models\nserver:\n  backend: llama-server\nextra_models:\n  - source: file:/x.gguf\n    alias: x\n    chat_format: no-such\n' });
+    assert.throws(unmapped, /extra_models\[0\]\.chat_format "no-such" has no llama-server template/);
+  });
+});
