@@ -28,7 +28,6 @@ export interface RunMeasure {
   itlMs: number;
 }
 
-
 /** Tokens in `text` by the server's own tokenizer (BOS not counted). */
 export async function countTokens(baseUrl: string, apiKey: string | undefined, text: string, tokenize: { path: string; field: string }): Promise<number> {
   // Each backend says where it tokenizes (llama_cpp.server: /extras/tokenize {input}; llama-server: /tokenize {content}).

@@ -14,7 +14,6 @@ export function fingerprint(facts: unknown): string {
   return sha256Hex(JSON.stringify(facts)).slice(0, 16);
 }
 
-
 /**
  * The facts behind a fingerprint, by readable name ("--n_ctx", "llama_cpp.version"), kept beside
  * it so a plan can say what changed, not only that something did. Secrets appear as digests.

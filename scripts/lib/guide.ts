@@ -16,7 +16,6 @@ export const GUIDE_MODEL_NAMES = ['text-davinci-003', 'gpt-3.5-turbo', 'text-emb
 
 export const GUIDE_SAMPLING = { temperature: 0.01, top_p: 0.01 } as const;
 
-
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 
 /** The guide's chat request (model name gpt-3.5-turbo: the server falls back to its own model). */

@@ -1,9 +1,9 @@
-import type { AcceleratorName, ContainerDevice, Finding, GpuFacts, ImageToolchain, Plan } from '../plan/index.ts';
 /**
  * An accelerator llama.cpp is built for and serves on: the CPU, CUDA (NVIDIA) or Vulkan (any GPU
  * with a Vulkan driver, Mesa's lavapipe included). One folder each; `accelerator/index.ts` is the
  * one place a name picks one, `choose.ts` the one place `auto` and the fallback are decided.
  */
+import type { AcceleratorName, ContainerDevice, Finding, GpuFacts, ImageToolchain, Plan } from '../plan/index.ts';
 
 export interface BuildToolchain {
   configureArgs: string[];

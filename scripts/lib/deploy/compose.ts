@@ -18,7 +18,6 @@ import type { StepResult } from '../step.ts';
 import { rendered, requireModel, waitForServer } from './shared.ts';
 import type { Plan } from '../plan/index.ts';
 
-
 function composeEnv(plan: Plan): Record<string, string | undefined> {
   return { ...process.env, JUPYTER_TOKEN: plan.jupyter.enabled ? jupyterToken(plan) : undefined, API_KEY: serverApiKey(plan) };
 }

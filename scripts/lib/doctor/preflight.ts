@@ -19,7 +19,6 @@ import { formerServers, runtimeFor } from '../runtime/index.ts';
 import { heldByOtherProfile, otherProfileOnPort, stateRootOf } from '../state/serving.ts';
 import type { Finding, GpuFacts, Plan } from '../plan/index.ts';
 
-
 const GB = 1024 ** 3;
 
 function existingAncestor(path: string): string {

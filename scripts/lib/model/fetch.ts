@@ -16,7 +16,6 @@ import { modelId } from './transport/source.ts';
 import { localPathOf, transportFor } from './transport/index.ts';
 import type { Plan, PlanModel } from '../plan/index.ts';
 
-
 /** The sha256 of a file, remembered beside it (keyed by size and mtime) so re-runs skip hashing 4 GB. */
 async function verifiedSha256(path: string, sidecar: string): Promise<string> {
   const { size, mtimeMs } = statSync(path);
@@ -92,7 +91,7 @@ export async function ensureModel(plan: Plan, model: PlanModel, python: string, 
   mkdirSync(dirname(target), { recursive: true });
   let fetched: string;
   try {
-    fetched = await transportFor(model.source).fetch({ plan, model, target, partial, python, log });
+    fetched = await transportFor(model.source).fetch({ folders: { cacheDir: plan.paths.cacheDir, stateDir: plan.paths.stateDir }, model, target, partial, python, log });
   } catch (error) {
     if (!isDiskFull(error)) throw error;
     // Half a model in the cache is worse than none: the next run starts clean once space is freed.

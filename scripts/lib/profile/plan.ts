@@ -19,7 +19,6 @@ import type { LoadedProfile } from './load.ts';
 import type { AcceleratorChoice, CommandInput, GpuFacts, LockedModel, Plan, PlanModel, RuntimeTraits } from '../plan/index.ts';
 import type { Profile } from './schema.ts';
 
-
 export interface PlanContext {
   repoRoot: string;
   env: Record<string, string | undefined>;

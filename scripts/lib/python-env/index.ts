@@ -16,7 +16,6 @@ import { statePaths } from '../state/paths.ts';
 import { readEnvRecord, readPythonEnv, readSharedEnv, recordEnv, type CondaTool, type PythonEnv } from '../state/python-env.ts';
 import type { Plan } from '../plan/index.ts';
 
-
 export function findCondaTool(path = process.env.PATH ?? ''): { tool: CondaTool; path: string } | undefined {
   for (const tool of ['micromamba', 'mamba', 'conda'] as const) {
     const found = which(tool, path);

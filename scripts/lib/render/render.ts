@@ -22,7 +22,6 @@ export interface RenderedFile {
   mode?: number;
 }
 
-
 /**
  * What is rendered; each backend has its own Dockerfile (llama-server's holds no Python). The
  * container files (`container`) serve one model: a profile with extra_models gets none.

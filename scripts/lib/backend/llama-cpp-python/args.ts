@@ -1,5 +1,5 @@
-import type { CommandInput, PlanModel } from '../../plan/index.ts';
 /** The llama_cpp.server argv for a plan, shared by the native runtime, the image and compose. */
+import type { CommandInput, PlanModel } from '../../plan/index.ts';
 
 export interface ServerArgsOptions {
   modelPath: string;

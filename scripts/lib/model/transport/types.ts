@@ -1,8 +1,9 @@
-import type { LockedPart, ModelSource, Plan, PlanModel } from '../../plan/index.ts';
 /** One interface per model source: a new transport is one new file registered in index.ts. */
+import type { LockedPart, ModelSource, PlanModel } from '../../plan/index.ts';
 
 export interface FetchContext {
-  plan: Plan;
+  /** The folders a transport may use: its downloads beside the cache, its log in the profile's state. */
+  folders: { cacheDir: string; stateDir: string };
   /** The model to fetch (one of plan.models). */
   model: PlanModel;
   /** Where the finished file must end up (the transport writes `${target}.partial` first). */
