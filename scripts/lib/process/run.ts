@@ -8,10 +8,7 @@ import { dirname } from 'node:path';
 import { execa, type Result } from 'execa';
 import { WorkbenchError } from '../errors.ts';
 import { logTail } from './log-tail.ts';
-import { diskFullError, freeBytes, isDiskFull } from '../disk-full.ts';
-
-/** Free space under which a failed command that writes there is taken to have failed for lack of it. */
-const NEARLY_FULL_BYTES = 8 * 1024 * 1024;
+import { diskFullError, failedForSpace, freeBytes } from '../disk-full.ts';
 
 export interface LoggedRunOptions {
   /** What the user is waiting for: "compiling llama.cpp". */
@@ -68,11 +65,9 @@ export async function runLogged(argv: readonly string[], options: LoggedRunOptio
   if (result.failed) {
     // A full disk shows only as a line deep in a program's output (a Python traceback, a compiler's
     // "No space left on device"): named as what it is, not as the program's failure.
+    // Or by what is left where it writes: some programs lose the error on the way (disk-full.ts).
     const tail = logTail(options.logFile, 25);
-    // Or by what is left: some programs lose the error on the way (binutils' ar, out of space while
-    // writing libllama.a, says "unable to copy file ...; reason: Success").
-    const nearlyFull = options.writesTo !== undefined && (freeBytes(options.writesTo) ?? Infinity) < NEARLY_FULL_BYTES;
-    if (isDiskFull(undefined, tail) || nearlyFull) {
+    if (failedForSpace(tail, options.writesTo === undefined ? undefined : freeBytes(options.writesTo))) {
       throw diskFullError(options.writesTo ?? options.cwd ?? process.cwd(), options.label, undefined, result, `what it wrote stays until the next run removes it (the log: ${options.logFile})`);
     }
     throw new WorkbenchError(
