@@ -133,15 +133,12 @@ architecture: $(NODE_MODULES)
 	npx depcruise scripts checks --output-type err-long
 	@mkdir -p build && npx depcruise scripts checks --output-type archi > build/architecture.dot && echo "rooms: build/architecture.dot" && (command -v dot >/dev/null && dot -Tsvg build/architecture.dot > build/architecture.svg && echo "       build/architecture.svg" || true)
 
-# The unit tests one after the other, then the end-to-end files in two lanes at once (each file
-# in order within its lane, each lane in ports of its own: test/run.ts), then the wall time of
-# each file and a check that git status is as before. The lanes are balanced by their measured
-# times; lane 1 builds the host's llama-server and wheel, lane 2 the Vulkan build before the
-# images. A new end-to-end file joins lane 2.
-E2E_LANE_1 := test/e2e/native.test.ts test/e2e/hf.test.ts
-E2E_LANE_2 := test/e2e/gpu.test.ts $(filter-out $(E2E_LANE_1) test/e2e/gpu.test.ts,$(sort $(wildcard test/e2e/*.test.ts)))
+# Each file in order, then its wall time, and a check that git status is as before. The host's
+# builds first (native: llama-server and the wheel; gpu: the Vulkan build, then its image): the
+# images' compiles then find the host's objects in the shared compiler cache.
+E2E_FIRST := test/e2e/native.test.ts test/e2e/gpu.test.ts
 test: test-deps $(NODE_MODULES) typecheck
-	@$(TSX) test/run.ts $(UNIT_TESTS) --lane $(E2E_LANE_1) --lane $(E2E_LANE_2)
+	@$(TSX) test/run.ts $(UNIT_TESTS) $(E2E_FIRST) $(filter-out $(E2E_FIRST),$(wildcard test/e2e/*.test.ts))
 
 # A clean Debian container with only make and this repo's files runs the README's first command.
 test-fresh-machine: test-deps $(NODE_MODULES)

@@ -30,14 +30,12 @@ export interface World {
 /**
  * Ports away from the user's (8080, 18888) and from the kernel's ephemeral range (32768 and up,
  * where outgoing connections land), numbered from the test process's pid so two test processes
- * take different ones. make test's lanes run at once, each in a range of its own
- * (LLM_WORKBENCH_TEST_PORTS=lo-hi, test/run.ts).
+ * take different ones.
  */
-const [PORT_LO, PORT_HI] = (process.env.LLM_WORKBENCH_TEST_PORTS ?? '20000-29999').split('-').map(Number) as [number, number];
-let nextPort = PORT_LO + (process.pid % Math.floor((PORT_HI - PORT_LO + 1) / 20)) * 20;
+let nextPort = 20000 + (process.pid % 450) * 20;
 function takePort(): number {
   const port = nextPort++;
-  if (nextPort > PORT_HI) nextPort = PORT_LO;
+  if (nextPort > 29999) nextPort = 20000;
   return port;
 }
 
