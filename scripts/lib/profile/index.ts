@@ -1,14 +1,14 @@
 /** The one way steps get a plan: load `env/<PROFILE>.yml`, its lock file, and resolve. */
 import { readFileSync } from 'node:fs';
 import { arch as nodeArch, availableParallelism } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLock } from '../state/lock-file.ts';
 import { loadProfile } from './load.ts';
 import { gpuFacts } from '../accelerator/facts.ts';
 import { readChatTemplate } from '../model/chat-template.ts';
 import { profilesDir, resolvePlan, type PlanContext } from './plan.ts';
-import { statePaths } from '../state/paths.ts';
+import { profileEnvRecord } from '../state/python-env.ts';
 import type { LockedModel, Plan } from '../plan/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -39,7 +39,7 @@ export function planFor(name: string = profileName(), env: Record<string, string
   const lock = readLock(join(envDir, `${name}.lock.json`));
   // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
   // command runs under it.
-  const readRecordedInterpreter = (stateDir: string, pythonEnv: { envName: string; venvDir: string }) => recordedInterpreter(statePaths({ paths: { stateDir } }).pythonEnv, pythonEnv);
+  const readRecordedInterpreter = (stateDir: string, pythonEnv: { envName: string; venvDir: string }) => profileEnvRecord(stateDir, pythonEnv)?.python;
   const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env), readChatTemplate, readRecordedInterpreter };
   resolutions += 1;
   return resolvePlan(loaded, ctx);
@@ -50,20 +50,4 @@ let resolutions = 0;
 /** How many plans this process has resolved (a test holds make provision to one on an unchanged stack). */
 export function planResolutions(): number {
   return resolutions;
-}
-
-/**
- * The python step 20 recorded, when it is of the env this plan uses: a conda env of that name
- * (conda decides where it lives), or the plan's venv. A record of another env (the profile's
- * packages changed since, e.g. its runtime) says nothing about this one.
- */
-function recordedInterpreter(file: string, env: { envName: string; venvDir: string }): string | undefined {
-  try {
-    const { python, prefix, manager } = JSON.parse(readFileSync(file, 'utf8')) as { python?: unknown; prefix?: unknown; manager?: unknown };
-    if (typeof python !== 'string' || typeof prefix !== 'string') return undefined;
-    const isVenv = manager === 'venv' || manager === 'uv';
-    return (isVenv ? prefix === env.venvDir : basename(prefix) === env.envName) ? python : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -28,12 +28,18 @@ export interface PythonEnv {
  * former packages (another runtime, another backend): that one is not this plan's.
  */
 export function readPythonEnv(plan: Plan): PythonEnv | undefined {
-  const own = readSharedEnv(plan.python.venvDir);
-  if (own) return own;
-  const recorded = readEnvRecord(statePaths(plan).pythonEnv);
-  if (!recorded) return undefined;
+  return readSharedEnv(plan.python.venvDir) ?? profileEnvRecord(plan.paths.stateDir, plan.python);
+}
+
+/**
+ * The profile's record (step 20 wrote it) when it names the env `env` describes: a conda env of
+ * that name (conda decides where it lives), or that venv. The resolver reads the python from it.
+ */
+export function profileEnvRecord(stateDir: string, env: { envName: string; venvDir: string }): PythonEnv | undefined {
+  const recorded = readEnvRecord(statePaths({ paths: { stateDir } }).pythonEnv);
+  if (!recorded || typeof recorded.prefix !== 'string' || typeof recorded.python !== 'string') return undefined;
   const isVenv = recorded.manager === 'venv' || recorded.manager === 'uv';
-  return (isVenv ? recorded.prefix === plan.python.venvDir : basename(recorded.prefix) === plan.python.envName) ? recorded : undefined;
+  return (isVenv ? recorded.prefix === env.venvDir : basename(recorded.prefix) === env.envName) ? recorded : undefined;
 }
 
 export function readEnvRecord(file: string): PythonEnv | undefined {
