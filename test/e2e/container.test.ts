@@ -73,7 +73,7 @@ describe('make provision with runtime: container (podman)', () => {
     assert.equal(first.exitCode, 0, first.all);
     // Nothing of llama.cpp compiled on the host: the image compiles it, the host env has no llama-cpp-python.
     assert.match(first.stdout, /^15-server-build\s+skipped\s+[\d.]+s\s+runtime is container: the image compiles it$/m);
-    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv \S+ \(python [\d.]+\)$/m);
+    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+uv \S+ \(python [\d.]+\)$/m);
     const outcomes = stepOutcomes(first.stdout);
     assert.equal(outcomes.get('40-model-server'), 'created', first.stdout);
     assert.match(first.stdout, /^35-image\s+(created|replaced|unchanged)\s+\d+\.\d+s\s+localhost\/llm-workbench-test:[0-9a-f]{12} \(\d+ MB, podman\)/m);

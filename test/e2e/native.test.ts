@@ -62,7 +62,7 @@ function clientAt(port: number): OpenAI {
 const STEPS = ['00-preflight', '10-render', '15-server-build', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
 
 describe('make provision with the default profile', () => {
-  const world = newWorld();
+  const world = newWorld({}, { python: 'pip' });
   const bashrc = join(world.home, '.bashrc');
   let first: Awaited<ReturnType<typeof make>>;
 
@@ -538,7 +538,7 @@ describe('make provision with server.backend: llama-cpp-python', () => {
   it('compiles the wheel from the pinned source, serves the model under our launcher, and passes every smoke check and the notebook', async () => {
     assert.equal(first.exitCode, 0, first.all);
     assert.match(first.stdout, /^15-server-build\s+(created|unchanged)\s+[\d.]+s\s+llama-cpp-python wheel /m);
-    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+venv .*llama-cpp-python==0\.3\.36/m);
+    assert.match(first.stdout, /^20-python-env\s+\S+\s+[\d.]+s\s+uv .*llama-cpp-python==0\.3\.36/m);
     assert.match(first.stdout, new RegExp(`^40-model-server\\s+created\\s+[\\d.]+s\\s+http://127\\.0\\.0\\.1:${world.ports.server}/v1`, 'm'));
     // Tools and json_schema through our launcher; llama_cpp.server has no /v1/responses nor /v1/messages.
     for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'reproducible', 'japanese stream', 'bad requests', 'tokenize', 'jupyterlab', 'notebook', 'tools \\(python sdk stream\\)']) {

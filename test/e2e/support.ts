@@ -4,11 +4,11 @@
  * llama-server build and the models live in a cache outside the clone (TEST_CACHE_ROOT), keyed by
  * what they are made of, so every test world and every later run on this machine finds them.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { processStartTime } from '../../scripts/lib/state/process-identity.ts';
-import { REPO_ROOT, SHARED_CACHE, tempDir } from '../helpers.ts';
+import { REPO_ROOT, SHARED_CACHE, TEST_CACHE_ROOT, tempDir } from '../helpers.ts';
 
 export { SHARED_CACHE, TEST_CACHE_ROOT } from '../helpers.ts';
 
@@ -17,6 +17,45 @@ const FILE_DATA = tempDir('wb-data-');
 
 /** The ports the repo's profiles use: a test never binds them (a user's own stack may hold them). */
 const USER_PORTS = { server: 8080, jupyter: 18888 };
+
+/**
+ * uv, pinned, kept in the test cache: step 20 takes it when it is on PATH (the route of users who
+ * have uv), and a locked venv then installs in about a second where pip takes a minute. Worlds
+ * get it unless they ask for pip: the default profile's main world and the fresh-machine test
+ * keep pip's route (and its lock) under test.
+ */
+const UV_VERSION = '0.13.9';
+async function pinnedUv(): Promise<string> {
+  const dir = join(TEST_CACHE_ROOT, 'tools', `uv-${UV_VERSION}`);
+  if (existsSync(join(dir, 'bin', 'uv'))) return join(dir, 'bin');
+  // Made aside and renamed into place: a test process killed midway leaves no half-made uv. Only
+  // the uv binary goes on a world's PATH: the venv's python must not stand in for the host's.
+  const partial = `${dir}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  await execa('python3', ['-m', 'venv', join(partial, 'venv')]);
+  await execa(join(partial, 'venv', 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `uv==${UV_VERSION}`]);
+  mkdirSync(join(partial, 'bin'));
+  copyFileSync(join(partial, 'venv', 'bin', 'uv'), join(partial, 'bin', 'uv'));
+  chmodSync(join(partial, 'bin', 'uv'), 0o755);
+  rmSync(join(partial, 'venv'), { recursive: true, force: true });
+  try {
+    renameSync(partial, dir);
+  } catch {
+    rmSync(partial, { recursive: true, force: true }); // another test process put it there first
+  }
+  return join(dir, 'bin');
+}
+const UV_BIN = await pinnedUv();
+/**
+ * Downloads are shared like the wheel cache: keyed by what they are (uv's and pip's own caches).
+ * The machine's trust settings travel as a user's shell has them (uv reads SSL_CERT_FILE where pip
+ * reads pip.conf).
+ */
+const TOOL_ENV: Record<string, string> = {
+  UV_CACHE_DIR: join(TEST_CACHE_ROOT, 'uv-cache'),
+  PIP_CACHE_DIR: join(TEST_CACHE_ROOT, 'pip-cache'),
+  ...Object.fromEntries(['SSL_CERT_FILE', 'SSL_CERT_DIR'].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
+};
 
 export interface World {
   home: string;
@@ -44,7 +83,7 @@ function takePort(): number {
  * replaced by the world's, so no test writes a tracked file (a lock file updated by a run lands
  * in the copy) or meets a stack the user runs.
  */
-export function newWorld(extra: Record<string, string> = {}): World {
+export function newWorld(extra: Record<string, string> = {}, options: { python?: 'uv' | 'pip' } = {}): World {
   const home = tempDir('wb-home-');
   const state = join(home, 'state');
   const envDir = join(home, 'env');
@@ -56,8 +95,9 @@ export function newWorld(extra: Record<string, string> = {}): World {
     writeFileSync(join(envDir, file), file.endsWith('.yml') ? withPorts(text, ports) : text);
   }
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    PATH: `${options.python === 'pip' ? '' : `${UV_BIN}:`}${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: home,
+    ...TOOL_ENV,
     LLM_WORKBENCH_STATE_DIR: state,
     LLM_WORKBENCH_CACHE_DIR: SHARED_CACHE,
     LLM_WORKBENCH_DATA_DIR: FILE_DATA,

@@ -3,7 +3,7 @@
  * environment.yml), otherwise a venv (uv when present, else python -m venv and pip) with the
  * same package list. Either way llama-cpp-python comes from our wheel cache, compiled once.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
@@ -173,22 +173,24 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
       return { outcome: 'unchanged', env: shared, compiled: built };
     }
     if (!existsSync(python)) {
-      const argv = route.uv ? [route.uv, 'venv', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
+      // A folder without its python is what an interrupted run left: start it over (uv venv
+      // refuses an existing folder). --seed puts pip in it, as python -m venv does: the
+      // notebook's %pip install and the lock's pip report need it.
+      rmSync(prefix, { recursive: true, force: true });
+      const argv = route.uv ? [route.uv, 'venv', '--seed', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
       await runLogged(argv, { label: 'creating the venv', logFile, hint: 'install venv support (Debian/Ubuntu: sudo apt-get install python3-venv)' });
     }
     const findLinks = plan.python.builtHere ? ['--find-links', plan.python.builtHere.findLinks] : [];
     const pip = route.uv ? [route.uv, 'pip', 'install', '--python', python] : [python, '-m', 'pip', 'install', '--disable-pip-version-check'];
     const hint = `read ${logFile}; PyPI must be reachable`;
-    const locked = usableLock(plan, host.version);
-    if (locked) {
-      // The same bytes as the machine that made the lock; llama-cpp-python from our own build.
-      await withRequirementsFile(locked, (file) => runLogged([...pip, '--require-hashes', '--no-deps', '-r', file], { label: `installing the ${locked.requirements.length} locked Python packages`, logFile, hint }));
-      const builtHere = plan.python.builtHere;
-      if (builtHere) await runLogged([...pip, '--no-deps', '--no-index', ...findLinks, builtHere.requirement], { label: `installing ${builtHere.requirement}`, logFile, hint });
-    } else {
-      await runLogged([...pip, ...findLinks, ...plan.python.pipPackages], { label: 'installing Python packages', logFile, hint });
-      await recordPythonLock(plan, python, host.version, findLinks, logFile);
-    }
+    // Without a lock for this Python and package list, pip resolves one first and the env is
+    // installed from it: what is installed is what the lock says, whichever installer runs (uv
+    // resolving on its own could pick other versions, and the next run would see drift).
+    const locked = usableLock(plan, host.version) ?? (await recordPythonLock(plan, python, host.version, findLinks, logFile));
+    // The same bytes as the machine that made the lock; llama-cpp-python from our own build.
+    await withRequirementsFile(locked, (file) => runLogged([...pip, '--require-hashes', '--no-deps', '-r', file], { label: `installing the ${locked.requirements.length} locked Python packages`, logFile, hint }));
+    const builtHere = plan.python.builtHere;
+    if (builtHere) await runLogged([...pip, '--no-deps', '--no-index', ...findLinks, builtHere.requirement], { label: `installing ${builtHere.requirement}`, logFile, hint });
     // The facts as they now stand: the lock may have just been written.
     const now = await expectedPythonEnv(plan);
     env = { manager, prefix, python, pythonVersion: host.version, fingerprint: now.fingerprint, facts: now.facts };

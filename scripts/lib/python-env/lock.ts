@@ -2,7 +2,8 @@
  * The Python half of the profile's lock file: the venv's packages pinned with their hashes. A
  * lock made for the same Python version, platform and package list is installed as is
  * (`pip install --require-hashes --no-deps`), so a second machine gets the same bytes; otherwise
- * the packages are resolved as usual and the lock is written from pip's installation report.
+ * pip resolves the packages (the report of a dry run), the lock is written from it, and the env is
+ * installed from that lock.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ export async function withRequirementsFile<T>(lock: PythonLock, fn: (file: strin
  * Resolves the plan's packages as pip would install them, with their hashes (pip's report of
  * a dry run that ignores what is installed), and records them in the lock file.
  */
-export async function recordPythonLock(plan: Plan, python: string, pythonVersion: string, findLinks: string[], logFile: string): Promise<void> {
+export async function recordPythonLock(plan: Plan, python: string, pythonVersion: string, findLinks: string[], logFile: string): Promise<PythonLock> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-workbench-report-'));
   try {
     const report = join(dir, 'report.json');
@@ -46,10 +47,11 @@ export async function recordPythonLock(plan: Plan, python: string, pythonVersion
       logFile,
       hint: `read ${logFile}; PyPI must be reachable`,
     });
-    const requirements = requirementsFromReport(JSON.parse(readFileSync(report, 'utf8')), ['llama-cpp-python']);
+    const resolved: PythonLock = { for: lockTarget(plan, pythonVersion), requirements: requirementsFromReport(JSON.parse(readFileSync(report, 'utf8')), ['llama-cpp-python']) };
     updateLock(plan.paths.lockFile, (lock) => {
-      lock.python = { for: lockTarget(plan, pythonVersion), requirements };
+      lock.python = resolved;
     });
+    return resolved;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
