@@ -1,7 +1,8 @@
 /**
- * `make test`'s runner: each test file in order under node's test runner, then the wall time of
- * each file, and a check that the suite left the clone as it found it (no test writes a tracked
- * file or leaves an untracked one behind). Exits non-zero when a file failed or the tree changed.
+ * `make test`'s runner: the unit files, then each end-to-end file in order under node's test
+ * runner, then the wall time of each, and a check that the suite left the clone as it found it
+ * (no test writes a tracked file or leaves an untracked one behind). Exits non-zero when a file
+ * failed or the tree changed.
  */
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
@@ -12,13 +13,21 @@ const files = process.argv.slice(2);
 const gitStatus = async () =>
   existsSync(join(REPO_ROOT, '.git')) ? (await execa('git', ['status', '--porcelain'], { cwd: REPO_ROOT, reject: false })).stdout : '';
 
+/**
+ * The unit files run in one call, two at a time (each file is its own process: starting node and
+ * tsx is most of a unit file's second); the end-to-end files one at a time, alone: two model
+ * servers on these cores would slow each other several times over.
+ */
+const units = files.filter((file) => file.startsWith('test/unit/'));
+const batches = [...(units.length ? [{ label: `test/unit (${units.length} files)`, files: units, concurrency: 2 }] : []), ...files.filter((file) => !units.includes(file)).map((file) => ({ label: file, files: [file], concurrency: 1 }))];
+
 const before = await gitStatus();
 const times: { file: string; seconds: number; ok: boolean }[] = [];
 const started = performance.now();
-for (const file of files) {
+for (const batch of batches) {
   const t0 = performance.now();
-  const run = await execa('node', ['--import', 'tsx', '--test', '--test-concurrency=1', file], { cwd: REPO_ROOT, stdio: 'inherit', reject: false });
-  times.push({ file, seconds: (performance.now() - t0) / 1000, ok: run.exitCode === 0 });
+  const run = await execa('node', ['--import', 'tsx', '--test', `--test-concurrency=${batch.concurrency}`, ...batch.files], { cwd: REPO_ROOT, stdio: 'inherit', reject: false });
+  times.push({ file: batch.label, seconds: (performance.now() - t0) / 1000, ok: run.exitCode === 0 });
 }
 const after = await gitStatus();
 
