@@ -55,5 +55,8 @@ const result = await sh`podman ${run}`;
 // clean machine pays the whole compile again.
 const hits = [...result.stdout.matchAll(/(direct|preprocessed)_cache_hit=(\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
 if (hostCompiled && hits === 0) throw new Error('the fresh machine found none of the host-compiled objects in the shared ccache: read its ccache log (CCACHE_DEBUG=1) for what differs');
+// No uv on a fresh machine: step 20 takes pip's route, resolving a lock for this Python and
+// installing from it. The e2e worlds have uv (test/e2e/support.ts), so pip's route is proven here.
+if (!/^20-python-env\s+created\s+[\d.]+s\s+venv \S+ \(python 3\.[\d.]+\)$/m.test(result.stdout)) throw new Error('step 20 did not make its venv with python -m venv and pip on the fresh machine: read its line above');
 console.log(`fresh machine: make provision and make smoke-test passed in ${((Date.now() - started) / 1000).toFixed(0)}s`);
 await $`rm -rf ${tree}`;

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
 import { parse } from 'yaml';
 import { expectedOutcome } from '../../scripts/lib/outcome.ts';
 import OpenAI from 'openai';
@@ -62,7 +63,7 @@ function clientAt(port: number): OpenAI {
 const STEPS = ['00-preflight', '10-render', '15-server-build', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter', '60-shell', '70-smoke'];
 
 describe('make provision with the default profile', () => {
-  const world = newWorld({}, { python: 'pip' });
+  const world = newWorld();
   const bashrc = join(world.home, '.bashrc');
   let first: Awaited<ReturnType<typeof make>>;
 
@@ -548,6 +549,28 @@ describe('make provision with server.backend: llama-cpp-python', () => {
     const plan = JSON.parse((await make(world, 'plan', { JSON: '1', PROFILE: 'llama-cpp-python' })).stdout);
     assert.deepEqual(runningArgv(world, 'llama-cpp-python'), plan.server.command.argv);
     assert.match(plan.server.command.argv[1], /serve\.py$/, 'under our launcher');
+  });
+
+  it("finds a token's top logprobs without sorting the vocabulary, the same entries in the same order as llama-cpp-python's own sort", async () => {
+    const plan = JSON.parse((await make(world, 'plan', { JSON: '1', PROFILE: 'llama-cpp-python' })).stdout);
+    // The installed wheel's module, against the sort it replaces (source-patches.ts: logprobs-top-k-*),
+    // on vocabularies with ties and -inf, as lists (the streaming path) and as arrays.
+    const probe = [
+      'import numpy as np',
+      'from llama_cpp.llama import _llm_workbench_top_logprobs as top',
+      'rng = np.random.default_rng(7)',
+      'for trial in range(60):',
+      '    a = rng.normal(size=int(rng.integers(1, 4000))).astype(np.float32)',
+      '    if trial % 2: a = np.round(a, 1).astype(np.float32)',
+      '    a[rng.integers(0, len(a), 3)] = -np.inf',
+      '    for k in (1, 2, 5, 20):',
+      '        for values in (a, a.tolist()):',
+      '            assert top(values, k)[:k] == list(sorted(zip(values, range(len(values))), reverse=True))[:k], (trial, k)',
+      'print("same")',
+    ].join('\n');
+    const run = await execa(plan.python.interpreter, ['-c', probe], { reject: false });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(run.stdout, 'same');
   });
 
   it('gives the same answer to 20 cold/warm/busy triples at temperature 0 (its one context re-evaluates after each busy stream)', async () => {

@@ -20,9 +20,8 @@ const USER_PORTS = { server: 8080, jupyter: 18888 };
 
 /**
  * uv, pinned, kept in the test cache: step 20 takes it when it is on PATH (the route of users who
- * have uv), and a locked venv then installs in about a second where pip takes a minute. Worlds
- * get it unless they ask for pip: the default profile's main world and the fresh-machine test
- * keep pip's route (and its lock) under test.
+ * have uv), and a locked venv then installs in about a second where pip takes a minute. Every
+ * world has it; pip's route (a fresh machine has no uv) is proven by test/fresh-machine.ts.
  */
 const UV_VERSION = '0.13.9';
 async function pinnedUv(): Promise<string> {
@@ -83,7 +82,7 @@ function takePort(): number {
  * replaced by the world's, so no test writes a tracked file (a lock file updated by a run lands
  * in the copy) or meets a stack the user runs.
  */
-export function newWorld(extra: Record<string, string> = {}, options: { python?: 'uv' | 'pip' } = {}): World {
+export function newWorld(extra: Record<string, string> = {}): World {
   const home = tempDir('wb-home-');
   const state = join(home, 'state');
   const envDir = join(home, 'env');
@@ -95,7 +94,7 @@ export function newWorld(extra: Record<string, string> = {}, options: { python?:
     writeFileSync(join(envDir, file), file.endsWith('.yml') ? withPorts(text, ports) : text);
   }
   const env: Record<string, string> = {
-    PATH: `${options.python === 'pip' ? '' : `${UV_BIN}:`}${process.env.PATH ?? '/usr/bin:/bin'}`,
+    PATH: `${UV_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: home,
     ...TOOL_ENV,
     LLM_WORKBENCH_STATE_DIR: state,

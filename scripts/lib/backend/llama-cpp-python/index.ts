@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { configFacts, sha256Hex } from '../../fingerprint.ts';
 import { shellQuote } from '../../render/quote.ts';
-import { ENGINE_PATCHES, PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE } from '../../llama-cpp/source-patches.ts';
+import { WHEEL_PATCHES, PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE } from '../../llama-cpp/source-patches.ts';
 import { statePaths } from '../../state/paths.ts';
 import type { ServingBackend } from '../types.ts';
 import { namedChatFormat, serverArgs, serverConfig } from './args.ts';
@@ -96,7 +96,7 @@ export const llamaCppPythonBackend: ServingBackend = {
     // engine's patches and the script that applies them (the wheel is compiled in the build stage).
     contextFiles: (plan) => [
       { path: 'serve.py', content: readFileSync(plan.paths.launcher, 'utf8') },
-      { path: PATCHES_CONTEXT_FILE, content: `${JSON.stringify(ENGINE_PATCHES, null, 2)}\n` },
+      { path: PATCHES_CONTEXT_FILE, content: `${JSON.stringify(WHEEL_PATCHES, null, 2)}\n` },
       { path: PATCH_SCRIPT_CONTEXT_FILE, content: readFileSync(plan.paths.llamaCppPatcher, 'utf8') },
     ],
     contextFileNames: ['serve.py', PATCHES_CONTEXT_FILE, PATCH_SCRIPT_CONTEXT_FILE],

@@ -11,7 +11,7 @@ import { acceleratorNamed } from '../../accelerator/index.ts';
 import { buildOnce, readBuildInfo, type BuildArtifact } from '../../llama-cpp/artifact.ts';
 import { sha256Hex } from '../../fingerprint.ts';
 import { unpackSdist } from '../../llama-cpp/sdist.ts';
-import { applySourcePatches, ENGINE_PATCHES, patchKey } from '../../llama-cpp/source-patches.ts';
+import { applySourcePatches, WHEEL_PATCHES, patchKey } from '../../llama-cpp/source-patches.ts';
 import { runLogged, which } from '../../process/run.ts';
 import { statePaths } from '../../state/paths.ts';
 import type { LlamaCppLock, Plan } from '../../plan/index.ts';
@@ -26,7 +26,7 @@ export function wheelKey(plan: Pick<Plan, 'llamaCpp' | 'accelerator'>, target: '
   const args = plan.llamaCpp.hostCmakeArgs;
   const toolchain = plan.accelerator.toolchainKey ? `\n${plan.accelerator.toolchainKey}` : '';
   // The engine's patches are part of what it is (a wheel without them serves no reproducible answers).
-  const patches = ENGINE_PATCHES.length ? `\n${ENGINE_PATCHES.map(patchKey).join(' ')}` : '';
+  const patches = WHEEL_PATCHES.length ? `\n${WHEEL_PATCHES.map(patchKey).join(' ')}` : '';
   const digest = sha256Hex(`${args}\n${target}${toolchain}${patches}`).slice(0, 12);
   return `llama-cpp-python-${plan.llamaCpp.version}-${digest}`;
 }
@@ -71,7 +71,7 @@ export const WHEEL_BUILD: BuildArtifact = {
       const toolchain = await acceleratorNamed(plan.accelerator.name).buildToolchain(plan, { python, logFile });
       // Unpacked and patched (the engine's patches: source-patches.ts), then built from the folder.
       const { packageDir, llamaCppDir } = await unpackSdist(plan, { python, sdist, dest: join(work, 'src'), logFile, hint: compileHint() });
-      for (const id of applySourcePatches(llamaCppDir, ENGINE_PATCHES)) console.log(`  (the llama.cpp patch ${id} does not apply to this llama.cpp: built without it)`);
+      for (const id of applySourcePatches(llamaCppDir, WHEEL_PATCHES)) console.log(`  (the llama.cpp patch ${id} does not apply to this llama.cpp: built without it)`);
       console.log(`  compiling llama-cpp-python ${plan.llamaCpp.version} (llama.cpp ${info.llamaCppCommit.slice(0, 12)}, CMAKE_ARGS=${plan.llamaCpp.hostCmakeArgs || '(none)'}); a few minutes on 2 cores, once`);
       await runLogged([python, '-m', 'pip', 'wheel', '--verbose', '--disable-pip-version-check', '--no-deps', '--no-cache-dir', '--wheel-dir', out, packageDir], {
         label: 'compiling llama.cpp',
