@@ -23,7 +23,7 @@ import { benchTools, llamaBatchedBench, llamaBench, withTemporaryServer, type Ba
 import { rawEngine } from './bench/raw.ts';
 import { offloadVerdict, readOffloadFromLog } from '../scripts/lib/accelerator/offload.ts';
 import { statePaths } from '../scripts/lib/state/paths.ts';
-import { concurrencyChart, GUIDE_FIGURES, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
+import { concurrencyChart, GUIDE_FIGURES, headlineLines, headlineOf, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
 import { mixedLoad, type MixedLoadResult } from './bench/mixed-load.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
@@ -179,7 +179,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     const tools = await benchTools(plan);
     cpp = await llamaBench(plan, tools.bench, settings.maxTokens);
     for (const t of cpp.byThreads) log(`  llama-bench, ${t.threads} thread${t.threads === 1 ? '' : 's'}: pp${cpp.promptTokens} ${t.pp.toFixed(1)} tokens/s, tg${cpp.genTokens} ${t.tg.toFixed(1)} tokens/s`);
-    batched = await llamaBatchedBench(plan, tools.batched, cpp.threads, settings.concurrency, settings.maxTokens);
+    batched = await llamaBatchedBench(plan, tools.batched, settings.concurrency, served.promptCounts[served.promptCounts.length - 1]!, settings.maxTokens);
     for (const b of batched.byParallel) log(`  llama-batched-bench, ${b.parallel} sequence${b.parallel === 1 ? '' : 's'}: tg ${b.tgTokensPerSecond.toFixed(1)} tokens/s aggregate`);
     for (const b of backends) b.decodeVsCpp = b.summary.decodeTokensPerSecond.mean / cpp.tgTokensPerSecond;
   }
@@ -206,6 +206,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     ...(mixed.length ? { mixed } : {}),
     reproducibleCost,
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
+    headline: headlineOf(served.summary, served.concurrency, cpp, batched),
   };
 }
 
@@ -228,7 +229,8 @@ if (isMain(import.meta.url)) {
     console.log(`benchmarking profile "${plan.profile.name}" at ${plan.server.baseUrl}`);
     const report = await runBench(plan);
     const files = writeBenchReports(plan, report);
-    console.log(`\nserved/raw decode ${report.comparison.decodeRatio.toFixed(2)}, TTFT overhead ${report.comparison.ttftOverheadMs.toFixed(0)} ms`);
+    console.log('');
+    for (const line of headlineLines(report)) console.log(line);
     console.log(`reports: ${files.map(displayPath).join(', ')}`);
   });
 }

@@ -60,15 +60,17 @@ export interface CppLimit {
   genTokens: number;
   /** llama-bench pp<promptTokens>, tokens/s. */
   ppTokensPerSecond: number;
-  /** llama-bench tg<genTokens>, tokens/s: the decode speed no server can beat (at `threads`, the fastest). */
+  /** llama-bench tg<genTokens> at the server's decode threads, tokens/s: the decode speed the served stream is held to. */
   tgTokensPerSecond: number;
   /** Each thread count measured: pp and tg tokens/s (what `n_threads: auto` rests on). */
   byThreads: { threads: number; pp: number; tg: number }[];
 }
 
 /**
- * llama-bench at every thread count the backends use (the profile's decode threads, and every
- * core): prompt processing and generation, three repetitions each. The C++ limit is the fastest.
+ * llama-bench at every thread count the backends use (the profile's decode threads, and its batch
+ * threads): prompt processing and generation, three repetitions each, with the server's own flags
+ * (repacking, flash attention, device layers). The C++ limit is the row at the server's decode
+ * threads: the same work the served stream does, so the headline compares like with like.
  */
 export async function llamaBench(plan: Plan, binary: string, genTokens: number): Promise<CppLimit> {
   const counts = [...new Set([plan.server.nThreads, plan.server.nThreadsBatch])].sort((a, b) => a - b);
@@ -85,13 +87,13 @@ export async function llamaBench(plan: Plan, binary: string, genTokens: number):
   }));
   if (byThreads.some((t) => t.pp === undefined || t.tg === undefined)) throw new WorkbenchError('llama-bench printed no pp/tg rows', 'run it by hand with -o json to see why');
   const measured = byThreads as { threads: number; pp: number; tg: number }[];
-  const fastest = measured.reduce((best, t) => (t.tg > best.tg ? t : best));
+  const asServed = measured.find((t) => t.threads === plan.server.nThreads)!;
   return {
-    threads: fastest.threads,
+    threads: asServed.threads,
     promptTokens: 64,
     genTokens,
     ppTokensPerSecond: Math.max(...measured.map((t) => t.pp)),
-    tgTokensPerSecond: fastest.tg,
+    tgTokensPerSecond: asServed.tg,
     byThreads: measured,
   };
 }
@@ -101,16 +103,20 @@ export interface BatchedLimit {
   threads: number;
   promptTokens: number;
   genTokens: number;
-  /** One row per parallel sequence count: aggregate decode (speed_tg) and overall tokens/s. */
-  byParallel: { parallel: number; tgTokensPerSecond: number; tokensPerSecond: number }[];
+  /**
+   * One row per parallel sequence count: aggregate decode (speed_tg), overall tokens/s, and the
+   * generated tokens over the whole run, prompts included (what a served concurrency level counts).
+   */
+  byParallel: { parallel: number; tgTokensPerSecond: number; tokensPerSecond: number; completionTokensPerSecond: number }[];
 }
 
 /**
  * llama-batched-bench at the parallel counts the concurrency sweep uses (1 / 2 / 4 clients by
- * default), each sequence with its own prompt (no -pps), the context the served slots have.
+ * default), each sequence with its own prompt (no -pps) as long as the sweep's, the server's threads
+ * and flags, and the context the served slots have.
  */
-export async function llamaBatchedBench(plan: Plan, binary: string, threads: number, parallel: number[], genTokens: number): Promise<BatchedLimit> {
-  const promptTokens = 64;
+export async function llamaBatchedBench(plan: Plan, binary: string, parallel: number[], promptTokens: number, genTokens: number): Promise<BatchedLimit> {
+  const threads = plan.server.nThreads;
   const most = Math.max(...parallel);
   const args = [
     '-m', plan.model.path,
@@ -127,11 +133,11 @@ export async function llamaBatchedBench(plan: Plan, binary: string, threads: num
   const rows = String(result.all)
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { pl: number; speed_tg: number; speed: number });
+    .map((line) => JSON.parse(line) as { pl: number; tg: number; speed_tg: number; t: number; speed: number });
   const byParallel = parallel.map((pl) => {
     const row = rows.find((r) => r.pl === pl);
     if (!row) throw new WorkbenchError(`llama-batched-bench printed no row for ${pl} sequences`, 'run it by hand with --output-format jsonl to see why');
-    return { parallel: pl, tgTokensPerSecond: row.speed_tg, tokensPerSecond: row.speed };
+    return { parallel: pl, tgTokensPerSecond: row.speed_tg, tokensPerSecond: row.speed, completionTokensPerSecond: (row.pl * row.tg) / row.t };
   });
   return { threads, promptTokens, genTokens, byParallel };
 }

@@ -49,6 +49,51 @@ export interface BenchReport {
   /** The profile's backend with server.reproducible on and off, one stream: what reproducible answers cost. */
   reproducibleCost?: { setting: boolean; on: MetricSummaries; off: MetricSummaries };
   guide?: GuideFigures;
+  /** How far the profile's server is from the engine itself, like for like: the report's first lines. */
+  headline?: Headline;
+}
+
+/**
+ * The served endpoint against llama.cpp's own tools run with the server's flags: one stream
+ * against llama-bench's tg at the server's decode threads, and the most clients against
+ * llama-batched-bench at that many sequences, both as generated tokens over the whole run
+ * (prompts included); and the time to first token at 1 client and at the most.
+ */
+export interface Headline {
+  decodeVsLlamaBench?: { served: number; engine: number; ratio: number };
+  aggregateVsBatched?: { clients: number; served: number; engine: number; ratio: number };
+  ttftP50Ms: { clients: number; ms: number }[];
+}
+
+export function headlineOf(served: MetricSummaries, concurrency: ConcurrencyLevel[], cpp: CppLimit | undefined, batched: BatchedLimit | undefined): Headline {
+  const one = concurrency.find((c) => c.clients === 1);
+  const most = concurrency.reduce<ConcurrencyLevel | undefined>((best, c) => (!best || c.clients > best.clients ? c : best), undefined);
+  const engineAtMost = most && batched?.byParallel.find((b) => b.parallel === most.clients);
+  const decode = served.decodeTokensPerSecond.mean;
+  return {
+    ...(cpp ? { decodeVsLlamaBench: { served: decode, engine: cpp.tgTokensPerSecond, ratio: decode / cpp.tgTokensPerSecond } } : {}),
+    ...(most && engineAtMost
+      ? { aggregateVsBatched: { clients: most.clients, served: most.aggregateTokensPerSecond, engine: engineAtMost.completionTokensPerSecond, ratio: most.aggregateTokensPerSecond / engineAtMost.completionTokensPerSecond } }
+      : {}),
+    ttftP50Ms: [...new Map([one, most].flatMap((c) => (c ? [[c.clients, { clients: c.clients, ms: c.ttftMs.p50 }] as const] : []))).values()],
+  };
+}
+
+/** The headline as printed by make bench and at the top of bench.md; the raw engine second. */
+export function headlineLines(report: BenchReport): string[] {
+  const h = report.headline;
+  const lines: string[] = [];
+  if (h?.decodeVsLlamaBench) {
+    const d = h.decodeVsLlamaBench;
+    lines.push(`served ÷ llama-bench tg (1 stream, ${report.cpp?.threads ?? report.settings.nThreads} threads, the server's flags): ${d.ratio.toFixed(2)} (${f1(d.served)} / ${f1(d.engine)} tokens/s)`);
+  }
+  if (h?.aggregateVsBatched) {
+    const a = h.aggregateVsBatched;
+    lines.push(`served ÷ llama-batched-bench (${a.clients} clients, generated tokens over the whole run): ${a.ratio.toFixed(2)} (${f1(a.served)} / ${f1(a.engine)} tokens/s)`);
+  }
+  if (h?.ttftP50Ms.length) lines.push(`time to first token p50: ${h.ttftP50Ms.map((t) => `${f0(t.ms)} ms at ${t.clients} client${t.clients === 1 ? '' : 's'}`).join(', ')}`);
+  lines.push(`served ÷ raw engine decode (llama-cpp-python in-process): ${report.comparison.decodeRatio.toFixed(2)}; the server adds ${f0(report.comparison.ttftOverheadMs)} ms to the first token`);
+  return lines;
 }
 
 export interface BackendBench {
@@ -105,6 +150,8 @@ export function markdownReport(report: BenchReport): string {
     `llama-cpp-python ${report.llamaCppVersion}, n_ctx ${report.settings.nCtx}, threads ${report.settings.nThreads}, ` +
       `max_tokens ${report.settings.maxTokens}, ${report.settings.runsPerPrompt} runs per prompt after a warm-up; ${report.at}.`,
     ...(report.device ? [`Device: ${report.device.accelerator} on ${report.device.device}; the served model ${report.device.offload}. llama-bench and llama-batched-bench run on the same device.`] : []),
+    '',
+    ...headlineLines(report).map((line) => `- ${line}`),
     '',
     `## Served endpoint: the profile's ${report.backends?.[0]?.label ?? served.backend} (streaming chat, official openai client)`,
     '',
@@ -165,8 +212,8 @@ function backendsTable(backends: BackendBench[], cpp: CppLimit, batched: Batched
       return `| ${b.label} | ${f1(b.summary.decodeTokensPerSecond.mean)} | ${b.decodeVsCpp === undefined ? 'n/a' : b.decodeVsCpp.toFixed(2)} | ${f0(b.summary.ttftMs.p50)} | ${b.concurrency.map((c) => f1(c.aggregateTokensPerSecond)).join(' / ')} | ${last ? f0(last.ttftMs.p50) : 'n/a'} |`;
     }),
     // The engine itself: no HTTP, no tokenizing of chat templates, prompts of ${cpp.promptTokens} tokens.
-    `| llama.cpp itself (llama-bench${batched ? ' / llama-batched-bench' : ''}) | ${f1(cpp.tgTokensPerSecond)} | 1.00 | n/a | ${
-      batched ? levels.map((n) => batched.byParallel.find((b) => b.parallel === n)).map((b) => (b ? f1(b.tgTokensPerSecond) : 'n/a')).join(' / ') : 'n/a'
+    `| llama.cpp itself (llama-bench${batched ? ' / llama-batched-bench, generated tokens over the whole run' : ''}) | ${f1(cpp.tgTokensPerSecond)} | 1.00 | n/a | ${
+      batched ? levels.map((n) => batched.byParallel.find((b) => b.parallel === n)).map((b) => (b ? f1(b.completionTokensPerSecond) : 'n/a')).join(' / ') : 'n/a'
     } | n/a |`,
     '',
     `llama-bench by threads (what \`n_threads: auto\` rests on): ${cpp.byThreads.map((t) => `${t.threads}: pp${cpp.promptTokens} ${f1(t.pp)}, tg${cpp.genTokens} ${f1(t.tg)}`).join('; ')} tokens/s.`,

@@ -388,6 +388,14 @@ describe('make provision with the default profile', () => {
     assert.match(markdown, /## Reproducible answers: what they cost \(the profile has server\.reproducible: true\)/);
     for (const b of report.batched.byParallel) assert.ok(b.tgTokensPerSecond > 0, JSON.stringify(b));
     assert.ok(report.cpp.tgTokensPerSecond > 0 && report.cpp.ppTokensPerSecond > 0, JSON.stringify(report.cpp));
+    // The headline: like for like with the C++ tools at the server's threads and flags.
+    const plan = JSON.parse((await make(world, 'plan', { JSON: '1' })).stdout);
+    assert.equal(report.cpp.threads, plan.server.nThreads);
+    assert.equal(report.headline.decodeVsLlamaBench.engine, report.cpp.tgTokensPerSecond);
+    assert.equal(report.headline.aggregateVsBatched.clients, 2);
+    assert.deepEqual(report.headline.ttftP50Ms.map((t: { clients: number }) => t.clients), [1, 2]);
+    assert.match(bench.stdout, /^served ÷ llama-bench tg \(1 stream, \d+ threads, the server's flags\): \d+\.\d\d /m);
+    assert.match(bench.stdout, /^served ÷ llama-batched-bench \(2 clients, generated tokens over the whole run\): \d+\.\d\d /m);
     for (const b of report.backends) {
       assert.ok(Math.abs(b.decodeVsCpp - b.summary.decodeTokensPerSecond.mean / report.cpp.tgTokensPerSecond) < 1e-9);
       assert.deepEqual(b.concurrency.map((c: { clients: number }) => c.clients), [1, 2]);

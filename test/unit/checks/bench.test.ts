@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { benchPrompts, tagged } from '../../../checks/bench.ts';
-import { concurrencyChart, markdownReport, type BenchReport } from '../../../checks/bench/report.ts';
+import { concurrencyChart, headlineLines, headlineOf, markdownReport, type BenchReport } from '../../../checks/bench/report.ts';
 import { percentile, summarize } from '../../../checks/bench/stats.ts';
 import { verifyGuideOutputs } from '../../../checks/notebook.ts';
 
@@ -62,6 +62,30 @@ describe('bench reports', () => {
   it('names the device and the served model\'s offload', () => {
     const md = markdownReport({ ...report, device: { accelerator: 'vulkan', device: 'llvmpipe (a CPU device)', offload: 'on Vulkan0 (llvmpipe): 31/31 layers offloaded' } });
     assert.match(md, /^Device: vulkan on llvmpipe \(a CPU device\); the served model on Vulkan0 \(llvmpipe\): 31\/31 layers offloaded\. llama-bench and llama-batched-bench run on the same device\.$/m);
+  });
+
+  it('heads the report with the served endpoint against llama.cpp run with its flags: one stream, the most clients, TTFT at 1 and at the most', () => {
+    const cpp = { threads: 2, promptTokens: 64, genTokens: 8, ppTokensPerSecond: 300, tgTokensPerSecond: 12.5, byThreads: [{ threads: 2, pp: 300, tg: 12.5 }] };
+    const batched = { threads: 2, promptTokens: 60, genTokens: 8, byParallel: [1, 2, 4].map((parallel) => ({ parallel, tgTokensPerSecond: 99, tokensPerSecond: 99, completionTokensPerSecond: 11 * parallel })) };
+    const levels = report.concurrency.map((c) => ({ ...c, ttftMs: { ...summary, p50: 40 * c.clients } }));
+    const headline = headlineOf(report.served.summary, levels, cpp, batched);
+    assert.deepEqual(headline.decodeVsLlamaBench, { served: 10, engine: 12.5, ratio: 0.8 });
+    // The served aggregate at 4 clients (40) against the engine's generated tokens over its whole run at 4 sequences (44), not its decode-only speed (99).
+    assert.deepEqual(headline.aggregateVsBatched, { clients: 4, served: 40, engine: 44, ratio: 40 / 44 });
+    assert.deepEqual(headline.ttftP50Ms, [{ clients: 1, ms: 40 }, { clients: 4, ms: 160 }]);
+    const lines = headlineLines({ ...report, cpp, batched, headline });
+    assert.match(lines[0]!, /^served ÷ llama-bench tg \(1 stream, 2 threads, the server's flags\): 0\.80 \(10\.0 \/ 12\.5 tokens\/s\)$/);
+    assert.match(lines[1]!, /^served ÷ llama-batched-bench \(4 clients, generated tokens over the whole run\): 0\.91 /);
+    assert.equal(lines[2], 'time to first token p50: 40 ms at 1 client, 160 ms at 4 clients');
+    assert.match(lines[3]!, /^served ÷ raw engine decode \(llama-cpp-python in-process\): 0\.80/);
+    assert.match(markdownReport({ ...report, cpp, batched, headline }), /^- served ÷ llama-bench tg /m);
+  });
+
+  it('leaves out what it did not measure: no C++ tools, only the raw engine line', () => {
+    const headline = headlineOf(report.served.summary, report.concurrency, undefined, undefined);
+    assert.equal(headline.decodeVsLlamaBench, undefined);
+    assert.equal(headline.aggregateVsBatched, undefined);
+    assert.equal(headlineLines({ ...report, headline }).filter((line) => line.includes('llama-')).length, 1);
   });
 
   it('draws one bar per concurrency level and the raw engine line', () => {
