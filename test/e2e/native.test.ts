@@ -403,7 +403,7 @@ describe('make provision with the default profile', () => {
     assert.match(markdown, /^## Backends against the C\+\+ limit \(llama-bench, \d+ threads: tg16 [\d.]+ tokens\/s/m);
     assert.match(markdown, /^\| llama-server -np 4 \| [\d.]+ \| \d\.\d\d \|/m);
     assert.match(markdown, /^\| llama_cpp\.server \| [\d.]+ \| \d\.\d\d \|/m);
-    assert.match(markdown, /^\| llama\.cpp itself \(llama-bench \/ llama-batched-bench\) \| [\d.]+ \| 1\.00 \| n\/a \| [\d.]+ \/ [\d.]+ \| n\/a \|$/m);
+    assert.match(markdown, /^\| llama\.cpp itself \(llama-bench \/ llama-batched-bench, generated tokens over the whole run\) \| [\d.]+ \| 1\.00 \| n\/a \| [\d.]+ \/ [\d.]+ \| n\/a \|$/m);
     assert.match(svg, /class="curve"/);
     assert.match(svg, /class="cpp"/);
     // Embeddings beside 1 stream and beside every slot but one streaming.
