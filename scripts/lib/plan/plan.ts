@@ -35,6 +35,9 @@ export interface ServerCommand {
   files: { path: string; text: string }[];
 }
 
+/** Draft-free speculative decoding on llama-server: tokens guessed from n-grams, checked in one batch. */
+export type Speculation = 'off' | 'ngram-simple' | 'ngram-map-k' | 'ngram-mod' | 'ngram-cache';
+
 export interface Plan {
   profile: { name: string; files: string[]; description?: string };
   /** The profile's `model`: the one the notebook, the bench and single-model checks use. */
@@ -102,6 +105,8 @@ export interface Plan {
     notReproducibleBecause?: string;
     /** What the engine (ggml) reads from the server's environment, whatever the backend or runtime. */
     engineEnv: Record<string, string>;
+    /** llama-server's draft-free speculative decoding (--spec-type); off: none. */
+    speculative: Speculation;
     extraArgs: string[];
     baseUrl: string;
   };

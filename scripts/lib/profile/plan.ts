@@ -168,6 +168,7 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
     apiKey: server.api_key === 'none' ? { kind: 'none' } : server.api_key === 'generate' ? { kind: 'generate', file: join(settled.stateDir, 'api-key') } : { kind: 'env', variable: server.api_key.slice('env:'.length) },
     apiKeyEnv: backend.apiKeyEnv,
     metrics: metricsOn({ server }),
+    speculative: server.speculative,
     extraArgs: server.extra_args,
     baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
   };

@@ -9,6 +9,7 @@ import { ENGINE_NAMES } from '../engine/index.ts';
 import { checkLlamaCppVersion } from '../llama-cpp/versions.ts';
 import { RUNTIME_NAMES } from './runtimes.ts';
 import { requirementProblem } from './requirement.ts';
+import type { Speculation } from '../plan/index.ts';
 
 const port = z
   .number({ error: 'must be a port number (1-65535)' })
@@ -54,6 +55,7 @@ export const OWNED_SERVER_FLAGS: Record<string, string> = {
   '--models-preset': 'extra_models',
   '--models-dir': 'extra_models',
   '--alias': 'model.alias',
+  '--spec-type': 'server.speculative',
 };
 
 const extraArgs = z
@@ -73,6 +75,9 @@ const extraArgs = z
   });
 
 const threads = z.union([z.literal('auto'), z.number().int().min(1).max(1024)]);
+
+/** llama-server's draft-free speculation types (--spec-type of the pinned build), and off. */
+export const SPECULATION_TYPES = ['off', 'ngram-simple', 'ngram-map-k', 'ngram-mod', 'ngram-cache'] as const satisfies readonly Speculation[];
 
 /** `none`, `generate` (a random key kept in a 0600 file), or `env:NAME` (read at start). */
 const apiKey = z
@@ -164,6 +169,10 @@ export const serverSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe("The same request gives the same answer at temperature 0, whether its prompt was cached or not and whatever else the server is doing: every token's attention takes one path in llama.cpp's CPU kernels (the guide's promise, 毎回返答が変わらないように). false: llama.cpp's faster paths by batch shape (make bench reports the cost). The same build, model, device and threads; CPU only: on a GPU it is off (its kernels still choose by batch size) and make smoke-test says so."),
+  speculative: z
+    .enum(SPECULATION_TYPES)
+    .default('off')
+    .describe("llama-server only: draft-free speculative decoding (--spec-type): tokens guessed from n-grams of the prompt and the answer so far, checked in one batch. Pays on output that repeats its input (code edits, JSON, quoting): SmolLM2 on 2 cores decoded a code rewrite at 78.8 tok/s with ngram-simple against 44.8 off, the guide's prompts at 116 against 96; answers stay reproducible (the smoke check's triples, log-probabilities included). make bench will decide the default (issue 30)."),
   extra_args: extraArgs.default([]).describe('Raw llama_cpp.server flags, appended last (not those the profile owns: --host, --port, --api_key, ...).'),
 });
 

@@ -102,6 +102,7 @@ function instanceArgs(plan: CommandInput, model: PlanModel, threads = true, temp
     ...(plan.accelerator.gpuLayers !== undefined ? ['--n-gpu-layers', String(plan.accelerator.gpuLayers), '--log-verbosity', '4'] : []),
     // --no-repack also keeps weights out of the AMX buffer, which crashes at warm-up (plan.server.weightRepack).
     ...(server.weightRepack ? [] : ['--no-repack']),
+    ...(server.speculative === 'off' ? [] : ['--spec-type', server.speculative]),
   ];
 }
 

@@ -4,6 +4,15 @@ import { chatTemplateArgs, llamaServerArgs, routerArgs, routerPreset } from '../
 import { planOf as plan } from '../../../helpers.ts';
 
 describe("llama-server's argv", () => {
+  it('speculates with the n-gram type the profile names (--spec-type), none when off (the default), and refuses it raw in extra_args', () => {
+    assert.ok(!llamaServerArgs(plan('default'), { modelPath: '/m.gguf' }).includes('--spec-type'));
+    const spec = plan('spec', { HOME: '/h' }, { spec: 'extends: default\nserver:\n  speculative: ngram-simple\n' });
+    const args = llamaServerArgs(spec, { modelPath: '/m.gguf' });
+    assert.equal(args[args.indexOf('--spec-type') + 1], 'ngram-simple');
+    assert.deepEqual(spec.server.command.argv.slice(-2), args.slice(-2));
+    assert.throws(() => plan('raw', { HOME: '/h' }, { raw: 'extends: default\nserver:\n  extra_args: ["--spec-type", "ngram-cache"]\n' }), /--spec-type is set by the profile, not by extra_args: use server\.speculative/);
+  });
+
   it('serves with llama-server natively: no llama-cpp-python on the host, slots with a full context each, the chat template mapped, the key only by environment', () => {
     const p = plan('default');
     assert.equal(p.server.backend, 'llama-server');
