@@ -70,6 +70,8 @@ export interface ServingBackend {
   toolRoute(model: PlanModel): ToolRoute;
   /** The endpoints it has beyond OpenAI's chat, completions, embeddings and models (the smoke checks call them). */
   api: ApiSurface;
+  /** Whether it takes server.speculative (llama-server's --spec-type); a profile asking another backend for it is refused. */
+  speculates: boolean;
   /** The container image: its Dockerfile template and the values only it uses. */
   image: {
     template: string;

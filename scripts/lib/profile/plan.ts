@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
 import { backendNamed } from '../backend/index.ts';
-import { checkExposure, checkMetrics, checkModels, checkPorts, dnsLabel, metricsOn, urlHost } from './rules.ts';
+import { checkExposure, checkMetrics, checkModels, checkSpeculation, checkPorts, dnsLabel, metricsOn, urlHost } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { BATCH_INVARIANT_ENV } from '../llama-cpp/source-patches.ts';
 import { chooseAccelerator } from '../accelerator/choose.ts';
@@ -51,6 +51,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkExposure(profile, leafFile);
   checkModels(profile, leafFile);
   checkMetrics(profile, leafFile);
+  checkSpeculation(profile, leafFile);
 
   const paths = resolvePaths(name, ctx);
   const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, paths.modelsDir, ctx.lockedModels ?? {}, ctx.readChatTemplate));

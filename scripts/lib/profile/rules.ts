@@ -62,6 +62,14 @@ export function checkMetrics(profile: Profile, file: string): void {
   }
 }
 
+/** Speculative decoding only where the backend has it: silently ignored, the user would read the speed as its effect. */
+export function checkSpeculation(profile: Profile, file: string): void {
+  const server = profile.server;
+  if (server.speculative !== 'off' && !backendNamed(server.backend).speculates) {
+    throw new WorkbenchError(`${displayPath(file)}: server.speculative: ${server.speculative}, but ${server.backend} has no draft-free speculation`, 'use server.backend: llama-server, or leave server.speculative out');
+  }
+}
+
 /** Whether the server runs with /metrics: as the profile says, auto on loopback or behind a key. */
 export function metricsOn(profile: Pick<Profile, 'server'>): boolean {
   const server = profile.server;

@@ -73,6 +73,8 @@ export const llamaCppPythonBackend: ServingBackend = {
   toolRoute: (model) => ({ route: `${namedChatFormat(model) ?? "the GGUF's"} chat format through our launcher: a named or required tool_choice is a grammar of the function's parameters; "auto" answers in prose` }),
   // llama_cpp.server has neither /v1/responses nor /v1/messages (0.3.x).
   api: { responses: false, anthropicMessages: false, metrics: false },
+  // llama_cpp.server's prompt-lookup drafting is another mechanism, not measured here.
+  speculates: false,
   hasHealthEndpoint: false,
   tokenize: { path: '/extras/tokenize', field: 'input' },
 

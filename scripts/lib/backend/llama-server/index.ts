@@ -80,6 +80,7 @@ export const llamaServerBackend: ServingBackend = {
   toolRoute,
   // Both answer on this commit (tools/server/server.cpp), tried by the smoke checks.
   api: { responses: true, anthropicMessages: true, metrics: true },
+  speculates: true,
   hasHealthEndpoint: true,
   tokenize: { path: '/tokenize', field: 'content' },
 

@@ -11,6 +11,8 @@ describe("llama-server's argv", () => {
     assert.equal(args[args.indexOf('--spec-type') + 1], 'ngram-simple');
     assert.deepEqual(spec.server.command.argv.slice(-2), args.slice(-2));
     assert.throws(() => plan('raw', { HOME: '/h' }, { raw: 'extends: default\nserver:\n  extra_args: ["--spec-type", "ngram-cache"]\n' }), /--spec-type is set by the profile, not by extra_args: use server\.speculative/);
+    // llama_cpp.server has none: one message naming the field and the fix, not a setting silently ignored.
+    assert.throws(() => plan('lcp', { HOME: '/h' }, { lcp: 'extends: default\nserver:\n  backend: llama-cpp-python\n  speculative: ngram-simple\n' }), (error: Error & { hint?: string }) => /server\.speculative: ngram-simple, but llama-cpp-python has no draft-free speculation/.test(error.message) && /use server\.backend: llama-server, or leave server\.speculative out/.test(error.hint ?? ''));
   });
 
   it('serves with llama-server natively: no llama-cpp-python on the host, slots with a full context each, the chat template mapped, the key only by environment', () => {
