@@ -1,5 +1,5 @@
 /** Shared test helpers: temporary profile folders and running our scripts as a user would. */
-import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,9 +10,27 @@ import type { Plan } from '../scripts/lib/plan/index.ts';
 
 export { REPO_ROOT };
 
+/**
+ * A temporary folder, removed when the test process exits: every file and every e2e world made
+ * its own, and a run of the whole suite left about 40 GB in /tmp before they were (envs, venvs,
+ * builds). KEEP_TEST_DIRS=1 keeps them to look at a failure.
+ */
 export function tempDir(prefix = 'wb-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
+const madeDirs: string[] = [];
+process.on('exit', () => {
+  if (process.env.KEEP_TEST_DIRS === '1') return;
+  for (const dir of madeDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A file another user's container wrote (a subuid) or a mount still in use: left behind, never fatal.
+    }
+  }
+});
 
 /** A folder of profiles: the repo's own, plus the given files (name -> YAML text). */
 export function profilesWith(files: Record<string, string>, options: { withRepoProfiles?: boolean } = {}): string {

@@ -7,8 +7,7 @@
  * served model are for a machine with a GPU: test/device/cuda-route.sh.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -19,6 +18,7 @@ import { buildPython, downloadSdist } from '../../scripts/lib/llama-cpp/sdist.ts
 import { loadProfile } from '../../scripts/lib/profile/load.ts';
 import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
 import { statePaths } from '../../scripts/lib/state/paths.ts';
+import { tempDir } from '../helpers.ts';
 import { newWorld, worldProfiles } from './support.ts';
 
 // What make plan says for a CUDA profile on an H200 (facts as nvidia-smi gives them there).
@@ -46,7 +46,7 @@ describe('CUDA 13.0 from PyPI on a machine without a GPU', () => {
     assert.deepEqual(plan.accelerator.cmakeArgs, ['-DGGML_CUDA=ON', '-DCMAKE_CUDA_ARCHITECTURES=90']);
     const logFile = statePaths(plan).buildLog;
     const python = await buildPython(plan);
-    const work = mkdtempSync(join(tmpdir(), 'wb-cuda-'));
+    const work = tempDir('wb-cuda-');
     const { sdist, info } = await downloadSdist(plan, python, work);
 
     const { build } = await configureBuildTree(plan, { python, sdist, info, work, logFile });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
+import { tempDir } from '../../helpers.ts';
 import { applySourcePatches, PACKAGE_PATCHES, SOURCE_PATCHES, WHEEL_PATCHES } from '../../../scripts/lib/llama-cpp/source-patches.ts';
 
 /** llama.cpp's patches and llama-cpp-python's own (at ../../ from the llama.cpp tree, as in the sdist). */
@@ -13,7 +13,7 @@ const PATCHER = join(import.meta.dirname, '..', '..', '..', 'scripts', 'python',
 
 /** A llama.cpp tree (an sdist's vendor/llama.cpp) holding each patch's text, twice where a file has it twice. */
 function treeWithPatchSites(): string {
-  const tree = join(mkdtempSync(join(tmpdir(), 'llama-cpp-')), 'vendor', 'llama.cpp');
+  const tree = join(tempDir('wb-llama-cpp-'), 'vendor', 'llama.cpp');
   const byFile = new Map<string, string>();
   for (const patch of ALL_PATCHES) byFile.set(patch.file, `${byFile.get(patch.file) ?? '// head\n'}a = ${patch.find};\nb = ${patch.find};\n`);
   for (const [file, text] of byFile) {
