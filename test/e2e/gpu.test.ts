@@ -2,7 +2,7 @@
  * A GPU build for real on a machine without a GPU: llama.cpp's Vulkan backend built from the
  * pinned source (headers from Debian trixie where bookworm's are too old) and run on Mesa's
  * lavapipe, a real Vulkan device on the CPU. The server's own loading report must say every layer
- * went to that device; the smoke checks and the guide's notebook pass; make status names it.
+ * went to that device; the guide's smoke checks pass; make status names it.
  * And the other side: a GPU that is asked for and cannot be had stops before anything is built.
  */
 import assert from 'node:assert/strict';
@@ -16,23 +16,25 @@ describe('accelerator.kind: vulkan on lavapipe', () => {
   const world = newWorld();
   let first: Awaited<ReturnType<typeof make>>;
   before(async () => {
-    worldProfiles(world, { vulkan: 'extends: default\naccelerator:\n  kind: vulkan\n' });
-    // The guide's checks only: lavapipe decodes at under 1 token/s, and tools and structured output,
-    // proven on the CPU by the native tests, would add minutes here.
+    // The guide's endpoints only, and no JupyterLab: lavapipe reads a prompt at about 2 tokens/s and
+    // decodes at 1, and what runs on top of those endpoints (tools, structured output, the guide's
+    // notebook, whose client is the same HTTP whatever the device) is proven on the CPU by the
+    // native tests; here it cost three minutes of CI.
+    worldProfiles(world, { vulkan: 'extends: default\naccelerator:\n  kind: vulkan\njupyter:\n  enabled: false\n' });
     first = await make(world, 'provision', { PROFILE: 'vulkan', CHECKS: 'guide', SMOKE_MAX_TOKENS: '8' });
   });
   after(async () => {
     await make(world, 'down', { PROFILE: 'vulkan' });
   });
 
-  it("builds llama-server for Vulkan, serves every layer on the lavapipe device, and passes the guide's smoke checks and the notebook", async () => {
+  it("builds llama-server for Vulkan, serves every layer on the lavapipe device, and passes the guide's smoke checks", async () => {
     assert.equal(first.exitCode, 0, first.all);
     assert.match(first.stdout, /^15-server-build\s+(created|unchanged)\s+[\d.]+s\s+llama-server /m);
     assert.match(first.stdout, /^40-model-server\s+created\s+[\d.]+s\s+\S+ \(pid \d+\) on Vulkan0 \(llvmpipe[^)]*\)\): 31\/31 layers offloaded$/m);
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'jupyterlab', 'notebook']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
-    assert.match(first.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+8 checks passed \(CHECKS=guide: the guide's endpoints only\)/m);
+    assert.match(first.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+6 checks passed \(CHECKS=guide: the guide's endpoints only\)/m);
     assert.doesNotMatch(first.stdout, /^\s+\S+\s+tools\s/m);
   });
 
