@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -207,6 +208,32 @@ describe('make provision with the default profile', () => {
     assert.match(doctor.stdout, new RegExp(`server\\.port.*127\\.0\\.0\\.1:${world.ports.server} is held by the model server of llm-workbench profile default \\(pid \\d+, http://127\\.0\\.0\\.1:${world.ports.server}/v1\\)`));
     assert.match(doctor.stdout, /make down PROFILE=default/);
     assert.doesNotMatch(doctor.stdout, new RegExp(`${world.ports.server} is in use by another program`));
+  });
+
+  it('splits the cores with another profile already serving: its server takes its share, make plan and make doctor say with whom, and the first is left as it was', async () => {
+    const ports = newWorld().ports;
+    worldProfiles(world, { beside: `extends: default\nserver:\n  port: ${ports.server}\njupyter:\n  enabled: false\n` });
+    const cores = availableParallelism();
+    const share = Math.max(1, Math.floor(cores / 2));
+    const threadsOf = (argv: string[]) => ['--threads', '--threads-batch'].map((flag) => Number(argv[argv.indexOf(flag) + 1]));
+    try {
+      const plan = JSON.parse((await make(world, 'plan', { PROFILE: 'beside', JSON: '1' })).stdout);
+      assert.deepEqual({ ...plan.server.coresShared, with: plan.server.coresShared.with.map((s: { profile: string; url: string }) => [s.profile, s.url]) }, { cores: share, of: cores, with: [['default', `http://127.0.0.1:${world.ports.server}/v1`]] });
+      const served = await make(world, 'server', { PROFILE: 'beside' });
+      assert.equal(served.exitCode, 0, served.all);
+      assert.deepEqual(threadsOf(runningArgv(world, 'beside')), [share, share]);
+      const doctor = await make(world, 'doctor', { PROFILE: 'beside' });
+      assert.match(doctor.stdout, new RegExp(`info\\s+cpu\\s+decode threads ${share}, prompt threads ${share}: n_threads: auto gives this server ${share} of the ${cores} cores, shared with profile default \\(http://127\\.0\\.0\\.1:${world.ports.server}/v1\\) already serving`));
+      // The server that came first keeps every core, and neither is restarted by the other's coming.
+      assert.equal(JSON.parse((await make(world, 'plan', { JSON: '1' })).stdout).server.coresShared, undefined);
+      assert.deepEqual(threadsOf(runningArgv(world, 'default')), [cores, cores]);
+      for (const profile of ['default', 'beside']) {
+        const again = await make(world, 'server', { PROFILE: profile });
+        assert.match(again.stdout, /^40-model-server\s+unchanged/m, `${profile}:\n${again.all}`);
+      }
+    } finally {
+      await make(world, 'down', { PROFILE: 'beside' });
+    }
   });
 
   it('keeps one Python env per set of packages: two profiles that need different ones, made ready alternately, never reinstall under each other', async () => {

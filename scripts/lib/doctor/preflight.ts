@@ -116,7 +116,23 @@ function resourceFindings(plan: Plan, buildCached: boolean): { findings: Finding
       totalGb >= ramNeed
         ? { check: 'memory', status: 'ok', detail: `${totalGb.toFixed(1)} GB total, ${(freemem() / GB).toFixed(1)} GB free; ${needs} about ${ramNeed.toFixed(1)} GB` }
         : { check: 'memory', status: 'warn', detail: `${totalGb.toFixed(1)} GB total; ${needs} about ${ramNeed.toFixed(1)} GB`, fix: 'choose a smaller quantization, or expect swapping' },
+      coresFinding(plan.server),
     ],
+  };
+}
+
+/** The server's threads, and with whom n_threads: auto shares the cores. */
+export function coresFinding(server: Pick<Plan['server'], 'nThreads' | 'nThreadsBatch' | 'threadsAuto' | 'coresShared'>): Finding {
+  const threads = `decode threads ${server.nThreads}, prompt threads ${server.nThreadsBatch}`;
+  if (!server.threadsAuto) return { check: 'cpu', status: 'ok', detail: `${threads} (server.n_threads)` };
+  const shared = server.coresShared;
+  if (!shared) return { check: 'cpu', status: 'ok', detail: `${threads} (n_threads: auto: every core)` };
+  const others = shared.with.map((sharer) => `profile ${sharer.profile} (${sharer.url})`).join(', ');
+  return {
+    check: 'cpu',
+    status: 'info',
+    detail: `${threads}: n_threads: auto gives this server ${shared.cores} of the ${shared.of} cores, shared with ${others} already serving (two servers that each take every core decode several times slower than two that split them)`,
+    fix: `make down the other profile first to give this one every core, or set server.n_threads`,
   };
 }
 

@@ -38,6 +38,13 @@ export interface ServerCommand {
 /** Draft-free speculative decoding on llama-server: tokens guessed from n-grams, checked in one batch. */
 export type Speculation = 'off' | 'ngram-simple' | 'ngram-map-k' | 'ngram-mod' | 'ngram-cache';
 
+/** Another profile's server that was serving on this machine's cores when this one's threads were chosen. */
+export interface CoreSharer {
+  profile: string;
+  url: string;
+  startedAt: string;
+}
+
 export interface Plan {
   profile: { name: string; files: string[]; description?: string };
   /** The profile's `model`: the one the notebook, the bench and single-model checks use. */
@@ -79,6 +86,13 @@ export interface Plan {
     /** Prompt threads (auto: every core); with `threadsAuto`, rendered files name none. */
     nThreadsBatch: number;
     threadsAuto: boolean;
+    /**
+     * With n_threads: auto, the cores this server's threads were chosen from: this machine's split
+     * evenly with the servers of other profiles already serving (ggml's threads spin at their
+     * barriers, so two servers that each take every core decode several times slower than two
+     * that split them: docs/bench/). Absent when nothing else serves.
+     */
+    coresShared?: { cores: number; of: number; with: CoreSharer[] };
     /**
      * Whether llama.cpp may move weights into extra buffer types (AMX, repacked layouts). Off on a
      * CPU with AMX: the AMX path segfaults on the first real prompt (ggml-org/llama.cpp#20824).

@@ -9,6 +9,7 @@ import { gpuFacts } from '../accelerator/facts.ts';
 import { readChatTemplate } from '../model/chat-template.ts';
 import { profilesDir, resolvePlan, type PlanContext } from './plan.ts';
 import { profileEnvRecord } from '../state/python-env.ts';
+import { coreSharers, stateRootOf } from '../state/serving.ts';
 import type { LockedModel, Plan } from '../plan/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -40,7 +41,9 @@ export function planFor(name: string = profileName(), env: Record<string, string
   // The env's python as step 20 recorded it (a conda env lives where conda keeps it): the server
   // command runs under it.
   const readRecordedInterpreter = (stateDir: string, pythonEnv: { envName: string; venvDir: string }) => profileEnvRecord(stateDir, pythonEnv)?.python;
-  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env), readChatTemplate, readRecordedInterpreter };
+  // Other profiles' servers on this machine's cores, for n_threads: auto (every profile of this user: a second checkout's too).
+  const sharers = (stateDir: string) => coreSharers(stateRootOf(stateDir), name);
+  const ctx: PlanContext = { repoRoot, env, arch: machineArch(), cpuCount: availableParallelism(), cpuFlags: cpuFlags(), lockedModels: { ...lock.models, ...looked }, gpuFacts: gpuFacts(env), readChatTemplate, readRecordedInterpreter, coreSharers: sharers };
   resolutions += 1;
   return resolvePlan(loaded, ctx);
 }

@@ -16,7 +16,7 @@ import { acceleratorNamed } from '../accelerator/index.ts';
 import { runtimeTraits } from './runtimes.ts';
 import { largestSizeMb, resolveModel, type ChatTemplateReader } from './models.ts';
 import type { LoadedProfile } from './load.ts';
-import type { AcceleratorChoice, CommandInput, GpuFacts, LockedModel, Plan, PlanModel, RuntimeTraits } from '../plan/index.ts';
+import type { AcceleratorChoice, CommandInput, CoreSharer, GpuFacts, LockedModel, Plan, PlanModel, RuntimeTraits } from '../plan/index.ts';
 import type { Profile } from './schema.ts';
 
 export interface PlanContext {
@@ -38,6 +38,8 @@ export interface PlanContext {
    * profile's state is: the plan is then resolved in one pass. pythonInterpreter wins when given.
    */
   readRecordedInterpreter?: (stateDir: string, env: { envName: string; venvDir: string }) => string | undefined;
+  /** The servers of other profiles already on this machine's cores (state/serving.ts coreSharers); none when not given. */
+  coreSharers?: (stateDir: string) => readonly CoreSharer[];
   /** What this machine has for a GPU (accelerator/facts.ts); none when not given. */
   gpuFacts?: GpuFacts;
   /** Reads a cached GGUF's own chat template (chat_format: auto); none: decided once fetched. */
@@ -144,10 +146,21 @@ function resolvePython(profile: Profile, ctx: PlanContext, settled: Pick<Command
   };
 }
 
+/**
+ * What n_threads: auto takes: this machine's cores split evenly with the servers of other profiles
+ * already serving, at least one. Measured on 2 cores (docs/bench/stop-36-*): two llama-bench runs
+ * at once decode 36 + 36 tokens/s with 2 threads each and 87 + 88 with 1 each, against 134 alone.
+ */
+export function autoCores(cpuCount: number, sharers: readonly CoreSharer[]): { cores: number; of: number; with: CoreSharer[] } {
+  const of = Math.max(1, cpuCount);
+  return { cores: Math.max(1, Math.floor(of / (1 + sharers.length))), of, with: [...sharers] };
+}
+
 /** The server's settings: bind, threads, slots, the key, and what reproducible answers take. */
 function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { models: PlanModel[]; accelerator: AcceleratorChoice; stateDir: string }): Omit<Plan['server'], 'command'> {
   const backend = backendNamed(server.backend);
   const threadsAuto = server.n_threads === 'auto';
+  const cores = autoCores(ctx.cpuCount ?? 1, threadsAuto ? (ctx.coreSharers?.(settled.stateDir) ?? []) : []);
   const repackSafe = !(ctx.cpuFlags ?? []).includes('amx_int8');
   // The engine's patch makes the CPU's kernels batch-invariant; a GPU's still choose by batch size.
   const { batchInvariant } = acceleratorNamed(settled.accelerator.name);
@@ -155,9 +168,10 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
     host: server.host,
     port: server.port,
     backend: server.backend,
-    nThreads: threadsAuto ? backend.autoDecodeThreads(ctx.cpuCount ?? 1) : (server.n_threads as number),
-    nThreadsBatch: threadsAuto ? Math.max(1, ctx.cpuCount ?? 1) : (server.n_threads as number),
+    nThreads: threadsAuto ? backend.autoDecodeThreads(cores.cores) : (server.n_threads as number),
+    nThreadsBatch: threadsAuto ? cores.cores : (server.n_threads as number),
     threadsAuto,
+    ...(cores.with.length ? { coresShared: cores } : {}),
     ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant),
     notReproducibleBecause: !server.reproducible
       ? 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)'

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { engineAt } from '../engine/index.ts';
 import { isProcessAlive } from '../state/process-identity.ts';
-import { servingRecords, writeServingRecord, type ServingHandle, type ServingRecord } from '../state/serving.ts';
+import { readServingRecord, servingRecords, writeServingRecord, type ServingHandle, type ServingRecord } from '../state/serving.ts';
 import { containerRuntime } from './container.ts';
 import { nativeRuntime } from './native.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
@@ -53,13 +53,16 @@ export async function stopFormerServers(plan: Plan): Promise<string[]> {
 export async function recordServing(plan: Plan): Promise<void> {
   const handle = await runtimeFor(plan).servingHandle(plan);
   if (!handle) return;
+  // The same server as last time keeps when it started: who came first decides how cores are shared (coreSharers).
+  const former = readServingRecord(plan.paths.stateDir);
+  const sameServer = former !== undefined && JSON.stringify(former.handle) === JSON.stringify(handle);
   writeServingRecord(plan.paths.stateDir, {
     profile: plan.profile.name,
     profileFiles: plan.profile.files,
     url: plan.server.baseUrl,
     handle,
     models: plan.models.map((model) => ({ id: model.id, path: model.path, ...(model.sha256 ? { sha256: model.sha256 } : {}) })),
-    startedAt: new Date().toISOString(),
+    startedAt: sameServer ? former.startedAt : new Date().toISOString(),
   });
 }
 

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { isProcessAlive } from './process-identity.ts';
+import type { CoreSharer } from '../plan/index.ts';
 
 /** How to tell the server still runs: its process (pid and start time) or its container. */
 export type ServingHandle =
@@ -35,6 +36,16 @@ export function writeServingRecord(stateDir: string, record: ServingRecord): voi
   writeFileAtomic(servingRecordFile(stateDir), `${JSON.stringify(record, null, 2)}\n`);
 }
 
+/** The profile's own record, if it has one that reads. */
+export function readServingRecord(stateDir: string): ServingRecord | undefined {
+  try {
+    const record = JSON.parse(readFileSync(servingRecordFile(stateDir), 'utf8')) as ServingRecord;
+    return Array.isArray(record.models) && record.handle ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function removeServingRecord(stateDir: string): void {
   rmSync(servingRecordFile(stateDir), { force: true });
 }
@@ -43,13 +54,8 @@ export function removeServingRecord(stateDir: string): void {
 export function servingRecords(stateRoot: string): ServingRecord[] {
   if (!existsSync(stateRoot)) return [];
   return readdirSync(stateRoot, { withFileTypes: true }).flatMap((entry) => {
-    if (!entry.isDirectory()) return [];
-    try {
-      const record = JSON.parse(readFileSync(join(stateRoot, entry.name, FILE), 'utf8')) as ServingRecord;
-      return Array.isArray(record.models) && record.handle ? [record] : [];
-    } catch {
-      return [];
-    }
+    const record = entry.isDirectory() ? readServingRecord(join(stateRoot, entry.name)) : undefined;
+    return record ? [record] : [];
   });
 }
 
@@ -77,8 +83,28 @@ export function otherProfileOnPort(stateRoot: string, port: number, profile: str
     } catch {
       return false;
     }
-    return recordPort === port && (record.handle.kind !== 'process' || isProcessAlive(record.handle.pid, record.handle.startTime));
+    return recordPort === port && recordServes(record);
   });
+}
+
+/** A process is checked; a container's record is taken at its word (make down removes it, and its restart policy brings it back). */
+function recordServes(record: ServingRecord): boolean {
+  return record.handle.kind !== 'process' || isProcessAlive(record.handle.pid, record.handle.startTime);
+}
+
+/**
+ * The servers of other profiles that `profile`'s server shares this machine's cores with. While
+ * its own server runs, only those that were serving before it count: a server started later took
+ * its share already, and one coming or going must not make an unchanged profile's next provision
+ * restart a healthy server.
+ */
+export function coreSharers(stateRoot: string, profile: string): CoreSharer[] {
+  const records = servingRecords(stateRoot).filter(recordServes);
+  const own = records.find((record) => record.profile === profile);
+  return records
+    .filter((record) => record.profile !== profile && (!own || record.startedAt < own.startedAt))
+    .map(({ profile: other, url, startedAt }) => ({ profile: other, url, startedAt }))
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
 
 /** The message and fix for a port another profile of ours holds. */

@@ -134,6 +134,33 @@ describe('resolving a profile into a plan', () => {
     assert.deepEqual([server.server.nThreads, server.server.nThreadsBatch], [2, 2], 'llama-server decodes fastest on every core');
   });
 
+  it('splits the cores evenly with the servers of other profiles already serving, asked with its own state folder, and says with whom', () => {
+    const other = { profile: 'hf', url: 'http://127.0.0.1:8081/v1', startedAt: '2026-12-06T10:00:00.000Z' };
+    const asked: string[] = [];
+    const sharing = (cpuCount: number, sharers: (typeof other)[], name = 'default') =>
+      resolvePlan(loadProfile(name, join(REPO_ROOT, 'env')), { repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount, coreSharers: (stateDir) => (asked.push(stateDir), sharers) }).server;
+    const two = sharing(2, [other]);
+    assert.deepEqual([two.nThreads, two.nThreadsBatch], [1, 1]);
+    assert.deepEqual(two.coresShared, { cores: 1, of: 2, with: [other] });
+    assert.equal(asked[0], '/h/.local/state/llm-workbench/default');
+    const eight = sharing(8, [other, { ...other, profile: 'x' }]);
+    assert.deepEqual([eight.nThreads, eight.nThreadsBatch], [2, 2], 'a third of 8 cores, rounded down');
+    assert.deepEqual([sharing(2, [other, other, other]).nThreads], [1], 'never fewer than one thread');
+    const python = sharing(8, [other], 'llama-cpp-python');
+    assert.deepEqual([python.nThreads, python.nThreadsBatch], [3, 4], "llama_cpp.server's own rule on its share: every core of it but one");
+    const alone = sharing(2, []);
+    assert.equal(alone.coresShared, undefined);
+    assert.deepEqual([alone.nThreads, alone.nThreadsBatch], [2, 2]);
+  });
+
+  it('keeps n_threads the profile names, whoever else serves', () => {
+    const p = resolvePlan(loadProfile('fixed', profilesWith({ fixed: 'extends: default\nserver:\n  n_threads: 2\n' })), {
+      repoRoot: '/r', env: { HOME: '/h' }, arch: 'x86_64', cpuCount: 2,
+      coreSharers: () => [{ profile: 'hf', url: 'http://127.0.0.1:8081/v1', startedAt: '2026-12-06T10:00:00.000Z' }],
+    });
+    assert.deepEqual([p.server.nThreads, p.server.nThreadsBatch, p.server.coresShared], [2, 2, undefined]);
+  });
+
   it('serves several models from one profile: each resolved and cached, the first is the one the notebook uses', () => {
     const p = plan('two-models');
     assert.deepEqual(p.models.map((m) => m.alias), ['smollm2-135m-instruct', 'gemma3-270m']);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runningServers } from '../../../scripts/lib/runtime/index.ts';
 import { processStartTime } from '../../../scripts/lib/state/process-identity.ts';
-import { describeServing, otherProfileOnPort, servingRecords, writeServingRecord, type ServingRecord } from '../../../scripts/lib/state/serving.ts';
+import { coreSharers, describeServing, otherProfileOnPort, servingRecords, writeServingRecord, type ServingRecord } from '../../../scripts/lib/state/serving.ts';
 import { tempDir } from '../../helpers.ts';
 
 const record = (profile: string, handle: ServingRecord['handle']): ServingRecord => ({
@@ -48,5 +48,32 @@ describe('what runs, from the state folders (make models-rm without the profile)
     assert.equal(otherProfileOnPort(root, 20001, 'default'), undefined, 'its own server is not another profile');
     assert.equal(otherProfileOnPort(root, 20002, 'x'), undefined, 'a dead server holds nothing');
     assert.equal(otherProfileOnPort(root, 20003, 'x'), undefined);
+  });
+});
+
+describe('whom a server shares the cores with (n_threads: auto)', () => {
+  const alive = { kind: 'process', pid: process.pid, startTime: processStartTime(process.pid)! } as const;
+  const at = (profile: string, startedAt: string, handle: ServingRecord['handle'] = alive): ServingRecord => ({ ...record(profile, handle), startedAt });
+
+  it("counts every other profile's live server while this one is not serving, oldest first, and never a dead one", () => {
+    const root = tempDir('wb-serving-');
+    writeServingRecord(join(root, 'b'), at('b', '2026-12-06T10:00:02.000Z'));
+    writeServingRecord(join(root, 'a'), at('a', '2026-12-06T10:00:01.000Z'));
+    writeServingRecord(join(root, 'dead'), at('dead', '2026-12-06T10:00:00.000Z', { kind: 'process', pid: process.pid, startTime: '1' }));
+    writeServingRecord(join(root, 'box'), at('box', '2026-12-06T10:00:03.000Z', { kind: 'container', engine: 'podman', binary: '/usr/bin/podman', name: 'llm-workbench-box' }));
+    assert.deepEqual(coreSharers(root, 'mine').map((s) => s.profile), ['a', 'b', 'box']);
+    assert.deepEqual(coreSharers(root, 'a').map((s) => s.profile), [], "a serves and was first: the others took their share of the cores after it");
+    assert.deepEqual(coreSharers(root, 'b').map((s) => s.profile), ['a']);
+  });
+
+  it('ignores its own record when that server is gone: the next start counts everyone', () => {
+    const root = tempDir('wb-serving-');
+    writeServingRecord(join(root, 'a'), at('a', '2026-12-06T10:00:05.000Z'));
+    writeServingRecord(join(root, 'mine'), at('mine', '2026-12-06T10:00:01.000Z', { kind: 'process', pid: process.pid, startTime: '1' }));
+    assert.deepEqual(coreSharers(root, 'mine').map((s) => s.profile), ['a']);
+  });
+
+  it('is nobody on a machine where nothing of ours serves', () => {
+    assert.deepEqual(coreSharers('/nonexistent/state', 'default'), []);
   });
 });

@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { coresFinding } from '../../../scripts/lib/doctor/preflight.ts';
+
+describe("what make doctor says about the server's cores", () => {
+  const hf = { profile: 'hf', url: 'http://127.0.0.1:8081/v1', startedAt: '2026-12-06T10:00:00.000Z' };
+
+  it('names the profiles n_threads: auto shares the cores with, the split, and the way to every core', () => {
+    const finding = coresFinding({ nThreads: 1, nThreadsBatch: 1, threadsAuto: true, coresShared: { cores: 1, of: 2, with: [hf] } });
+    assert.equal(finding.status, 'info');
+    assert.equal(finding.detail, 'decode threads 1, prompt threads 1: n_threads: auto gives this server 1 of the 2 cores, shared with profile hf (http://127.0.0.1:8081/v1) already serving (two servers that each take every core decode several times slower than two that split them)');
+    assert.match(finding.fix ?? '', /make down the other profile first .*server\.n_threads/);
+  });
+
+  it('says every core when nothing else serves, and the profile\'s own number when it names one', () => {
+    assert.deepEqual(coresFinding({ nThreads: 2, nThreadsBatch: 2, threadsAuto: true }), { check: 'cpu', status: 'ok', detail: 'decode threads 2, prompt threads 2 (n_threads: auto: every core)' });
+    assert.deepEqual(coresFinding({ nThreads: 3, nThreadsBatch: 3, threadsAuto: false }), { check: 'cpu', status: 'ok', detail: 'decode threads 3, prompt threads 3 (server.n_threads)' });
+  });
+});
