@@ -3,6 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { bundle } from '../scripts/bundle.ts';
 import { REPO_ROOT } from '../scripts/lib/profile/index.ts';
 import { loadProfile } from '../scripts/lib/profile/load.ts';
 import { resolvePlan } from '../scripts/lib/profile/plan.ts';
@@ -52,9 +53,23 @@ export const SHARED_CACHE = join(TEST_CACHE_ROOT, 'cache');
 /** A fixed environment so rendered paths do not depend on who runs the tests. */
 export const FIXED_ENV = { HOME: '/home/user' } as const;
 
-/** Runs `node --import tsx <script>` from the repo, never throwing: the result is the value. */
+/** One bundle of the sources per test process, as make builds it (scripts/bundle.ts). */
+let bundled: Promise<string> | undefined;
+function testBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const out = join(tempDir('wb-cli-'), 'cli.mjs');
+    await bundle(REPO_ROOT, out);
+    return out;
+  })();
+  return bundled;
+}
+
+/**
+ * Runs a script as `make` does, from the bundle of the current sources (DEBUG=1 maps a stack back
+ * to them), never throwing: the result is the value.
+ */
 export async function runScript(script: string, env: Record<string, string>, args: string[] = []) {
-  return execa('node', ['--import', 'tsx', join(REPO_ROOT, script), ...args], {
+  return execa('node', [...(env.DEBUG === '1' ? ['--enable-source-maps'] : []), await testBundle(), script, ...args], {
     cwd: REPO_ROOT,
     env,
     reject: false,

@@ -54,6 +54,7 @@ describe('make render with bad input: non-zero exit, one message with the fix, n
     });
     assert.equal(result.exitCode, 1);
     assert.match(result.stderr, /\n\s+at /);
+    assert.match(result.stderr, /\/scripts\/lib\/\S+\.ts:\d+:\d+/, 'the stack names our sources, not the bundle');
   });
 
   it('renders a good profile and says what it did', async () => {
