@@ -132,7 +132,9 @@ export function coresFinding(server: Pick<Plan['server'], 'nThreads' | 'nThreads
     check: 'cpu',
     status: 'info',
     detail: `${threads}: n_threads: auto gives this server ${shared.cores} of the ${shared.of} cores, shared with ${others} already serving (two servers that each take every core decode several times slower than two that split them)`,
-    fix: `make down the other profile first to give this one every core, or set server.n_threads`,
+    // Measured (README, "Two stacks on one machine"): the first keeps every core until it restarts,
+    // and two servers decoding at once split evenly serve 1.6 times what they do so.
+    fix: `to split evenly, restart the ${shared.with.length > 1 ? 'others' : 'other'} (make down PROFILE=${shared.with[0]!.profile}, then make provision PROFILE=${shared.with[0]!.profile}): ${shared.with.length > 1 ? 'they' : 'it'} kept every core; or set server.n_threads`,
   };
 }
 

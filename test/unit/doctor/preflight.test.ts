@@ -9,7 +9,7 @@ describe("what make doctor says about the server's cores", () => {
     const finding = coresFinding({ nThreads: 1, nThreadsBatch: 1, threadsAuto: true, coresShared: { cores: 1, of: 2, with: [hf] } });
     assert.equal(finding.status, 'info');
     assert.equal(finding.detail, 'decode threads 1, prompt threads 1: n_threads: auto gives this server 1 of the 2 cores, shared with profile hf (http://127.0.0.1:8081/v1) already serving (two servers that each take every core decode several times slower than two that split them)');
-    assert.match(finding.fix ?? '', /make down the other profile first .*server\.n_threads/);
+    assert.equal(finding.fix, 'to split evenly, restart the other (make down PROFILE=hf, then make provision PROFILE=hf): it kept every core; or set server.n_threads');
   });
 
   it('says every core when nothing else serves, and the profile\'s own number when it names one', () => {
