@@ -134,7 +134,7 @@ export function coresFinding(server: Pick<Plan['server'], 'nThreads' | 'nThreads
     detail: `${threads}: n_threads: auto gives this server ${shared.cores} of the ${shared.of} cores, shared with ${others} already serving (two servers that each take every core decode several times slower than two that split them)`,
     // Measured (README, "Two stacks on one machine"): the first keeps every core until it restarts,
     // and two servers decoding at once split evenly serve 1.6 times what they do so.
-    fix: `to split evenly, restart the ${shared.with.length > 1 ? 'others' : 'other'} (make down PROFILE=${shared.with[0]!.profile}, then make provision PROFILE=${shared.with[0]!.profile}): ${shared.with.length > 1 ? 'they' : 'it'} kept every core; or set server.n_threads`,
+    fix: `to split evenly, restart what came first (${shared.with.map((sharer) => `make down PROFILE=${sharer.profile}, then make provision PROFILE=${sharer.profile}`).join('; ')}): it kept the cores it started with; or set server.n_threads`,
   };
 }
 

@@ -9,7 +9,9 @@ describe("what make doctor says about the server's cores", () => {
     const finding = coresFinding({ nThreads: 1, nThreadsBatch: 1, threadsAuto: true, coresShared: { cores: 1, of: 2, with: [hf] } });
     assert.equal(finding.status, 'info');
     assert.equal(finding.detail, 'decode threads 1, prompt threads 1: n_threads: auto gives this server 1 of the 2 cores, shared with profile hf (http://127.0.0.1:8081/v1) already serving (two servers that each take every core decode several times slower than two that split them)');
-    assert.equal(finding.fix, 'to split evenly, restart the other (make down PROFILE=hf, then make provision PROFILE=hf): it kept every core; or set server.n_threads');
+    assert.equal(finding.fix, 'to split evenly, restart what came first (make down PROFILE=hf, then make provision PROFILE=hf): it kept the cores it started with; or set server.n_threads');
+    const two = coresFinding({ nThreads: 1, nThreadsBatch: 1, threadsAuto: true, coresShared: { cores: 1, of: 4, with: [hf, { ...hf, profile: 'x' }] } });
+    assert.match(two.fix ?? '', /PROFILE=hf, then make provision PROFILE=hf; make down PROFILE=x, then make provision PROFILE=x\)/, 'every profile that came first is named');
   });
 
   it('says every core when nothing else serves, and the profile\'s own number when it names one', () => {
