@@ -115,6 +115,9 @@ export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise
     // compose and kube name the profile tag: point it at this image (another profile, or another
     // engine through an export, may have made it; the tag may name an older build).
     await tagImage(eng, tags.byHash, tags.byProfile);
+    // A profile whose lock names no image yet (a second checkout, a profile sharing another's
+    // build) records it now; one already recorded keeps its id, so drift stays visible.
+    if (readLock(plan.paths.lockFile).image?.base !== plan.container.base) await recordImage(plan, eng);
     return { outcome: 'unchanged', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
   }
   if (!(await eng.imageExists(plan.container.base))) {
@@ -130,9 +133,14 @@ export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise
   const replacing = await eng.imageExists(tags.byProfile);
   console.log(`  building ${tags.byHash} with ${eng.name} from ${displayPath(plan.paths.buildDir)}/Dockerfile (base ${plan.container.base})`);
   await eng.build(buildSpec(plan, [tags.byHash, tags.byProfile], 'server'));
-  const baseId = await eng.imageId(plan.container.base);
-  // A GPU image also names what it was built for and with which toolkit (a CPU image's entry is as it was).
+  await recordImage(plan, eng);
+  return { outcome: replacing ? 'replaced' : 'created', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
+}
+
+/** The lock's `image`: the base's id, and for a GPU image what it was built for with which toolkit. */
+async function recordImage(plan: Plan, engine: ContainerEngine): Promise<void> {
+  const baseId = await engine.imageId(plan.container.base);
+  // A CPU image's entry is as it was before GPU images existed.
   const gpu = plan.accelerator.toolchainKey ? { accelerator: plan.accelerator.name, toolchain: plan.accelerator.toolchainKey } : {};
   if (baseId) updateLock(plan.paths.lockFile, (lock) => void (lock.image = { base: plan.container.base, id: baseId, ...gpu }));
-  return { outcome: replacing ? 'replaced' : 'created', detail: `${tags.byHash} (${megabytes(await eng.imageSize(tags.byHash))}, ${eng.name})` };
 }
