@@ -9,7 +9,7 @@ BOOTSTRAP := bash scripts/bootstrap.sh
 # `make server DRY_RUN=1`: say what a step would do and why, change nothing.
 STEP_FLAGS := $(if $(DRY_RUN),--dry-run)
 
-.PHONY: architecture models models-rm models-pull open system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: architecture models models-rm models-pull open service-install service-remove service-status system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make deps [CONTAINERS=1]       system packages and Node.js now (provision and test install what they need anyway)"
@@ -17,7 +17,8 @@ help:
 	@echo "make smoke-test [CHECKS=guide] call every endpoint of the running stack (guide: only what the guide calls)"
 	@echo "make status | logs | down      see, read or stop what provision started"
 	@echo "make doctor                    check this machine for the profile (WSL: idle shutdown, memory, /mnt, Docker Desktop, networking)"
-	@echo "make open                      JupyterLab in your browser (Windows' on WSL), the token never on a command line"
+	@echo "make open [CHAT=1]             JupyterLab in your browser (Windows' on WSL), the token never on a command line; CHAT=1: llama.cpp's chat page"
+	@echo "make service-install | -remove | -status   the profile's services as systemd user units: back at boot and after a crash"
 	@echo "make plan [JSON=1]             what provision would change, step by step, and why (JSON=1: the resolved plan)"
 	@echo "make <step> DRY_RUN=1          what one step (render, server-build, python-env, model, image, server, jupyter, shell) would do"
 	@echo "make render                    only render build/<profile>/ (Dockerfile, environment.yml, bashrc.sh, compose.yaml, kube.yaml)"
@@ -50,7 +51,8 @@ system-deps:
 	@$(BOOTSTRAP) native
 
 # What the end-to-end tests run, installed by scripts/bootstrap.sh when missing: podman, runc,
-# catatonit, debootstrap, Debian's docker.io (docker, dockerd), docker-compose, podman-compose,
+# catatonit, debootstrap, Debian's docker.io (docker, dockerd), docker-compose, podman-compose, chromium
+# (the chat page in a browser), systemd-container (systemd-nspawn boots a tree for the units),
 # shellcheck. (conda is never run: its route is unit-tested by argv only.)
 test-deps:
 	@$(BOOTSTRAP) test
@@ -108,6 +110,9 @@ open: $(CLI)
 
 status: $(CLI)
 	@$(RUN) scripts/status.ts
+
+service-install service-remove service-status: $(CLI)
+	@$(RUN) scripts/service.ts $(patsubst service-%,%,$@)
 
 logs: $(CLI)
 	@$(RUN) scripts/logs.ts

@@ -8,6 +8,7 @@
  * BENCH_CONCURRENCY (e.g. 1,2,4), BENCH_REQUESTS_PER_CLIENT, BENCH_EMBEDDINGS (embedding requests beside streams).
  */
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
 import { knob } from './report.ts';
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
@@ -18,12 +19,12 @@ import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { isMain, runMain } from '../scripts/lib/step.ts';
 import { countTokens, measureChat, promptTokens, type Message, type RunMeasure } from './bench/measure.ts';
 import OpenAI from 'openai';
-import { backendsFrom } from '../scripts/lib/backend/index.ts';
+import { backendsFrom, type ServingBackend } from '../scripts/lib/backend/index.ts';
 import { benchTools, llamaBatchedBench, llamaBench, withTemporaryServer, type BatchedLimit, type CppLimit } from './bench/backends.ts';
 import { rawEngine } from './bench/raw.ts';
 import { offloadVerdict, readOffloadFromLog } from '../scripts/lib/accelerator/offload.ts';
 import { statePaths } from '../scripts/lib/state/paths.ts';
-import { concurrencyChart, GUIDE_FIGURES, headlineLines, headlineOf, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries } from './bench/report.ts';
+import { concurrencyChart, GUIDE_FIGURES, headlineLines, headlineOf, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries, type WakeCost } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
 import { mixedLoad, type MixedLoadResult } from './bench/mixed-load.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
@@ -167,6 +168,8 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   const reproducibleCost = { setting: plan.server.reproducible, on: cost.on!, off: cost.off! };
   log(`  reproducible answers: TTFT p50 ${reproducibleCost.on.ttftMs.p50.toFixed(0)} ms against ${reproducibleCost.off.ttftMs.p50.toFixed(0)} ms, decode ${reproducibleCost.on.decodeTokensPerSecond.mean.toFixed(1)} against ${reproducibleCost.off.decodeTokensPerSecond.mean.toFixed(1)} tokens/s`);
 
+  const wake = own!.idleSleep ? await wakeCost(plan, own!, log) : undefined;
+
   log('  raw engine: llama-cpp-python in-process');
   const raw = await rawEngine(plan, benchPrompts(), settings.runsPerPrompt, settings.maxTokens, served.promptCounts, tagged);
   const rawSummary = summaries(raw.runs, false);
@@ -205,9 +208,41 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     ...(batched ? { batched } : {}),
     ...(mixed.length ? { mixed } : {}),
     reproducibleCost,
+    ...(wake ? { wake } : {}),
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
     headline: headlineOf(served.summary, served.concurrency, cpp, batched),
   };
+}
+
+/**
+ * server.idle_sleep's price: a server of the bench's own that sleeps after 2 s idle; the first
+ * token of a request when awake, then, once /props says it sleeps, of the request that wakes it.
+ */
+async function wakeCost(plan: Plan, backend: ServingBackend, log: (line: string) => void): Promise<WakeCost> {
+  const idleSleepSeconds = 2;
+  const sleepy: Plan = { ...plan, server: { ...plan.server, idleSleepSeconds } };
+  return withTemporaryServer(sleepy, backend, async (baseUrl) => {
+    const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
+    const firstToken = async (): Promise<number> => {
+      const started = performance.now();
+      let first: number | undefined;
+      const stream = await client.chat.completions.create({ model: plan.model.alias, messages: [{ role: 'user', content: 'Say hi.' }], max_tokens: 8, temperature: 0, stream: true });
+      for await (const chunk of stream) if (first === undefined && chunk.choices[0]?.delta?.content) first = performance.now() - started;
+      return first ?? performance.now() - started;
+    };
+    await firstToken();
+    const awakeTtftMs = await firstToken();
+    const idleFrom = performance.now();
+    const origin = baseUrl.replace(/\/v1$/, '');
+    while (!(await backend.idleSleep!.isSleeping(origin, undefined))) {
+      if (performance.now() - idleFrom > 60_000) throw new WorkbenchError(`the bench's ${backend.label} with --sleep-idle-seconds ${idleSleepSeconds} did not sleep within 60 s`, 'its /props never said is_sleeping');
+      await sleep(100);
+    }
+    const asleepAfterSeconds = (performance.now() - idleFrom) / 1000;
+    const wakeTtftMs = await firstToken();
+    log(`  idle sleep: the request that wakes the server waits ${wakeTtftMs.toFixed(0)} ms for its first token, ${awakeTtftMs.toFixed(0)} ms awake (asleep ${asleepAfterSeconds.toFixed(1)} s after the last request, idle_sleep ${idleSleepSeconds}s)`);
+    return { idleSleepSeconds, awakeTtftMs, wakeTtftMs, asleepAfterSeconds };
+  });
 }
 
 export function writeBenchReports(plan: Plan, report: BenchReport): string[] {

@@ -390,7 +390,7 @@ export async function refused(call: () => Promise<unknown>): Promise<{ status: n
 /**
  * Per model (its alias in the name when there are several): tools, tools streamed, structured
  * output, and the backend's newer endpoints; then the guide's promises (reproducible answers,
- * Japanese streamed, bad requests refused as 4xx), /tokenize, and /metrics where it is on.
+ * Japanese streamed, bad requests refused as 4xx), /tokenize, /metrics where it is on, and the chat page.
  */
 export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: ApiSurface; tokenize: { path: string; field: string }; toolRoute(model: PlanModel): ToolRoute }, triples = 3): Check[] {
   const surface = backend.api;
@@ -408,6 +408,7 @@ export function conformanceChecks(plan: Plan, client: OpenAI, backend: { api: Ap
     ...guidePromiseChecks(plan, client, triples),
     tokenizeCheck(plan, backend.tokenize),
     ...(plan.server.metrics ? [metricsCheck(plan)] : []),
+    ...(plan.server.webUi ? [chatPageCheck(plan)] : []),
   ];
 }
 
@@ -421,4 +422,38 @@ function guidePromiseChecks(plan: Plan, client: OpenAI, triples: number): Check[
     ? reproducibleCheck(client, alias, triples)
     : { name: 'reproducible', run: () => skip(plan.server.notReproducibleBecause ?? 'answers are not promised to repeat here') };
   return [reproducible, japaneseStreamCheck(client, alias, plan.server.reproducible), badRequestsCheck(plan.server.baseUrl, alias, serverApiKey(plan))];
+}
+
+/**
+ * llama.cpp's chat page at the server's root: the page itself (not a 404, not the blank page of a
+ * build without it, ggml-org/llama.cpp#24665) and every script it loads, fetched without a key as
+ * a browser does; on a key-protected server the API still refuses a request without the key.
+ */
+export function chatPageCheck(plan: Plan): Check {
+  return {
+    name: 'chat page',
+    async run() {
+      const origin = plan.server.baseUrl.replace(/\/v1\/?$/, '');
+      const get = (path: string, headers: Record<string, string> = {}) =>
+        fetch(`${origin}${path}`, { headers: { 'accept-encoding': 'gzip', ...headers }, signal: AbortSignal.timeout(30_000) });
+      const page = await get('/');
+      const html = await page.text();
+      expect(page.status === 200, `GET / answered HTTP ${page.status}: ${html.slice(0, 200)}`);
+      expect(/text\/html/.test(page.headers.get('content-type') ?? ''), `GET / is ${page.headers.get('content-type')}, not a page`);
+      const scripts = [...html.matchAll(/(?:src|href|import\()\s*=?\s*["'](\.?\/?_app\/[^"']+\.js)["']/g)].map((m) => `/${(m[1] as string).replace(/^\.?\//, '')}`);
+      expect(scripts.length > 0, `GET / loads no script of the page (a blank page): ${html.slice(0, 300)}`);
+      for (const script of new Set(scripts)) {
+        const asset = await get(script);
+        const body = await asset.text();
+        expect(asset.status === 200 && body.length > 0, `${script}, which the page loads, answered HTTP ${asset.status} without a key: ${body.slice(0, 200)}`);
+      }
+      let keyNote = '';
+      if (serverApiKey(plan)) {
+        const models = await get('/v1/models');
+        expect(models.status === 401, `GET /v1/models without the key answered HTTP ${models.status}, not 401: the page must not open the API`);
+        keyNote = '; the API without the key: 401';
+      }
+      return `GET / ${Math.round(html.length / 1024)} kB, ${new Set(scripts).size} scripts it loads${keyNote}`;
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { jupyterToken } from '../scripts/lib/jupyter/jupyter.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { GUIDE_PROMPT, GUIDE_SAMPLING, guideChatRequest, guideChatStreamRequest } from '../scripts/lib/guide.ts';
 import { backendFor } from '../scripts/lib/backend/index.ts';
+import { chatPageBrowserCheck } from './chat-page.ts';
 import { conformanceChecks, refused } from './conformance.ts';
 import { notebookCheck } from './notebook.ts';
 import { pythonSdkStreamToolsCheck } from './python-sdk.ts';
@@ -56,6 +57,9 @@ const SMOKE_CHECKS: { when?: (ctx: SmokeContext) => boolean; make: (ctx: SmokeCo
   // Several models: each called by its name, on every endpoint, one model after the other
   // (llama_cpp.server swaps the loaded model when a request names another).
   { when: ({ plan }) => plan.models.length > 1, make: ({ plan, client, maxTokens }) => plan.models.map((model) => modelCheck(client, model, maxTokens)) },
+  // The chat page in a real browser: with the notebook (a full run: a first provision, make
+  // smoke-test), not in the quick verification of an unchanged one; SMOKE_BROWSER=0 leaves it out.
+  { when: ({ plan, options }) => plan.server.webUi && options.notebook && options.conformance && process.env.SMOKE_BROWSER !== '0', make: ({ plan }) => chatPageBrowserCheck(plan, { timeoutMs: smokeTimeoutSeconds() * 1000 }) },
   { when: ({ plan }) => plan.jupyter.enabled, make: ({ plan }) => jupyterCheck(plan) },
   { when: ({ plan, options }) => plan.jupyter.enabled && options.notebook, make: ({ plan }) => notebookCheck(plan) },
   // The guide's client is the Python SDK: its stream helper, with the env's own interpreter.

@@ -45,7 +45,8 @@ export const smokeStep: Step = {
     }
     const skipped = outcomes.filter((o) => o.skipped);
     const passed = outcomes.length - skipped.length;
-    const skips = skipped.length ? `, ${skipped.length} skipped (${skipped.map((o) => o.name).join(', ')}: not supported by the model)` : '';
+    const why = [...new Set(skipped.map((o) => o.detail.split(':')[0]))].join('; ');
+    const skips = skipped.length ? `, ${skipped.length} skipped (${skipped.map((o) => o.name).join(', ')}: ${why})` : '';
     const what = `${quick ? `${passed} endpoint checks passed${skips} (nothing changed, so not the notebook: make smoke-test runs it)` : `${passed} checks passed${skips}`}${scope === 'guide' ? " (CHECKS=guide: the guide's endpoints only)" : ''}`;
     return { outcome: 'unchanged', detail: `${what}; report ${displayPath(report)} (and smoke.junit.xml)` };
   },

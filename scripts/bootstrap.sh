@@ -100,7 +100,11 @@ need_test() {
   have dockerd || missing+=(docker.io)
   have docker-compose || missing+=(docker-compose)
   have chattr || missing+=(e2fsprogs)
-  apt_install "the tests (containers, lint)" "${missing[@]}"
+  # The chat page's test drives Debian's Chromium headless (playwright-core, no browser download).
+  have chromium || missing+=(chromium)
+  # The systemd units' test boots a Debian tree with systemd-nspawn.
+  have systemd-nspawn || missing+=(systemd-container)
+  apt_install "the tests (containers, lint, a browser)" "${missing[@]}"
 }
 
 for what in "$@"; do

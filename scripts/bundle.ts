@@ -79,6 +79,9 @@ export async function bundle(repoRoot: string, out: string): Promise<string[]> {
     metafile: true,
     logLevel: 'warning',
     plugins: [ownImportMeta(repoRoot)],
+    // Loaded from node_modules where it is used: playwright-core finds its own files beside its
+    // modules (and is 8 MB that only the chat page's browser check needs).
+    external: ['playwright-core'],
     // Packages written as CommonJS use require, __filename and __dirname (write-file-atomic hashes
     // __filename into its temp names), which an ES module does not have.
     banner: {

@@ -9,6 +9,10 @@ import { describeServing, servingRecords } from './lib/state/serving.ts';
 import { formerServers, runningServers, runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';
 import { runMain } from './lib/step.ts';
+import { backendFor } from './lib/backend/index.ts';
+import { serverApiKey } from './lib/state/secrets.ts';
+import { displayPath } from './lib/errors.ts';
+import { readOwnership } from './lib/process/systemd.ts';
 import type { Plan } from './lib/plan/index.ts';
 
 export function statusTable(rows: ServiceStatus[]): string {
@@ -48,6 +52,8 @@ async function statusOf(plan: Plan): Promise<number> {
   for (const { runtime } of await formerServers(plan)) {
     console.log(`model-server: the ${runtime.describe(plan)} of runtime ${runtime.kind} (the profile's former runtime) still runs; make provision or make down stops it`);
   }
+  const server = rows[0] as ServiceStatus;
+  for (const line of await servingLines(plan, server.health !== 'stopped')) console.log(line);
   for (const row of rows) {
     if (row.note) console.log(`${row.service}: ${row.note}`);
     if (row.health === 'unresponsive') {
@@ -65,4 +71,28 @@ async function statusOf(plan: Plan): Promise<number> {
   const stopped = rows.filter((r) => r.health === 'stopped' && !r.stopped);
   if (stopped.length && !troubled.length) console.log(`\n${stopped.length === rows.length ? 'nothing runs' : `${stopped.map((r) => r.service).join(' and ')} not running`} for profile ${plan.profile.name}: make provision starts ${stopped.length === 1 ? 'it' : 'them'}`);
   return troubled.length ? 3 : 0;
+}
+
+/** What a running server offers beyond the API: its chat page (and how it gets the key), whether it sleeps. */
+async function servingLines(plan: Plan, running: boolean): Promise<string[]> {
+  const lines: string[] = [];
+  const owner = readOwnership(plan.paths.stateDir);
+  if (owner) lines.push(`run by systemd: ${Object.values(owner.units).join(', ')} (user units; make service-status shows them)`);
+  const origin = plan.server.baseUrl.replace(/\/v1$/, '');
+  if (!running) return lines;
+  if (plan.server.webUi) lines.push(`chat page: ${origin}/ (llama.cpp's web UI${pageKeyNote(plan)})`);
+  const idle = backendFor(plan).idleSleep;
+  if (plan.server.idleSleepSeconds && idle) {
+    const sleeping = await idle.isSleeping(origin, serverApiKey(plan, process.env, true));
+    if (sleeping) lines.push(`model-server: sleeping (no request for ${plan.server.idleSleepSeconds} s: the model's memory is free; the next request loads it again)`);
+  }
+  return lines;
+}
+
+/** Where the page's user finds the key it asks for. */
+function pageKeyNote(plan: Plan): string {
+  const key = plan.server.apiKey;
+  if (key.kind === 'generate') return `; it asks for the API key: it is in ${displayPath(key.file)}`;
+  if (key.kind === 'env') return `; it asks for the API key: the value of $${key.variable}`;
+  return '';
 }

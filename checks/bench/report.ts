@@ -5,6 +5,15 @@ import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
 import type { BackendName } from '../../scripts/lib/plan/index.ts';
 
+/** What idle sleep costs the request that wakes the server (backends that sleep: llama-server). */
+export interface WakeCost {
+  idleSleepSeconds: number;
+  awakeTtftMs: number;
+  wakeTtftMs: number;
+  /** How long after its last request /props said it slept. */
+  asleepAfterSeconds: number;
+}
+
 export interface MetricSummaries {
   ttftMs: Summary;
   decodeTokensPerSecond: Summary;
@@ -48,6 +57,8 @@ export interface BenchReport {
   mixed?: MixedLoadResult[];
   /** The profile's backend with server.reproducible on and off, one stream: what reproducible answers cost. */
   reproducibleCost?: { setting: boolean; on: MetricSummaries; off: MetricSummaries };
+  /** server.idle_sleep: the first token of the request that wakes a sleeping server, against one awake. */
+  wake?: WakeCost;
   guide?: GuideFigures;
   /** How far the profile's server is from the engine itself, like for like: the report's first lines. */
   headline?: Headline;
@@ -179,6 +190,16 @@ export function markdownReport(report: BenchReport): string {
   if (report.cpp && report.backends) lines.push('', ...backendsTable(report.backends, report.cpp, report.batched));
   if (report.mixed?.length) lines.push('', ...mixedTable(report.mixed));
   if (report.reproducibleCost) lines.push('', ...reproducibleTable(report.reproducibleCost));
+  if (report.wake) {
+    const w = report.wake;
+    lines.push(
+      '',
+      '## Idle sleep: what the request that wakes the server waits',
+      '',
+      `A server of the bench's own with server.idle_sleep: ${w.idleSleepSeconds}s slept ${w.asleepAfterSeconds.toFixed(1)} s after its last request (the model's memory given back);`,
+      `the next request's first token came after ${f0(w.wakeTtftMs)} ms, against ${f0(w.awakeTtftMs)} ms when awake: the model loaded again, its cache empty.`,
+    );
+  }
   if (report.guide) {
     const g = report.guide;
     lines.push(

@@ -444,7 +444,7 @@ describe('faults around the model server', () => {
     const w = newWorld();
     worldProfiles(w, { keyed: isolated(18185, { server: '  api_key: generate\n' }) });
     try {
-      const up = await make(w, 'python-env model server smoke-test', { PROFILE: 'keyed' });
+      const up = await make(w, 'python-env model server smoke-test', { PROFILE: 'keyed', SMOKE_BROWSER: '1' });
       assert.equal(up.exitCode, 0, up.all);
       const keyFile = join(w.state, 'keyed', 'api-key');
       assert.equal(statSync(keyFile).mode & 0o777, 0o600);
@@ -455,8 +455,55 @@ describe('faults around the model server', () => {
       assert.equal(without.status, 401);
       const withKey = await fetch('http://127.0.0.1:18185/v1/models', { headers: { Authorization: `Bearer ${key}` } });
       assert.equal(withKey.status, 200);
+      // The chat page loads without the key and asks for it; the browser check entered it and got an answer.
+      assert.match(up.stdout, /^\s+pass\s+chat page\s+\d+ ms\s+GET \/ \d+ kB, \d+ scripts it loads; the API without the key: 401$/m);
+      assert.match(up.stdout, /^\s+pass\s+chat page \(browser\)\s+\d+ ms\s+\d+ characters answered in \S+, the key entered in its prompt;/m);
+      const status = await make(w, 'status', { PROFILE: 'keyed' });
+      assert.match(status.stdout, new RegExp(`^chat page: http://127\\.0\\.0\\.1:18185/ \\(llama\\.cpp's web UI; it asks for the API key: it is in ${keyFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`, 'm'));
     } finally {
       await make(w, 'down', { PROFILE: 'keyed' });
+    }
+  });
+
+  it('sleeps after server.idle_sleep without a request: the model\'s memory is given back, make status says sleeping, the next request wakes it and is answered', async () => {
+    const w = newWorld();
+    worldProfiles(w, { sleepy: isolated(18187, { server: '  idle_sleep: 4s\n' }) });
+    try {
+      const up = await make(w, 'model server', { PROFILE: 'sleepy' });
+      assert.equal(up.exitCode, 0, up.all);
+      const record = readRecord(join(w.state, 'sleepy', 'server.json'))!;
+      // The record's pid is the small sh that notes the exit status; llama-server is its child.
+      const server = childrenOf(record.pid)[0]!;
+      assert.match(readFileSync(`/proc/${server}/cmdline`, 'utf8'), /--sleep-idle-seconds\x004\x00/);
+      const props = async () => (await (await fetch('http://127.0.0.1:18187/props')).json()) as { is_sleeping: boolean };
+      const chat = async () => {
+        const answer = await fetch('http://127.0.0.1:18187/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'Say hi.' }], max_tokens: 8 }) });
+        assert.equal(answer.status, 200, await answer.clone().text());
+        return ((await answer.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+      };
+      assert.ok((await chat()).length > 0);
+      const awake = rssKb(server);
+      assert.equal((await props()).is_sleeping, false);
+      // make status's own health checks (/health, /v1/models, /props) must not keep it awake.
+      const deadline = Date.now() + 30_000;
+      while (!(await props()).is_sleeping && Date.now() < deadline) {
+        await make(w, 'status', { PROFILE: 'sleepy' });
+        await sleep(1000);
+      }
+      assert.equal((await props()).is_sleeping, true, 'asleep within 30 s of an idle time of 4 s');
+      const asleep = rssKb(server);
+      const status = await make(w, 'status', { PROFILE: 'sleepy' });
+      assert.match(status.stdout, /^model-server: sleeping \(no request for 4 s: the model's memory is free; the next request loads it again\)$/m);
+      assert.ok(awake - asleep > 50_000, `resident memory: ${awake} kB awake, ${asleep} kB asleep: the model (90 MB) and its context are given back`);
+      const woken = Date.now();
+      assert.ok((await chat()).length > 0);
+      const wakeMs = Date.now() - woken;
+      assert.equal((await props()).is_sleeping, false);
+      const after = rssKb(server);
+      assert.ok(after - asleep > 50_000, `woken: ${after} kB against ${asleep} kB asleep`);
+      console.log(`# idle sleep, resident memory: awake ${awake} kB, asleep ${asleep} kB, after the next request ${after} kB (answered in ${wakeMs} ms)`);
+    } finally {
+      await make(w, 'down', { PROFILE: 'sleepy' });
     }
   });
 
@@ -527,3 +574,8 @@ describe('faults around the model server', () => {
     }
   });
 });
+
+/** A process's resident memory (VmRSS), in kB. */
+function rssKb(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+}

@@ -132,7 +132,7 @@ describe('model.source: hf:<owner>/<repo>:<quant> (a Hugging Face stand-in)', ()
       assert.match(up.stdout, /^\s+skip\s+tools\s+\d+ ms\s+not supported by this model's template: this model's chat template \(a template of no family we know\) describes no tools; set model\.chat_format/m);
       assert.match(up.stdout, /^\s+skip\s+tools \(stream\)/m);
       assert.match(up.stdout, /^\s+pass\s+chat\s/m);
-      assert.match(up.stdout, /checks passed, 2 skipped \(tools, tools \(stream\): not supported by the model\)/);
+      assert.match(up.stdout, /checks passed, 2 skipped \(tools, tools \(stream\): not supported by this model's template\)/);
       const report = JSON.parse(readFileSync(join(world.home, 'build', 'plain', 'smoke.json'), 'utf8'));
       assert.deepEqual(report.checks.filter((c: { skipped?: boolean }) => c.skipped).map((c: { name: string }) => c.name), ['tools', 'tools (stream)']);
       assert.match(readFileSync(join(world.home, 'build', 'plain', 'smoke.junit.xml'), 'utf8'), /skipped="2"/);

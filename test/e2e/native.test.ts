@@ -70,7 +70,7 @@ describe('make provision with the default profile', () => {
 
   before(async () => {
     writeFileSync(bashrc, '# the user\'s own settings\nalias ll="ls -l"\n');
-    first = await make(world, 'provision');
+    first = await make(world, 'provision', { SMOKE_BROWSER: '1' });
   });
 
   after(async () => {
@@ -82,10 +82,20 @@ describe('make provision with the default profile', () => {
     const outcomes = stepOutcomes(first.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS, first.stdout);
     // llama-server answers OpenAI's Responses API and Anthropic's Messages API too.
-    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'responses', 'anthropic messages', 'reproducible', 'japanese stream', 'bad requests', 'tokenize', 'metrics', 'jupyterlab', 'notebook', 'tools \\(python sdk stream\\)']) {
+    for (const check of ['models', 'completions', 'chat', 'embeddings', 'streaming', 'errors', 'tools', 'tools \\(stream\\)', 'structured output', 'responses', 'anthropic messages', 'reproducible', 'japanese stream', 'bad requests', 'tokenize', 'metrics', 'chat page', 'chat page \\(browser\\)', 'jupyterlab', 'notebook', 'tools \\(python sdk stream\\)']) {
       assert.match(first.stdout, new RegExp(`^\\s+pass\\s+${check}\\s+\\d+ ms`, 'm'), `check ${check} did not pass:\n${first.stdout}`);
     }
     assert.match(first.stdout, new RegExp(`JupyterLab\\s+http://127\\.0\\.0\\.1:${world.ports.jupyter}/lab\\?token=[0-9a-f]{48}`));
+  });
+
+  it("serves llama.cpp's chat page at the server's root: headless Chromium asks the guide's question and sees the answer (its screenshot in build/default/)", async () => {
+    assert.match(first.stdout, /^\s+pass\s+chat page\s+\d+ ms\s+GET \/ \d+ kB, \d+ scripts it loads$/m);
+    assert.match(first.stdout, /^\s+pass\s+chat page \(browser\)\s+\d+ ms\s+\d+ characters answered in \/usr\/bin\/chromium; screenshot \S+chat-page\.png$/m);
+    const shot = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'chat-page.png'));
+    assert.equal(shot.subarray(1, 4).toString(), 'PNG');
+    assert.ok(shot.length > 10_000, `a screenshot of ${shot.length} bytes`);
+    const status = await make(world, 'status');
+    assert.match(status.stdout, new RegExp(`^chat page: http://127\\.0\\.0\\.1:${world.ports.server}/ \\(llama\\.cpp's web UI\\)$`, 'm'));
   });
 
   it('writes a JSON smoke report with every check passed', () => {
@@ -93,7 +103,7 @@ describe('make provision with the default profile', () => {
     const junit = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'smoke.junit.xml'), 'utf8');
     assert.equal((junit.match(/<testcase /g) ?? []).length, report.checks.length, 'the JUnit report has every check');
     assert.match(junit, /failures="0"/);
-    assert.equal(report.checks.length, 19);
+    assert.equal(report.checks.length, 21);
     assert.ok(report.checks.every((c: { ok: boolean }) => c.ok), JSON.stringify(report, null, 2));
   });
 

@@ -37,7 +37,7 @@ export function podman(args: string[]) {
  * A stand-in for debian:bookworm-slim (no registry here): debootstrap --variant=minbase bookworm,
  * slimmed as Debian slims its image, once per machine, kept as a tarball for both engines.
  */
-async function baseRootfsTar(): Promise<string> {
+export async function baseRootfsTar(): Promise<string> {
   if (existsSync(ROOTFS_TAR)) return ROOTFS_TAR;
   mkdirSync(TEST_CACHE_ROOT, { recursive: true });
   const rootfs = tmpdir('wb-rootfs');

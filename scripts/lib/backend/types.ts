@@ -72,6 +72,10 @@ export interface ServingBackend {
   api: ApiSurface;
   /** Whether it takes server.speculative (llama-server's --spec-type); a profile asking another backend for it is refused. */
   speculates: boolean;
+  /** Whether it serves llama.cpp's chat page at / (built into llama-server from tools/ui); server.web_ui: true on another is refused. */
+  hasWebUi: boolean;
+  /** Where it can unload the model when idle (server.idle_sleep), how to ask whether it sleeps now; absent: it cannot. */
+  idleSleep?: { isSleeping(serverOrigin: string, apiKey: string | undefined): Promise<boolean | undefined> };
   /** The container image: its Dockerfile template and the values only it uses. */
   image: {
     template: string;

@@ -97,6 +97,9 @@ function jupyterService(plan: Plan, python: string, pythonEnv: string, peek = fa
     url: plan.jupyter.url,
     port: { host: plan.jupyter.host, port: plan.jupyter.port, field: 'jupyter.port' },
     isReady: () => jupyterAnswers(plan.jupyter.url, token),
+    // Under systemd: after the model server is ready; /api answers without the token once it serves.
+    after: 'model-server',
+    probePath: '/api',
     logsHint: `make logs shows the whole log (${paths.jupyterLog})`,
   };
 }

@@ -49,7 +49,7 @@ export interface BuildInputs {
  * Builds into `dir` with `fill` unless `isComplete(dir)`: the sdist is fetched first (its sha256
  * and commit checked against the lock), and the folder appears only once `fill` succeeded.
  */
-export async function buildOnce(plan: Plan, dir: string, isComplete: (dir: string) => boolean, fill: (inputs: BuildInputs) => Promise<void>): Promise<{ built: boolean }> {
+export async function buildOnce(plan: Plan, dir: string, isComplete: (dir: string) => boolean, fill: (inputs: BuildInputs) => Promise<void>, bytes = BUILD_BYTES): Promise<{ built: boolean }> {
   if (isComplete(dir)) return { built: false };
   removeAbandonedPartials(dirname(dir));
   const temp = `${dir}.partial-${process.pid}`;
@@ -71,7 +71,7 @@ export async function buildOnce(plan: Plan, dir: string, isComplete: (dir: strin
     if (isDiskFull(error, `${(error as Error).message}\n${(error as { details?: string }).details ?? ''}`)) {
       // The stage it stopped at, as the command that failed said it (runLogged's label).
       const stage = /while (.+?) into /.exec((error as Error).message)?.[1];
-      throw diskFullError(dirname(dir), `building ${basename(dir)}${stage ? ` (${stage})` : ''}`, BUILD_BYTES, error, `the partial build ${basename(temp)} was removed`);
+      throw diskFullError(dirname(dir), `building ${basename(dir)}${stage ? ` (${stage})` : ''}`, bytes, error, `the partial build ${basename(temp)} was removed`);
     }
     throw error;
   } finally {

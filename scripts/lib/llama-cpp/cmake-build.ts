@@ -2,7 +2,8 @@
  * llama.cpp's own programs (llama-server; llama-bench and llama-batched-bench for make bench),
  * built with CMake from the llama.cpp tree vendored in the pinned llama-cpp-python sdist, so
  * every program runs the same llama.cpp commit as the wheel. CMake and Ninja come from PyPI into
- * the build venv; nothing else is fetched (the web UI is off). Each set of programs is its own
+ * the build venv; the chat page, where the plan has it, is built with npm (web-ui.ts) and embedded
+ * from tools/ui/dist (upstream's download of it from Hugging Face stays off). Each set of programs is its own
  * cache entry, keyed by version, CMake flags and patch: llama-bench is compiled only when make
  * bench first needs it, from the build tree llama-server left (seconds, not minutes).
  */
@@ -23,6 +24,7 @@ import { applyKeepAlivePatch, KEEP_ALIVE_PATCH } from './keep-alive-patch.ts';
 import { applySourcePatches, patchKey, SOURCE_PATCHES } from './source-patches.ts';
 import { unpackSdist } from './sdist.ts';
 import { blasCmakeArgs } from './versions.ts';
+import { placeWebUi, WEB_UI, WEB_UI_RECIPE } from './web-ui.ts';
 import type { CommandInput, LlamaCppLock, Plan } from '../plan/index.ts';
 
 export function llamaCppCmakeArgs(plan: CommandInput): string[] {
@@ -55,7 +57,8 @@ const BUILD_RECIPE = [KEEP_ALIVE_PATCH.id, 'build-commit-1', ...SOURCE_PATCHES.m
 export function cmakeBuildKey(plan: CommandInput, programs: readonly string[]): string {
   // The CPU build's key predates accelerators: it names no toolkit, so its cached builds stay valid.
   const toolchain = plan.accelerator.toolchainKey ? [plan.accelerator.toolchainKey] : [];
-  return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...toolchain, ...programs].join(' ')).slice(0, 12)}`;
+  const page = plan.server.webUi ? [WEB_UI_RECIPE] : [];
+  return `llama.cpp-${plan.llamaCpp.version}-${sha256Hex([...llamaCppCmakeArgs(plan), ...BUILD_RECIPE, ...toolchain, ...page, ...programs].join(' ')).slice(0, 12)}`;
 }
 
 /**
@@ -110,6 +113,11 @@ export async function configureBuildTree(
     if (applyKeepAlivePatch(llamaCppDir) !== 'applied') console.log(`  (the keep-alive fix does not apply to this llama.cpp: built as it is)`);
     for (const id of applySourcePatches(llamaCppDir)) console.log(`  (the llama.cpp patch ${id} does not apply to this llama.cpp: built without it)`);
     renameSync(unpacked, join(tree, 'src'));
+  }
+  // The chat page, built (npm) and placed where llama.cpp's CMake embeds it from.
+  if (plan.server.webUi) {
+    await WEB_UI.ensure(plan);
+    placeWebUi(plan, source);
   }
   // The accelerator's toolkit (CUDA's nvcc and libraries, Vulkan's headers and glslc), ready before CMake looks.
   const toolchain = await acceleratorNamed(plan.accelerator.name).buildToolchain(plan, { python, logFile });

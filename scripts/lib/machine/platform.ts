@@ -19,6 +19,8 @@ export interface PlatformFacts {
   wslconfig?: string;
   /** `docker info` OperatingSystem ("Docker Desktop" when Docker Desktop serves this distro). */
   dockerOs?: string;
+  /** Process 1's name (/proc/1/comm): systemd where systemd=true in /etc/wsl.conf, init where not. */
+  init?: string;
 }
 
 export type Wsl = 'wsl1' | 'wsl2' | undefined;
@@ -45,6 +47,8 @@ function read(file: string): string | undefined {
 export async function platformFacts(env: NodeJS.ProcessEnv = process.env): Promise<PlatformFacts> {
   const procVersion = read('/proc/version') ?? '';
   const facts: PlatformFacts = { procVersion, bootId: currentBootId(), memTotalBytes: totalmem() };
+  const init = read('/proc/1/comm')?.trim();
+  if (init) facts.init = init;
   if (wslVersion(procVersion)) {
     const mode = which('wslinfo') ? await tryOutput(['wslinfo', '--networking-mode']) : undefined;
     if (mode) facts.networkingMode = mode;

@@ -41,6 +41,18 @@ export function wslFindings(facts: PlatformFacts, ctx: WslContext): Finding[] {
         },
   );
 
+  // systemd=true in /etc/wsl.conf (the default on new Ubuntu installs): user units (make service-install) then start with the distro.
+  findings.push(
+    facts.init === 'systemd'
+      ? { check: 'wsl systemd', status: 'ok', detail: 'systemd runs this distro: make service-install makes the model server and JupyterLab start with it and come back after a crash' }
+      : {
+          check: 'wsl systemd',
+          status: 'info',
+          detail: `systemd is off in this distro (process 1 is ${facts.init ?? 'unknown'}): the stack runs only while make provision's processes do`,
+          fix: 'to have it start with the distro: add "[boot]" and "systemd=true" to /etc/wsl.conf (sudo), run wsl.exe --shutdown in Windows, open the distro, then make service-install',
+        },
+  );
+
   const memoryLine = /^\s*memory\s*=\s*(\S+)/im.exec(facts.wslconfig ?? '')?.[1];
   findings.push(
     facts.memTotalBytes >= ctx.modelBytes

@@ -121,6 +121,13 @@ export interface Plan {
     engineEnv: Record<string, string>;
     /** llama-server's draft-free speculative decoding (--spec-type); off: none. */
     speculative: Speculation;
+    /**
+     * llama.cpp's chat page at the server's root: built from the pinned source's tools/ui and
+     * embedded in llama-server (so the build's key names it), served on the API's bind and port.
+     */
+    webUi: boolean;
+    /** Seconds without a request after which llama-server unloads the model (--sleep-idle-seconds); absent: never. */
+    idleSleepSeconds?: number;
     extraArgs: string[];
     baseUrl: string;
   };

@@ -11,6 +11,7 @@ import { WorkbenchError } from '../errors.ts';
 import type { Facts } from '../fingerprint.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { isProcessAlive, processGroupMembers, processStartTime } from '../state/process-identity.ts';
+import { mainPid, stopUnit } from './systemd.ts';
 
 export interface ServiceRecord {
   service: string;
@@ -27,6 +28,8 @@ export interface ServiceRecord {
   bootId?: string;
   /** Where its exit status lands when it ends on its own (a crash, not our stop). */
   exitFile?: string;
+  /** The systemd user unit that runs it (make service-install): its pid follows the unit's main process. */
+  unit?: string;
 }
 
 /** This boot's id (/proc/sys/kernel/random/boot_id), or undefined off Linux. */
@@ -49,11 +52,32 @@ export function withExitStatus(argv: readonly string[], exitFile: string): strin
 
 export function readRecord(file: string): ServiceRecord | undefined {
   if (!existsSync(file)) return undefined;
+  let record: ServiceRecord;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ServiceRecord;
+    record = JSON.parse(readFileSync(file, 'utf8')) as ServiceRecord;
   } catch {
     return undefined;
   }
+  return record.unit ? followUnit(file, record, record.unit) : record;
+}
+
+/**
+ * A unit's service as it runs now: systemd restarted it (a crash, a reboot, systemctl restart),
+ * so its main process is another one than the record's; the record follows it. A unit that runs
+ * nothing leaves the record as it was (its process is gone: the service reads as stopped).
+ */
+function followUnit(file: string, record: ServiceRecord, unit: string): ServiceRecord {
+  const pid = mainPid(unit);
+  if (!pid || (pid === record.pid && isProcessAlive(record.pid, record.startTime))) return record;
+  const startTime = processStartTime(pid);
+  if (!startTime) return record;
+  const now: ServiceRecord = { ...record, pid, startTime, ...(currentBootId() ? { bootId: currentBootId() as string } : {}) };
+  try {
+    writeFileAtomic(file, `${JSON.stringify(now, null, 2)}\n`, 0o600);
+  } catch {
+    // Read-only state (another user's): the answer is still right.
+  }
+  return now;
 }
 
 /** True when the recorded process is still the one we started. */
@@ -125,6 +149,12 @@ export interface StopOptions {
 export async function stopService(recordFile: string, options: StopOptions = {}): Promise<boolean> {
   const { graceMs = 10_000, killWaitMs = 5_000, signal = signalGroup } = options;
   const record = readRecord(recordFile);
+  if (record?.unit) {
+    // systemd's to stop (a signal of ours would only make it restart the service).
+    const running = await stopUnit(record.unit);
+    rmSync(recordFile, { force: true });
+    return running;
+  }
   const running = isOurs(record);
   if (running) {
     signal(record.pid, 'SIGTERM');

@@ -4,13 +4,16 @@
  * requests in flight are done, and a new one is started, gated on readiness, and stopped again
  * if it never gets ready.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
 import { isPortFree } from './ports.ts';
-import { isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
+import { currentBootId, isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
+import { readOwnership, renderUnit, startUnit, type SystemdOwnership, type UnitSpec } from './systemd.ts';
 import { logTail } from './log-tail.ts';
 import { waitUntil } from './readiness.ts';
 import { isStopped } from '../state/process-identity.ts';
@@ -91,6 +94,10 @@ export interface BackgroundService {
   logsHint: string;
   /** Files it reads at start (a config), written atomically just before it starts; their content is in `facts`. */
   files?: { path: string; text: string }[];
+  /** Under systemd: the HTTP path its readiness probe asks for 200 (none: any answer on its port). */
+  probePath?: string;
+  /** Under systemd: the service of the same profile it starts after (JupyterLab after the model server). */
+  after?: string;
 }
 
 /**
@@ -160,19 +167,30 @@ export async function ensureBackgroundService(plan: PortClaimant, s: BackgroundS
   const previous = readRecord(s.recordFile);
   const fingerprint = factsFingerprint(s.facts);
   let replacedBecause: string | undefined;
+  // make service-install hands the profile's services to systemd: started as its units from then on.
+  const owner = readOwnership(dirname(s.recordFile));
+  const unit = owner?.units[s.service];
   if (isOurs(previous)) {
     const health = await serviceHealth(previous, s.port.port, s.isReady);
-    if (previous.fingerprint === fingerprint && (health === 'ready' || health === 'busy')) return { outcome: 'unchanged', record: previous, health };
+    const sameSupervisor = previous.unit === unit;
+    if (previous.fingerprint === fingerprint && sameSupervisor && (health === 'ready' || health === 'busy')) return { outcome: 'unchanged', record: previous, health };
     // A server with several slots (llama-server) answers its probe while it streams: ready is no
     // sign of idle, so wait for the requests in flight either way (none: no wait).
     if (health === 'busy' || health === 'ready') await waitUntilIdle(s.what, s.port.port, drainTimeoutMs());
-    replacedBecause = health === 'unresponsive' ? 'it was unresponsive: held its port, answered nothing' : describeChanges(previous.facts, s.facts);
+    replacedBecause =
+      health === 'unresponsive'
+        ? 'it was unresponsive: held its port, answered nothing'
+        : !sameSupervisor && previous.fingerprint === fingerprint
+          ? unit
+            ? `systemd runs it now (${unit})`
+            : 'its systemd unit was removed'
+          : describeChanges(previous.facts, s.facts);
     await stopService(s.recordFile);
   }
   // Our own server we just stopped may still be letting go of the port: wait for it, bounded.
   await ensurePortFree(s.port.host, s.port.port, s.port.field, plan, replacedBecause !== undefined);
   for (const file of s.files ?? []) writeFileAtomic(file.path, file.text, 0o600);
-  const record = await startService({
+  const record = owner && unit ? await startAsUnit(owner, s, fingerprint) : await startService({
     service: s.service,
     argv: s.argv,
     env: s.env,
@@ -197,4 +215,35 @@ export async function ensureBackgroundService(plan: PortClaimant, s: BackgroundS
     throw error;
   }
   return replacedBecause === undefined ? { outcome: 'created', record, health: 'ready' } : { outcome: 'replaced', record, health: 'ready', replacedBecause };
+}
+
+/** A service started by systemd as the profile's unit; its record names the unit and follows its main process. */
+async function startAsUnit(owner: SystemdOwnership, s: BackgroundService, fingerprint: string): Promise<ServiceRecord> {
+  const spec: UnitSpec = {
+    service: s.service,
+    description: `llm-workbench ${owner.profile}: ${s.what}`,
+    argv: s.argv,
+    env: s.env,
+    cwd: s.cwd,
+    logFile: s.logFile,
+    ...(s.after && owner.units[s.after] ? { after: owner.units[s.after] } : {}),
+    ready: { host: s.port.host === '0.0.0.0' ? '127.0.0.1' : s.port.host === '::' ? '::1' : s.port.host, port: s.port.port, ...(s.probePath ? { path: s.probePath } : {}) },
+  };
+  mkdirSync(dirname(s.logFile), { recursive: true });
+  const unit = renderUnit(owner.profile, spec, { unitDir: owner.unitDir, stateDir: dirname(s.recordFile) });
+  const { pid, startTime } = await startUnit(unit);
+  const record: ServiceRecord = {
+    service: s.service,
+    pid,
+    startTime,
+    fingerprint,
+    facts: s.facts,
+    logFile: s.logFile,
+    url: s.url,
+    startedAt: new Date().toISOString(),
+    ...(currentBootId() ? { bootId: currentBootId() as string } : {}),
+    unit: unit.name,
+  };
+  writeFileAtomic(s.recordFile, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  return record;
 }

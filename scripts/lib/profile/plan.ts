@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { displayPath } from '../errors.ts';
 import { backendNamed } from '../backend/index.ts';
-import { checkExposure, checkMetrics, checkModels, checkSpeculation, checkPorts, dnsLabel, metricsOn, urlHost } from './rules.ts';
+import { checkExposure, checkMetrics, checkModels, checkPageAndSleep, checkSpeculation, checkPorts, dnsLabel, idleSleepSeconds, metricsOn, urlHost, webUiOn } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { BATCH_INVARIANT_ENV } from '../llama-cpp/source-patches.ts';
 import { chooseAccelerator } from '../accelerator/choose.ts';
@@ -54,6 +54,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkModels(profile, leafFile);
   checkMetrics(profile, leafFile);
   checkSpeculation(profile, leafFile);
+  checkPageAndSleep(profile, leafFile);
 
   const paths = resolvePaths(name, ctx);
   const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, paths.modelsDir, ctx.lockedModels ?? {}, ctx.readChatTemplate));
@@ -184,6 +185,8 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
     apiKeyEnv: backend.apiKeyEnv,
     metrics: metricsOn({ server }),
     speculative: server.speculative,
+    webUi: webUiOn({ server }),
+    ...(idleSleepSeconds(server.idle_sleep) ? { idleSleepSeconds: idleSleepSeconds(server.idle_sleep) } : {}),
     extraArgs: server.extra_args,
     baseUrl: `http://${clientHost(server.host)}:${server.port}/v1`,
   };

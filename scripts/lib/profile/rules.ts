@@ -70,6 +70,30 @@ export function checkSpeculation(profile: Profile, file: string): void {
   }
 }
 
+/** A page or idle sleep asked of a backend without them: refused, not silently dropped. */
+export function checkPageAndSleep(profile: Profile, file: string): void {
+  const server = profile.server;
+  const backend = backendNamed(server.backend);
+  if (server.web_ui === true && !backend.hasWebUi) {
+    throw new WorkbenchError(`${displayPath(file)}: server.web_ui: true, but ${server.backend} has no chat page`, 'use server.backend: llama-server (llama.cpp\'s page is built into it), or leave server.web_ui out');
+  }
+  if (server.idle_sleep !== 'off' && !backend.idleSleep) {
+    throw new WorkbenchError(`${displayPath(file)}: server.idle_sleep: ${server.idle_sleep}, but ${server.backend} cannot unload its model when idle`, 'use server.backend: llama-server, or leave server.idle_sleep out');
+  }
+}
+
+/** server.web_ui as served: auto is on where the backend has the page. */
+export function webUiOn(profile: Pick<Profile, 'server'>): boolean {
+  return profile.server.web_ui === 'auto' ? backendNamed(profile.server.backend).hasWebUi : profile.server.web_ui;
+}
+
+/** server.idle_sleep in seconds (undefined when off). */
+export function idleSleepSeconds(idle: string): number | undefined {
+  const match = /^(\d+)(s|m|h)$/.exec(idle);
+  if (!match) return undefined;
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'];
+}
+
 /** Whether the server runs with /metrics: as the profile says, auto on loopback or behind a key. */
 export function metricsOn(profile: Pick<Profile, 'server'>): boolean {
   const server = profile.server;

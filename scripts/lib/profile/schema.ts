@@ -56,6 +56,12 @@ export const OWNED_SERVER_FLAGS: Record<string, string> = {
   '--models-dir': 'extra_models',
   '--alias': 'model.alias',
   '--spec-type': 'server.speculative',
+  '--webui': 'server.web_ui',
+  '--no-webui': 'server.web_ui',
+  '--ui': 'server.web_ui',
+  '--no-ui': 'server.web_ui',
+  '--path': 'server.web_ui',
+  '--sleep-idle-seconds': 'server.idle_sleep',
 };
 
 const extraArgs = z
@@ -173,6 +179,14 @@ export const serverSchema = z.strictObject({
     .enum(SPECULATION_TYPES)
     .default('off')
     .describe("llama-server only: draft-free speculative decoding (--spec-type): tokens guessed from n-grams of the prompt and the answer so far, checked in one batch. Pays on output that repeats its input (code edits, JSON, quoting): SmolLM2 on 2 cores decoded a code rewrite at 78.8 tok/s with ngram-simple against 44.8 off, the guide's prompts at 116 against 96; answers stay reproducible (the smoke check's triples, log-probabilities included). make bench will decide the default (issue 30)."),
+  web_ui: z
+    .union([z.literal('auto'), z.boolean()])
+    .default('auto')
+    .describe("llama.cpp's chat page at the server's root (/), built from the pinned source's tools/ui with npm and embedded in llama-server. auto: on for llama-server, which has it; false builds llama-server without it (no npm needed; changing it rebuilds llama-server). On a key-protected server the page asks for the key (make status says where it is) and the API still refuses requests without it. llama_cpp.server has no page."),
+  idle_sleep: z
+    .union([z.literal('off'), z.string().regex(/^[1-9]\d{0,5}(s|m|h)$/, 'must be off or a duration such as 90s, 10m or 1h')])
+    .default('off')
+    .describe('llama-server only: after this long without a request the server unloads the model and frees its memory (--sleep-idle-seconds); the next request loads it again (make bench measures what that first answer waits). make status says sleeping. off: the model stays loaded.'),
   extra_args: extraArgs.default([]).describe('Raw llama_cpp.server flags, appended last (not those the profile owns: --host, --port, --api_key, ...).'),
 });
 

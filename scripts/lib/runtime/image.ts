@@ -12,6 +12,7 @@ import type { BuildSpec, ContainerEngine } from '../engine/types.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 import { readLock, updateLock } from '../state/lock-file.ts';
+import { stageWebUiForImage } from '../llama-cpp/web-ui.ts';
 import { freshlyRendered, renderProfile } from '../render/render.ts';
 import type { Plan } from '../plan/index.ts';
 
@@ -130,6 +131,7 @@ export async function ensureImage(plan: Plan, engine?: ContainerEngine): Promise
       );
     }
   }
+  if (plan.server.webUi) await stageWebUiForImage(plan, plan.paths.buildDir);
   const replacing = await eng.imageExists(tags.byProfile);
   console.log(`  building ${tags.byHash} with ${eng.name} from ${displayPath(plan.paths.buildDir)}/Dockerfile (base ${plan.container.base})`);
   await eng.build(buildSpec(plan, [tags.byHash, tags.byProfile], 'server'));

@@ -81,6 +81,7 @@ function serverService(plan: Plan, pythonEnv: string | undefined, modelSha: stri
     facts: nativeServerFacts(plan, { argv, env, apiKey, ...(pythonEnv ? { pythonEnv } : {}), modelSha256: modelSha }),
     files,
     isReady: serverReady(plan, apiKey),
+    ...(backend.hasHealthEndpoint ? { probePath: '/health' } : {}),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file, model.chat_format and llama_cpp.version in the profile`,
   };
 }

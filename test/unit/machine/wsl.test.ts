@@ -36,6 +36,16 @@ describe('what WSL does to a running stack (make doctor)', () => {
     assert.match(wslProvisionLine(true, true), /survives the distro's idle shutdown/);
   });
 
+  it('says whether systemd runs the distro, and how to turn it on for make service-install', () => {
+    const off = finding(wslFindings(facts({ init: 'init' }), ctx), 'wsl systemd');
+    assert.equal(off?.status, 'info');
+    assert.match(off?.detail ?? '', /process 1 is init/);
+    assert.match(off?.fix ?? '', /"\[boot\]" and "systemd=true" to \/etc\/wsl\.conf.*wsl\.exe --shutdown.*make service-install/);
+    const on = finding(wslFindings(facts({ init: 'systemd' }), ctx), 'wsl systemd');
+    assert.equal(on?.status, 'ok');
+    assert.match(on?.detail ?? '', /make service-install/);
+  });
+
   it('fails when the VM has less memory than the model needs, and names .wslconfig', () => {
     const small = finding(wslFindings(facts({ memTotalBytes: 4 * GB, wslconfig: '[wsl2]\nmemory=4GB\n' }), { ...ctx, modelBytes: 5.5 * GB }), 'wsl memory');
     assert.equal(small?.status, 'fail');

@@ -75,6 +75,7 @@ export const llamaCppPythonBackend: ServingBackend = {
   api: { responses: false, anthropicMessages: false, metrics: false },
   // llama_cpp.server's prompt-lookup drafting is another mechanism, not measured here.
   speculates: false,
+  hasWebUi: false,
   hasHealthEndpoint: false,
   tokenize: { path: '/extras/tokenize', field: 'input' },
 

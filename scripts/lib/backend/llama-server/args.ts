@@ -124,11 +124,19 @@ export function llamaServerArgs(plan: CommandInput, options: LlamaServerArgsOpti
     ...instanceArgs(plan, model, !inContainer || !server.threadsAuto, inContainer ? IMAGE_CHAT_TEMPLATES : plan.paths.chatTemplates),
     '--host', inContainer ? '0.0.0.0' : server.host,
     '--port', String(server.port),
-    // Its web UI is not built (LLAMA_BUILD_UI=OFF); no requests for it.
-    '--no-webui',
+    ...pageAndSleepArgs(plan),
     ...(server.metrics ? ['--metrics'] : []),
     ...server.extraArgs,
   ];
+}
+
+/**
+ * The chat page (embedded in the build when the plan has it: cmake-build.ts) and idle sleep. A
+ * build without the page is told so too: its root would answer a blank page instead of a 404.
+ */
+function pageAndSleepArgs(plan: CommandInput): string[] {
+  const { server } = plan;
+  return [...(server.webUi ? [] : ['--no-webui']), ...(server.idleSleepSeconds ? ['--sleep-idle-seconds', String(server.idleSleepSeconds)] : [])];
 }
 
 /**
@@ -146,7 +154,7 @@ export function routerArgs(plan: CommandInput, presetFile: string): string[] {
     '--models-max', String(plan.models.length),
     '--host', server.host,
     '--port', String(server.port),
-    '--no-webui',
+    ...pageAndSleepArgs(plan),
     ...(server.metrics ? ['--metrics'] : []),
     ...server.extraArgs,
   ];

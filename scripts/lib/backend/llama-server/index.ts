@@ -10,6 +10,7 @@ import { configFacts } from '../../fingerprint.ts';
 import { cmakeBuildKey, cmakeProgramsArtifact, llamaCppCmakeArgs } from '../../llama-cpp/cmake-build.ts';
 import { IMAGE_COMPILER_CACHE, imageCompilerCacheEnv } from '../../llama-cpp/compiler-cache.ts';
 import { KEEP_ALIVE_PATCH } from '../../llama-cpp/keep-alive-patch.ts';
+import { WEB_UI_CONTEXT_DIR } from '../../llama-cpp/web-ui.ts';
 import { PATCH_SCRIPT_CONTEXT_FILE, PATCHES_CONTEXT_FILE, SOURCE_PATCHES } from '../../llama-cpp/source-patches.ts';
 import { shellQuote, shellWords } from '../../render/quote.ts';
 import { statePaths } from '../../state/paths.ts';
@@ -81,6 +82,20 @@ export const llamaServerBackend: ServingBackend = {
   // Both answer on this commit (tools/server/server.cpp), tried by the smoke checks.
   api: { responses: true, anthropicMessages: true, metrics: true },
   speculates: true,
+  hasWebUi: true,
+  // --sleep-idle-seconds: the model is unloaded after that long idle; /props says is_sleeping.
+  idleSleep: {
+    async isSleeping(serverOrigin, apiKey) {
+      try {
+        const response = await fetch(`${serverOrigin}/props`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(3000) });
+        if (!response.ok) return undefined;
+        const props = (await response.json()) as { is_sleeping?: unknown };
+        return typeof props.is_sleeping === 'boolean' ? props.is_sleeping : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  },
   hasHealthEndpoint: true,
   tokenize: { path: '/tokenize', field: 'content' },
 
@@ -106,6 +121,8 @@ export const llamaServerBackend: ServingBackend = {
       imageChatTemplates: IMAGE_CHAT_TEMPLATES,
       patchesFile: PATCHES_CONTEXT_FILE,
       llamaServerCmakeArgs: shellWords(llamaCppCmakeArgs(plan)),
+      // The chat page, built on the host (npm) and put in the context by the image step.
+      webUi: plan.server.webUi ? WEB_UI_CONTEXT_DIR : undefined,
     }),
     contextFiles: (plan) => {
       const template = chatTemplateFile(plan.model);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chatTemplateArgs, llamaServerArgs, routerArgs, routerPreset } from '../../../../scripts/lib/backend/llama-server/args.ts';
+import { cmakeBuildKey } from '../../../../scripts/lib/llama-cpp/cmake-build.ts';
 import { planOf as plan } from '../../../helpers.ts';
 
 describe("llama-server's argv", () => {
@@ -13,6 +14,32 @@ describe("llama-server's argv", () => {
     assert.throws(() => plan('raw', { HOME: '/h' }, { raw: 'extends: default\nserver:\n  extra_args: ["--spec-type", "ngram-cache"]\n' }), /--spec-type is set by the profile, not by extra_args: use server\.speculative/);
     // llama_cpp.server has none: one message naming the field and the fix, not a setting silently ignored.
     assert.throws(() => plan('lcp', { HOME: '/h' }, { lcp: 'extends: default\nserver:\n  backend: llama-cpp-python\n  speculative: ngram-simple\n' }), (error: Error & { hint?: string }) => /server\.speculative: ngram-simple, but llama-cpp-python has no draft-free speculation/.test(error.message) && /use server\.backend: llama-server, or leave server\.speculative out/.test(error.hint ?? ''));
+  });
+
+  it("serves llama.cpp's chat page by default and builds it in (the build key names it); web_ui: false says --no-webui and builds without it; llama_cpp.server has no page", () => {
+    const page = plan('default');
+    assert.equal(page.server.webUi, true);
+    assert.ok(!llamaServerArgs(page, { modelPath: '/m.gguf' }).includes('--no-webui'));
+    const off = plan('off', { HOME: '/h' }, { off: 'extends: default\nserver:\n  web_ui: false\n' });
+    assert.equal(off.server.webUi, false);
+    assert.ok(llamaServerArgs(off, { modelPath: '/m.gguf' }).includes('--no-webui'));
+    assert.notEqual(cmakeBuildKey(page, ['llama-server']), cmakeBuildKey(off, ['llama-server']), 'a build with the page is another build');
+    assert.equal(plan('lcp', { HOME: '/h' }, { lcp: 'extends: default\nserver:\n  backend: llama-cpp-python\n' }).server.webUi, false);
+    assert.throws(() => plan('lcp', { HOME: '/h' }, { lcp: 'extends: default\nserver:\n  backend: llama-cpp-python\n  web_ui: true\n' }), (error: Error & { hint?: string }) => /server\.web_ui: true, but llama-cpp-python has no chat page/.test(error.message) && /server\.backend: llama-server/.test(error.hint ?? ''));
+    assert.throws(() => plan('raw', { HOME: '/h' }, { raw: 'extends: default\nserver:\n  extra_args: ["--path", "/srv/www"]\n' }), /--path is set by the profile, not by extra_args: use server\.web_ui/);
+  });
+
+  it('sleeps after server.idle_sleep without a request (--sleep-idle-seconds), never by default; refuses a malformed duration and a backend without it', () => {
+    assert.ok(!llamaServerArgs(plan('default'), { modelPath: '/m.gguf' }).includes('--sleep-idle-seconds'));
+    const value = (p: ReturnType<typeof plan>) => {
+      const args = llamaServerArgs(p, { modelPath: '/m.gguf' });
+      return args[args.indexOf('--sleep-idle-seconds') + 1];
+    };
+    assert.equal(value(plan('s', { HOME: '/h' }, { s: 'extends: default\nserver:\n  idle_sleep: 10m\n' })), '600');
+    assert.equal(value(plan('s', { HOME: '/h' }, { s: 'extends: default\nserver:\n  idle_sleep: 90s\n' })), '90');
+    assert.equal(plan('s', { HOME: '/h' }, { s: 'extends: default\nserver:\n  idle_sleep: 1h\n' }).server.idleSleepSeconds, 3600);
+    assert.throws(() => plan('s', { HOME: '/h' }, { s: 'extends: default\nserver:\n  idle_sleep: 10 minutes\n' }), /server\.idle_sleep.*must be off or a duration such as 90s, 10m or 1h/s);
+    assert.throws(() => plan('lcp', { HOME: '/h' }, { lcp: 'extends: default\nserver:\n  backend: llama-cpp-python\n  idle_sleep: 5m\n' }), /server\.idle_sleep: 5m, but llama-cpp-python cannot unload its model when idle/);
   });
 
   it('serves with llama-server natively: no llama-cpp-python on the host, slots with a full context each, the chat template mapped, the key only by environment', () => {

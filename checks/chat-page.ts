@@ -1,0 +1,75 @@
+/**
+ * llama.cpp's chat page in a real browser: Chromium, headless, driven by playwright-core (the
+ * machine's own browser; nothing downloaded), loads the page, enters the API key where the server
+ * asks for one (the page's own key prompt, as a user would), asks the guide's question and waits
+ * for the answer to be rendered. A screenshot of the answer goes to build/<profile>/chat-page.png.
+ * The plain HTTP side of the page (it is served, its scripts load without a key, the API does not)
+ * is conformance.ts's `chat page` check.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GUIDE_PROMPT } from '../scripts/lib/guide.ts';
+import { which } from '../scripts/lib/process/run.ts';
+import { serverApiKey } from '../scripts/lib/state/secrets.ts';
+import { expect, skip, type Check } from './report.ts';
+import type { Plan } from '../scripts/lib/plan/index.ts';
+
+/** The browser: $CHROMIUM, else Debian's chromium, Ubuntu's chromium-browser, Google Chrome. */
+export function findChromium(env: Record<string, string | undefined> = process.env): string | undefined {
+  if (env.CHROMIUM) return existsSync(env.CHROMIUM) ? env.CHROMIUM : undefined;
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
+    const found = which(name, env.PATH ?? '');
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Flags for a headless run on a machine that may have no network beyond localhost: no sign-in,
+ * sync, component updates or other background fetches (refused one by one on a closed network),
+ * no GPU. The sandbox is off: as root Chromium refuses to start with it.
+ */
+const CHROMIUM_FLAGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+export function chatPageBrowserCheck(plan: Plan, options: { timeoutMs: number }): Check {
+  return {
+    name: 'chat page (browser)',
+    async run() {
+      const chromium = findChromium();
+      if (!chromium) skip('no Chromium here (apt-get install chromium, or CHROMIUM=/path/to/chrome)');
+      const { chromium: driver } = await import('playwright-core');
+      const browser = await driver.launch({ executablePath: chromium, headless: true, args: CHROMIUM_FLAGS, timeout: options.timeoutMs });
+      try {
+        // No service worker: the page's offline cache would outlive this run in a real profile; here every run starts clean.
+        const context = await browser.newContext({ serviceWorkers: 'block', viewport: { width: 1100, height: 800 } });
+        const page = await context.newPage();
+        page.setDefaultTimeout(options.timeoutMs);
+        const origin = plan.server.baseUrl.replace(/\/v1\/?$/, '');
+        await page.goto(`${origin}/`);
+        const key = serverApiKey(plan);
+        let keyNote = '';
+        if (key) {
+          // The page asks for the key itself (its "Enter API Key" splash) and keeps it in the browser's storage.
+          await page.getByRole('button', { name: 'Enter API Key' }).click();
+          await page.locator('#api-key-input').fill(key);
+          await page.locator('#api-key-input').press('Enter');
+          keyNote = ', the key entered in its prompt';
+        }
+        const input = page.locator('textarea').first();
+        await input.fill(GUIDE_PROMPT);
+        await input.press('Enter');
+        const answer = page.locator('.chat-message-assistant').last();
+        // Rendered and finished: text in the answer, and no stop button left (the page shows one while it streams).
+        await answer.filter({ hasText: /\S/ }).waitFor();
+        await page.waitForFunction(() => !document.querySelector('button[aria-label="Stop"], button[aria-label="Stop generation"]'));
+        const text = (await answer.innerText()).trim();
+        expect(text.length > 0, 'the page rendered an empty answer');
+        const shot = join(plan.paths.buildDir, 'chat-page.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        return `${text.length} characters answered in ${chromium}${keyNote}; screenshot ${shot}`;
+      } finally {
+        await browser.close();
+      }
+    },
+  };
+}
