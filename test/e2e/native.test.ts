@@ -195,7 +195,7 @@ describe('make provision with the default profile', () => {
     const second = await make(world, 'provision', { DEBUG: '1' });
     assert.equal(second.exitCode, 0, second.all);
     assert.match(second.stderr, /^plans resolved: 1$/m);
-    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+18 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
+    assert.match(second.stdout, /^70-smoke\s+unchanged\s+[\d.]+s\s+19 endpoint checks passed \(nothing changed, so not the notebook: make smoke-test runs it\)/m);
     assert.doesNotMatch(second.stdout, /pass\s+notebook/);
     const outcomes = stepOutcomes(second.stdout);
     assert.deepEqual([...outcomes.keys()], STEPS);

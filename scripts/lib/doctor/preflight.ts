@@ -117,8 +117,19 @@ function resourceFindings(plan: Plan, buildCached: boolean): { findings: Finding
         ? { check: 'memory', status: 'ok', detail: `${totalGb.toFixed(1)} GB total, ${(freemem() / GB).toFixed(1)} GB free; ${needs} about ${ramNeed.toFixed(1)} GB` }
         : { check: 'memory', status: 'warn', detail: `${totalGb.toFixed(1)} GB total; ${needs} about ${ramNeed.toFixed(1)} GB`, fix: 'choose a smaller quantization, or expect swapping' },
       coresFinding(plan.server),
+      ...idleSleepFinding(plan.server, ramNeed, totalGb, backendFor(plan).idleSleep !== undefined),
     ],
   };
+}
+
+/**
+ * A model that takes most of the memory holds it while nobody asks anything: where the backend
+ * can sleep and the profile does not, say how to get it back (Ollama unloads after 5 idle minutes).
+ */
+export function idleSleepFinding(server: Pick<Plan['server'], 'idleSleepSeconds'>, modelGb: number, totalGb: number, canSleep: boolean): Finding[] {
+  if (server.idleSleepSeconds) return [{ check: 'idle sleep', status: 'ok', detail: `the model's memory is given back after ${server.idleSleepSeconds} s without a request` }];
+  if (!canSleep || modelGb < totalGb / 2) return [];
+  return [{ check: 'idle sleep', status: 'info', detail: `the model holds about ${modelGb.toFixed(1)} of ${totalGb.toFixed(1)} GB for as long as the server runs, used or not`, fix: 'set server.idle_sleep: 10m to give it back after 10 idle minutes (the next request loads it again)' }];
 }
 
 /** The server's threads, and with whom n_threads: auto shares the cores. */

@@ -17,10 +17,13 @@ export function shellWords(values: readonly string[]): string {
 /**
  * One YAML value on a single line: the yaml library chooses plain or quoted style; a value it
  * would spread over lines (a newline inside) is written as a JSON string, which YAML reads too.
+ * Quoted as YAML 1.1 would need it: Kubernetes (go-yaml v2) and docker-compose 1.x (PyYAML) read
+ * a plain `on`, `yes` or `off` as a boolean, so `--flash-attn on` became `--flash-attn true`'s
+ * type error (kubernetes-validate caught it: command.10 True is not a string).
  */
 export function yamlValue(value: unknown): string {
   if (Array.isArray(value)) return `[ ${value.map(yamlValue).join(', ')} ]`;
-  const text = stringify(value, { lineWidth: 0 }).trimEnd();
+  const text = stringify(value, { lineWidth: 0, version: '1.1' }).trimEnd();
   return text.includes('\n') ? JSON.stringify(value) : text;
 }
 

@@ -25,6 +25,13 @@ describe('quoting', () => {
     }
   });
 
+  it("writes YAML that a YAML 1.1 reader (Kubernetes' go-yaml, PyYAML) reads back as strings too: on, off, yes, no, y, n", () => {
+    for (const value of ['on', 'off', 'yes', 'no', 'y', 'n', 'On', 'NO', '0x1F', '1_000']) {
+      assert.deepEqual(parse(`key: ${yamlValue(value)}`, { version: '1.1' }), { key: value }, `${value} as ${yamlValue(value)}`);
+    }
+    assert.equal(yamlValue(['--flash-attn', 'on']), '[ --flash-attn, "on" ]');
+  });
+
   it('writes Dockerfile exec-form arrays as JSON', () => {
     assert.equal(dockerJson(['python', 'a b']), '["python","a b"]');
   });
