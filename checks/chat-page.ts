@@ -58,15 +58,19 @@ export function chatPageBrowserCheck(plan: Plan, options: { timeoutMs: number })
         const input = page.locator('textarea').first();
         await input.fill(GUIDE_PROMPT);
         await input.press('Enter');
-        const answer = page.locator('.chat-message-assistant').last();
-        // Rendered and finished: text in the answer, and no stop button left (the page shows one while it streams).
-        await answer.filter({ hasText: /\S/ }).waitFor();
-        await page.waitForFunction(() => !document.querySelector('button[aria-label="Stop"], button[aria-label="Stop generation"]'));
-        const text = (await answer.innerText()).trim();
+        // The answer's own text (its markdown blocks), not the "Processing" line shown before it.
+        const answer = page.locator('.chat-message-assistant .markdown-block');
+        // An answer rendered: its first words on the page, then a few seconds more of it (the page
+        // sets no token limit, so the whole answer could take minutes on a busy machine; closing
+        // the browser ends the request, and llama-server stops generating for it).
+        await answer.filter({ hasText: /\S/ }).first().waitFor();
+        const seen = async () => (await answer.allInnerTexts()).join('\n').trim();
+        for (const until = Date.now() + 10_000; (await seen()).length < 40 && Date.now() < until; ) await page.waitForTimeout(250);
+        const text = await seen();
         expect(text.length > 0, 'the page rendered an empty answer');
         const shot = join(plan.paths.buildDir, 'chat-page.png');
         await page.screenshot({ path: shot, fullPage: true });
-        return `${text.length} characters answered in ${chromium}${keyNote}; screenshot ${shot}`;
+        return `an answer rendered (${text.length} characters seen) in ${chromium}${keyNote}; screenshot ${shot}`;
       } finally {
         await browser.close();
       }

@@ -102,6 +102,8 @@ need_test() {
   have chattr || missing+=(e2fsprogs)
   # The chat page's test drives Debian's Chromium headless (playwright-core, no browser download).
   have chromium || missing+=(chromium)
+  # A Japanese font: the guide's question and its answer are Japanese, in the page and its screenshot.
+  [ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || missing+=(fonts-ipafont-gothic)
   # The systemd units' test boots a Debian tree with systemd-nspawn.
   have systemd-nspawn || missing+=(systemd-container)
   apt_install "the tests (containers, lint, a browser)" "${missing[@]}"

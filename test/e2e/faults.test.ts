@@ -457,7 +457,7 @@ describe('faults around the model server', () => {
       assert.equal(withKey.status, 200);
       // The chat page loads without the key and asks for it; the browser check entered it and got an answer.
       assert.match(up.stdout, /^\s+pass\s+chat page\s+\d+ ms\s+GET \/ \d+ kB, \d+ scripts it loads; the API without the key: 401$/m);
-      assert.match(up.stdout, /^\s+pass\s+chat page \(browser\)\s+\d+ ms\s+\d+ characters answered in \S+, the key entered in its prompt;/m);
+      assert.match(up.stdout, /^\s+pass\s+chat page \(browser\)\s+\d+ ms\s+an answer rendered \(\d+ characters seen\) in \S+, the key entered in its prompt;/m);
       const status = await make(w, 'status', { PROFILE: 'keyed' });
       assert.match(status.stdout, new RegExp(`^chat page: http://127\\.0\\.0\\.1:18185/ \\(llama\\.cpp's web UI; it asks for the API key: it is in ${keyFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`, 'm'));
     } finally {
