@@ -58,8 +58,9 @@ export function chatPageBrowserCheck(plan: Plan, options: { timeoutMs: number })
         const input = page.locator('textarea').first();
         await input.fill(GUIDE_PROMPT);
         await input.press('Enter');
-        // The answer's own text (its markdown blocks), not the "Processing" line shown before it.
-        const answer = page.locator('.chat-message-assistant .markdown-block');
+        // The answer's own text (what the page renders from it: markdown, a code block still
+        // streaming), not the "Processing" line shown before it.
+        const answer = page.locator('.chat-message-assistant .markdown-content');
         // An answer rendered: its first words on the page, then a few seconds more of it (the page
         // sets no token limit, so the whole answer could take minutes on a busy machine; closing
         // the browser ends the request, and llama-server stops generating for it).

@@ -252,10 +252,13 @@ describe('a full disk while building llama-server', () => {
   it('names the full disk during the unpacking and during the compile, removes the partial build, and the next run builds once space is freed', async () => {
     const disk = await smallDisk(200);
     try {
-      // The build venv and the compiler cache stay on the big disk (links): what fills is the
-      // sdist, its unpacked source (176 MB) and the build tree, as in a user's cache.
+      // The build venv, the compiler cache and the chat page (built by the other tests from the
+      // same source) stay on the big disk (links): what fills is the sdist, its unpacked source
+      // (176 MB) and the build tree, as in a user's cache.
       symlinkSync(join(SHARED_CACHE, 'build-env'), join(disk.dir, 'build-env'));
       symlinkSync(join(SHARED_CACHE, 'ccache'), join(disk.dir, 'ccache'));
+      mkdirSync(join(SHARED_CACHE, 'llama-ui'), { recursive: true });
+      symlinkSync(join(SHARED_CACHE, 'llama-ui'), join(disk.dir, 'llama-ui'));
       const w = newWorld({ LLM_WORKBENCH_CACHE_DIR: disk.dir });
       const fullDisk = (stage: string) => new RegExp(`error: the disk is full \\(no space left on device\\) while building llama\\.cpp-0\\.3\\.36-[0-9a-f]{12} \\(${stage}\\) into .*llama-server: it needs about 350 MB, \\d+ MB are free; the partial build llama\\.cpp-0\\.3\\.36-[0-9a-f]{12}\\.partial-\\d+ was removed`);
       const unpacking = await make(w, 'server-build');

@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { WorkbenchError } from '../errors.ts';
 import { removeAbandonedPartials } from '../state/partials.ts';
 import { buildPython, downloadSdist } from './sdist.ts';
 import { diskFullError, isDiskFull } from '../disk-full.ts';
@@ -67,7 +68,9 @@ export async function buildOnce(plan: Plan, dir: string, isComplete: (dir: strin
     renameSync(out, dir);
   } catch (error) {
     rmSync(temp, { recursive: true, force: true });
-    // The unpacking (a Python traceback), the compiler, a write of ours: a full disk said as one.
+    // The unpacking (a Python traceback), the compiler, a write of ours: a full disk said as one
+    // (once: a build inside this one, the chat page's, has said it already).
+    if (error instanceof WorkbenchError && /^the disk is full \(no space left on device\) while building /.test(error.message)) throw error;
     if (isDiskFull(error, `${(error as Error).message}\n${(error as { details?: string }).details ?? ''}`)) {
       // The stage it stopped at, as the command that failed said it (runLogged's label).
       const stage = /while (.+?) into /.exec((error as Error).message)?.[1];
