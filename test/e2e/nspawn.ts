@@ -90,7 +90,8 @@ export async function systemdMachine(binds: { path: string; readOnly?: boolean; 
       if (!nspawn || nspawn.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => nspawn!.once('exit', () => resolve()));
       await machine.run('systemctl poweroff --no-block');
-      const timeout = sleep(60_000).then(() => 'timeout' as const);
+      // The timer must not hold the test process open for its whole minute once the machine is off.
+      const timeout = sleep(60_000, 'timeout' as const, { ref: false });
       if ((await Promise.race([exited, timeout])) === 'timeout') {
         process.kill(-nspawn.pid!, 'SIGKILL');
         await exited;

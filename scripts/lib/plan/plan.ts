@@ -171,6 +171,8 @@ export interface Plan {
     /** Our chat templates with tools (templates/chat/), for llama-server. */
     chatTemplates: string;
     lockFile: string;
+    /** The lock files of the profiles it extends, nearest first (a profile made from another starts from its pins). */
+    parentLockFiles: string[];
   };
 }
 

@@ -56,7 +56,9 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkSpeculation(profile, leafFile);
   checkPageAndSleep(profile, leafFile);
 
-  const paths = resolvePaths(name, ctx);
+  // The profiles it extends, nearest first: their lock files stand in where its own has nothing yet.
+  const parents = loaded.layers.slice(0, -1).map((layer) => layer.name).reverse();
+  const paths = resolvePaths(name, ctx, parents);
   const models = [profile.model, ...profile.extra_models].map((model) => resolveModel(model, paths.modelsDir, ctx.lockedModels ?? {}, ctx.readChatTemplate));
   // A container profile serves from its image: the host env (JupyterLab, the checks) needs no
   // llama.cpp, so nothing is compiled on the host for it.
@@ -104,7 +106,7 @@ function withCommands(settled: CommandInput): Plan {
 }
 
 /** Where everything lives: this user's cache, data and state folders, the repo's files. */
-function resolvePaths(name: string, ctx: PlanContext): Plan['paths'] {
+function resolvePaths(name: string, ctx: PlanContext, parents: string[]): Plan['paths'] {
   const home = ctx.env.HOME ?? '/root';
   const xdg = (variable: string, fallback: string) => ctx.env[variable] || join(home, fallback);
   const cacheDir = ctx.env.LLM_WORKBENCH_CACHE_DIR || join(xdg('XDG_CACHE_HOME', '.cache'), 'llm-workbench');
@@ -123,6 +125,7 @@ function resolvePaths(name: string, ctx: PlanContext): Plan['paths'] {
     llamaCppPatcher: join(ctx.repoRoot, 'scripts', 'python', 'patch_llama_cpp.py'),
     chatTemplates: join(ctx.repoRoot, 'templates', 'chat'),
     lockFile: join(envDir, `${name}.lock.json`),
+    parentLockFiles: parents.map((parent) => join(envDir, `${parent}.lock.json`)),
   };
 }
 

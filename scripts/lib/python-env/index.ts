@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { displayPath, WorkbenchError } from '../errors.ts';
 import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts';
 import type { Preview } from '../outcome.ts';
-import { lockDrift, recordPythonLock, usableLock, withRequirementsFile } from './lock.ts';
+import { lockDrift, pinLock, recordPythonLock, usableLock, withRequirementsFile } from './lock.ts';
 import { backendFor } from '../backend/index.ts';
 import { runLogged, tryOutput, which } from '../process/run.ts';
 import { freshlyRendered } from '../render/render.ts';
@@ -189,6 +189,7 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
     const locked = usableLock(plan, host.version) ?? (await recordPythonLock(plan, python, host.version, findLinks, logFile));
     // The same bytes as the machine that made the lock; llama-cpp-python from our own build.
     await withRequirementsFile(locked, (file) => runLogged([...pip, '--require-hashes', '--no-deps', '-r', file], { label: `installing the ${locked.requirements.length} locked Python packages`, logFile, hint }));
+    pinLock(plan, locked);
     const builtHere = plan.python.builtHere;
     if (builtHere) await runLogged([...pip, '--no-deps', '--no-index', ...findLinks, builtHere.requirement], { label: `installing ${builtHere.requirement}`, logFile, hint });
     // The facts as they now stand: the lock may have just been written.

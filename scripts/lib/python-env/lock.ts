@@ -16,10 +16,25 @@ export function lockTarget(plan: Plan, pythonVersion: string): PythonLock['for']
   return { python: pythonVersion, platform: `${process.platform}-${process.arch}`, packages: [...plan.python.pipPackages] };
 }
 
-/** The lock's requirements when they were resolved for exactly this target. */
+/**
+ * The lock's requirements when they were resolved for exactly this target. A profile whose lock
+ * has none for it takes those of the nearest profile it extends that has: `extends: default` with
+ * another model gets default's packages, the same versions and bytes, not a fresh resolution that
+ * may pick newer ones (and costs pip's resolver a dozen seconds). Reads only: `pinLock` copies an
+ * inherited one into the profile's own lock once it is installed.
+ */
 export function usableLock(plan: Plan, pythonVersion: string): PythonLock | undefined {
-  const lock = readLock(plan.paths.lockFile).python;
-  return lock && JSON.stringify(lock.for) === JSON.stringify(lockTarget(plan, pythonVersion)) ? lock : undefined;
+  const target = JSON.stringify(lockTarget(plan, pythonVersion));
+  for (const file of [plan.paths.lockFile, ...plan.paths.parentLockFiles]) {
+    const lock = readLock(file).python;
+    if (lock && JSON.stringify(lock.for) === target) return lock;
+  }
+  return undefined;
+}
+
+/** Records what the env was installed from in the profile's own lock (where it came from a parent's). */
+export function pinLock(plan: Plan, locked: PythonLock): void {
+  updateLock(plan.paths.lockFile, (lock) => void (lock.python = locked));
 }
 
 /** Writes the locked requirements to a temporary file for pip, and removes it after `fn`. */
