@@ -19,7 +19,8 @@ import { runMain, runSteps } from './lib/step.ts';
 import { STEPS } from './steps.ts';
 import type { Plan } from './lib/plan/index.ts';
 
-const STARTS = ['15-server-build', '20-python-env', '30-model', '40-model-server', '50-jupyter'];
+// What builds (on the host, or the image) and what starts: each skips what the runtime does not need.
+const STARTS = ['15-server-build', '20-python-env', '30-model', '35-image', '40-model-server', '50-jupyter'];
 
 /** The profile's services and their units. */
 function unitsOf(plan: Plan): Record<string, string> {
@@ -36,9 +37,6 @@ async function linger(): Promise<boolean> {
 }
 
 async function install(plan: Plan): Promise<void> {
-  if (plan.runtimeTraits.inContainer) {
-    throw new WorkbenchError(`make service-install runs runtime: native profiles; "${plan.profile.name}" is runtime: ${plan.runtime}`, 'use make compose-up (its services restart with the engine) for a container profile');
-  }
   const wsl = thisWsl() !== undefined;
   const noSystemd = initProblem();
   if (noSystemd) {

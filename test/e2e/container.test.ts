@@ -12,29 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import { which } from '../../scripts/lib/process/run.ts';
 import { planFor } from '../../scripts/lib/profile/index.ts';
 import { imageTags } from '../../scripts/lib/runtime/image.ts';
-import { CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, ensureDockerBaseImage, ensureDockerDaemon, podman, stopDockerDaemon, TEST_BASE_IMAGE } from './podman.ts';
+import { CONTAINER_TEST_PORTS, CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, testContainerProfile, ensureDockerBaseImage, ensureDockerDaemon, podman, stopDockerDaemon, TEST_BASE_IMAGE } from './podman.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { isAlive, make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
 
-const SERVER_PORT = 18280;
-const JUPYTER_PORT = 18890;
+const { server: SERVER_PORT, jupyter: JUPYTER_PORT } = CONTAINER_TEST_PORTS;
 
 /** The guide's shape (llama_cpp.server in a container, OpenBLAS) on the small default model. */
 function containerProfile(extra = ''): string {
-  return `extends: default
-server:
-  backend: llama-cpp-python
-  port: ${SERVER_PORT}
-jupyter:
-  port: ${JUPYTER_PORT}
-runtime: container
-llama_cpp:
-  blas: openblas
-container:
-  engine: podman
-  image: llm-workbench-test
-  base: ${TEST_BASE_IMAGE}
-${extra}`;
+  return testContainerProfile(extra);
 }
 
 function containerWorld(files: Record<string, string>, env: Record<string, string> = {}): World {

@@ -69,6 +69,30 @@ export async function ensureBaseImage(image = TEST_BASE_IMAGE): Promise<void> {
   await $({ env: { ...process.env, CONTAINERS_CONF }, quiet: true })`podman import ${tar} ${image}`;
 }
 
+/**
+ * The tests' container profile: llama_cpp.server in the guide's openblas image on the test base.
+ * Its image tag follows its rendered Dockerfile (the port is in EXPOSE): tests that share the
+ * ports share one image build.
+ */
+export const CONTAINER_TEST_PORTS = { server: 18280, jupyter: 18890 };
+
+export function testContainerProfile(extra = '', ports = CONTAINER_TEST_PORTS): string {
+  return `extends: default
+server:
+  backend: llama-cpp-python
+  port: ${ports.server}
+jupyter:
+  port: ${ports.jupyter}
+runtime: container
+llama_cpp:
+  blas: openblas
+container:
+  engine: podman
+  image: llm-workbench-test
+  base: ${TEST_BASE_IMAGE}
+${extra}`;
+}
+
 /** Debian's docker client (20.10): it builds with BuildKit without the buildx plugin. */
 export const DOCKER_PATH = `/usr/bin:${process.env.PATH ?? '/bin'}`;
 const DOCKER_DIR = '/tmp/llm-workbench-test-docker';

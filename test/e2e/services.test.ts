@@ -6,12 +6,16 @@
  * again after a kill -9 and a systemctl --user restart; `make service-remove` leaves nothing.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT, TEST_CACHE_ROOT } from '../helpers.ts';
+import { execa } from 'execa';
+import { imageTags } from '../../scripts/lib/runtime/image.ts';
+import { planFor } from '../../scripts/lib/profile/index.ts';
 import { systemdMachine, type Machine } from './nspawn.ts';
+import { CONTAINER_TEST_PORTS, CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureDockerBaseImage, ensureDockerDaemon, stopDockerDaemon, testContainerProfile } from './podman.ts';
 import { make, newWorld, worldProfiles } from './support.ts';
 
 /** Polls until the URL answers 200 (or the time is up): no make runs meanwhile. */
@@ -25,6 +29,8 @@ async function answers(url: string, seconds: number, headers: Record<string, str
   return false;
 }
 
+const docker = (args: string[]) => execa('docker', args, { env: { ...process.env, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
+
 describe('make service-install: systemd user units that bring the stack back at boot and after a crash', () => {
   const world = newWorld();
   let machine: Machine;
@@ -35,9 +41,17 @@ describe('make service-install: systemd user units that bring the stack back at 
 
   before(async () => {
     // What the units run is made on the host first (the build, the env, the model), as a provision would.
-    worldProfiles(world, { svc: `extends: default\n` });
+    worldProfiles(world, { svc: `extends: default\n`, dock: testContainerProfile().replace('engine: podman', 'engine: docker').replace('jupyter:\n', 'jupyter:\n  enabled: false\n') });
     const ready = await make(world, 'server-build python-env model', { PROFILE: 'svc' });
     assert.equal(ready.exitCode, 0, ready.all);
+    // The container profile's image in the tests' Docker daemon (the one the container tests built with podman).
+    await ensureDockerDaemon();
+    await ensureDockerBaseImage();
+    const tag = imageTags(planFor('dock', world.env)).byHash;
+    if ((await docker(['image', 'inspect', tag])).exitCode !== 0) {
+      const moved = await execa('sh', ['-c', 'podman save "$1" | docker load', 'sh', tag], { env: { ...process.env, CONTAINERS_CONF, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
+      assert.equal(moved.exitCode, 0, `podman save | docker load: ${moved.all}`);
+    }
     machine = await systemdMachine([
       { path: REPO_ROOT },
       { path: world.home },
@@ -46,12 +60,17 @@ describe('make service-install: systemd user units that bring the stack back at 
       { path: '/root/.pyenv', readOnly: true },
       { path: '/usr/bin/node', at: '/usr/local/bin/node', readOnly: true },
       { path: '/usr/lib/node_modules', readOnly: true },
+      // The tests' Docker daemon, reached from inside through its socket with Debian's client.
+      { path: DOCKER_HOST.replace(/^unix:\/\//, '').replace(/\/docker\.sock$/, '') },
+      { path: '/usr/bin/docker', readOnly: true },
     ].filter((b) => existsSync(b.path)));
     await machine.boot();
   });
 
   after(async () => {
     await machine?.poweroff();
+    await docker(['rm', '--force', 'llm-workbench-dock']);
+    await stopDockerDaemon();
   });
 
   it('installs the units, and the services answer after a reboot, a kill -9 and a restart, with nobody running make', async () => {
@@ -104,5 +123,49 @@ describe('make service-install: systemd user units that bring the stack back at 
     assert.deepEqual(readdirSync(join(world.state, 'svc')).filter((f) => /systemd/.test(f)), []);
     const none = await machine.run('systemctl --user list-units --all --no-legend "llm-workbench-*"');
     assert.equal(none.stdout.trim(), '');
+  });
+
+  it("runs a container profile's server as a unit (docker): back after a kill -9 of the client and a reboot, the key-less engine settings in its env file, nothing left after make down and service-remove", async () => {
+    const unit = 'llm-workbench-dock-model-server.service';
+    const url = `http://127.0.0.1:${CONTAINER_TEST_PORTS.server}/v1/models`;
+    const dock = (command: string) => machine.run(`cd ${REPO_ROOT} && ${command}`, { ...world.env, PATH: `${world.env.PATH}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, HOME: '/root', USER: 'root', DOCKER_HOST, LLM_WORKBENCH_BUILD_NETWORK: 'host' });
+    const installed = await dock('make service-install PROFILE=dock');
+    assert.equal(installed.exitCode, 0, installed.all);
+    assert.match(installed.all, /^40-model-server\s+(created|replaced)\s.*docker container llm-workbench-dock/m);
+    const text = readFileSync(join(machine.tree, unitDir, unit), 'utf8');
+    assert.match(text, /^ExecStartPre=-"\/usr\/bin\/docker" "rm" "--force" "llm-workbench-dock"$/m);
+    assert.match(text, /^ExecStart="\/usr\/bin\/docker" "run" "--rm" "--name" "llm-workbench-dock" /m);
+    assert.match(text, /^ExecStop="\/usr\/bin\/docker" "stop" "--time" "20" "llm-workbench-dock"$/m);
+    const envFile = join(world.state, 'dock', 'model-server.systemd.env');
+    assert.equal(statSync(envFile).mode & 0o777, 0o600);
+    assert.match(readFileSync(envFile, 'utf8'), new RegExp(`^DOCKER_HOST="${DOCKER_HOST}"$`, 'm'));
+    assert.ok(await answers(url, 5));
+    assert.equal((await docker(['container', 'inspect', '--format', '{{.State.Running}}', 'llm-workbench-dock'])).stdout.trim(), 'true');
+
+    // The client systemd supervises dies: the unit clears the container and runs it again.
+    const mainPid = async () => Number((await machine.run(`systemctl --user show -p MainPID --value ${unit}`)).stdout.trim());
+    const pid = await mainPid();
+    assert.ok(pid > 0);
+    await machine.run(`kill -9 ${pid}`);
+    await sleep(1000);
+    assert.ok(await answers(url, 60), 'the container answers again after kill -9 of its client');
+    assert.ok((await mainPid()) !== pid, 'a new client');
+
+    // A reboot: the unit stops the container on the way down (--rm leaves none) and runs it at boot.
+    await machine.poweroff();
+    assert.notEqual((await docker(['container', 'inspect', 'llm-workbench-dock'])).exitCode, 0, 'no container left while the machine is off');
+    await machine.boot();
+    assert.ok(await answers(url, 120), 'the container answers after the boot');
+    const status = await dock('make status PROFILE=dock');
+    assert.match(status.stdout, /^run by systemd: llm-workbench-dock-model-server\.service/m);
+    assert.match(status.stdout, /^model-server\s+docker:llm-workbench-dock\s+\S+\s+yes\s+yes$/m);
+
+    const down = await dock('make down PROFILE=dock');
+    assert.equal(down.exitCode, 0, down.all);
+    assert.notEqual((await docker(['container', 'inspect', 'llm-workbench-dock'])).exitCode, 0, 'make down left no container');
+    assert.match((await machine.run(`systemctl --user is-active ${unit}`)).stdout, /inactive/);
+    const removed = await dock('make service-remove PROFILE=dock');
+    assert.equal(removed.exitCode, 0, removed.all);
+    assert.deepEqual(readdirSync(join(machine.tree, unitDir)).filter((f) => f.includes('llm-workbench')), []);
   });
 });

@@ -56,6 +56,8 @@ export function dockerEngine(binary: string): ContainerEngine {
     probe: ['info', '--format', '{{.ServerVersion}}'],
     devices: DOCKER_DEVICES,
     buildVolumes: false,
+    runReplaces: false,
+    connectionEnv: ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'],
     composeProgram: () => dockerCompose(binary),
     playsKube: false,
     notAnsweringHint: 'start the Docker daemon (sudo systemctl start docker, or start Docker Desktop with WSL integration), or use podman (LLM_WORKBENCH_CONTAINER_ENGINE=podman)',

@@ -6,8 +6,9 @@ import { execa } from 'execa';
 import { runLogged } from '../process/run.ts';
 import type { BuildSpec, ContainerEngine, ContainerInfo, DeviceSpelling, RunSpec } from './types.ts';
 
-export function runArgv(spec: RunSpec, devices: DeviceSpelling): string[] {
-  const argv = ['run', '--detach', '--name', spec.name, '--restart', spec.restart];
+/** `run` with the spec's flags: detached under the engine's restart policy, or (a unit's) in the foreground, removed when it ends. */
+export function runArgv(spec: RunSpec, devices: DeviceSpelling, mode: { foreground?: { replace: boolean } } = {}): string[] {
+  const argv = mode.foreground ? ['run', '--rm', ...(mode.foreground.replace ? ['--replace'] : []), '--name', spec.name] : ['run', '--detach', '--name', spec.name, '--restart', spec.restart];
   for (const p of spec.ports) argv.push('--publish', `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}:${p.containerPort}`);
   for (const v of spec.volumes) argv.push('--volume', `${v.host}:${v.container}${v.readOnly ? ':ro' : ''}`);
   for (const [k, v] of Object.entries(spec.env)) argv.push('--env', `${k}=${v}`);
@@ -40,6 +41,9 @@ export interface CliEngineOptions {
   devices: DeviceSpelling;
   /** Whether `build --volume` mounts a host folder into RUN steps (podman; docker's BuildKit has none). */
   buildVolumes: boolean;
+  /** Whether `run --replace` removes a container of the same name first (podman); else the unit removes it before the start. */
+  runReplaces: boolean;
+  connectionEnv: readonly string[];
   composeProgram: ContainerEngine['composeProgram'];
   playsKube: boolean;
   notAnsweringHint: string;
@@ -80,6 +84,14 @@ export function cliEngine(options: CliEngineOptions): ContainerEngine {
     composeProgram: options.composeProgram,
     playsKube: options.playsKube,
     notAnsweringHint: options.notAnsweringHint,
+    connectionEnv: options.connectionEnv,
+    unitCommands(spec) {
+      return {
+        before: options.runReplaces ? [] : [[binary, 'rm', '--force', spec.name]],
+        start: [binary, ...runArgv(spec, options.devices, { foreground: { replace: options.runReplaces } })],
+        stop: [binary, 'stop', '--time', '20', spec.name],
+      };
+    },
     async problem() {
       const result = await exec(options.probe);
       return result.failed ? lastLine(`${result.stderr}\n${result.stdout}`, `${binary} ${options.probe.join(' ')} failed`) : undefined;

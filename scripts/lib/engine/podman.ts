@@ -27,6 +27,9 @@ export function podmanEngine(binary: string): ContainerEngine {
     probe: ['info', '--format', '{{.Host.OCIRuntime.Name}}'],
     devices: PODMAN_DEVICES,
     buildVolumes: true,
+    // What podman generate systemd --new writes too: the unit's run replaces a leftover container.
+    runReplaces: true,
+    connectionEnv: ['CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF', 'CONTAINERS_REGISTRIES_CONF', 'CONTAINER_HOST', 'CONTAINER_CONNECTION'],
     // podman 4.3 has no compose verb: podman-compose runs the file with it.
     async composeProgram() {
       const podmanCompose = which('podman-compose');

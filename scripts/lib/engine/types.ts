@@ -74,6 +74,14 @@ export interface ContainerEngine {
   logs(name: string, lines: number): Promise<string>;
   /** The whole log (the head holds llama.cpp's loading report) or its last `lines`. */
   log(name: string): Promise<string>;
+  /**
+   * How a systemd unit runs the container: in the foreground (systemd is its supervisor and
+   * restarts it; `--rm`, no engine restart policy), what clears a leftover of the same name first,
+   * and how the unit stops it.
+   */
+  unitCommands(spec: RunSpec): UnitCommands;
+  /** Variables that say where the engine is and how it is set up (socket, config): a unit gets them as our shell has them. */
+  connectionEnv: readonly string[];
   /** argv prefix for other subcommands (compose, kube play) of the same engine. */
   command(...args: string[]): string[];
   /** The program that runs a compose file with this engine, or a clear error naming what to install. */
@@ -82,6 +90,13 @@ export interface ContainerEngine {
   playsKube: boolean;
   /** What to do when it is installed but does not answer. */
   notAnsweringHint: string;
+}
+
+export interface UnitCommands {
+  /** Run before the start; a failure is ignored (ExecStartPre=-): there may be nothing to clear. */
+  before: string[][];
+  start: string[];
+  stop: string[];
 }
 
 /** How an engine gives a container a GPU: on its command line and in a compose file. */

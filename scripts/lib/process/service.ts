@@ -13,7 +13,7 @@ import { describeChanges, factsFingerprint, type Facts } from '../fingerprint.ts
 import type { Preview } from '../outcome.ts';
 import { isPortFree } from './ports.ts';
 import { currentBootId, isOurs, readRecord, startService, stopService, type ServiceRecord } from './background.ts';
-import { readOwnership, renderUnit, startUnit, type SystemdOwnership, type UnitSpec } from './systemd.ts';
+import { probeHost, readOwnership, renderUnit, startUnit, type SystemdOwnership, type UnitSpec } from './systemd.ts';
 import { logTail } from './log-tail.ts';
 import { waitUntil } from './readiness.ts';
 import { isStopped } from '../state/process-identity.ts';
@@ -227,7 +227,7 @@ async function startAsUnit(owner: SystemdOwnership, s: BackgroundService, finger
     cwd: s.cwd,
     logFile: s.logFile,
     ...(s.after && owner.units[s.after] ? { after: owner.units[s.after] } : {}),
-    ready: { host: s.port.host === '0.0.0.0' ? '127.0.0.1' : s.port.host === '::' ? '::1' : s.port.host, port: s.port.port, ...(s.probePath ? { path: s.probePath } : {}) },
+    ready: { host: probeHost(s.port.host), port: s.port.port, ...(s.probePath ? { path: s.probePath } : {}) },
   };
   mkdirSync(dirname(s.logFile), { recursive: true });
   const unit = renderUnit(owner.profile, spec, { unitDir: owner.unitDir, stateDir: dirname(s.recordFile) });

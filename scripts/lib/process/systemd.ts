@@ -12,7 +12,7 @@
  * 0600 EnvironmentFile beside the record, never into the unit or onto a command line.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Handlebars from 'handlebars';
@@ -27,6 +27,10 @@ export interface UnitSpec {
   service: string;
   description: string;
   argv: readonly string[];
+  /** Commands run before the start whose failure is ignored (a container engine clearing a leftover of the same name). */
+  before?: readonly (readonly string[])[];
+  /** How the unit stops it, where a signal to the main process is not the way (a container engine's client). */
+  stop?: readonly string[];
   env: Record<string, string>;
   cwd: string;
   logFile: string;
@@ -93,6 +97,11 @@ export function readinessProbe(ready: NonNullable<UnitSpec['ready']>, seconds = 
   return `/bin/bash -c ${execWord(script)}`;
 }
 
+/** Where a probe reaches a server bound to `host`: its loopback when it listens on every address. */
+export function probeHost(host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+}
+
 /** The unit's template (templates/, beside the other rendered files). */
 const UNIT_TEMPLATE = new URL('../../../templates/systemd-user.service.hbs', import.meta.url);
 
@@ -119,6 +128,8 @@ export function renderUnit(profile: string, spec: UnitSpec, dirs: { unitDir: str
     envFile,
     envFileWord: envFile,
     execStart: spec.argv.map(execWord).join(' '),
+    execStartPre: (spec.before ?? []).map((argv) => `-${argv.map(execWord).join(' ')}`),
+    execStop: spec.stop?.map(execWord).join(' '),
     probe: spec.ready ? readinessProbe(spec.ready) : undefined,
     logFile: spec.logFile,
   });
@@ -228,9 +239,4 @@ export async function userManagerProblem(seconds = 0): Promise<string | undefine
     if (Date.now() >= deadline) return `this user's systemd manager does not answer (${probe.stderr.trim().split('\n')[0]})`;
     await sleep(250);
   }
-}
-
-export function removeUnitFiles(unit: RenderedUnit | { path: string; envFile: string }): void {
-  rmSync(unit.path, { force: true });
-  rmSync(unit.envFile, { force: true });
 }

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { backendFor, imageContextFileNames } from '../backend/index.ts';
 import { composeDeviceSpelling } from '../engine/index.ts';
-import { podmanKubeLimits } from '../engine/podman.ts';
+import { PODMAN_DEVICES, podmanKubeLimits } from '../engine/podman.ts';
+import { execWord } from '../process/systemd.ts';
 import type { Preview } from '../outcome.ts';
 import { combineOutcomes, wouldWrite, writeIfChanged, type WriteOutcome } from '../atomic-write.ts';
 import { BASHRC_BEGIN, BASHRC_END } from './shell-block.ts';
@@ -26,13 +27,23 @@ export interface RenderedFile {
  * What is rendered; each backend has its own Dockerfile (llama-server's holds no Python). The
  * container files (`container`) serve one model: a profile with extra_models gets none.
  */
-const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output: string; mode?: number; container?: true }[] = [
+const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output: string | ((plan: Plan) => string); mode?: number; container?: true; when?: (plan: Plan) => boolean }[] = [
   { template: (plan) => backendFor(plan).image.template, output: 'Dockerfile', container: true },
   { template: 'environment.yml.hbs', output: 'environment.yml' },
   { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
   { template: 'compose.yaml.hbs', output: 'compose.yaml', container: true },
   { template: 'kube.yaml.hbs', output: 'kube.yaml', container: true },
+  // Quadlet is podman's: named for the unit it becomes, so two profiles' files can sit side by side.
+  { template: 'quadlet.container.hbs', output: quadletFile, container: true, when: (plan) => plan.container.engine !== 'docker' },
 ];
+
+function quadletFile(plan: Plan): string {
+  return `${plan.container.name}.container`;
+}
+
+function outputName(output: string | ((plan: Plan) => string), plan: Plan): string {
+  return typeof output === 'string' ? output : output(plan);
+}
 
 export function templatesDir(plan: Plan): string {
   return join(plan.paths.repoRoot, 'templates');
@@ -51,6 +62,7 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     ...bashrcValues(plan),
     ...composeValues(plan),
     ...kubeValues(plan),
+    ...quadletValues(plan),
   };
 }
 
@@ -160,6 +172,26 @@ function kubeValues(plan: Plan): Record<string, unknown> {
   };
 }
 
+/** The quadlet .container file: the server container as podman runs it under systemd (words quoted as systemd reads them). */
+function quadletValues(plan: Plan): Record<string, unknown> {
+  const device = plan.accelerator.containerDevice;
+  const key = plan.server.apiKey;
+  const secret = key.kind === 'none' ? undefined : `${plan.container.name}-api-key`;
+  return {
+    quadletFile: quadletFile(plan),
+    quadletUnit: `${plan.container.name}.service`,
+    quadletContainerName: plan.container.name,
+    quadletImage: `localhost/${plan.container.image}:${plan.profile.name}`,
+    quadletExec: plan.container.command.map(execWord).join(' '),
+    quadletPublish: `${publishHost(plan.server.host)}:${plan.server.port}:${plan.server.port}`,
+    quadletVolume: `${dirname(plan.model.path)}:${plan.container.modelDir}:ro`,
+    quadletEnv: Object.entries(containerServerEnv(plan)).map(([name, value]) => execWord(`${name}=${value}`)),
+    quadletSecret: secret,
+    quadletKeyFile: key.kind === 'generate' ? shellQuote(key.file) : key.kind === 'env' ? `<(printf %s "$${key.variable}")` : undefined,
+    quadletDevice: device ? (PODMAN_DEVICES.runArgs(device)[1] as string) : undefined,
+  };
+}
+
 function acceleratorImageLabel(plan: Plan): string {
   return `${plan.accelerator.name} (${plan.accelerator.cmakeArgs.join(' ')})`;
 }
@@ -172,10 +204,10 @@ function publishHost(host: string): string {
 export function renderProfile(plan: Plan): RenderedFile[] {
   const context = templateContext(plan);
   const oneModel = plan.models.length === 1;
-  const files: RenderedFile[] = TEMPLATES.filter((t) => oneModel || !t.container).map(({ template, output, mode }) => {
+  const files: RenderedFile[] = TEMPLATES.filter((t) => (oneModel || !t.container) && (t.when?.(plan) ?? true)).map(({ template, output, mode }) => {
     const source = readFileSync(join(templatesDir(plan), typeof template === 'string' ? template : template(plan)), 'utf8');
     const compiled = Handlebars.compile(source, { noEscape: true, strict: true });
-    return { path: output, content: compiled(context), ...(mode === undefined ? {} : { mode }) };
+    return { path: outputName(output, plan), content: compiled(context), ...(mode === undefined ? {} : { mode }) };
   });
   if (oneModel) files.push(...backendFor(plan).image.contextFiles(plan));
   return files;
@@ -192,7 +224,7 @@ export interface RenderResult {
 function staleOutputs(plan: Plan, files: RenderedFile[]): string[] {
   // Besides the templates' outputs, every image context file a backend may write.
   // (Backends share some names: the llama.cpp patches go into both images.)
-  const outputs = [...new Set([...TEMPLATES.map((t) => t.output), ...imageContextFileNames()])];
+  const outputs = [...new Set([...TEMPLATES.map((t) => outputName(t.output, plan)), ...imageContextFileNames()])];
   return outputs.filter((output) => !files.some((f) => f.path === output) && existsSync(join(plan.paths.buildDir, output)));
 }
 

@@ -17,12 +17,58 @@ import type { Preview } from '../outcome.ts';
 import { healthEndpointOk, modelIsListed, waitUntil } from '../process/readiness.ts';
 import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../process/service.ts';
 import { openConnections } from '../process/sockets.ts';
+import { probeHost, readOwnership, renderUnit, startUnit, stopUnit, type SystemdOwnership } from '../process/systemd.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { statePaths } from '../state/paths.ts';
 import { serverApiKey } from '../state/secrets.ts';
 import { ensureImage, imageTags } from './image.ts';
 import type { ServerRuntime, ServiceStatus } from './types.ts';
 import type { Plan } from '../plan/index.ts';
+
+/** make service-install's hand-over: the unit that runs this profile's container, when systemd does. */
+function systemdUnit(plan: Plan): { owner: SystemdOwnership; unit: string } | undefined {
+  const owner = readOwnership(plan.paths.stateDir);
+  const unit = owner?.units['model-server'];
+  return owner && unit ? { owner, unit } : undefined;
+}
+
+/**
+ * The container as the profile's systemd unit: the engine's own run in the foreground (systemd
+ * restarts it, `--rm` leaves nothing when it stops), the engine's connection settings and the API
+ * key in the unit's 0600 environment file (the key reaches the container as `--env NAME`, never a
+ * value on a command line), ready when /health (or the port) answers.
+ */
+async function startAsUnit(plan: Plan, engine: ContainerEngine, spec: RunSpec, apiKey: string | undefined, systemd: { owner: SystemdOwnership }): Promise<void> {
+  const commands = engine.unitCommands(spec);
+  const env: Record<string, string> = {};
+  for (const name of engine.connectionEnv) if (process.env[name]) env[name] = process.env[name] as string;
+  if (apiKey !== undefined) env[plan.server.apiKeyEnv] = apiKey;
+  const unit = renderUnit(
+    systemd.owner.profile,
+    {
+      service: 'model-server',
+      description: `llm-workbench ${systemd.owner.profile}: model server (${engine.name} container ${spec.name})`,
+      argv: commands.start,
+      before: commands.before,
+      stop: commands.stop,
+      env,
+      cwd: plan.paths.stateDir,
+      logFile: statePaths(plan).serverLog,
+      ready: { host: probeHost(plan.server.host), port: plan.server.port, ...(backendFor(plan).hasHealthEndpoint ? { path: '/health' } : {}) },
+    },
+    { unitDir: systemd.owner.unitDir, stateDir: plan.paths.stateDir },
+  );
+  await startUnit(unit);
+}
+
+/** The container under the engine's own restart policy (no systemd). */
+async function runDetached(plan: Plan, engine: ContainerEngine, spec: RunSpec, apiKey: string | undefined): Promise<void> {
+  try {
+    await engine.run(spec, { [plan.server.apiKeyEnv]: apiKey });
+  } catch (error) {
+    throw new WorkbenchError(`${engine.name} could not start ${spec.name}: ${(error as Error).message}`, `${engine.name} ps -a and ${engine.name} logs ${spec.name} show more`, { cause: error });
+  }
+}
 
 const LABEL_PROFILE = 'io.llm-workbench.profile';
 const LABEL_FINGERPRINT = 'io.llm-workbench.fingerprint';
@@ -61,7 +107,7 @@ async function containerHealth(plan: Plan, running: boolean, peek = false): Prom
  * run, the API key (by digest) and the model's bytes. Kept in the state folder beside the
  * fingerprint label, so a plan can say what changed.
  */
-function containerFacts(plan: Plan, image: string, apiKey: string | undefined, modelSha: string): Facts {
+function containerFacts(plan: Plan, image: string, apiKey: string | undefined, modelSha: string, unit: string | undefined): Facts {
   const spec = containerRunSpec(plan, image, '', apiKey !== undefined);
   return {
     image,
@@ -71,6 +117,8 @@ function containerFacts(plan: Plan, image: string, apiKey: string | undefined, m
     ...(spec.devices.length ? { devices: spec.devices.join(' ') } : {}),
     'api key': secretFact(apiKey),
     'model sha256': modelSha,
+    // Only under systemd: a container started before make service-install is replaced by the unit's.
+    ...(unit ? { 'run by': unit } : {}),
   };
 }
 
@@ -93,7 +141,7 @@ export const containerRuntime: ServerRuntime = {
     const engine = await detectEngine(plan.container.engine);
     const apiKey = serverApiKey(plan, process.env, true);
     const modelSha = plan.model.sha256 ?? (existsSync(plan.model.path) ? await modelSha256(plan) : '(not downloaded yet)');
-    const facts = containerFacts(plan, imageTags(plan).byHash, apiKey, modelSha);
+    const facts = containerFacts(plan, imageTags(plan).byHash, apiKey, modelSha, systemdUnit(plan)?.unit);
     const existing = await engine.inspect(plan.container.name);
     const health = await containerHealth(plan, existing?.running === true, true);
     if (!existing || health === 'stopped') return { action: existing ? 'replace' : 'create', why: existing ? 'the container is not running' : `a ${engine.name} container` };
@@ -110,7 +158,8 @@ export const containerRuntime: ServerRuntime = {
       throw new WorkbenchError(`the model ${displayPath(plan.model.path)} is not there yet`, 'run make model (or make provision) first');
     }
     const apiKey = serverApiKey(plan);
-    const facts = containerFacts(plan, tags.byHash, apiKey, await modelSha256(plan));
+    const systemd = systemdUnit(plan);
+    const facts = containerFacts(plan, tags.byHash, apiKey, await modelSha256(plan), systemd?.unit);
     const print = factsFingerprint(facts);
 
     const existing = await engine.inspect(plan.container.name);
@@ -126,11 +175,9 @@ export const containerRuntime: ServerRuntime = {
     // The engine's port forwarder of the container just removed may still hold the port a moment.
     await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan, existing !== undefined);
 
-    try {
-      await engine.run(containerRunSpec(plan, tags.byHash, print, apiKey !== undefined), { [plan.server.apiKeyEnv]: apiKey });
-    } catch (error) {
-      throw new WorkbenchError(`${engine.name} could not start ${plan.container.name}: ${(error as Error).message}`, `${engine.name} ps -a and ${engine.name} logs ${plan.container.name} show more`, { cause: error });
-    }
+    const spec = containerRunSpec(plan, tags.byHash, print, apiKey !== undefined);
+    if (systemd) await startAsUnit(plan, engine, spec, apiKey, systemd);
+    else await runDetached(plan, engine, spec, apiKey);
     writeFileAtomic(factsFile(plan), `${JSON.stringify({ fingerprint: print, facts }, null, 2)}\n`);
     await waitUntil(() => serverAnswers(plan, apiKey), {
       what: `model server container ${plan.container.name}`,
@@ -163,7 +210,10 @@ export const containerRuntime: ServerRuntime = {
     } catch {
       return false; // No engine answers, so none of our containers can be running.
     }
-    const removed = await engine.remove(plan.container.name);
+    // A unit's container goes when the unit stops (--rm); stopped by its engine, systemd would start it again.
+    const systemd = systemdUnit(plan);
+    const stoppedUnit = systemd ? await stopUnit(systemd.unit) : false;
+    const removed = (await engine.remove(plan.container.name)) || stoppedUnit;
     rmSync(factsFile(plan), { force: true });
     removeServingRecord(plan.paths.stateDir);
     return removed;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DOCKER_DEVICES } from '../../../scripts/lib/engine/docker.ts';
+import { DOCKER_DEVICES, dockerEngine } from '../../../scripts/lib/engine/docker.ts';
 import { buildArgv, runArgv } from '../../../scripts/lib/engine/driver.ts';
-import { PODMAN_DEVICES } from '../../../scripts/lib/engine/podman.ts';
+import { PODMAN_DEVICES, podmanEngine } from '../../../scripts/lib/engine/podman.ts';
 import type { RunSpec } from '../../../scripts/lib/engine/types.ts';
 
 const spec: RunSpec = {
@@ -40,6 +40,21 @@ describe('the container engine argv', () => {
     assert.deepEqual(gpu(['dri'], DOCKER_DEVICES), ['--device', '/dev/dri']);
     assert.deepEqual(PODMAN_DEVICES.compose('nvidia'), { devices: ['nvidia.com/gpu=all'] });
     assert.deepEqual(DOCKER_DEVICES.compose('nvidia'), { deploy: { resources: { reservations: { devices: [{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }] } } } });
+  });
+
+  it("runs a systemd unit's container in the foreground, removed when it ends: podman replaces a leftover itself, docker's unit removes it first", () => {
+    const podman = podmanEngine('/usr/bin/podman').unitCommands(spec);
+    assert.deepEqual(podman.start.slice(0, 6), ['/usr/bin/podman', 'run', '--rm', '--replace', '--name', 'llm-workbench-x']);
+    assert.deepEqual(podman.before, []);
+    assert.deepEqual(podman.stop, ['/usr/bin/podman', 'stop', '--time', '20', 'llm-workbench-x']);
+    const docker = dockerEngine('/usr/bin/docker').unitCommands(spec);
+    assert.deepEqual(docker.start.slice(0, 5), ['/usr/bin/docker', 'run', '--rm', '--name', 'llm-workbench-x']);
+    assert.deepEqual(docker.before, [['/usr/bin/docker', 'rm', '--force', 'llm-workbench-x']]);
+    for (const { start } of [podman, docker]) {
+      assert.equal(start.includes('--detach') || start.includes('--restart'), false, 'systemd supervises and restarts it');
+      assert.deepEqual(start.filter((_, i) => start[i - 1] === '--env'), ['USE_MLOCK=0', 'API_KEY'], 'the key by name only');
+      assert.equal(start.at(-1), 'localhost/llm-workbench:abc');
+    }
   });
 
   it('mounts the compiler cache into a build only where the engine has build volumes (podman)', () => {

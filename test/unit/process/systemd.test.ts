@@ -44,6 +44,14 @@ describe('systemd user units', () => {
     assert.match(jupyter.text, /^After=llm-workbench-default-model-server\.service$/m);
   });
 
+  it("clear a leftover before the start, ignoring a failure, and stop through the command given (a container engine's client)", () => {
+    const unit = renderUnit('c', { ...spec, argv: ['/usr/bin/docker', 'run', '--rm', '--name', 'n', 'img'], before: [['/usr/bin/docker', 'rm', '--force', 'n']], stop: ['/usr/bin/docker', 'stop', 'n'] }, { unitDir: '/u', stateDir: '/state/c' });
+    assert.match(unit.text, /^ExecStartPre=-"\/usr\/bin\/docker" "rm" "--force" "n"$/m);
+    assert.match(unit.text, /^ExecStop="\/usr\/bin\/docker" "stop" "n"$/m);
+    const plain = renderUnit('default', spec, { unitDir: '/u', stateDir: '/state/default' });
+    assert.doesNotMatch(plain.text, /^ExecStartPre=|^ExecStop=/m, 'a process of ours stops on its signal');
+  });
+
   it('refuse an environment value over several lines and a path systemd would read otherwise', () => {
     assert.throws(() => envLine('X', 'a\nB=evil'), /spans lines/);
     assert.equal(envLine('X', 'a"b\\c'), 'X="a\\"b\\\\c"');

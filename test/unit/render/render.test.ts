@@ -316,6 +316,22 @@ describe('rendering GPU container profiles', () => {
     const kube = parseAllDocuments(fileOf(plan, 'kube.yaml'))[0]!.toJS();
     assert.deepEqual(kube.spec.template.spec.containers[0].resources.limits, { 'nvidia.com/gpu=all': 1 });
     assert.ok(plan.container.command.includes('--n-gpu-layers'));
+    assert.match(fileOf(plan, 'llm-workbench-cuda-llama-server.container'), /^AddDevice=nvidia\.com\/gpu=all$/m);
+  });
+
+  it("renders podman's quadlet file: the image's command word for word, the key as a podman secret never written in it, none for a docker profile", () => {
+    const dir = profilesWith({ keyed: 'extends: default\nserver:\n  api_key: generate\n', dock: 'extends: default\ncontainer:\n  engine: docker\n' });
+    const env = { ...FIXED_ENV, LLM_WORKBENCH_ENV_DIR: dir };
+    const keyed = resolvePlan(loadProfile('keyed', dir), { repoRoot: REPO_ROOT, env, arch: 'x86_64' });
+    const quadlet = fileOf(keyed, 'llm-workbench-keyed.container');
+    const exec = /^Exec=(.*)$/m.exec(quadlet)![1]!;
+    assert.deepEqual(JSON.parse(`[${exec.replace(/" "/g, '", "')}]`), keyed.container.command, 'every word of the command make plan prints');
+    assert.match(quadlet, /^Secret=llm-workbench-keyed-api-key,type=env,target=LLAMA_API_KEY$/m);
+    assert.match(quadlet, /^#\s+podman secret create llm-workbench-keyed-api-key \/home\/user\/\.local\/state\/llm-workbench\/keyed\/api-key$/m);
+    assert.match(quadlet, /^PublishPort=127\.0\.0\.1:8080:8080$/m);
+    assert.doesNotMatch(quadlet, /^AddDevice=/m, 'a CPU container is given no device');
+    const dock = resolvePlan(loadProfile('dock', dir), { repoRoot: REPO_ROOT, env, arch: 'x86_64' });
+    assert.equal(renderProfile(dock).some((f) => f.path.endsWith('.container')), false);
   });
 
   it('vulkan-llama-cpp-python: the wheel built for Vulkan against trixie\'s headers checked by sha256, /dev/dri in compose', () => {
