@@ -30,6 +30,7 @@ import { mixedLoad, type MixedLoadResult } from './bench/mixed-load.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
 import { clientFor } from './smoke.ts';
 import type { Plan } from '../scripts/lib/plan/index.ts';
+import { originOf } from '../scripts/lib/origin.ts';
 
 /** A fixed-length prompt, the same every run, for the raw comparison and the concurrency sweep. */
 const FIXED_PROMPT =
@@ -233,7 +234,7 @@ async function wakeCost(plan: Plan, backend: ServingBackend, log: (line: string)
     await firstToken();
     const awakeTtftMs = await firstToken();
     const idleFrom = performance.now();
-    const origin = baseUrl.replace(/\/v1$/, '');
+    const origin = originOf(baseUrl);
     while (!(await backend.idleSleep!.isSleeping(origin, undefined))) {
       if (performance.now() - idleFrom > 60_000) throw new WorkbenchError(`the bench's ${backend.label} with --sleep-idle-seconds ${idleSleepSeconds} did not sleep within 60 s`, 'its /props never said is_sleeping');
       await sleep(100);

@@ -13,6 +13,7 @@ import { which } from '../scripts/lib/process/run.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { expect, skip, type Check } from './report.ts';
 import type { Plan } from '../scripts/lib/plan/index.ts';
+import { originOf } from '../scripts/lib/origin.ts';
 
 /** The browser: $CHROMIUM, else Debian's chromium, Ubuntu's chromium-browser, Google Chrome. */
 export function findChromium(env: Record<string, string | undefined> = process.env): string | undefined {
@@ -44,7 +45,7 @@ export function chatPageBrowserCheck(plan: Plan, options: { timeoutMs: number })
         const context = await browser.newContext({ serviceWorkers: 'block', viewport: { width: 1100, height: 800 } });
         const page = await context.newPage();
         page.setDefaultTimeout(options.timeoutMs);
-        const origin = plan.server.baseUrl.replace(/\/v1\/?$/, '');
+        const origin = originOf(plan.server.baseUrl);
         await page.goto(`${origin}/`);
         const key = serverApiKey(plan);
         let keyNote = '';

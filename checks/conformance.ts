@@ -12,6 +12,7 @@ import { badRequestsCheck } from './bad-requests.ts';
 import { CheckFailure, expect, skip, type Check } from './report.ts';
 import { japaneseStreamCheck, reproducibleCheck } from './reproducible.ts';
 import type { Plan, PlanModel } from '../scripts/lib/plan/index.ts';
+import { originOf } from '../scripts/lib/origin.ts';
 
 /** Enough for a call's JSON on a small model; a model that rambles is cut, and the check says so. */
 const MAX_TOKENS = 96;
@@ -304,7 +305,7 @@ function anthropicMessagesCheck(plan: Plan, model: PlanModel, label: string): Ch
   return {
     name: `anthropic messages${label}`,
     async run() {
-      const url = `${plan.server.baseUrl.replace(/\/v1\/?$/, '')}/v1/messages`;
+      const url = `${originOf(plan.server.baseUrl)}/v1/messages`;
       const key = serverApiKey(plan);
       const headers = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...(key ? { 'x-api-key': key } : {}) };
       // Greedy: this llama.cpp sends message_start only with a partial result of exactly one decoded
@@ -329,7 +330,7 @@ function anthropicMessagesCheck(plan: Plan, model: PlanModel, label: string): Ch
 /** The server's own request to a path, with the key as a bearer token when there is one. */
 async function serverFetch(plan: Plan, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; text: string }> {
   const key = serverApiKey(plan);
-  const response = await fetch(`${plan.server.baseUrl.replace(/\/v1\/?$/, '')}${path}`, {
+  const response = await fetch(`${originOf(plan.server.baseUrl)}${path}`, {
     method: init.method ?? 'GET',
     headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { authorization: `Bearer ${key}` } : {}) },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
@@ -433,7 +434,7 @@ export function chatPageCheck(plan: Plan): Check {
   return {
     name: 'chat page',
     async run() {
-      const origin = plan.server.baseUrl.replace(/\/v1\/?$/, '');
+      const origin = originOf(plan.server.baseUrl);
       const get = (path: string, headers: Record<string, string> = {}) =>
         fetch(`${origin}${path}`, { headers: { 'accept-encoding': 'gzip', ...headers }, signal: AbortSignal.timeout(30_000) });
       const page = await get('/');

@@ -14,6 +14,7 @@ import { runtimeFor } from './lib/runtime/index.ts';
 import { statePaths } from './lib/state/paths.ts';
 import { runMain } from './lib/step.ts';
 import type { Plan } from './lib/plan/index.ts';
+import { originOf } from './lib/origin.ts';
 
 await runMain(async () => {
   const plan = planFor();
@@ -37,7 +38,7 @@ await runMain(async () => {
 });
 
 function chatPageUrl(plan: Plan): string {
-  return `${plan.server.baseUrl.replace(/\/v1$/, '')}/`;
+  return `${originOf(plan.server.baseUrl)}/`;
 }
 
 function browserOpener() {

@@ -14,6 +14,7 @@ import { serverApiKey } from './lib/state/secrets.ts';
 import { displayPath } from './lib/errors.ts';
 import { readOwnership } from './lib/process/systemd.ts';
 import type { Plan } from './lib/plan/index.ts';
+import { originOf } from './lib/origin.ts';
 
 export function statusTable(rows: ServiceStatus[]): string {
   const header = ['service', 'pid', 'url', 'running', 'healthy'];
@@ -78,7 +79,7 @@ async function servingLines(plan: Plan, running: boolean): Promise<string[]> {
   const lines: string[] = [];
   const owner = readOwnership(plan.paths.stateDir);
   if (owner) lines.push(`run by systemd: ${Object.values(owner.units).join(', ')} (user units; make service-status shows them)`);
-  const origin = plan.server.baseUrl.replace(/\/v1$/, '');
+  const origin = originOf(plan.server.baseUrl);
   if (!running) return lines;
   if (plan.server.webUi) lines.push(`chat page: ${origin}/ (llama.cpp's web UI${pageKeyNote(plan)})`);
   const idle = backendFor(plan).idleSleep;

@@ -5,6 +5,7 @@
  */
 import type OpenAI from 'openai';
 import { guideChatRequest, guideChatStreamRequest } from '../../scripts/lib/guide.ts';
+import { originOf } from '../../scripts/lib/origin.ts';
 
 export interface Message {
   role: 'system' | 'user';
@@ -33,7 +34,7 @@ export async function countTokens(baseUrl: string, apiKey: string | undefined, t
   // Each backend says where it tokenizes (llama_cpp.server: /extras/tokenize {input}; llama-server: /tokenize {content}).
   const { path, field } = tokenize;
   const count = async (input: string) => {
-    const response = await fetch(`${baseUrl.replace(/\/v1$/, '')}${path}`, {
+    const response = await fetch(`${originOf(baseUrl)}${path}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
       body: JSON.stringify({ [field]: input }),

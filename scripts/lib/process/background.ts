@@ -67,8 +67,11 @@ export function readRecord(file: string): ServiceRecord | undefined {
  * nothing leaves the record as it was (its process is gone: the service reads as stopped).
  */
 function followUnit(file: string, record: ServiceRecord, unit: string): ServiceRecord {
+  // The recorded process alive (same start time) is still the unit's: systemd starts another only
+  // after it ended. Only then is systemctl asked (a process per read otherwise: make status reads often).
+  if (isProcessAlive(record.pid, record.startTime)) return record;
   const pid = mainPid(unit);
-  if (!pid || (pid === record.pid && isProcessAlive(record.pid, record.startTime))) return record;
+  if (!pid) return record;
   const startTime = processStartTime(pid);
   if (!startTime) return record;
   const now: ServiceRecord = { ...record, pid, startTime, ...(currentBootId() ? { bootId: currentBootId() as string } : {}) };

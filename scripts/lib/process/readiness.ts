@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkbenchError } from '../errors.ts';
+import { originOf } from '../origin.ts';
 
 /**
  * A probe's GET, on a connection of its own that closes after the answer. fetch keeps its
@@ -81,7 +82,7 @@ export async function modelsAreLoaded(baseUrl: string, aliases: readonly string[
 /** llama-server's /health (beside /v1, no key needed): 200 once the model is loaded, 503 while loading. */
 export async function healthEndpointOk(baseUrl: string): Promise<boolean> {
   try {
-    const { status } = await probeGet(`${baseUrl.replace(/\/v1$/, '')}/health`);
+    const { status } = await probeGet(`${originOf(baseUrl)}/health`);
     return status >= 200 && status < 300;
   } catch {
     return false;
