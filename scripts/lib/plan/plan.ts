@@ -4,7 +4,7 @@
  * nothing of ours, so any room may import it and no circle can pass through it.
  */
 import type { AcceleratorChoice, ImageToolchain } from './accelerator.ts';
-import type { PlanModel } from './model.ts';
+import type { ClusterFetch, PlanModel } from './model.ts';
 
 export type RuntimeName = 'native' | 'container';
 
@@ -154,6 +154,22 @@ export interface Plan {
     modelDir: string;
     /** The server's whole argv in the image (the Dockerfile's CMD, compose's and kube's command); none for several models. */
     command: string[];
+    /** kube-cluster.yaml: the server on a cluster (a StatefulSet whose pods each fetch the model into a claim of their own). */
+    cluster: {
+      replicas: number;
+      /** The server image as the cluster pulls it. */
+      image: string;
+      storageClass?: string;
+      /** The init container's image: a Python 3 with pip (scripts/python/fetch_model.py runs in it). */
+      fetchImage: string;
+      fetch: ClusterFetch;
+      /** The claim's size: the model and its download beside it, with room to spare. */
+      storageGi: number;
+      /** Memory requested: the model, its context (a rule of thumb from the model's size) and the server's own. */
+      memoryMi: number;
+      /** CPU requested: the server's threads. */
+      cpu: number;
+    };
   };
   paths: {
     repoRoot: string;
@@ -166,6 +182,8 @@ export interface Plan {
     dataDir: string;
     bashrc: string;
     launcher: string;
+    /** Fetches the model in a cluster's init container (kube-cluster.yaml embeds it). */
+    modelFetcher: string;
     /** Applies scripts/lib/llama-cpp/source-patches.ts's list in an image's build stage. */
     llamaCppPatcher: string;
     /** Our chat templates with tools (templates/chat/), for llama-server. */

