@@ -23,6 +23,14 @@ export function composeDeviceSpelling(engine: EngineSetting): DeviceSpelling {
   return DEVICE_SPELLINGS[engine === 'auto' ? 'docker' : engine];
 }
 
+/** Engines with podman's quadlet (a .container file systemd runs): podman's own. */
+const QUADLET_ENGINES: readonly ContainerEngine['name'][] = ['podman'];
+
+/** Whether a profile's engine setting may run a quadlet file (auto may find podman). */
+export function mayRunQuadlet(engine: EngineSetting): boolean {
+  return engine === 'auto' || QUADLET_ENGINES.includes(engine);
+}
+
 /** The engine a record named (state/serving.ts): asked as it was then, with no detection. */
 export function engineAt(name: ContainerEngine['name'], binary: string): ContainerEngine {
   return ENGINES[name](binary);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { backendFor, imageContextFileNames } from '../backend/index.ts';
-import { composeDeviceSpelling } from '../engine/index.ts';
+import { composeDeviceSpelling, mayRunQuadlet } from '../engine/index.ts';
 import { PODMAN_DEVICES, podmanKubeLimits } from '../engine/podman.ts';
 import { execWord } from '../process/systemd.ts';
 import type { Preview } from '../outcome.ts';
@@ -35,7 +35,7 @@ const TEMPLATES: readonly { template: string | ((plan: Plan) => string); output:
   { template: 'kube.yaml.hbs', output: 'kube.yaml', container: true },
   { template: 'kube-cluster.yaml.hbs', output: 'kube-cluster.yaml', container: true },
   // Quadlet is podman's: named for the unit it becomes, so two profiles' files can sit side by side.
-  { template: 'quadlet.container.hbs', output: quadletFile, container: true, when: (plan) => plan.container.engine !== 'docker' },
+  { template: 'quadlet.container.hbs', output: quadletFile, container: true, when: (plan) => mayRunQuadlet(plan.container.engine) },
 ];
 
 function quadletFile(plan: Plan): string {
