@@ -29,8 +29,10 @@ import { summarize } from './bench/stats.ts';
 import { mixedLoad, type MixedLoadResult } from './bench/mixed-load.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
 import { clientFor } from './smoke.ts';
-import type { Plan } from '../scripts/lib/plan/index.ts';
+import type { Plan, Speculation } from '../scripts/lib/plan/index.ts';
 import { originOf } from '../scripts/lib/origin.ts';
+import { SPECULATION_TYPES } from '../scripts/lib/profile/schema.ts';
+import { speculationBench } from './bench/speculation.ts';
 
 /** A fixed-length prompt, the same every run, for the raw comparison and the concurrency sweep. */
 const FIXED_PROMPT =
@@ -171,6 +173,12 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
 
   const wake = own!.idleSleep ? await wakeCost(plan, own!, log) : undefined;
 
+  // Draft-free speculation, each mode (BENCH_SPECULATION), where the backend has it: the default it justifies.
+  const modes = speculationModes(process.env.BENCH_SPECULATION);
+  const mostClients = Math.max(1, ...settings.concurrency);
+  const speculation = own!.speculates && modes.length ? await speculationBench(plan, own!, { modes, runs: settings.runsPerPrompt, maxTokens: Math.max(settings.maxTokens, 16), clients: mostClients, guidePrompts: benchPrompts().slice(0, -1) }, log) : undefined;
+  if (speculation) log(`  speculation: the default these figures justify: ${speculation.verdict}`);
+
   log('  raw engine: llama-cpp-python in-process');
   const raw = await rawEngine(plan, benchPrompts(), settings.runsPerPrompt, settings.maxTokens, served.promptCounts, tagged);
   const rawSummary = summaries(raw.runs, false);
@@ -210,9 +218,19 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     ...(mixed.length ? { mixed } : {}),
     reproducibleCost,
     ...(wake ? { wake } : {}),
+    ...(speculation ? { speculation } : {}),
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
     headline: headlineOf(served.summary, served.concurrency, cpp, batched),
   };
+}
+
+/** BENCH_SPECULATION: the modes to measure (comma-separated; none: skip), off first; default every mode. */
+export function speculationModes(value: string | undefined): Speculation[] {
+  if (value === 'none') return [];
+  const asked = (value ?? SPECULATION_TYPES.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
+  const unknown = asked.filter((m) => !(SPECULATION_TYPES as readonly string[]).includes(m));
+  if (unknown.length) throw new WorkbenchError(`BENCH_SPECULATION names ${unknown.join(', ')}, which server.speculative does not know`, `list some of ${SPECULATION_TYPES.join(', ')}, or none`);
+  return ['off' as const, ...(asked as Speculation[]).filter((m) => m !== 'off')];
 }
 
 /**

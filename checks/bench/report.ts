@@ -1,4 +1,5 @@
 /** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
+import type { SpeculationBench } from './speculation.ts';
 import type { MixedLoadResult } from './mixed-load.ts';
 import type { BatchedLimit, CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
@@ -59,6 +60,8 @@ export interface BenchReport {
   reproducibleCost?: { setting: boolean; on: MetricSummaries; off: MetricSummaries };
   /** server.idle_sleep: the first token of the request that wakes a sleeping server, against one awake. */
   wake?: WakeCost;
+  /** server.speculative: each mode on the guide's prompts and a code rewrite, and the default it justifies. */
+  speculation?: SpeculationBench;
   guide?: GuideFigures;
   /** How far the profile's server is from the engine itself, like for like: the report's first lines. */
   headline?: Headline;
@@ -200,6 +203,7 @@ export function markdownReport(report: BenchReport): string {
       `the next request's first token came after ${f0(w.wakeTtftMs)} ms, against ${f0(w.awakeTtftMs)} ms when awake: the model loaded again, its cache empty.`,
     );
   }
+  if (report.speculation) lines.push('', ...speculationTable(report.speculation));
   if (report.guide) {
     const g = report.guide;
     lines.push(
@@ -255,6 +259,21 @@ function mixedTable(mixed: MixedLoadResult[]): string[] {
     'Embeddings are sent one at a time, half a second apart (a RAG loop), while the streams run. llama-server never puts embeddings and',
     'completions in one batch (ggml-org/llama.cpp#8420); our scheduler patch gives a waiting embedding every other batch.',
     'A request needs a free slot: with every slot streaming, an embedding waits for the first stream to end.',
+  ];
+}
+
+/** server.speculative: every mode measured, and what they justify. */
+function speculationTable(bench: SpeculationBench): string[] {
+  const off = bench.runs.find((r) => r.mode === 'off');
+  const ratio = (value: number, base: number | undefined) => (base ? ` (x${(value / base).toFixed(2)})` : '');
+  return [
+    `## Speculative decoding (server.speculative; the profile has ${bench.setting})`,
+    '',
+    `| mode | decode tokens/s, the guide's prompts | decode tokens/s, a code rewrite | aggregate tokens/s, ${bench.runs[0]?.clients ?? '?'} clients |`,
+    '|---|---:|---:|---:|',
+    ...bench.runs.map((r) => `| ${r.mode} | ${f1(r.guideDecode)}${ratio(r.guideDecode, off?.guideDecode)} | ${f1(r.codeDecode)}${ratio(r.codeDecode, off?.codeDecode)} | ${f1(r.aggregate)}${ratio(r.aggregate, off?.aggregate)} |`),
+    '',
+    `The default these figures justify: **${bench.verdict}**. A mode earns it when it is faster than off on both prompt kinds with one stream and keeps the aggregate within 5% of off.`,
   ];
 }
 

@@ -385,7 +385,7 @@ describe('make provision with the default profile', () => {
   });
 
   it('benchmarks the served endpoint against llama_cpp.server, the raw engine, llama-bench and llama-batched-bench, and writes JSON, markdown and an SVG chart', async () => {
-    const bench = await make(world, 'bench', { BENCH_RUNS: '2', BENCH_MAX_TOKENS: '16', BENCH_CONCURRENCY: '1,2', BENCH_REQUESTS_PER_CLIENT: '1', BENCH_EMBEDDINGS: '4' });
+    const bench = await make(world, 'bench', { BENCH_RUNS: '2', BENCH_MAX_TOKENS: '16', BENCH_CONCURRENCY: '1,2', BENCH_REQUESTS_PER_CLIENT: '1', BENCH_EMBEDDINGS: '4', BENCH_SPECULATION: 'ngram-simple' });
     assert.equal(bench.exitCode, 0, bench.all);
     const dir = join(world.env.LLM_WORKBENCH_BUILD_DIR!, 'default', 'bench');
     const report = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8'));
@@ -448,6 +448,12 @@ describe('make provision with the default profile', () => {
     for (const m of report.mixed) assert.ok(m.embeddings.count === 4 && m.embeddings.p50Ms > 0 && m.interTokenMs.alone.p50 > 0 && m.interTokenMs.withEmbeddings.p50 > 0, JSON.stringify(m));
     assert.match(markdown, /^## Embeddings beside streaming chats/m);
     assert.match(markdown, /^\| 3 \| 4 \| \d+ \/ \d+ \/ \d+ \|/m);
+    // Speculation, off against the mode asked for, on servers of the bench's own, and the default it justifies.
+    assert.deepEqual(report.speculation.runs.map((r: { mode: string }) => r.mode), ['off', 'ngram-simple']);
+    for (const r of report.speculation.runs) assert.ok(r.guideDecode > 0 && r.codeDecode > 0 && r.aggregate > 0 && r.clients === 2, JSON.stringify(r));
+    assert.ok(['off', 'ngram-simple'].includes(report.speculation.best));
+    assert.match(markdown, /^## Speculative decoding \(server\.speculative; the profile has off\)/m);
+    assert.match(bench.stdout, /^  speculation: the default these figures justify: /m);
   });
 
   it('stops both services with make down, leaving no process behind; a second down says nothing was running', async () => {
