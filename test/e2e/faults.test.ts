@@ -367,6 +367,19 @@ function isolated(port: number, options: { server?: string; rest?: string } = {}
   return `extends: default\nserver:\n  port: ${port}\n${options.server ?? ''}jupyter:\n  enabled: false\n${options.rest ?? ''}`;
 }
 
+describe('a Python env an interrupted run left', () => {
+  it('is made again when python -m venv stopped before pip was in it (a Ctrl-C during step 20)', async () => {
+    const w = newWorld({ LLM_WORKBENCH_DATA_DIR: tempDir('wb-data-') });
+    const venv = JSON.parse((await make(w, 'plan', { JSON: '1' })).stdout).python.venvDir as string;
+    // What python -m venv leaves when it is killed during ensurepip: a python, no pip.
+    await execa('python3', ['-m', 'venv', '--without-pip', venv]);
+    const made = await make(w, 'python-env');
+    assert.equal(made.exitCode, 0, made.all);
+    assert.match(made.stdout, /^20-python-env\s+(created|replaced)\s/m);
+    assert.equal((await execa(join(venv, 'bin', 'python'), ['-m', 'pip', '--version'], { reject: false })).exitCode, 0, 'pip is in it');
+  });
+});
+
 describe('faults around the model server', () => {
   it('names the port when another program holds it', async () => {
     const w = newWorld();

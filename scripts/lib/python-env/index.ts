@@ -172,10 +172,11 @@ export async function ensurePythonEnv(plan: Plan): Promise<EnsureResult> {
       recordEnv(plan, shared);
       return { outcome: 'unchanged', env: shared, compiled: built };
     }
-    if (!existsSync(python)) {
-      // A folder without its python is what an interrupted run left: start it over (uv venv
-      // refuses an existing folder). --seed puts pip in it, as python -m venv does: the
-      // notebook's %pip install and the lock's pip report need it.
+    if (!existsSync(python) || (await tryOutput([python, '-m', 'pip', '--version'])) === undefined) {
+      // A folder without its python, or without pip (python -m venv stopped before ensurepip
+      // ended: Ctrl-C, a kill), is what an interrupted run left: start it over (uv venv refuses an
+      // existing folder). --seed puts pip in it, as python -m venv does: the notebook's %pip
+      // install and the lock's pip report need it.
       rmSync(prefix, { recursive: true, force: true });
       const argv = route.uv ? [route.uv, 'venv', '--seed', '--python', host.path, prefix] : [host.path, '-m', 'venv', prefix];
       await runLogged(argv, { label: 'creating the venv', logFile, hint: 'install venv support (Debian/Ubuntu: sudo apt-get install python3-venv)' });
