@@ -176,7 +176,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   // Draft-free speculation, each mode (BENCH_SPECULATION), where the backend has it: the default it justifies.
   const modes = speculationModes(process.env.BENCH_SPECULATION);
   const mostClients = Math.max(1, ...settings.concurrency);
-  const speculation = own!.speculates && modes.length ? await speculationBench(plan, own!, { modes, runs: settings.runsPerPrompt, maxTokens: Math.max(settings.maxTokens, 16), clients: mostClients, guidePrompts: benchPrompts().slice(0, -1) }, log) : undefined;
+  const speculation = own!.speculates && modes.length ? await speculationBench(plan, own!, { modes, maxTokens: Math.max(settings.maxTokens, 16), clients: mostClients, guidePrompts: benchPrompts() }, log) : undefined;
   if (speculation) log(`  speculation: the default these figures justify: ${speculation.verdict}`);
 
   log('  raw engine: llama-cpp-python in-process');

@@ -60,7 +60,7 @@ export interface BenchReport {
   reproducibleCost?: { setting: boolean; on: MetricSummaries; off: MetricSummaries };
   /** server.idle_sleep: the first token of the request that wakes a sleeping server, against one awake. */
   wake?: WakeCost;
-  /** server.speculative: each mode on the guide's prompts and a code rewrite, and the default it justifies. */
+  /** server.speculative: each mode on the guide's prompts and code rewrites, and the default it justifies. */
   speculation?: SpeculationBench;
   guide?: GuideFigures;
   /** How far the profile's server is from the engine itself, like for like: the report's first lines. */
@@ -269,7 +269,7 @@ function speculationTable(bench: SpeculationBench): string[] {
   return [
     `## Speculative decoding (server.speculative; the profile has ${bench.setting})`,
     '',
-    `| mode | decode tokens/s, the guide's prompts | decode tokens/s, a code rewrite | aggregate tokens/s, ${bench.runs[0]?.clients ?? '?'} clients |`,
+    `| mode | decode tokens/s, the guide's prompts | decode tokens/s, code rewrites | aggregate tokens/s, ${bench.runs[0]?.clients ?? '?'} clients |`,
     '|---|---:|---:|---:|',
     ...bench.runs.map((r) => `| ${r.mode} | ${f1(r.guideDecode)}${ratio(r.guideDecode, off?.guideDecode)} | ${f1(r.codeDecode)}${ratio(r.codeDecode, off?.codeDecode)} | ${f1(r.aggregate)}${ratio(r.aggregate, off?.aggregate)} |`),
     '',

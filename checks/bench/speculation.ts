@@ -1,9 +1,9 @@
 /**
  * Draft-free speculative decoding (server.speculative: llama-server's --spec-type) measured the
  * way make bench decides its default: the profile's backend with each mode on a server of the
- * bench's own, one stream on the guide's prompts and on a code rewrite (an answer that repeats its
- * prompt, where n-grams pay), then the aggregate with every client at once (slots busy beside each
- * other, where a rejected guess costs the others their batch).
+ * bench's own, one stream on the guide's prompts and on code rewrites (answers that repeat their
+ * prompt, where n-grams pay), each asked once, then the aggregate with every client at once (slots
+ * busy beside each other, where a rejected guess costs the others their batch).
  */
 import OpenAI from 'openai';
 import type { ServingBackend } from '../../scripts/lib/backend/index.ts';
@@ -11,14 +11,11 @@ import type { Plan, Speculation } from '../../scripts/lib/plan/index.ts';
 import { withTemporaryServer } from './backends.ts';
 import { countTokens, measureChat, type Message } from './measure.ts';
 
-/** A function to give back with type hints: most of the answer is in the prompt already. */
-export const CODE_REWRITE: Message[] = [
-  {
-    role: 'user',
-    content: `Add type hints to this Python function. Change nothing else and answer with the whole function only.
+const rewrite = (code: string): Message[] => [{ role: 'user', content: `Add type hints to this Python function. Change nothing else and answer with the whole function only.\n\n\`\`\`python\n${code}\n\`\`\`` }];
 
-\`\`\`python
-def moving_average(values, window):
+/** Functions to give back with type hints: most of each answer is in its prompt already. */
+export const CODE_REWRITES: Message[][] = [
+  rewrite(`def moving_average(values, window):
     if window <= 0:
         raise ValueError("window must be positive")
     averages = []
@@ -29,9 +26,28 @@ def moving_average(values, window):
             total -= values[index - window]
         if index >= window - 1:
             averages.append(total / window)
-    return averages
-\`\`\``,
-  },
+    return averages`),
+  rewrite(`def group_by_initial(words):
+    groups = {}
+    for word in words:
+        if not word:
+            continue
+        initial = word[0].lower()
+        if initial not in groups:
+            groups[initial] = []
+        groups[initial].append(word)
+    return groups`),
+  rewrite(`def parse_settings(lines):
+    settings = {}
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ValueError("line %d has no '='" % number)
+        key, value = line.split("=", 1)
+        settings[key.strip()] = value.strip()
+    return settings`),
 ];
 
 export interface SpeculationRun {
@@ -75,33 +91,39 @@ export function speculationVerdict(runs: SpeculationRun[]): { best: Speculation;
 export async function speculationBench(
   plan: Plan,
   backend: ServingBackend,
-  options: { modes: Speculation[]; runs: number; maxTokens: number; clients: number; guidePrompts: Message[][] },
+  options: { modes: Speculation[]; maxTokens: number; clients: number; guidePrompts: Message[][] },
   log: (line: string) => void,
 ): Promise<SpeculationBench> {
   const runs: SpeculationRun[] = [];
+  const prompts = [...options.guidePrompts, ...CODE_REWRITES];
   for (const mode of options.modes) {
     const variant: Plan = { ...plan, server: { ...plan.server, speculative: mode } };
-    runs.push(
-      await withTemporaryServer(variant, backend, async (baseUrl) => {
+    // Each prompt once on a server that has not seen it: a mode that keeps n-grams across requests
+    // (ngram-mod, ngram-cache) would guess a repeated question's answer from the last one.
+    const onFreshServer = <T>(fn: (client: OpenAI, count: (text: string) => Promise<number>) => Promise<T>) =>
+      withTemporaryServer(variant, backend, async (baseUrl) => {
         const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
         const count = (text: string) => countTokens(baseUrl, undefined, text, backend.tokenize);
-        const decode = async (prompts: Message[][]) => {
-          const speeds: number[] = [];
-          // A warm-up each: the first request of a server pays for its graphs.
-          for (const prompt of prompts) await measureChat(client, prompt, 4, { prompt: 0, count });
-          for (let run = 0; run < options.runs; run++) for (const prompt of prompts) speeds.push((await measureChat(client, prompt, options.maxTokens, { prompt: 0, count })).decodeTokensPerSecond);
-          const finite = speeds.filter(Number.isFinite);
-          return finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length);
-        };
-        const guideDecode = await decode(options.guidePrompts);
-        const codeDecode = await decode([CODE_REWRITE]);
-        const started = performance.now();
-        const all = await Promise.all(Array.from({ length: options.clients }, () => measureChat(client, CODE_REWRITE, options.maxTokens, { prompt: 0, count })));
-        const aggregate = all.reduce((sum, r) => sum + r.completionTokens, 0) / ((performance.now() - started) / 1000);
-        log(`  server.speculative: ${mode}: decode ${guideDecode.toFixed(1)} tokens/s on the guide's prompts, ${codeDecode.toFixed(1)} on a code rewrite; ${options.clients} clients ${aggregate.toFixed(1)} tokens/s aggregate`);
-        return { mode, guideDecode, codeDecode, aggregate, clients: options.clients };
-      }),
-    );
+        await measureChat(client, [{ role: 'user', content: 'Say hello.' }], 4, { prompt: 0, count });
+        return fn(client, count);
+      });
+    const [guideDecode, codeDecode] = await onFreshServer(async (client, count) => {
+      const mean = async (kind: Message[][]) => {
+        const speeds: number[] = [];
+        for (const prompt of kind) speeds.push((await measureChat(client, prompt, options.maxTokens, { prompt: 0, count })).decodeTokensPerSecond);
+        const finite = speeds.filter(Number.isFinite);
+        return finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length);
+      };
+      return [await mean(options.guidePrompts), await mean(CODE_REWRITES)] as const;
+    });
+    // Every client at once, on another fresh server, each with a question of its own.
+    const aggregate = await onFreshServer(async (client, count) => {
+      const started = performance.now();
+      const all = await Promise.all(Array.from({ length: options.clients }, (_, i) => measureChat(client, prompts[i % prompts.length]!, options.maxTokens, { prompt: 0, count })));
+      return all.reduce((sum, r) => sum + r.completionTokens, 0) / ((performance.now() - started) / 1000);
+    });
+    log(`  server.speculative: ${mode}: decode ${guideDecode.toFixed(1)} tokens/s on the guide's prompts, ${codeDecode.toFixed(1)} on code rewrites; ${options.clients} clients ${aggregate.toFixed(1)} tokens/s aggregate`);
+    runs.push({ mode, guideDecode, codeDecode, aggregate, clients: options.clients });
   }
   return { setting: plan.server.speculative, runs, ...speculationVerdict(runs) };
 }
