@@ -29,6 +29,9 @@ async function answers(url: string, seconds: number, headers: Record<string, str
   return false;
 }
 
+/** The container tests' llama_cpp.server image under docker, without JupyterLab (the native units prove it). */
+const dockProfile = testContainerProfile().replace('engine: podman', 'engine: docker').replace('jupyter:\n', 'jupyter:\n  enabled: false\n');
+
 const docker = (args: string[]) => execa('docker', args, { env: { ...process.env, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
 
 describe('make service-install: systemd user units that bring the stack back at boot and after a crash', () => {
@@ -41,7 +44,7 @@ describe('make service-install: systemd user units that bring the stack back at 
 
   before(async () => {
     // What the units run is made on the host first (the build, the env, the model), as a provision would.
-    worldProfiles(world, { svc: `extends: default\n`, dock: testContainerProfile().replace('engine: podman', 'engine: docker').replace('jupyter:\n', 'jupyter:\n  enabled: false\n') });
+    worldProfiles(world, { svc: `extends: default\n`, dock: dockProfile });
     const ready = await make(world, 'server-build python-env model', { PROFILE: 'svc' });
     assert.equal(ready.exitCode, 0, ready.all);
     // The container profile's image in the tests' Docker daemon (the one the container tests built with podman).
@@ -167,6 +170,19 @@ describe('make service-install: systemd user units that bring the stack back at 
     const status = await dock('make status PROFILE=dock');
     assert.match(status.stdout, /^run by systemd: llm-workbench-dock-model-server\.service/m);
     assert.match(status.stdout, /^model-server\s+docker:llm-workbench-dock\s+\S+\s+yes\s+yes$/m);
+
+    // A changed profile (an API key now): the unit is rewritten and restarted with it; the old
+    // container is not brought back by systemd while the engine removes it.
+    worldProfiles(world, { dock: dockProfile.replace('server:\n', 'server:\n  api_key: generate\n') });
+    const keyed = await dock('make server PROFILE=dock');
+    assert.equal(keyed.exitCode, 0, keyed.all);
+    assert.match(keyed.stdout, /^40-model-server\s+replaced\s/m);
+    const key = readFileSync(join(world.state, 'dock', 'api-key'), 'utf8').trim();
+    assert.match(readFileSync(envFile, 'utf8'), new RegExp(`^API_KEY="${key}"$`, 'm'));
+    assert.doesNotMatch(readFileSync(join(machine.tree, unitDir, unit), 'utf8'), new RegExp(key), 'the key is not in the unit');
+    assert.equal(await fetch(url).then((r) => r.status), 401, 'the unit runs the keyed container');
+    assert.ok(await answers(url, 30, { Authorization: `Bearer ${key}` }));
+    assert.equal((await docker(['ps', '--all', '--quiet', '--filter', 'name=llm-workbench-dock'])).stdout.trim().split('\n').length, 1, 'one container');
 
     const down = await dock('make down PROFILE=dock');
     assert.equal(down.exitCode, 0, down.all);

@@ -17,7 +17,7 @@ import type { Preview } from '../outcome.ts';
 import { healthEndpointOk, modelIsListed, waitUntil } from '../process/readiness.ts';
 import { drainTimeoutMs, ensurePortFree, readyTimeoutMs, waitUntilIdle, type Health } from '../process/service.ts';
 import { openConnections } from '../process/sockets.ts';
-import { probeHost, readOwnership, renderUnit, startUnit, stopUnit, type SystemdOwnership } from '../process/systemd.ts';
+import { probeHost, readOwnership, renderUnit, startUnit, stopUnit, unitState, type SystemdOwnership } from '../process/systemd.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { statePaths } from '../state/paths.ts';
 import { serverApiKey } from '../state/secrets.ts';
@@ -59,6 +59,11 @@ async function startAsUnit(plan: Plan, engine: ContainerEngine, spec: RunSpec, a
     { unitDir: systemd.owner.unitDir, stateDir: plan.paths.stateDir },
   );
   await startUnit(unit);
+}
+
+/** Stops the unit where its file was written (make service-install may have stopped before it was). */
+async function stopUnitIfLoaded(unit: string): Promise<boolean> {
+  return (await unitState(unit)).load === 'loaded' ? stopUnit(unit) : false;
 }
 
 /** The container under the engine's own restart policy (no systemd). */
@@ -171,7 +176,11 @@ export const containerRuntime: ServerRuntime = {
     }
     // llama-server answers while it streams: wait for requests in flight whether busy or ready.
     if (health === 'busy' || health === 'ready') await waitUntilIdle(`container ${plan.container.name}`, plan.server.port, drainTimeoutMs());
-    if (existing) await engine.remove(plan.container.name);
+    if (existing) {
+      // systemd would start a unit's container again the moment the engine removed it (Restart=on-failure): the unit stops first.
+      if (systemd) await stopUnitIfLoaded(systemd.unit);
+      await engine.remove(plan.container.name);
+    }
     // The engine's port forwarder of the container just removed may still hold the port a moment.
     await ensurePortFree(plan.server.host, plan.server.port, 'server.port', plan, existing !== undefined);
 
@@ -212,7 +221,7 @@ export const containerRuntime: ServerRuntime = {
     }
     // A unit's container goes when the unit stops (--rm); stopped by its engine, systemd would start it again.
     const systemd = systemdUnit(plan);
-    const stoppedUnit = systemd ? await stopUnit(systemd.unit) : false;
+    const stoppedUnit = systemd ? await stopUnitIfLoaded(systemd.unit) : false;
     const removed = (await engine.remove(plan.container.name)) || stoppedUnit;
     rmSync(factsFile(plan), { force: true });
     removeServingRecord(plan.paths.stateDir);
