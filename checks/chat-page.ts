@@ -7,6 +7,7 @@
  * is conformance.ts's `chat page` check.
  */
 import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { join } from 'node:path';
 import { GUIDE_PROMPT } from '../scripts/lib/guide.ts';
 import { which } from '../scripts/lib/process/run.ts';
@@ -31,6 +32,31 @@ export function findChromium(env: Record<string, string | undefined> = process.e
  * no GPU. The sandbox is off: as root Chromium refuses to start with it.
  */
 const CHROMIUM_FLAGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+/**
+ * Ends the answer with the page's Stop button, as a user would, and waits for the server to
+ * confirm it. Closing the page would not: the page sends X-Conversation-Id, and llama-server keeps
+ * generating such a stream after its client is gone, until the answer ends (its resumable streams,
+ * tools/server/server-stream.cpp: only `DELETE /v1/stream`, which Stop sends, cancels one). With
+ * no token limit that is up to the slot's whole context: minutes of every core, which made every
+ * later check of a smoke run slower and, after a few runs, left no slot free for the next page.
+ */
+async function stopAnswer(page: Page): Promise<string> {
+  const stop = page.getByRole('button', { name: 'Stop', exact: true });
+  if (!(await stop.isVisible())) return 'the answer had ended';
+  const cancelled = page.waitForResponse((response) => response.request().method() === 'DELETE' && new URL(response.url()).pathname === '/v1/stream', { timeout: 10_000 });
+  try {
+    await stop.click({ timeout: 5_000 });
+  } catch {
+    // The answer ended between the look and the click: the button is gone, nothing runs on.
+    if (!(await stop.isVisible())) return 'the answer had ended';
+    throw new Error('the page\'s Stop button could not be clicked while the answer was still streaming');
+  }
+  const response = await cancelled.catch(() => undefined);
+  expect(response !== undefined, 'the page\'s Stop button sent no DELETE /v1/stream within 10 s: the answer would go on on the server after the page closed');
+  expect(response!.status() < 300, `DELETE /v1/stream answered HTTP ${response!.status()}: the server did not cancel the answer`);
+  return `stopped with its Stop button (DELETE /v1/stream: ${response!.status()})`;
+}
 
 export function chatPageBrowserCheck(plan: Plan, options: { timeoutMs: number }): Check {
   return {
@@ -63,8 +89,7 @@ export function chatPageBrowserCheck(plan: Plan, options: { timeoutMs: number })
         // streaming), not the "Processing" line shown before it.
         const answer = page.locator('.chat-message-assistant .markdown-content');
         // An answer rendered: its first words on the page, then a few seconds more of it (the page
-        // sets no token limit, so the whole answer could take minutes on a busy machine; closing
-        // the browser ends the request, and llama-server stops generating for it).
+        // sets no token limit, so the whole answer could take minutes on a busy machine).
         await answer.filter({ hasText: /\S/ }).first().waitFor();
         const seen = async () => (await answer.allInnerTexts()).join('\n').trim();
         for (const until = Date.now() + 10_000; (await seen()).length < 40 && Date.now() < until; ) await page.waitForTimeout(250);
@@ -72,7 +97,8 @@ export function chatPageBrowserCheck(plan: Plan, options: { timeoutMs: number })
         expect(text.length > 0, 'the page rendered an empty answer');
         const shot = join(plan.paths.buildDir, 'chat-page.png');
         await page.screenshot({ path: shot, fullPage: true });
-        return `an answer rendered (${text.length} characters seen) in ${chromium}${keyNote}; screenshot ${shot}`;
+        const ended = await stopAnswer(page);
+        return `an answer rendered (${text.length} characters seen) in ${chromium}${keyNote}; ${ended}; screenshot ${shot}`;
       } finally {
         await browser.close();
       }
