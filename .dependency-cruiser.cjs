@@ -15,7 +15,7 @@ const LAYERS = [
   { name: 'step compositions', path: '^scripts/lib/(step\\.ts|doctor/|deploy/)' },
   { name: 'runtimes', path: '^scripts/lib/(runtime|jupyter)/' },
   { name: 'the resolver', path: '^scripts/lib/profile/' },
-  { name: 'concerns', path: '^scripts/lib/(accelerator|backend|engine|llama-cpp|machine|model|python-env|render)/' },
+  { name: 'concerns', path: '^scripts/lib/(accelerator|backend|engine|llama-cpp|machine|model|python-env|render|rpc)/' },
   { name: 'process', path: '^scripts/lib/process/' },
   { name: 'state', path: '^scripts/lib/state/' },
   { name: 'base', path: '^scripts/lib/(?!step\\.ts)[^/]+\\.ts$' },

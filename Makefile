@@ -9,7 +9,7 @@ BOOTSTRAP := bash scripts/bootstrap.sh
 # `make server DRY_RUN=1`: say what a step would do and why, change nothing.
 STEP_FLAGS := $(if $(DRY_RUN),--dry-run)
 
-.PHONY: architecture models models-rm models-pull open service-install service-remove service-status system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
+.PHONY: rpc-worker architecture models models-rm models-pull open service-install service-remove service-status system-deps test-deps test-fresh-machine deps plan compose-up compose-down kube-up kube-down help provision render doctor server-build python-env model image server jupyter shell smoke-test status logs down clean schema test test-unit typecheck bench
 
 help:
 	@echo "make deps [CONTAINERS=1]       system packages and Node.js now (provision and test install what they need anyway)"
@@ -110,6 +110,10 @@ open: $(CLI)
 
 status: $(CLI)
 	@$(RUN) scripts/status.ts
+
+# RPC_HOST / RPC_PORT reach the script through the environment (held to the profile's rules there).
+rpc-worker: system-deps $(CLI)
+	@$(RUN) scripts/rpc-worker.ts $(STEP_FLAGS)
 
 service-install service-remove service-status: $(CLI)
 	@$(RUN) scripts/service.ts $(patsubst service-%,%,$@)

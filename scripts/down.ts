@@ -5,6 +5,7 @@ import { planFor } from './lib/profile/index.ts';
 import { runtimeFor, stopFormerServers } from './lib/runtime/index.ts';
 import { withProfileLock } from './lib/state/lock.ts';
 import { runMain } from './lib/step.ts';
+import { stopWorker } from './lib/rpc/workers.ts';
 
 export async function down(): Promise<string[]> {
   const plan = planFor();
@@ -15,6 +16,8 @@ export async function down(): Promise<string[]> {
     if (await runtimeFor(plan).stop(plan)) stopped.push('model-server');
     // One the profile started under its former runtime is ours too.
     if ((await stopFormerServers(plan)).length) stopped.push(`model-server (the former runtime's)`);
+    // This machine as an RPC worker (make rpc-worker), after the server that may use it.
+    if (await stopWorker(plan)) stopped.push('rpc-worker');
     return stopped;
   });
 }

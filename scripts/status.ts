@@ -9,6 +9,7 @@ import { describeServing, servingRecords } from './lib/state/serving.ts';
 import { formerServers, runningServers, runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';
 import { runMain } from './lib/step.ts';
+import { workerStatus } from './lib/rpc/workers.ts';
 import { backendFor } from './lib/backend/index.ts';
 import { serverApiKey } from './lib/state/secrets.ts';
 import { displayPath } from './lib/errors.ts';
@@ -48,6 +49,8 @@ await runMain(async () => {
 async function statusOf(plan: Plan): Promise<number> {
   const rows = [await runtimeFor(plan).status(plan)];
   if (plan.jupyter.enabled) rows.push(await jupyterStatus(plan));
+  const worker = await workerStatus(plan);
+  if (worker) rows.push(worker);
   console.log(`profile ${plan.profile.name} (runtime ${plan.runtime})`);
   console.log(statusTable(rows));
   for (const { runtime } of await formerServers(plan)) {

@@ -74,6 +74,8 @@ export interface ServingBackend {
   speculates: boolean;
   /** Whether it serves llama.cpp's chat page at / (built into llama-server from tools/ui); server.web_ui: true on another is refused. */
   hasWebUi: boolean;
+  /** It spreads a model over llama.cpp RPC workers (distributed.rpc_workers: llama-server --rpc). */
+  spreadsOverRpc: boolean;
   /** Where it can unload the model when idle (server.idle_sleep), how to ask whether it sleeps now; absent: it cannot. */
   idleSleep?: { isSleeping(serverOrigin: string, apiKey: string | undefined): Promise<boolean | undefined> };
   /** The container image: its Dockerfile template and the values only it uses. */

@@ -38,6 +38,9 @@ export function llamaCppCmakeArgs(plan: CommandInput): string[] {
     '-DBUILD_SHARED_LIBS=OFF',
     ...blasCmakeArgs(plan.llamaCpp.version, plan.llamaCpp.blas).split(' ').filter(Boolean),
     ...plan.accelerator.cmakeArgs,
+    // ggml's RPC backend (llama-server --rpc, rpc-server) only where the profile spreads a model:
+    // every other build keeps its flags, so its key and its cached programs.
+    ...(plan.distributed ? ['-DGGML_RPC=ON'] : []),
   ];
 }
 

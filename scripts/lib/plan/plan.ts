@@ -38,6 +38,20 @@ export interface ServerCommand {
 /** Draft-free speculative decoding on llama-server: tokens guessed from n-grams, checked in one batch. */
 export type Speculation = 'off' | 'ngram-simple' | 'ngram-map-k' | 'ngram-mod' | 'ngram-cache';
 
+/** An RPC worker llama-server connects to (--rpc host:port). */
+export interface RpcWorker {
+  host: string;
+  port: number;
+  /** host:port, as --rpc and the messages name it. */
+  endpoint: string;
+}
+
+export interface Distributed {
+  workers: RpcWorker[];
+  /** What make rpc-worker runs here: rpc-server on one address of this machine. */
+  worker: RpcWorker & { threads: number; cache: boolean; command: string[] };
+}
+
 /** Another profile's server that was serving on this machine's cores when this one's threads were chosen. */
 export interface CoreSharer {
   profile: string;
@@ -171,6 +185,11 @@ export interface Plan {
       cpu: number;
     };
   };
+  /**
+   * llama.cpp's RPC (GGML_RPC): the workers llama-server spreads the model's layers over, and this
+   * machine as a worker. Absent for a profile without `distributed`, whose build has no RPC.
+   */
+  distributed?: Distributed;
   paths: {
     repoRoot: string;
     envDir: string;
@@ -198,7 +217,8 @@ export interface Plan {
  * What a backend works the server command out from: every decision of the plan but the commands
  * themselves. The resolver settles this first, then asks the backend, then assembles the Plan.
  */
-export type CommandInput = Omit<Plan, 'server' | 'container'> & {
+export type CommandInput = Omit<Plan, 'server' | 'container' | 'distributed'> & {
   server: Omit<Plan['server'], 'command'>;
   container: Omit<Plan['container'], 'command'>;
+  distributed?: { workers: RpcWorker[]; worker: Omit<Distributed['worker'], 'command'> };
 };

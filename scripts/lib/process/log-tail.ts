@@ -23,3 +23,15 @@ export function logTail(file: string, lines = 30, maxBytes = 64 * 1024): string 
   const tail = text.replace(/\s+$/, '').split('\n').slice(-lines);
   return tail.map((line) => `  | ${line}`).join('\n');
 }
+
+/** The first bytes of a log (a server's loading report is at its head: each start begins a new log). */
+export function logHead(file: string, bytes = 256 * 1024): string {
+  if (!existsSync(file)) return '';
+  const buffer = Buffer.alloc(bytes);
+  const fd = openSync(file, 'r');
+  try {
+    return buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -4,6 +4,7 @@
  * requests in flight are done, and a new one is started, gated on readiness, and stopped again
  * if it never gets ready.
  */
+import type { Stopped } from './why-stopped.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,6 +99,8 @@ export interface BackgroundService {
   probePath?: string;
   /** Under systemd: the service of the same profile it starts after (JupyterLab after the model server). */
   after?: string;
+  /** What must hold before it starts (its RPC workers answer), checked once a former instance has let go of them. */
+  beforeStart?: () => Promise<void>;
 }
 
 /**
@@ -107,6 +110,20 @@ export interface BackgroundService {
  * or stopped by a signal: kill -STOP, Ctrl-Z); `stopped` is not ours or not running.
  */
 export type Health = 'ready' | 'busy' | 'unresponsive' | 'stopped';
+
+/** make status's row for one service (the model server, JupyterLab, an RPC worker). */
+export interface ServiceStatus {
+  service: string;
+  pid?: number | string;
+  url: string;
+  /** `stopped` when nothing of ours runs; `busy` when ours holds its port serving requests. */
+  health: Health;
+  note?: string;
+  /** Why it is not running, when it was started and is gone. */
+  stopped?: Stopped;
+  /** The last log lines, for a service that crashed. */
+  logTail?: string;
+}
 
 export async function serviceHealth(record: ServiceRecord | undefined, port: number, isReady: () => Promise<boolean>): Promise<Health> {
   if (!isOurs(record)) return 'stopped';
@@ -189,6 +206,7 @@ export async function ensureBackgroundService(plan: PortClaimant, s: BackgroundS
   }
   // Our own server we just stopped may still be letting go of the port: wait for it, bounded.
   await ensurePortFree(s.port.host, s.port.port, s.port.field, plan, replacedBecause !== undefined);
+  await s.beforeStart?.();
   for (const file of s.files ?? []) writeFileAtomic(file.path, file.text, 0o600);
   const record = owner && unit ? await startAsUnit(owner, s, fingerprint) : await startService({
     service: s.service,

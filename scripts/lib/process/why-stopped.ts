@@ -13,7 +13,8 @@ export interface Stopped {
   hint: string;
 }
 
-const SIGNALS = Object.fromEntries(Object.entries(constants.signals).map(([name, number]) => [number, name])) as Record<number, string>;
+// Numbers with two names keep the one people know: 6 is SIGABRT (an abort()), not SIGIOT.
+const SIGNALS = Object.fromEntries(Object.entries(constants.signals).filter(([name]) => !['SIGIOT', 'SIGPOLL', 'SIGUNUSED'].includes(name)).map(([name, number]) => [number, name])) as Record<number, string>;
 
 /** `exited with status 1`, or `killed by SIGKILL` (sh reports a signal as 128 + its number). */
 export function describeExit(code: number): string {

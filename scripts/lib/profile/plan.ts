@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { displayPath } from '../errors.ts';
+import { displayPath, WorkbenchError } from '../errors.ts';
 import { backendNamed } from '../backend/index.ts';
-import { checkExposure, checkMetrics, checkModels, checkPageAndSleep, checkSpeculation, checkPorts, dnsLabel, idleSleepSeconds, metricsOn, urlHost, webUiOn } from './rules.ts';
+import { checkDistributed, checkExposure, checkMetrics, checkModels, checkPageAndSleep, checkSpeculation, checkPorts, dnsLabel, idleSleepSeconds, metricsOn, urlHost, webUiOn } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
 import { BATCH_INVARIANT_ENV } from '../llama-cpp/source-patches.ts';
 import { chooseAccelerator } from '../accelerator/choose.ts';
@@ -18,7 +18,8 @@ import { largestSizeMb, resolveModel, type ChatTemplateReader } from './models.t
 import { transportFor } from '../model/transport/index.ts';
 import type { LoadedProfile } from './load.ts';
 import type { AcceleratorChoice, CommandInput, CoreSharer, GpuFacts, LockedModel, Plan, PlanModel, RuntimeTraits } from '../plan/index.ts';
-import type { Profile } from './schema.ts';
+import { port as portSchema, workerHost, type Profile } from './schema.ts';
+import { workerCommand } from '../rpc/workers.ts';
 
 export interface PlanContext {
   repoRoot: string;
@@ -56,6 +57,7 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
   checkMetrics(profile, leafFile);
   checkSpeculation(profile, leafFile);
   checkPageAndSleep(profile, leafFile);
+  checkDistributed(profile, leafFile);
 
   // The profiles it extends, nearest first: their lock files stand in where its own has nothing yet.
   const parents = loaded.layers.slice(0, -1).map((layer) => layer.name).reverse();
@@ -91,8 +93,31 @@ export function resolvePlan(loaded: LoadedProfile, ctx: PlanContext): Plan {
     runtime: profile.runtime,
     runtimeTraits: traits,
     container: resolveContainer(profile, name, accelerator, { model: models[0]!, server }),
+    ...(profile.distributed ? { distributed: resolveDistributed(profile.distributed, ctx) } : {}),
     paths,
   });
+}
+
+/**
+ * The RPC workers the server connects to, and this machine as one: the profile's bind, or
+ * RPC_HOST / RPC_PORT from make rpc-worker's command line (held to the same rules).
+ */
+function resolveDistributed(distributed: NonNullable<Profile['distributed']>, ctx: PlanContext): NonNullable<CommandInput['distributed']> {
+  const override = <T>(variable: string, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, raw: unknown): T | undefined => {
+    if (raw === undefined || raw === '') return undefined;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new WorkbenchError(`${variable}=${String(raw)} ${parsed.error.issues[0]?.message ?? 'is not valid'}`, `give ${variable} as the profile's distributed.worker field would be`);
+    return parsed.data;
+  };
+  const host = override('RPC_HOST', workerHost, ctx.env.RPC_HOST) ?? distributed.worker.host;
+  const port = override('RPC_PORT', portSchema, ctx.env.RPC_PORT === undefined || ctx.env.RPC_PORT === '' ? undefined : Number(ctx.env.RPC_PORT)) ?? distributed.worker.port;
+  return {
+    workers: distributed.rpc_workers.map((endpoint) => {
+      const [workerHostName, workerPort] = endpoint.split(':') as [string, string];
+      return { host: workerHostName, port: Number(workerPort), endpoint };
+    }),
+    worker: { host, port, endpoint: `${host}:${port}`, threads: distributed.worker.threads === 'auto' ? Math.max(1, ctx.cpuCount ?? 1) : distributed.worker.threads, cache: distributed.worker.cache },
+  };
 }
 
 /**
@@ -104,7 +129,13 @@ function withCommands(settled: CommandInput): Plan {
   const backend = backendNamed(settled.server.backend);
   const containerCommand = settled.models.length > 1 ? [] : backend.containerCommand(settled);
   const command = settled.runtimeTraits.buildsOnHost ? backend.hostCommand(settled, settled.python.interpreter) : { argv: containerCommand, files: [] };
-  return { ...settled, server: { ...settled.server, command }, container: { ...settled.container, command: containerCommand } };
+  const { distributed, ...rest } = settled;
+  return {
+    ...rest,
+    server: { ...settled.server, command },
+    container: { ...settled.container, command: containerCommand },
+    ...(distributed ? { distributed: { ...distributed, worker: { ...distributed.worker, command: workerCommand(settled) } } } : {}),
+  };
 }
 
 /** Where everything lives: this user's cache, data and state folders, the repo's files. */

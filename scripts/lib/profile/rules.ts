@@ -125,3 +125,25 @@ export function checkModels(profile: Profile, file: string): void {
     );
   }
 }
+
+/**
+ * RPC workers: llama-server's (--rpc), from the host it runs on (a container's network would need
+ * its own rules), for one model (the router's instances would each take the workers, and
+ * rpc-server serves one client at a time).
+ */
+export function checkDistributed(profile: Profile, file: string): void {
+  const workers = profile.distributed?.rpc_workers ?? [];
+  if (workers.length === 0) return;
+  const where = `${displayPath(file)}: distributed.rpc_workers`;
+  if (!backendNamed(profile.server.backend).spreadsOverRpc) {
+    throw new WorkbenchError(`${where} is set, but ${profile.server.backend} cannot spread a model over RPC workers`, 'use server.backend: llama-server, or leave distributed.rpc_workers out');
+  }
+  if (!runtimeTraits(profile.runtime).buildsOnHost) {
+    throw new WorkbenchError(`${where} is set, but runtime: ${profile.runtime} serves from an image`, 'use runtime: native for a model spread over RPC workers');
+  }
+  if (profile.extra_models.length > 0) {
+    throw new WorkbenchError(`${where} cannot go with extra_models: rpc-server serves one llama-server at a time, and each model would be one`, 'serve one model over the workers, or leave extra_models out');
+  }
+  const repeated = workers.find((worker, index) => workers.indexOf(worker) !== index);
+  if (repeated) throw new WorkbenchError(`${where} lists ${repeated} twice`, 'name each worker once');
+}

@@ -11,7 +11,7 @@ import { RUNTIME_NAMES } from './runtimes.ts';
 import { requirementProblem } from './requirement.ts';
 import type { Speculation } from '../plan/index.ts';
 
-const port = z
+export const port = z
   .number({ error: 'must be a port number (1-65535)' })
   .int('must be a whole number')
   .min(1, 'must be a port between 1 and 65535')
@@ -62,6 +62,7 @@ export const OWNED_SERVER_FLAGS: Record<string, string> = {
   '--no-ui': 'server.web_ui',
   '--path': 'server.web_ui',
   '--sleep-idle-seconds': 'server.idle_sleep',
+  '--rpc': 'distributed.rpc_workers',
 };
 
 const extraArgs = z
@@ -247,6 +248,37 @@ export const kubeSchema = z.strictObject({
     .describe('The init container that fetches the model into its claim: any image with Python 3 and pip.'),
 });
 
+/**
+ * A worker's address as llama-server's --rpc takes it: host:port. ggml-rpc splits at the first
+ * colon, so an IPv6 literal cannot be spelled (a host name that resolves to one can).
+ */
+const rpcEndpoint = z
+  .string()
+  .max(260, 'must be at most 260 characters')
+  .regex(/^(?:(?:\d{1,3}\.){3}\d{1,3}|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*):\d{1,5}$/, 'must be host:port such as 192.168.1.20:50052 (an IPv4 address or a host name; ggml-rpc cannot parse an IPv6 literal)')
+  .refine((value) => Number(value.split(':')[1]) >= 1 && Number(value.split(':')[1]) <= 65535, 'must end in a port between 1 and 65535')
+  .refine((value) => !/^0\.0\.0\.0:/.test(value), 'must name the worker\'s own address, not 0.0.0.0');
+
+/** The address a worker binds: one the user names, never every interface (rpc-server has no authentication). */
+export const workerHost = host.refine((value) => !['0.0.0.0', '::', '[::]'].includes(value), 'must be one address of this machine (the interface facing the server), not every interface: rpc-server has no authentication and runs whatever a client sends');
+
+export const distributedSchema = z.strictObject({
+  rpc_workers: z
+    .array(rpcEndpoint)
+    .max(16, 'must list at most 16 workers')
+    .default([])
+    .describe("llama.cpp RPC: workers (host:port, each running make rpc-worker) that hold part of the model's layers; llama-server spreads them over its own device and these by free memory (--rpc). Each is checked before the server starts. Unauthenticated and unencrypted: keep them on a network of your own."),
+  worker: z
+    .strictObject({
+      host: workerHost.default('127.0.0.1').describe('What make rpc-worker binds rpc-server to: one address of this machine (HOST=... on the command line overrides it), never 0.0.0.0.'),
+      port: port.default(50052).describe('rpc-server\'s port (PORT=... overrides it).'),
+      threads: threads.default('auto').describe('CPU threads of the worker\'s CPU device; auto: every core.'),
+      cache: z.boolean().default(false).describe("rpc-server -c: keep large tensors in a local cache (~/.cache/llama.cpp/rpc), so a server that loads the same model again sends hashes instead of weights."),
+    })
+    .prefault({})
+    .describe('This machine as a worker (make rpc-worker): rpc-server from the same pinned source and accelerator choice.'),
+});
+
 export const profileSchema = z.strictObject({
   $schema: z.string().max(1024).optional(),
   extends: z.string().optional().describe('Name of the profile this one builds on (env/<name>.yml).'),
@@ -264,6 +296,7 @@ export const profileSchema = z.strictObject({
   runtime: z.enum(RUNTIME_NAMES).default('native'),
   container: containerSchema.prefault({}),
   kube: kubeSchema.prefault({}).describe('build/<profile>/kube-cluster.yaml: the model server on a Kubernetes cluster.'),
+  distributed: distributedSchema.optional().describe("A model spread over machines with llama.cpp's RPC: the server's workers, and this machine as one (make rpc-worker). Present: llama.cpp is built with GGML_RPC (its own build; profiles without it keep theirs)."),
 });
 
 export type Profile = z.output<typeof profileSchema>;

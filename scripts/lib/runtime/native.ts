@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { backendFor } from '../backend/index.ts';
 import { displayPath, WorkbenchError } from '../errors.ts';
+import { assertWorkersAnswer, droppedWorkers, workersSpread } from '../rpc/workers.ts';
 import { argvFacts, envFacts, secretFact, type Facts } from '../fingerprint.ts';
 import { expectedPythonEnv } from '../python-env/index.ts';
 import { modelSha256 } from '../model/fetch.ts';
@@ -82,6 +83,8 @@ function serverService(plan: Plan, pythonEnv: string | undefined, modelSha: stri
     files,
     isReady: serverReady(plan, apiKey),
     ...(backend.hasHealthEndpoint ? { probePath: '/health' } : {}),
+    // llama-server aborts at start on a worker it cannot reach: each is asked first, and named.
+    ...(plan.distributed?.workers.length ? { beforeStart: async () => void (await assertWorkersAnswer(plan)) } : {}),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file, model.chat_format and llama_cpp.version in the profile`,
   };
 }
@@ -118,7 +121,8 @@ export const nativeRuntime: ServerRuntime = {
     const { outcome, record, health, replacedBecause } = await ensureBackgroundService(plan, service);
     const note = health === 'busy' ? ', busy serving a request: left alone' : replacedBecause ? `; replaced: ${replacedBecause}` : '';
     const gpu = await verifyOffload(plan, readOffloadFromLog(statePaths(plan).serverLog), () => stopService(statePaths(plan).serverRecord));
-    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})${gpu}` };
+    const spread = workersSpread(plan);
+    return { outcome, detail: `${plan.server.baseUrl} (pid ${record.pid}${note})${gpu}${spread ? `; ${spread.line}` : ''}` };
   },
 
   async servingHandle(plan) {
@@ -145,7 +149,10 @@ export const nativeRuntime: ServerRuntime = {
     const health = await serviceHealth(record, plan.server.port, serverReady(plan, serverApiKey(plan)));
     const why = stoppedDetails(record, health !== 'stopped', { bootId: currentBootId(), wsl: thisWsl() !== undefined }, (lines) => logTail(statePaths(plan).serverLog, lines));
     const offload = health === 'stopped' || plan.accelerator.gpuLayers === undefined ? undefined : offloadVerdict(plan.accelerator, readOffloadFromLog(statePaths(plan).serverLog));
-    return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health, ...why, ...(offload ? { note: offload.line } : {}) };
+    // Its RPC workers: how the model is spread while it runs; which one dropped once it ended.
+    const rpc = health === 'stopped' ? (why.stopped ? await droppedWorkers(plan) : undefined) : workersSpread(plan)?.line;
+    const note = [offload?.line, rpc].filter(Boolean).join('; ');
+    return { service: 'model-server', ...(health !== 'stopped' && record ? { pid: record.pid } : {}), url: plan.server.baseUrl, health, ...why, ...(note ? { note } : {}) };
   },
 
   async logs(plan, lines) {

@@ -1,22 +1,11 @@
 /** One interface per way of running the model server: a new runtime is one new file. */
-import type { Health } from '../process/service.ts';
-import type { Stopped } from '../process/why-stopped.ts';
+import type { ServiceStatus } from '../process/service.ts';
 import type { Preview, StepResult } from '../outcome.ts';
 import type { ServingHandle } from '../state/serving.ts';
 import type { Plan } from '../plan/index.ts';
 
-export interface ServiceStatus {
-  service: string;
-  pid?: number | string;
-  url: string;
-  /** `stopped` when nothing of ours runs; `busy` when ours holds its port serving requests. */
-  health: Health;
-  note?: string;
-  /** Why it is not running, when it was started and is gone. */
-  stopped?: Stopped;
-  /** The last log lines, for a service that crashed. */
-  logTail?: string;
-}
+/** A status row: one service, whoever runs it (process/service.ts, where Health is). */
+export type { ServiceStatus } from '../process/service.ts';
 
 export interface ServerRuntime {
   kind: Plan['runtime'];

@@ -26,6 +26,9 @@ export function statePaths(plan: StateDirOf) {
     jupyterRuntime: join(dir, 'jupyter-runtime'),
     pythonEnv: join(dir, 'python-env.json'),
     buildLog: join(dir, 'llama-cpp-build.log'),
+    /** make rpc-worker's rpc-server on this machine. */
+    rpcWorkerRecord: join(dir, 'rpc-worker.json'),
+    rpcWorkerLog: join(dir, 'rpc-worker.log'),
   };
 }
 

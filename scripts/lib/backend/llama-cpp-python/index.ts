@@ -76,6 +76,7 @@ export const llamaCppPythonBackend: ServingBackend = {
   // llama_cpp.server's prompt-lookup drafting is another mechanism, not measured here.
   speculates: false,
   hasWebUi: false,
+  spreadsOverRpc: false,
   hasHealthEndpoint: false,
   tokenize: { path: '/extras/tokenize', field: 'input' },
 

@@ -99,10 +99,14 @@ function instanceArgs(plan: CommandInput, model: PlanModel, threads = true, temp
     // A GPU build offloads; auto lets llama.cpp fit the layers to the device's free memory (--fit).
     // Trace verbosity on a GPU build: this llama.cpp logs the device it chose and "offloaded N/M
     // layers" only there, and step 40 reads them to verify the offload (accelerator/offload.ts).
-    ...(plan.accelerator.gpuLayers !== undefined ? ['--n-gpu-layers', String(plan.accelerator.gpuLayers), '--log-verbosity', '4'] : []),
+    ...(plan.accelerator.gpuLayers !== undefined ? ['--n-gpu-layers', String(plan.accelerator.gpuLayers)] : []),
+    // The same for layers on RPC workers: the loading report names each device and what it holds.
+    ...(plan.accelerator.gpuLayers !== undefined || plan.distributed?.workers.length ? ['--log-verbosity', '4'] : []),
     // --no-repack also keeps weights out of the AMX buffer, which crashes at warm-up (plan.server.weightRepack).
     ...(server.weightRepack ? [] : ['--no-repack']),
     ...(server.speculative === 'off' ? [] : ['--spec-type', server.speculative]),
+    // The layers spread over the workers and this machine's device, by free memory (llama.cpp's own split).
+    ...(plan.distributed?.workers.length ? ['--rpc', plan.distributed.workers.map((worker) => worker.endpoint).join(',')] : []),
   ];
 }
 

@@ -83,6 +83,7 @@ export const llamaServerBackend: ServingBackend = {
   api: { responses: true, anthropicMessages: true, metrics: true },
   speculates: true,
   hasWebUi: true,
+  spreadsOverRpc: true,
   // --sleep-idle-seconds: the model is unloaded after that long idle; /props says is_sleeping.
   idleSleep: {
     async isSleeping(serverOrigin, apiKey) {
