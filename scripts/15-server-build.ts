@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import { backendFor } from './lib/backend/index.ts';
 import { displayPath } from './lib/errors.ts';
+import { RPC_SERVER_BUILD } from './lib/rpc/workers.ts';
 import { updateLock } from './lib/state/lock-file.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, type Step } from './lib/step.ts';
@@ -16,6 +17,7 @@ export const serverBuildStep: Step = {
   async preview(plan) {
     if (!plan.runtimeTraits.buildsOnHost) return { action: 'skip', why: `runtime is ${plan.runtime}: the image compiles it` };
     const build = backendFor(plan).hostBuild;
+    if (plan.distributed && !RPC_SERVER_BUILD.cached(plan)) return { action: 'create', why: `compiles ${RPC_SERVER_BUILD.what} (RPC workers) from the same llama.cpp tree` };
     return build.cached(plan)
       ? { action: 'keep', why: `${build.what} in ${displayPath(build.dir(plan))}` }
       : { action: 'create', why: `compiles ${build.what} from llama-cpp-python ${plan.llamaCpp.version}'s llama.cpp (minutes, once)` };
@@ -25,6 +27,9 @@ export const serverBuildStep: Step = {
     ensureStateDir(plan);
     const build = backendFor(plan).hostBuild;
     const { built } = await build.ensure(plan);
+    // A profile spread over RPC workers: the worker's program too (the same tree, seconds), so a
+    // machine of the profile can serve as a worker without compiling or fetching anything more.
+    const worker = plan.distributed ? await RPC_SERVER_BUILD.ensure(plan) : { built: false };
     // The lock names the source the build came from (sdist sha256, llama.cpp commit) and what was built.
     const source = build.info(plan);
     const { accelerator } = plan;
@@ -33,7 +38,8 @@ export const serverBuildStep: Step = {
       build: { accelerator: accelerator.name, ...(accelerator.toolchainKey ? { toolchain: accelerator.toolchainKey } : {}), key: basename(build.dir(plan)) },
     };
     if (info) updateLock(plan.paths.lockFile, (lock) => void (lock.llamaCpp = info));
-    return { outcome: built ? 'created' : 'unchanged', detail: `${build.what} ${displayPath(build.dir(plan))}${info ? ` (llama.cpp ${info.llamaCppCommit.slice(0, 12)})` : ''}` };
+    const workerNote = plan.distributed ? `; ${RPC_SERVER_BUILD.what} for make rpc-worker` : '';
+    return { outcome: built || worker.built ? 'created' : 'unchanged', detail: `${build.what} ${displayPath(build.dir(plan))}${info ? ` (llama.cpp ${info.llamaCppCommit.slice(0, 12)})` : ''}${workerNote}` };
   },
 };
 

@@ -5,7 +5,8 @@
 #                         in a project-local venv (.cache/node), which the Makefile puts on PATH
 #   bootstrap.sh vulkan   Vulkan headers, glslc, vulkan-tools, Mesa's drivers (accelerator: vulkan)
 #   bootstrap.sh test     what the tests run: shellcheck, podman, runc, debootstrap,
-#                         podman-compose, catatonit, Debian's Docker daemon and docker-compose
+#                         podman-compose, catatonit, Debian's Docker daemon and docker-compose,
+#                         Chromium, systemd-container, iproute2
 # On Debian/Ubuntu (and WSL) missing packages are installed with apt-get, as root or through
 # sudo, saying what and why; elsewhere the message names what to install. Checks are by
 # command, so a machine that has the tools some other way installs nothing.
@@ -106,6 +107,9 @@ need_test() {
   [ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || missing+=(fonts-ipafont-gothic)
   # The systemd units' test boots a Debian tree with systemd-nspawn.
   have systemd-nspawn || missing+=(systemd-container)
+  # The RPC workers' test puts them on hosts of their own: network namespaces and veth pairs (ip), ss.
+  have ip || missing+=(iproute2)
+  have ss || missing+=(iproute2)
   apt_install "the tests (containers, lint, a browser)" "${missing[@]}"
 }
 

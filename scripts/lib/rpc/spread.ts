@@ -24,10 +24,14 @@ export interface RpcSpread {
 export function readRpcSpread(log: string): RpcSpread {
   const starts = [...log.matchAll(/load_model: loading model|llama_model_loader: loaded meta data/g)];
   const text = starts.length ? log.slice(starts[starts.length - 1]!.index) : log;
+  // Buffers are named "RPC<n>[endpoint]" with the device's number on its own worker (every
+  // worker's first device is RPC0), so the endpoint tells them apart; the device's name in this
+  // server is in its "using device RPC<n> (endpoint)" line.
+  const names = new Map([...text.matchAll(/using device (RPC\d+) \(([^)]+)\)/g)].map(([, device, endpoint]) => [endpoint!, device!]));
   const devices = new Map<string, RpcDeviceShare>();
   const share = (device: string, endpoint: string) => {
-    const known = devices.get(device) ?? { device, endpoint, weightsMiB: 0, kvMiB: 0 };
-    devices.set(device, known);
+    const known = devices.get(endpoint) ?? { device: names.get(endpoint) ?? device, endpoint, weightsMiB: 0, kvMiB: 0 };
+    devices.set(endpoint, known);
     return known;
   };
   for (const [, device, endpoint, size] of text.matchAll(/load_tensors: (RPC\d+)\[([^\]]+)\] model buffer size =\s+([\d.]+) MiB/g)) share(device!, endpoint!).weightsMiB += Number(size);
