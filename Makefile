@@ -27,6 +27,7 @@ help:
 	@echo "make models-rm MODEL=<name>    remove one cached model (an alias, a model.source or an id); not one a running profile serves"
 	@echo "make models-pull [PROFILE=..]  fetch the profile's models (hf: looked up and pinned), start nothing"
 	@echo "make bench                     served vs raw engine speed, concurrency sweep; reports in build/<profile>/bench/"
+	@echo "make rpc-worker [RPC_HOST=addr] this machine as an RPC worker of a profile with distributed: (rpc-server on one address)"
 	@echo "make compose-up | compose-down  run build/<profile>/compose.yaml (model server + JupyterLab in containers)"
 	@echo "make kube-up | kube-down        run build/<profile>/kube.yaml under podman kube play"
 	@echo "make architecture              the house rules (dependency-cruiser): what breaks them, and the rooms as a graph"

@@ -5,7 +5,8 @@
  * on the profile's server and on a server of every other backend; the same prompts on the raw
  * engine (llama-cpp-python in-process); llama-bench and llama-batched-bench as the C++ limits.
  * Reports JSON, markdown and an SVG chart in build/<profile>/bench/. Knobs: BENCH_RUNS, BENCH_MAX_TOKENS,
- * BENCH_CONCURRENCY (e.g. 1,2,4), BENCH_REQUESTS_PER_CLIENT, BENCH_EMBEDDINGS (embedding requests beside streams).
+ * BENCH_CONCURRENCY (e.g. 1,2,4), BENCH_REQUESTS_PER_CLIENT, BENCH_EMBEDDINGS (embedding requests beside streams; none: leave
+ * that section out).
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +14,8 @@ import { displayPath, WorkbenchError } from '../scripts/lib/errors.ts';
 import { knob } from './report.ts';
 import { writeFileAtomic } from '../scripts/lib/atomic-write.ts';
 import { planFor } from '../scripts/lib/profile/index.ts';
-import { withReproducible } from '../scripts/lib/profile/plan.ts';
+import { withoutRpcWorkers, withReproducible } from '../scripts/lib/profile/plan.ts';
+import { workersSpread } from '../scripts/lib/rpc/workers.ts';
 import { modelIsListed } from '../scripts/lib/process/readiness.ts';
 import { serverApiKey } from '../scripts/lib/state/secrets.ts';
 import { isMain, runMain } from '../scripts/lib/step.ts';
@@ -24,7 +26,7 @@ import { benchTools, llamaBatchedBench, llamaBench, withTemporaryServer, type Ba
 import { rawEngine } from './bench/raw.ts';
 import { offloadVerdict, readOffloadFromLog } from '../scripts/lib/accelerator/offload.ts';
 import { statePaths } from '../scripts/lib/state/paths.ts';
-import { concurrencyChart, GUIDE_FIGURES, headlineLines, headlineOf, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries, type WakeCost } from './bench/report.ts';
+import { concurrencyChart, GUIDE_FIGURES, headlineLines, headlineOf, markdownReport, type BackendBench, type BenchReport, type ConcurrencyLevel, type MetricSummaries, type RpcCost, type WakeCost } from './bench/report.ts';
 import { summarize } from './bench/stats.ts';
 import { mixedLoad, type MixedLoadResult } from './bench/mixed-load.ts';
 import { GUIDE_VERIFICATION_PROMPTS, GUIDE_VERIFICATION_SYSTEM } from '../scripts/lib/guide.ts';
@@ -134,14 +136,19 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
 
   // The profile's own server first, then every other backend on a server of the bench's own.
   const [own, ...others] = backendsFrom(plan);
+  // The bench's own servers serve from this machine alone: the profile's server holds its RPC
+  // workers (one client each), and the network's cost is measured against that below.
+  const local = withoutRpcWorkers(plan);
   const ownLabel = plan.server.parallel > 1 ? `${own!.label} -np ${plan.server.parallel}` : own!.label;
   const served = await measureEndpoint(clientFor(plan), (text) => countTokens(plan.server.baseUrl, apiKey, text, own!.tokenize), settings, log, ownLabel);
   const backends: BackendBench[] = [{ backend: own!.name, label: ownLabel, summary: served.summary, concurrency: served.concurrency }];
   // Embeddings beside 1 stream and beside every slot but one streaming (a RAG loop beside chats).
+  // BENCH_EMBEDDINGS=none leaves it out (its streams run for a minute or more on a slow link).
   const mixed: MixedLoadResult[] = [];
+  const embeddings = process.env.BENCH_EMBEDDINGS === 'none' ? 0 : knob('BENCH_EMBEDDINGS', 20);
   for (const streams of [...new Set([1, Math.max(1, plan.server.parallel - 1)])]) {
-    if (plan.server.parallel < 2) break;
-    const result = await mixedLoad({ baseUrl: plan.server.baseUrl, ...(apiKey ? { apiKey } : {}), streams, embeddings: knob('BENCH_EMBEDDINGS', 20), gapMs: 500, streamTokens: 4 * settings.maxTokens + 1500, timeoutMs: 60_000 });
+    if (plan.server.parallel < 2 || embeddings === 0) break;
+    const result = await mixedLoad({ baseUrl: plan.server.baseUrl, ...(apiKey ? { apiKey } : {}), streams, embeddings, gapMs: 500, streamTokens: 4 * settings.maxTokens + 1500, timeoutMs: 60_000 });
     mixed.push(result);
     const pace = result.interTokenMs.withEmbeddings.p95 / result.interTokenMs.alone.p95;
     log(`  embeddings beside ${streams} stream${streams === 1 ? '' : 's'}: p50 ${result.embeddings.p50Ms.toFixed(0)} ms, p95 ${result.embeddings.p95Ms.toFixed(0)} ms; the stream's inter-token p95 ${result.interTokenMs.alone.p95.toFixed(1)} ms alone, ${result.interTokenMs.withEmbeddings.p95.toFixed(1)} ms beside them (${pace.toFixed(2)}x: ${pace <= 1.5 ? 'pace kept' : 'slowed past 1.5x'})`);
@@ -149,7 +156,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   for (const backend of every ? others : []) {
     log(`  ${backend.label} on a port of the bench's own (built once from the same source)`);
     backends.push(
-      await withTemporaryServer(plan, backend, async (baseUrl, parallel) => {
+      await withTemporaryServer(local, backend, async (baseUrl, parallel) => {
         const label = parallel > 1 ? `${backend.label} -np ${parallel}` : backend.label;
         const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
         const measured = await measureEndpoint(client, (text) => countTokens(baseUrl, undefined, text, backend.tokenize), settings, log, label);
@@ -161,7 +168,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   // What reproducible answers cost: the profile's backend both ways, one stream, on servers of the bench's own.
   const cost: Partial<Record<'on' | 'off', MetricSummaries>> = {};
   for (const reproducible of [true, false]) {
-    const variant = withReproducible(plan, reproducible);
+    const variant = withReproducible(local, reproducible);
     const label = `${own!.label}, server.reproducible: ${reproducible}`;
     cost[reproducible ? 'on' : 'off'] = await withTemporaryServer(variant, own!, async (baseUrl) => {
       const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
@@ -171,12 +178,13 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   const reproducibleCost = { setting: plan.server.reproducible, on: cost.on!, off: cost.off! };
   log(`  reproducible answers: TTFT p50 ${reproducibleCost.on.ttftMs.p50.toFixed(0)} ms against ${reproducibleCost.off.ttftMs.p50.toFixed(0)} ms, decode ${reproducibleCost.on.decodeTokensPerSecond.mean.toFixed(1)} against ${reproducibleCost.off.decodeTokensPerSecond.mean.toFixed(1)} tokens/s`);
 
-  const wake = own!.idleSleep ? await wakeCost(plan, own!, log) : undefined;
+  const wake = own!.idleSleep ? await wakeCost(local, own!, log) : undefined;
+  const rpc = plan.distributed?.workers.length ? await rpcCost(plan, local, own!, served.summary, settings, log) : undefined;
 
   // Draft-free speculation, each mode (BENCH_SPECULATION), where the backend has it: the default it justifies.
   const modes = speculationModes(process.env.BENCH_SPECULATION);
   const mostClients = Math.max(1, ...settings.concurrency);
-  const speculation = own!.speculates && modes.length ? await speculationBench(plan, own!, { modes, maxTokens: Math.max(settings.maxTokens, 16), clients: mostClients, guidePrompts: benchPrompts() }, log) : undefined;
+  const speculation = own!.speculates && modes.length ? await speculationBench(local, own!, { modes, maxTokens: Math.max(settings.maxTokens, 16), clients: mostClients, guidePrompts: benchPrompts() }, log) : undefined;
   if (speculation) log(`  speculation: the default these figures justify: ${speculation.verdict}`);
 
   log('  raw engine: llama-cpp-python in-process');
@@ -219,6 +227,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     reproducibleCost,
     ...(wake ? { wake } : {}),
     ...(speculation ? { speculation } : {}),
+    ...(rpc ? { rpc } : {}),
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
     headline: headlineOf(served.summary, served.concurrency, cpp, batched),
   };
@@ -237,6 +246,18 @@ export function speculationModes(value: string | undefined): Speculation[] {
  * server.idle_sleep's price: a server of the bench's own that sleeps after 2 s idle; the first
  * token of a request when awake, then, once /props says it sleeps, of the request that wakes it.
  */
+/** The served model over its RPC workers (measured above) against the same build on this machine alone, one stream. */
+async function rpcCost(plan: Plan, local: Plan, backend: ServingBackend, overRpc: MetricSummaries, settings: Settings, log: (line: string) => void): Promise<RpcCost> {
+  const oneHost = await withTemporaryServer(local, backend, async (baseUrl) => {
+    const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', timeout: 300_000, maxRetries: 0 });
+    return (await measureEndpoint(client, (text) => countTokens(baseUrl, undefined, text, backend.tokenize), { ...settings, concurrency: [] }, log, `${backend.label} on this machine alone`)).summary;
+  });
+  const decodeRatio = overRpc.decodeTokensPerSecond.mean / oneHost.decodeTokensPerSecond.mean;
+  const workers = plan.distributed!.workers.map((w) => w.endpoint);
+  log(`  over RPC workers (${workers.join(', ')}): decode ${overRpc.decodeTokensPerSecond.mean.toFixed(1)} tokens/s against ${oneHost.decodeTokensPerSecond.mean.toFixed(1)} on one host (${decodeRatio.toFixed(2)}x), TTFT p50 ${overRpc.ttftMs.p50.toFixed(0)} against ${oneHost.ttftMs.p50.toFixed(0)} ms`);
+  return { workers, spread: workersSpread(plan)?.line ?? 'no loading report', overRpc, oneHost, decodeRatio };
+}
+
 async function wakeCost(plan: Plan, backend: ServingBackend, log: (line: string) => void): Promise<WakeCost> {
   const idleSleepSeconds = 2;
   const sleepy: Plan = { ...plan, server: { ...plan.server, idleSleepSeconds } };

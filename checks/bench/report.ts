@@ -6,6 +6,17 @@ import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
 import type { BackendName } from '../../scripts/lib/plan/index.ts';
 
+/** The model served over RPC workers against the same model and build on this machine alone: the network's cost. */
+export interface RpcCost {
+  workers: string[];
+  /** How the served model is spread (the server's loading report). */
+  spread: string;
+  overRpc: MetricSummaries;
+  oneHost: MetricSummaries;
+  /** Decode tokens/s over RPC / on one host. */
+  decodeRatio: number;
+}
+
 /** What idle sleep costs the request that wakes the server (backends that sleep: llama-server). */
 export interface WakeCost {
   idleSleepSeconds: number;
@@ -62,6 +73,8 @@ export interface BenchReport {
   wake?: WakeCost;
   /** server.speculative: each mode on the guide's prompts and code rewrites, and the default it justifies. */
   speculation?: SpeculationBench;
+  /** distributed.rpc_workers: tokens/s over the workers against one host. */
+  rpc?: RpcCost;
   guide?: GuideFigures;
   /** How far the profile's server is from the engine itself, like for like: the report's first lines. */
   headline?: Headline;
@@ -204,6 +217,22 @@ export function markdownReport(report: BenchReport): string {
     );
   }
   if (report.speculation) lines.push('', ...speculationTable(report.speculation));
+  if (report.rpc) {
+    const r = report.rpc;
+    lines.push(
+      '',
+      '## Over RPC workers against one host: the network\'s cost',
+      '',
+      `The model spread over ${r.workers.join(', ')} (${r.spread}), one stream, against the same build serving it from this machine alone.`,
+      '',
+      '| served | decode tokens/s | TTFT p50 ms |',
+      '|---|---:|---:|',
+      `| over RPC | ${f1(r.overRpc.decodeTokensPerSecond.mean)} | ${f0(r.overRpc.ttftMs.p50)} |`,
+      `| one host | ${f1(r.oneHost.decodeTokensPerSecond.mean)} | ${f0(r.oneHost.ttftMs.p50)} |`,
+      '',
+      `Decode over RPC: ${r.decodeRatio.toFixed(2)} of one host's.`,
+    );
+  }
   if (report.guide) {
     const g = report.guide;
     lines.push(

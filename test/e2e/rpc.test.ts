@@ -171,4 +171,17 @@ describe('a model spread over two RPC workers on hosts of their own (network nam
     const models = await fetch(`http://127.0.0.1:${server.ports.server}/v1/models`);
     assert.equal(models.status, 200);
   });
+
+  it("measures in make bench what the network costs: decode over the workers against the same build on this machine alone", async () => {
+    // Trimmed to the RPC figure and what every bench runs (one stream, the profile's backend).
+    const bench = await make(server, 'bench', { PROFILE: 'rpc', BENCH_RUNS: '2', BENCH_MAX_TOKENS: '32', BENCH_CONCURRENCY: '1', BENCH_BACKENDS: 'own', BENCH_SPECULATION: 'none', BENCH_EMBEDDINGS: 'none' });
+    assert.equal(bench.exitCode, 0, bench.all);
+    const report = JSON.parse(readFileSync(join(server.env.LLM_WORKBENCH_BUILD_DIR!, 'rpc', 'bench', 'bench.json'), 'utf8'));
+    assert.deepEqual(report.rpc.workers, workers);
+    assert.match(report.rpc.spread, /RPC0 .*RPC1 /);
+    for (const side of ['overRpc', 'oneHost']) assert.ok(report.rpc[side].decodeTokensPerSecond.mean > 0, `${side}: ${JSON.stringify(report.rpc[side].decodeTokensPerSecond)}`);
+    assert.ok(Math.abs(report.rpc.decodeRatio - report.rpc.overRpc.decodeTokensPerSecond.mean / report.rpc.oneHost.decodeTokensPerSecond.mean) < 1e-9);
+    assert.match(readFileSync(join(server.env.LLM_WORKBENCH_BUILD_DIR!, 'rpc', 'bench', 'bench.md'), 'utf8'), /## Over RPC workers against one host: the network's cost/);
+    console.log(`# over two RPC workers on namespaces: decode ${report.rpc.overRpc.decodeTokensPerSecond.mean.toFixed(1)} tokens/s against ${report.rpc.oneHost.decodeTokensPerSecond.mean.toFixed(1)} on one host (${report.rpc.decodeRatio.toFixed(2)}x); TTFT p50 ${report.rpc.overRpc.ttftMs.p50.toFixed(0)} against ${report.rpc.oneHost.ttftMs.p50.toFixed(0)} ms`);
+  });
 });

@@ -17,6 +17,7 @@ import { backendFor } from '../backend/index.ts';
 import { tryOutput, which } from '../process/run.ts';
 import { formerServers, runtimeFor } from '../runtime/index.ts';
 import { heldByOtherProfile, otherProfileOnPort, stateRootOf } from '../state/serving.ts';
+import { isLoopback } from '../profile/rules.ts';
 import type { Finding, GpuFacts, Plan } from '../plan/index.ts';
 
 const GB = 1024 ** 3;
@@ -43,6 +44,29 @@ export async function preflight(plan: Plan): Promise<Finding[]> {
   findings.push(...acceleratorFindings(plan, gpuFacts()));
   findings.push(...toolFindings(plan));
   findings.push(containerEngineFinding(plan));
+  findings.push(...rpcFindings(plan));
+  return findings;
+}
+
+/**
+ * llama.cpp's RPC has no authentication and no encryption (its README: never run the RPC server
+ * on an open network): whoever reaches a worker can run any computation on it and read the
+ * weights and activations sent to it. Said for the server's workers and for this machine as one.
+ */
+export function rpcFindings(plan: Pick<Plan, 'distributed'>): Finding[] {
+  const distributed = plan.distributed;
+  if (!distributed) return [];
+  const fix = 'keep workers on a network only your machines reach (WireGuard or another VPN, a private VLAN) and firewall their port to the server; or bind each worker to 127.0.0.1 and reach it through ssh -L <port>:127.0.0.1:<port> <worker>';
+  const findings: Finding[] = [];
+  if (distributed.workers.length) {
+    findings.push({ check: 'rpc workers', status: 'warn', detail: `the model is spread over ${distributed.workers.map((w) => w.endpoint).join(', ')}: unauthenticated and unencrypted (llama.cpp's RPC), so the weights and every prompt's activations cross that network in the clear`, fix });
+  }
+  const { host, endpoint } = distributed.worker;
+  findings.push(
+    isLoopback(host)
+      ? { check: 'rpc worker', status: 'info', detail: `make rpc-worker binds ${endpoint}: loopback, reached by this machine only (RPC_HOST=<address> for another machine's server)` }
+      : { check: 'rpc worker', status: 'warn', detail: `make rpc-worker binds ${endpoint}: anyone who reaches it can run work on this machine (llama.cpp's RPC has no authentication)`, fix },
+  );
   return findings;
 }
 

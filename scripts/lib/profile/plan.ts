@@ -313,6 +313,16 @@ export function withReproducible(plan: Plan, reproducible: boolean): Plan {
   });
 }
 
+/**
+ * The same plan served from this machine alone: no RPC workers (the build stays the RPC one, so
+ * the engine is the same). make bench measures the network's cost against it, and runs its own
+ * servers from it: rpc-server serves one llama-server at a time, and the profile's holds them.
+ */
+export function withoutRpcWorkers(plan: Plan): Plan {
+  if (!plan.distributed?.workers.length) return plan;
+  return withCommands({ ...plan, distributed: { ...plan.distributed, workers: [] } });
+}
+
 function reproducibleSettings(repackSafe: boolean, reproducible: boolean): Pick<Plan['server'], 'reproducible' | 'weightRepack' | 'engineEnv'> {
   return {
     reproducible,
