@@ -146,7 +146,7 @@ describe('switching a profile between runtime: native and runtime: container', (
     writeFileSync(profile, containerProfile());
     const status = await make(world, 'status', { PROFILE: 'ctr' });
     assert.match(status.stdout, /the native server \(pid \d+\) of runtime native \(the profile's former runtime\) still runs/);
-    const toContainer = await make(world, 'provision', { PROFILE: 'ctr' });
+    const toContainer = await make(world, 'provision', { PROFILE: 'ctr', CHECKS: 'guide', SMOKE_MAX_TOKENS: '8' });
     assert.equal(toContainer.exitCode, 0, toContainer.all);
     assert.match(toContainer.stdout, /^00-preflight\s+unchanged/m);
     assert.match(toContainer.stdout, new RegExp(`stopped the native server \\(pid ${record.pid}\\): runtime is container now`));

@@ -363,6 +363,9 @@ describe('model downloads from PyPI', () => {
 });
 
 /** A profile on its own ports, so these tests never meet the default profile's services. */
+/** For a provision whose subject is not conformance (the smoke report's own tests prove that): the guide's endpoints, short answers. */
+const GUIDE_CHECKS = { CHECKS: 'guide', SMOKE_MAX_TOKENS: '8' };
+
 function isolated(port: number, options: { server?: string; rest?: string } = {}): string {
   return `extends: default\nserver:\n  port: ${port}\n${options.server ?? ''}jupyter:\n  enabled: false\n${options.rest ?? ''}`;
 }
@@ -528,7 +531,7 @@ describe('faults around the model server', () => {
     worldProfiles(w, { hung: isolated(18186) });
     const stopped: number[] = [];
     try {
-      const up = await make(w, 'provision', { PROFILE: 'hung' });
+      const up = await make(w, 'provision', { PROFILE: 'hung', ...GUIDE_CHECKS });
       assert.equal(up.exitCode, 0, up.all);
       const record = readRecord(join(w.state, 'hung', 'server.json'))!;
       const [python] = childrenOf(record.pid);
@@ -542,7 +545,7 @@ describe('faults around the model server', () => {
       const status = await make(w, 'status', { PROFILE: 'hung' });
       assert.notEqual(status.exitCode, 0, status.all);
       assert.match(status.stdout, /^model-server\s+\d+\s+\S+\s+yes\s+no \(unresponsive\)/m, status.stdout);
-      const again = await make(w, 'provision', { PROFILE: 'hung' });
+      const again = await make(w, 'provision', { PROFILE: 'hung', ...GUIDE_CHECKS });
       assert.equal(again.exitCode, 0, again.all);
       assert.match(again.stdout, /^00-preflight\s+unchanged/m, 'preflight knows the port holder is ours');
       assert.match(again.stdout, /^40-model-server\s+replaced\s+[\d.]+s/m, again.stdout);
@@ -569,7 +572,7 @@ describe('faults around the model server', () => {
     worldProfiles(w, { twice: isolated(18184) });
     const lock = join(w.state, 'twice', 'workbench.lock');
     try {
-      const first = make(w, 'provision', { PROFILE: 'twice' });
+      const first = make(w, 'provision', { PROFILE: 'twice', ...GUIDE_CHECKS });
       const deadline = Date.now() + 120_000;
       while (!existsSync(lock) && Date.now() < deadline) await sleep(20);
       assert.ok(existsSync(lock), 'the first provision took the lock');

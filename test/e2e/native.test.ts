@@ -364,7 +364,7 @@ describe('make provision with the default profile', () => {
     assert.match(planned.stdout, /^10-render\s+would replace\s+\(.*Dockerfile.*\)$/m);
     const actions = parsePreviewLines(planned.stdout);
     for (const step of ['15-server-build', '20-python-env', '30-model', '50-jupyter', '60-shell']) assert.equal(actions.get(step), 'keep', `${step}:\n${planned.stdout}`);
-    const changed = await make(edited, 'provision');
+    const changed = await make(edited, 'provision', { CHECKS: 'guide', SMOKE_MAX_TOKENS: '8' });
     assert.equal(changed.exitCode, 0, changed.all);
     const outcomes = stepOutcomes(changed.stdout);
     assert.deepEqual([...outcomes.keys()], [...actions.keys()]);
@@ -517,7 +517,8 @@ describe('make clean BUILDS=1', () => {
 describe('when a service is gone, make status says why; make open', () => {
   const world = newWorld();
   before(async () => {
-    const up = await make(world, 'provision');
+    // Only a stack to take apart: the guide's endpoints are checked, not every one.
+    const up = await make(world, 'provision', { CHECKS: 'guide', SMOKE_MAX_TOKENS: '8' });
     assert.equal(up.exitCode, 0, up.all);
   });
   after(async () => {
