@@ -448,7 +448,7 @@ describe('faults around the model server', () => {
     try {
       const up = await make(w, 'python-env model server', { PROFILE: 'noembed' });
       assert.equal(up.exitCode, 0, up.all);
-      const smoke = await make(w, 'smoke-test', { PROFILE: 'noembed' });
+      const smoke = await make(w, 'smoke-test', { PROFILE: 'noembed', ...GUIDE_CHECKS });
       assert.notEqual(smoke.exitCode, 0);
       assert.match(smoke.stdout, /FAIL\s+embeddings\s+\d+ ms\s+the server was started without embeddings .*start it with --embedding true/);
       for (const check of ['models', 'completions', 'chat', 'streaming']) assert.match(smoke.stdout, new RegExp(`pass\\s+${check}\\s`));

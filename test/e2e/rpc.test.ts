@@ -174,7 +174,7 @@ describe('a model spread over two RPC workers on hosts of their own (network nam
 
   it("measures in make bench what the network costs: decode over the workers against the same build on this machine alone", async () => {
     // Trimmed to the RPC figure and what every bench runs (one stream, the profile's backend).
-    const bench = await make(server, 'bench', { PROFILE: 'rpc', BENCH_RUNS: '2', BENCH_MAX_TOKENS: '32', BENCH_CONCURRENCY: '1', BENCH_BACKENDS: 'own', BENCH_SPECULATION: 'none', BENCH_EMBEDDINGS: 'none' });
+    const bench = await make(server, 'bench', { PROFILE: 'rpc', BENCH_RUNS: '1', BENCH_MAX_TOKENS: '32', BENCH_CONCURRENCY: '1', BENCH_BACKENDS: 'own', BENCH_SPECULATION: 'none', BENCH_EMBEDDINGS: 'none' });
     assert.equal(bench.exitCode, 0, bench.all);
     const report = JSON.parse(readFileSync(join(server.env.LLM_WORKBENCH_BUILD_DIR!, 'rpc', 'bench', 'bench.json'), 'utf8'));
     assert.deepEqual(report.rpc.workers, workers);
