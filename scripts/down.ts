@@ -5,7 +5,7 @@ import { planFor } from './lib/profile/index.ts';
 import { runtimeFor, stopFormerServers } from './lib/runtime/index.ts';
 import { withProfileLock } from './lib/state/lock.ts';
 import { runMain } from './lib/step.ts';
-import { stopWorker } from './lib/rpc/workers.ts';
+import { stopWorker } from './lib/rpc/worker-service.ts';
 
 export async function down(): Promise<string[]> {
   const plan = planFor();

@@ -4,11 +4,10 @@
  * machines (distributed.rpc_workers on the server's side): rpc-server from the same pinned source
  * and accelerator choice, bound to the one address distributed.worker.host (or RPC_HOST) names.
  */
-import { startWorker } from './lib/rpc/workers.ts';
+import { previewBackgroundService } from './lib/process/service.ts';
+import { startWorker, workerService } from './lib/rpc/worker-service.ts';
 import { ensureStateDir } from './lib/state/paths.ts';
 import { isMain, runStepMain, withSpinner, type Step } from './lib/step.ts';
-import { previewBackgroundService } from './lib/process/service.ts';
-import { workerService } from './lib/rpc/workers.ts';
 
 export const rpcWorkerStep: Step = {
   name: 'rpc-worker',

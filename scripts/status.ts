@@ -9,7 +9,7 @@ import { describeServing, servingRecords } from './lib/state/serving.ts';
 import { formerServers, runningServers, runtimeFor } from './lib/runtime/index.ts';
 import type { ServiceStatus } from './lib/runtime/types.ts';
 import { runMain } from './lib/step.ts';
-import { workerStatus } from './lib/rpc/workers.ts';
+import { workerStatus } from './lib/rpc/worker-service.ts';
 import { backendFor } from './lib/backend/index.ts';
 import { serverApiKey } from './lib/state/secrets.ts';
 import { displayPath } from './lib/errors.ts';
