@@ -14,6 +14,7 @@ import { runningServers, runtimeFor } from './lib/runtime/index.ts';
 import { describeServing, stateRootOf } from './lib/state/serving.ts';
 import { withProfileLock } from './lib/state/lock.ts';
 import { runMain } from './lib/step.ts';
+import { stopWorker } from './lib/rpc/worker-service.ts';
 
 await runMain(async () => {
   const plan = planFor();
@@ -30,6 +31,8 @@ await runMain(async () => {
   await withProfileLock(plan, 'make clean', async () => {
     await stopJupyter(plan);
     await runtimeFor(plan).stop(plan);
+    // Its record goes with the state folder: a worker left running could no longer be stopped by make down.
+    await stopWorker(plan);
   });
   rmSync(plan.paths.stateDir, { recursive: true, force: true });
   rmSync(plan.paths.buildDir, { recursive: true, force: true });
