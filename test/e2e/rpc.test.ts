@@ -184,4 +184,11 @@ describe('a model spread over two RPC workers on hosts of their own (network nam
     assert.match(readFileSync(join(server.env.LLM_WORKBENCH_BUILD_DIR!, 'rpc', 'bench', 'bench.md'), 'utf8'), /## Over RPC workers against one host: the network's cost/);
     console.log(`# over two RPC workers on namespaces: decode ${report.rpc.overRpc.decodeTokensPerSecond.mean.toFixed(1)} tokens/s against ${report.rpc.oneHost.decodeTokensPerSecond.mean.toFixed(1)} on one host (${report.rpc.decodeRatio.toFixed(2)}x); TTFT p50 ${report.rpc.overRpc.ttftMs.p50.toFixed(0)} against ${report.rpc.oneHost.ttftMs.p50.toFixed(0)} ms`);
   });
+
+  it("stops a machine's worker with make clean, whose state folder held its record", async () => {
+    const host = hosts[0]!;
+    const cleaned = await makeIn(host, 'clean', { PROFILE: 'rpc' });
+    assert.equal(cleaned.exitCode, 0, cleaned.all);
+    assert.deepEqual((await listeners(host.ns)).filter((l) => l.endsWith(`:${WORKER_PORT}`)), [], `a worker still listens in ${host.ns}`);
+  });
 });
