@@ -217,22 +217,7 @@ export function markdownReport(report: BenchReport): string {
     );
   }
   if (report.speculation) lines.push('', ...speculationTable(report.speculation));
-  if (report.rpc) {
-    const r = report.rpc;
-    lines.push(
-      '',
-      '## Over RPC workers against one host: the network\'s cost',
-      '',
-      `The model spread over ${r.workers.join(', ')} (${r.spread}), one stream, against the same build serving it from this machine alone.`,
-      '',
-      '| served | decode tokens/s | TTFT p50 ms |',
-      '|---|---:|---:|',
-      `| over RPC | ${f1(r.overRpc.decodeTokensPerSecond.mean)} | ${f0(r.overRpc.ttftMs.p50)} |`,
-      `| one host | ${f1(r.oneHost.decodeTokensPerSecond.mean)} | ${f0(r.oneHost.ttftMs.p50)} |`,
-      '',
-      `Decode over RPC: ${r.decodeRatio.toFixed(2)} of one host's.`,
-    );
-  }
+  if (report.rpc) lines.push('', ...rpcTable(report.rpc));
   if (report.guide) {
     const g = report.guide;
     lines.push(
@@ -292,6 +277,22 @@ function mixedTable(mixed: MixedLoadResult[]): string[] {
 }
 
 /** server.speculative: every mode measured, and what they justify. */
+/** distributed.rpc_workers: the served model over its workers against the same build alone. */
+function rpcTable(r: RpcCost): string[] {
+  return [
+    '## Over RPC workers against one host: the network\'s cost',
+    '',
+    `The model spread over ${r.workers.join(', ')} (${r.spread}), one stream, against the same build serving it from this machine alone.`,
+    '',
+    '| served | decode tokens/s | TTFT p50 ms |',
+    '|---|---:|---:|',
+    `| over RPC | ${f1(r.overRpc.decodeTokensPerSecond.mean)} | ${f0(r.overRpc.ttftMs.p50)} |`,
+    `| one host | ${f1(r.oneHost.decodeTokensPerSecond.mean)} | ${f0(r.oneHost.ttftMs.p50)} |`,
+    '',
+    `Decode over RPC: ${r.decodeRatio.toFixed(2)} of one host's.`,
+  ];
+}
+
 function speculationTable(bench: SpeculationBench): string[] {
   const off = bench.runs.find((r) => r.mode === 'off');
   const ratio = (value: number, base: number | undefined) => (base ? ` (x${(value / base).toFixed(2)})` : '');

@@ -4,20 +4,13 @@
  * broke when a GPU build ended on the CPU. The same llama.cpp lines come from llama-server
  * (at --log-verbosity 4, where this llama.cpp puts libllama's loading report) and llama_cpp.server.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { WorkbenchError } from '../errors.ts';
+import { logHead } from '../process/log-tail.ts';
 import type { AcceleratorChoice, Plan } from '../plan/index.ts';
 
 /** The loading report is at the head of the server's log (each start begins a new one). */
-export function readOffloadFromLog(file: string, bytes = 256 * 1024): OffloadReport {
-  if (!existsSync(file)) return {};
-  const buffer = Buffer.alloc(bytes);
-  const fd = openSync(file, 'r');
-  try {
-    return readOffload(buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0)).toString('utf8'));
-  } finally {
-    closeSync(fd);
-  }
+export function readOffloadFromLog(file: string): OffloadReport {
+  return readOffload(logHead(file));
 }
 
 export interface OffloadReport {

@@ -43,7 +43,7 @@ export function workerProblem(worker: RpcWorker, answer: HelloAnswer): string | 
 }
 
 /** Every worker asked at once; throws naming each one that would not do. */
-export async function assertWorkersAnswer(plan: Pick<Plan, 'distributed' | 'profile'>): Promise<string[]> {
+export async function assertWorkersAnswer(plan: Pick<Plan, 'distributed' | 'profile'>): Promise<void> {
   const workers = plan.distributed?.workers ?? [];
   const answers = await Promise.all(workers.map(async (worker) => ({ worker, answer: await rpcHello(worker.host, worker.port) })));
   const problems = answers.flatMap(({ worker, answer }) => {
@@ -56,7 +56,6 @@ export async function assertWorkersAnswer(plan: Pick<Plan, 'distributed' | 'prof
       `start each with make rpc-worker PROFILE=${plan.profile.name} RPC_HOST=<its address> on its machine, or remove it from distributed.rpc_workers in ${plan.profile.files.at(-1) ?? 'the profile'}`,
     );
   }
-  return answers.map(({ worker, answer }) => `${worker.endpoint} (RPC ${answer.state === 'answered' ? answer.version : '?'})`);
 }
 
 

@@ -84,7 +84,7 @@ function serverService(plan: Plan, pythonEnv: string | undefined, modelSha: stri
     isReady: serverReady(plan, apiKey),
     ...(backend.hasHealthEndpoint ? { probePath: '/health' } : {}),
     // llama-server aborts at start on a worker it cannot reach: each is asked first, and named.
-    ...(plan.distributed?.workers.length ? { beforeStart: async () => void (await assertWorkersAnswer(plan)) } : {}),
+    ...(plan.distributed?.workers.length ? { beforeStart: () => assertWorkersAnswer(plan) } : {}),
     logsHint: `make logs shows the whole log (${paths.serverLog}); check model.file, model.chat_format and llama_cpp.version in the profile`,
   };
 }
