@@ -197,8 +197,10 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   if (every) {
     log('  llama.cpp from the same source: llama-bench and llama-batched-bench (built once)');
     const tools = await benchTools(plan);
-    cpp = await llamaBench(plan, tools.bench, settings.maxTokens);
-    for (const t of cpp.byThreads) log(`  llama-bench, ${t.threads} thread${t.threads === 1 ? '' : 's'}: pp${cpp.promptTokens} ${t.pp.toFixed(1)} tokens/s, tg${cpp.genTokens} ${t.tg.toFixed(1)} tokens/s`);
+    // The served streams' mean prompt: the context their decode ran after.
+    const depth = Math.round(served.promptCounts.reduce((sum, n) => sum + n, 0) / served.promptCounts.length);
+    cpp = await llamaBench(plan, tools.bench, settings.maxTokens, depth);
+    for (const t of cpp.byThreads) log(`  llama-bench, ${t.threads} thread${t.threads === 1 ? '' : 's'}: pp${cpp.promptTokens} ${t.pp.toFixed(1)} tokens/s, tg${cpp.genTokens} ${t.tg.toFixed(1)} tokens/s, after ${depth} tokens`);
     batched = await llamaBatchedBench(plan, tools.batched, settings.concurrency, served.promptCounts[served.promptCounts.length - 1]!, settings.maxTokens);
     for (const b of batched.byParallel) log(`  llama-batched-bench, ${b.parallel} sequence${b.parallel === 1 ? '' : 's'}: tg ${b.tgTokensPerSecond.toFixed(1)} tokens/s aggregate`);
     for (const b of backends) b.decodeVsCpp = b.summary.decodeTokensPerSecond.mean / cpp.tgTokensPerSecond;

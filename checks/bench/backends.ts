@@ -58,6 +58,8 @@ export interface CppLimit {
   threads: number;
   promptTokens: number;
   genTokens: number;
+  /** Tokens already in the context when tg and pp start (llama-bench -d): what the served streams had, their prompts. */
+  depthTokens: number;
   /** llama-bench pp<promptTokens>, tokens/s. */
   ppTokensPerSecond: number;
   /** llama-bench tg<genTokens> at the server's decode threads, tokens/s: the decode speed the served stream is held to. */
@@ -69,12 +71,15 @@ export interface CppLimit {
 /**
  * llama-bench at every thread count the backends use (the profile's decode threads, and its batch
  * threads): prompt processing and generation, three repetitions each, with the server's own flags
- * (repacking, flash attention, device layers). The C++ limit is the row at the server's decode
- * threads: the same work the served stream does, so the headline compares like with like.
+ * (repacking, flash attention, device layers), after `depthTokens` of context (-d): a served stream
+ * decodes after its prompt, and each token's attention grows with the context (with reproducible
+ * answers' one kernel path, tg64 after 40 tokens ran 0.8x of tg64 from an empty context here). The
+ * C++ limit is the row at the server's decode threads: the same work the served stream does, so
+ * the headline compares like with like.
  */
-export async function llamaBench(plan: Plan, binary: string, genTokens: number): Promise<CppLimit> {
+export async function llamaBench(plan: Plan, binary: string, genTokens: number, depthTokens: number): Promise<CppLimit> {
   const counts = [...new Set([plan.server.nThreads, plan.server.nThreadsBatch])].sort((a, b) => a - b);
-  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-r', '3', ...gpuArgs(plan), ...(plan.server.weightRepack ? [] : ['--repack', '0']), ...flashAttention(plan), '-o', 'json'], {
+  const result = await execa(binary, ['-m', plan.model.path, '-t', counts.join(','), '-p', '64', '-n', String(genTokens), '-d', String(depthTokens), '-r', '3', ...gpuArgs(plan), ...(plan.server.weightRepack ? [] : ['--repack', '0']), ...flashAttention(plan), '-o', 'json'], {
     reject: false,
     env: { ...process.env, ...plan.accelerator.serverEnv, ...plan.server.engineEnv },
   });
@@ -92,6 +97,7 @@ export async function llamaBench(plan: Plan, binary: string, genTokens: number):
     threads: asServed.threads,
     promptTokens: 64,
     genTokens,
+    depthTokens,
     ppTokensPerSecond: Math.max(...measured.map((t) => t.pp)),
     tgTokensPerSecond: asServed.tg,
     byThreads: measured,

@@ -112,7 +112,7 @@ export function headlineLines(report: BenchReport): string[] {
   const lines: string[] = [];
   if (h?.decodeVsLlamaBench) {
     const d = h.decodeVsLlamaBench;
-    lines.push(`served ÷ llama-bench tg (1 stream, ${report.cpp?.threads ?? report.settings.nThreads} threads, the server's flags): ${d.ratio.toFixed(2)} (${f1(d.served)} / ${f1(d.engine)} tokens/s)`);
+    lines.push(`served ÷ llama-bench tg (1 stream, ${report.cpp?.threads ?? report.settings.nThreads} threads, the server's flags${report.cpp ? `, after ${report.cpp.depthTokens} tokens as the served prompts` : ''}): ${d.ratio.toFixed(2)} (${f1(d.served)} / ${f1(d.engine)} tokens/s)`);
   }
   if (h?.aggregateVsBatched) {
     const a = h.aggregateVsBatched;
@@ -242,7 +242,7 @@ function backendsTable(backends: BackendBench[], cpp: CppLimit, batched: Batched
   const levels = backends[0]?.concurrency.map((c) => c.clients) ?? [];
   const most = levels[levels.length - 1];
   return [
-    `## Backends against the C++ limit (llama-bench, ${cpp.threads} threads: tg${cpp.genTokens} ${f1(cpp.tgTokensPerSecond)} tokens/s, pp${cpp.promptTokens} ${f1(cpp.ppTokensPerSecond)} tokens/s)`,
+    `## Backends against the C++ limit (llama-bench, ${cpp.threads} threads, after ${cpp.depthTokens} tokens of context: tg${cpp.genTokens} ${f1(cpp.tgTokensPerSecond)} tokens/s, pp${cpp.promptTokens} ${f1(cpp.ppTokensPerSecond)} tokens/s)`,
     '',
     `| backend | decode tokens/s (1 stream) | ÷ llama-bench tg | TTFT p50, 1 stream (ms) | aggregate tokens/s at ${levels.join(' / ')} clients | TTFT p50 at ${most} clients (ms) |`,
     '|---|---:|---:|---:|---:|---:|',

@@ -21,6 +21,13 @@ import type { AcceleratorChoice, CommandInput, CoreSharer, GpuFacts, LockedModel
 import { port as portSchema, workerHost, type Profile } from './schema.ts';
 import { workerCommand } from '../rpc/workers.ts';
 
+/**
+ * server.speculative: auto on a backend that speculates. make bench measured every mode on fresh
+ * servers (docs/bench/): ngram-mod was faster than off on the guide's prompts and on code rewrites
+ * in both of stop 40's runs, and the aggregate at 4 clients did not fall.
+ */
+const AUTO_SPECULATION = 'ngram-mod';
+
 export interface PlanContext {
   repoRoot: string;
   env: Record<string, string | undefined>;
@@ -221,7 +228,7 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
     apiKey: server.api_key === 'none' ? { kind: 'none' } : server.api_key === 'generate' ? { kind: 'generate', file: join(settled.stateDir, 'api-key') } : { kind: 'env', variable: server.api_key.slice('env:'.length) },
     apiKeyEnv: backend.apiKeyEnv,
     metrics: metricsOn({ server }),
-    speculative: server.speculative,
+    speculative: server.speculative === 'auto' ? (backend.speculates ? AUTO_SPECULATION : 'off') : server.speculative,
     webUi: webUiOn({ server }),
     ...(idleSleepSeconds(server.idle_sleep) ? { idleSleepSeconds: idleSleepSeconds(server.idle_sleep) } : {}),
     extraArgs: server.extra_args,

@@ -65,7 +65,7 @@ export function checkMetrics(profile: Profile, file: string): void {
 /** Speculative decoding only where the backend has it: silently ignored, the user would read the speed as its effect. */
 export function checkSpeculation(profile: Profile, file: string): void {
   const server = profile.server;
-  if (server.speculative !== 'off' && !backendNamed(server.backend).speculates) {
+  if (server.speculative !== 'off' && server.speculative !== 'auto' && !backendNamed(server.backend).speculates) {
     throw new WorkbenchError(`${displayPath(file)}: server.speculative: ${server.speculative}, but ${server.backend} has no draft-free speculation`, 'use server.backend: llama-server, or leave server.speculative out');
   }
 }

@@ -177,9 +177,9 @@ export const serverSchema = z.strictObject({
     .default(true)
     .describe("The same request gives the same answer at temperature 0, whether its prompt was cached or not and whatever else the server is doing: every token's attention takes one path in llama.cpp's CPU kernels (the guide's promise, 毎回返答が変わらないように). false: llama.cpp's faster paths by batch shape (make bench reports the cost). The same build, model, device and threads; CPU only: on a GPU it is off (its kernels still choose by batch size) and make smoke-test says so."),
   speculative: z
-    .enum(SPECULATION_TYPES)
-    .default('off')
-    .describe("llama-server only: draft-free speculative decoding (--spec-type): tokens guessed from n-grams of the prompt and the answer so far, checked in one batch. Pays on output that repeats its input (code edits, JSON, quoting): SmolLM2 on 2 cores decoded a code rewrite at 78.8 tok/s with ngram-simple against 44.8 off, the guide's prompts at 116 against 96; answers stay reproducible (the smoke check's triples, log-probabilities included). make bench will decide the default (issue 30)."),
+    .union([z.literal('auto'), z.enum(SPECULATION_TYPES)])
+    .default('auto')
+    .describe("Draft-free speculative decoding (llama-server's --spec-type): tokens guessed from n-grams of the prompt and the answer so far, checked in one batch; the answer is the same as without it (the smoke check's reproducible triples, log-probabilities included). Pays on output that repeats its input (code edits, JSON, quoting). auto: ngram-mod where the backend speculates (llama-server), off where it cannot (llama-cpp-python): make bench measured every mode on 2 cores and ngram-mod was the one faster than off on both the guide's prompts and code rewrites without slowing 4 clients (docs/bench/). off: one token per step."),
   web_ui: z
     .union([z.literal('auto'), z.boolean()])
     .default('auto')

@@ -65,7 +65,7 @@ describe('bench reports', () => {
   });
 
   it('heads the report with the served endpoint against llama.cpp run with its flags: one stream, the most clients, TTFT at 1 and at the most', () => {
-    const cpp = { threads: 2, promptTokens: 64, genTokens: 8, ppTokensPerSecond: 300, tgTokensPerSecond: 12.5, byThreads: [{ threads: 2, pp: 300, tg: 12.5 }] };
+    const cpp = { threads: 2, promptTokens: 64, genTokens: 8, depthTokens: 40, ppTokensPerSecond: 300, tgTokensPerSecond: 12.5, byThreads: [{ threads: 2, pp: 300, tg: 12.5 }] };
     const batched = { threads: 2, promptTokens: 60, genTokens: 8, byParallel: [1, 2, 4].map((parallel) => ({ parallel, tgTokensPerSecond: 99, tokensPerSecond: 99, completionTokensPerSecond: 11 * parallel })) };
     const levels = report.concurrency.map((c) => ({ ...c, ttftMs: { ...summary, p50: 40 * c.clients } }));
     const headline = headlineOf(report.served.summary, levels, cpp, batched);
@@ -74,7 +74,7 @@ describe('bench reports', () => {
     assert.deepEqual(headline.aggregateVsBatched, { clients: 4, served: 40, engine: 44, ratio: 40 / 44 });
     assert.deepEqual(headline.ttftP50Ms, [{ clients: 1, ms: 40 }, { clients: 4, ms: 160 }]);
     const lines = headlineLines({ ...report, cpp, batched, headline });
-    assert.match(lines[0]!, /^served ÷ llama-bench tg \(1 stream, 2 threads, the server's flags\): 0\.80 \(10\.0 \/ 12\.5 tokens\/s\)$/);
+    assert.match(lines[0]!, /^served ÷ llama-bench tg \(1 stream, 2 threads, the server's flags, after 40 tokens as the served prompts\): 0\.80 \(10\.0 \/ 12\.5 tokens\/s\)$/);
     assert.match(lines[1]!, /^served ÷ llama-batched-bench \(4 clients, generated tokens over the whole run\): 0\.91 /);
     assert.equal(lines[2], 'time to first token p50: 40 ms at 1 client, 160 ms at 4 clients');
     assert.match(lines[3]!, /^served ÷ raw engine decode \(llama-cpp-python in-process\): 0\.80/);
