@@ -135,6 +135,27 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
       '',
     ].join('\n'),
   },
+  // Tokens accepted from a speculative draft (server.speculative) reach the client with no
+  // probabilities: the verify loop sets `result.prob = 1.0f; // TODO: set result.probs`, so a
+  // request with logprobs read 0 for every drafted token, and which tokens were drafted depends on
+  // what ngram-mod saw before (the reproducible check's cold and warm runs disagreed on token 0).
+  // A request that asks for probabilities decodes one token at a time; the rest keep the drafts.
+  {
+    id: 'speculative-logprobs-1',
+    scope: 'server',
+    file: join('tools', 'server', 'server-context.cpp'),
+    find: ['        if (!can_speculate()) {', '            return 0;', '        }', ''].join('\n'),
+    replace: [
+      '        if (!can_speculate()) {',
+      '            return 0;',
+      '        }',
+      '',
+      `        if (task->params.sampling.n_probs > 0) { ${marker('speculative-logprobs-1')} // drafted tokens carry no probabilities`,
+      '            return 0;',
+      '        }',
+      '',
+    ].join('\n'),
+  },
   // Reproducible answers (server.reproducible). The CPU's flash attention takes one of three paths
   // by the shape of the batch: a query alone over 512+ cached tokens is split across threads, fewer
   // than 64 queries go through a one-row kernel that accumulates in F16, 64 or more through a tiled
