@@ -4,7 +4,7 @@ import type { MixedLoadResult } from './mixed-load.ts';
 import type { BatchedLimit, CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
-import type { BackendName } from '../../scripts/lib/plan/index.ts';
+import type { BackendName, Speculation } from '../../scripts/lib/plan/index.ts';
 
 /** The model served over RPC workers against the same model and build on this machine alone: the network's cost. */
 export interface RpcCost {
@@ -53,7 +53,7 @@ export interface BenchReport {
   at: string;
   /** What it ran on: the accelerator, the device, and the served model's offload as the server reported it. */
   device?: { accelerator: string; device: string; offload: string };
-  settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number };
+  settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number; speculative: Speculation };
   /** The profile's own server, of the profile's backend. */
   served: { backend: BackendBench['backend']; runs: RunMeasure[]; summary: MetricSummaries };
   raw: { loadSeconds: number; runs: RunMeasure[]; summary: MetricSummaries };
@@ -113,6 +113,13 @@ export function headlineLines(report: BenchReport): string[] {
   if (h?.decodeVsLlamaBench) {
     const d = h.decodeVsLlamaBench;
     lines.push(`served ÷ llama-bench tg (1 stream, ${report.cpp?.threads ?? report.settings.nThreads} threads, the server's flags${report.cpp ? `, after ${report.cpp.depthTokens} tokens as the served prompts` : ''}): ${d.ratio.toFixed(2)} (${f1(d.served)} / ${f1(d.engine)} tokens/s)`);
+    // llama-bench cannot speculate: a speculating server's figure is said as such, and the same
+    // build without drafts (the speculation section's off server) is put beside it.
+    const speculative = report.settings.speculative;
+    const off = report.speculation?.runs.find((r) => r.mode === 'off');
+    if (speculative !== 'off') {
+      lines.push(`  the server speculates (server.speculative: ${speculative}), llama-bench does not${off ? `; the same server with it off: ${(off.guideDecode / d.engine).toFixed(2)} (${f1(off.guideDecode)} tokens/s on the guide's prompts, asked once each)` : ''}`);
+    }
   }
   if (h?.aggregateVsBatched) {
     const a = h.aggregateVsBatched;

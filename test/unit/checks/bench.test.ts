@@ -43,7 +43,7 @@ const report: BenchReport = {
   model: { alias: 'elyza', file: 'e.gguf' },
   llamaCppVersion: '0.3.36',
   at: '2026-11-26T00:00:00Z',
-  settings: { runsPerPrompt: 1, maxTokens: 8, nCtx: 2048, nThreads: 'auto', concurrency: [1, 2, 4], requestsPerClient: 1 },
+  settings: { runsPerPrompt: 1, maxTokens: 8, nCtx: 2048, nThreads: 'auto', concurrency: [1, 2, 4], requestsPerClient: 1, speculative: 'off' },
   served: { backend: 'llama-cpp-python', runs: [], summary: { ttftMs: summary, decodeTokensPerSecond: summary, promptTokensPerSecond: summary, e2eMs: summary, itlMs: summary } },
   raw: { loadSeconds: 1, runs: [], summary: { ttftMs: summary, decodeTokensPerSecond: { ...summary, mean: 12.5 }, promptTokensPerSecond: summary, e2eMs: summary } },
   comparison: { decodeRatio: 0.8, ttftOverheadMs: 5, promptRatio: 1 },
@@ -79,6 +79,15 @@ describe('bench reports', () => {
     assert.equal(lines[2], 'time to first token p50: 40 ms at 1 client, 160 ms at 4 clients');
     assert.match(lines[3]!, /^served ÷ raw engine decode \(llama-cpp-python in-process\): 0\.80/);
     assert.match(markdownReport({ ...report, cpp, batched, headline }), /^- served ÷ llama-bench tg /m);
+  });
+
+  it('says when the served stream speculates, which llama-bench cannot, and puts the same server without drafts beside it', () => {
+    const cpp = { threads: 2, promptTokens: 64, genTokens: 8, depthTokens: 40, ppTokensPerSecond: 300, tgTokensPerSecond: 12.5, byThreads: [{ threads: 2, pp: 300, tg: 12.5 }] };
+    const headline = headlineOf(report.served.summary, report.concurrency, cpp, undefined);
+    const speculation = { setting: 'ngram-mod' as const, best: 'ngram-mod' as const, verdict: '', runs: [{ mode: 'off' as const, guideDecode: 11.5, codeDecode: 9, aggregate: 20, clients: 4 }] };
+    const lines = headlineLines({ ...report, settings: { ...report.settings, speculative: 'ngram-mod' }, cpp, headline, speculation });
+    assert.equal(lines[1], "  the server speculates (server.speculative: ngram-mod), llama-bench does not; the same server with it off: 0.92 (11.5 tokens/s on the guide's prompts, asked once each)");
+    assert.ok(!headlineLines({ ...report, cpp, headline }).some((line) => line.includes('speculates')));
   });
 
   it('leaves out what it did not measure: no C++ tools, only the raw engine line', () => {
