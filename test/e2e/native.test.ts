@@ -458,7 +458,7 @@ describe('make provision with the default profile', () => {
     assert.deepEqual(report.speculation.runs.map((r: { mode: string }) => r.mode), ['off', 'ngram-simple']);
     for (const r of report.speculation.runs) assert.ok(r.guideDecode > 0 && r.codeDecode > 0 && r.aggregate > 0 && r.clients === 2, JSON.stringify(r));
     assert.ok(['off', 'ngram-simple'].includes(report.speculation.best));
-    assert.match(markdown, /^## Speculative decoding \(server\.speculative; the profile has ngram-mod\)/m);
+    assert.match(markdown, /^## Speculative decoding \(server\.speculative; the profile has ngram-map-k\)/m);
     assert.match(bench.stdout, /^  speculation: the default these figures justify: /m);
   });
 

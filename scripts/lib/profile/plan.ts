@@ -23,10 +23,11 @@ import { workerCommand } from '../rpc/workers.ts';
 
 /**
  * server.speculative: auto on a backend that speculates. make bench measured every mode on fresh
- * servers (docs/bench/): ngram-mod was faster than off on the guide's prompts and on code rewrites
- * in both of stop 40's runs, and the aggregate at 4 clients did not fall.
+ * servers (docs/bench/): after stop 41's attention patch made one-token steps cheaper, ngram-map-k
+ * was faster than off on the guide's prompts and on code rewrites over two runs (x1.04, x1.02, 4
+ * clients x1.06), where ngram-mod, ahead before it, lost on code rewrites (x0.94).
  */
-const AUTO_SPECULATION = 'ngram-mod';
+const AUTO_SPECULATION = 'ngram-map-k';
 
 export interface PlanContext {
   repoRoot: string;

@@ -179,7 +179,7 @@ export const serverSchema = z.strictObject({
   speculative: z
     .union([z.literal('auto'), z.enum(SPECULATION_TYPES)])
     .default('auto')
-    .describe("Draft-free speculative decoding (llama-server's --spec-type): tokens guessed from n-grams of the prompt and the answer so far, checked in one batch; the answer is the same as without it (the smoke check's reproducible triples, log-probabilities included). Pays on output that repeats its input (code edits, JSON, quoting). auto: ngram-mod where the backend speculates (llama-server), off where it cannot (llama-cpp-python): make bench measured every mode on 2 cores and ngram-mod was the one faster than off on both the guide's prompts and code rewrites without slowing 4 clients (docs/bench/). off: one token per step."),
+    .describe("Draft-free speculative decoding (llama-server's --spec-type): tokens guessed from n-grams of the prompt and the answer so far, checked in one batch; the answer is the same as without it (the smoke check's reproducible triples, log-probabilities included). Pays on output that repeats its input (code edits, JSON, quoting). auto: ngram-map-k where the backend speculates (llama-server), off where it cannot (llama-cpp-python): make bench measured every mode on 2 cores and ngram-map-k was faster than off on both the guide's prompts and code rewrites without slowing 4 clients (docs/bench/). off: one token per step."),
   web_ui: z
     .union([z.literal('auto'), z.boolean()])
     .default('auto')

@@ -5,9 +5,9 @@ import { cmakeBuildKey } from '../../../../scripts/lib/llama-cpp/cmake-build.ts'
 import { planOf as plan } from '../../../helpers.ts';
 
 describe("llama-server's argv", () => {
-  it('speculates with ngram-mod by default (auto, what make bench justified), with the n-gram type the profile names, none when off, and refuses it raw in extra_args', () => {
+  it('speculates with ngram-map-k by default (auto, what make bench justified), with the n-gram type the profile names, none when off, and refuses it raw in extra_args', () => {
     const byDefault = llamaServerArgs(plan('default'), { modelPath: '/m.gguf' });
-    assert.equal(byDefault[byDefault.indexOf('--spec-type') + 1], 'ngram-mod');
+    assert.equal(byDefault[byDefault.indexOf('--spec-type') + 1], 'ngram-map-k');
     assert.ok(!llamaServerArgs(plan('off', { HOME: '/h' }, { off: 'extends: default\nserver:\n  speculative: off\n' }), { modelPath: '/m.gguf' }).includes('--spec-type'));
     // auto on a backend without speculation is off, not a refusal: only a mode named in the profile is refused.
     assert.equal(plan('lcp-auto', { HOME: '/h' }, { 'lcp-auto': 'extends: default\nserver:\n  backend: llama-cpp-python\n' }).server.speculative, 'off');
