@@ -37,6 +37,14 @@ const REQUIRED = 'inputs.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED';
 const marker = (id: string) => `/* llm-workbench: ${id} */`;
 const FLASH_ATTENTION = join('ggml', 'src', 'ggml-cpu', 'ops.cpp');
 
+/** The tiled attention kernel's line `find` with its first Q_TILE_SZ (64 rows) made the tile's own row count. */
+const tileRowsPatch =
+  (prefix: string) =>
+  (find: string, index: number): SourcePatch => {
+    const id = `${prefix}-${index + 1}`;
+    return { id, scope: 'engine', file: FLASH_ATTENTION, find, replace: `${find.replace(/Q_TILE_SZ/, 'tile_rows')} ${marker(id)}` };
+  };
+
 /** Set to 1 in a server's environment: every flash-attention query through one kernel path (fa-batch-invariant-*). */
 export const BATCH_INVARIANT_ENV = 'LLM_WORKBENCH_BATCH_INVARIANT';
 
@@ -227,10 +235,7 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
     'ggml_vec_scale_f32(Q_TILE_SZ * KV_TILE_SZ, KQ, logit_softcap);',
     'for (int tq = 0; tq < Q_TILE_SZ; tq++) {',
     'simd_gemm(VKQ32, KQ, V32, Q_TILE_SZ, KV_TILE_SZ, DV);',
-  ].map((find, index): SourcePatch => {
-    const id = `fa-tile-rows-${index + 1}`;
-    return { id, scope: 'engine', file: FLASH_ATTENTION, find, replace: `${find.replace(/Q_TILE_SZ/, 'tile_rows')} ${marker(id)}` };
-  }),
+  ].map(tileRowsPatch('fa-tile-rows')),
   // The tile's scratch is cleared only for its own rows: a decode step (one query per head) cleared
   // 64 rows of four 16 KB buffers per head and KV tile. Rows past tile_rows are never read (every
   // product above takes tile_rows rows), so each row's result is the same.
@@ -239,10 +244,7 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
     'memset(mask32, 0, Q_TILE_SZ * KV_TILE_SZ * sizeof(float));',
     'memset(KQ, 0, Q_TILE_SZ * KV_TILE_SZ * sizeof(float));',
     'for (int tq = tile_rows; tq < Q_TILE_SZ; tq++) {',
-  ].map((find, index): SourcePatch => {
-    const id = `fa-tile-clear-${index + 1}`;
-    return { id, scope: 'engine', file: FLASH_ATTENTION, find, replace: `${find.replace(/Q_TILE_SZ/, 'tile_rows')} ${marker(id)}` };
-  }),
+  ].map(tileRowsPatch('fa-tile-clear')),
   // The K tile is packed transposed, one element at a time, and on x86 ggml's one-value F16->F32
   // is a lookup in a 256 KB table (simd-mappings.h defines the F16C instruction only for NEON and
   // POWER): a cache miss per element, measured as 90% of this kernel and a sixth of a decode step
