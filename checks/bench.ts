@@ -22,7 +22,7 @@ import { isMain, runMain } from '../scripts/lib/step.ts';
 import { countTokens, measureChat, promptTokens, type Message, type RunMeasure } from './bench/measure.ts';
 import OpenAI from 'openai';
 import { backendsFrom, type ServingBackend } from '../scripts/lib/backend/index.ts';
-import { benchTools, llamaBatchedBench, llamaBench, withTemporaryServer, type BatchedLimit, type CppLimit } from './bench/backends.ts';
+import { benchTools, bracketedBatchedLimit, bracketedCppLimit, llamaBatchedBench, llamaBench, withTemporaryServer, type BatchedLimit, type CppLimit } from './bench/backends.ts';
 import { rawEngine } from './bench/raw.ts';
 import { offloadVerdict, readOffloadFromLog } from '../scripts/lib/accelerator/offload.ts';
 import { statePaths } from '../scripts/lib/state/paths.ts';
@@ -77,16 +77,25 @@ interface Settings {
   concurrency: number[];
 }
 
+/** The bench prompts' token counts, as the endpoint counts them (the fixed prompt last). */
+function benchPromptCounts(client: OpenAI): Promise<number[]> {
+  return Promise.all(benchPrompts().map((p) => promptTokens(client, tagged(p, 0))));
+}
+
 /** One endpoint measured: the prompts one at a time (after a warm-up), then the concurrency sweep. */
-async function measureEndpoint(client: OpenAI, count: (text: string) => Promise<number>, settings: Settings, log: (line: string) => void, label: string) {
+async function measureEndpoint(client: OpenAI, count: (text: string) => Promise<number>, settings: Settings, log: (line: string) => void, label: string, counted?: number[]) {
   const prompts = benchPrompts();
-  const promptCounts = await Promise.all(prompts.map((p) => promptTokens(client, tagged(p, 0))));
+  const promptCounts = counted ?? (await benchPromptCounts(client));
   log(`  ${label}: warm-up (${prompts.length} requests)`);
   for (const p of prompts) await measureChat(client, p, Math.min(8, settings.maxTokens), { prompt: 0, count });
   const runs: RunMeasure[] = [];
+  // The client runs on the cores the server decodes on: what it spends per streamed chunk is said beside the headline.
+  const cpuBefore = process.cpuUsage();
   for (const [i, p] of prompts.entries()) {
     for (let run = 0; run < settings.runsPerPrompt; run++) runs.push(await measureChat(client, tagged(p, run), settings.maxTokens, { prompt: promptCounts[i]!, count }));
   }
+  const cpu = process.cpuUsage(cpuBefore);
+  const clientCpuMsPerChunk = (cpu.user + cpu.system) / 1000 / runs.reduce((sum, r) => sum + r.chunks, 0);
   const summary = summaries(runs, true);
   log(`  ${label}: TTFT p50 ${summary.ttftMs.p50.toFixed(0)} ms, decode ${summary.decodeTokensPerSecond.mean.toFixed(1)} tokens/s (${runs.length} runs)`);
   const fixed = prompts[prompts.length - 1]!;
@@ -117,7 +126,7 @@ async function measureEndpoint(client: OpenAI, count: (text: string) => Promise<
     });
     log(`  ${label}, ${clients} clients: ${(completionTokens / wallSeconds).toFixed(1)} tokens/s aggregate, TTFT p50 ${levels[levels.length - 1]!.ttftMs.p50.toFixed(0)} ms`);
   }
-  return { runs, summary, concurrency: levels, promptCounts };
+  return { runs, summary, concurrency: levels, promptCounts, clientCpuMsPerChunk };
 }
 
 export async function runBench(plan: Plan, log: (line: string) => void = console.log): Promise<BenchReport> {
@@ -140,7 +149,15 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   // workers (one client each), and the network's cost is measured against that below.
   const local = withoutRpcWorkers(plan);
   const ownLabel = plan.server.parallel > 1 ? `${own!.label} -np ${plan.server.parallel}` : own!.label;
-  const served = await measureEndpoint(clientFor(plan), (text) => countTokens(plan.server.baseUrl, apiKey, text, own!.tokenize), settings, log, ownLabel);
+  const ownClient = clientFor(plan);
+  const promptCounts = await benchPromptCounts(ownClient);
+  // llama.cpp's own limits just before and just after the served runs (bracketedCppLimit says why).
+  const tools = every ? await benchTools(plan) : undefined;
+  const limitsBefore = tools && (await cppLimits(plan, tools, settings, promptCounts, log, 'before'));
+  const served = await measureEndpoint(ownClient, (text) => countTokens(plan.server.baseUrl, apiKey, text, own!.tokenize), settings, log, ownLabel, promptCounts);
+  const limitsAfter = tools && (await cppLimits(plan, tools, settings, promptCounts, log, 'after'));
+  const cpp = limitsBefore && limitsAfter && bracketedCppLimit(limitsBefore.cpp, limitsAfter.cpp);
+  const batched = limitsBefore && limitsAfter && bracketedBatchedLimit(limitsBefore.batched, limitsAfter.batched);
   const backends: BackendBench[] = [{ backend: own!.name, label: ownLabel, summary: served.summary, concurrency: served.concurrency }];
   // Embeddings beside 1 stream and beside every slot but one streaming (a RAG loop beside chats).
   // BENCH_EMBEDDINGS=none leaves it out (its streams run for a minute or more on a slow link).
@@ -192,19 +209,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
   const rawSummary = summaries(raw.runs, false);
   log(`  raw: TTFT p50 ${rawSummary.ttftMs.p50.toFixed(0)} ms, decode ${rawSummary.decodeTokensPerSecond.mean.toFixed(1)} tokens/s`);
 
-  let cpp: CppLimit | undefined;
-  let batched: BatchedLimit | undefined;
-  if (every) {
-    log('  llama.cpp from the same source: llama-bench and llama-batched-bench (built once)');
-    const tools = await benchTools(plan);
-    // The served streams' mean prompt: the context their decode ran after.
-    const depth = Math.round(served.promptCounts.reduce((sum, n) => sum + n, 0) / served.promptCounts.length);
-    cpp = await llamaBench(plan, tools.bench, settings.maxTokens, depth);
-    for (const t of cpp.byThreads) log(`  llama-bench, ${t.threads} thread${t.threads === 1 ? '' : 's'}: pp${cpp.promptTokens} ${t.pp.toFixed(1)} tokens/s, tg${cpp.genTokens} ${t.tg.toFixed(1)} tokens/s, after ${depth} tokens`);
-    batched = await llamaBatchedBench(plan, tools.batched, settings.concurrency, served.promptCounts[served.promptCounts.length - 1]!, settings.maxTokens);
-    for (const b of batched.byParallel) log(`  llama-batched-bench, ${b.parallel} sequence${b.parallel === 1 ? '' : 's'}: tg ${b.tgTokensPerSecond.toFixed(1)} tokens/s aggregate`);
-    for (const b of backends) b.decodeVsCpp = b.summary.decodeTokensPerSecond.mean / cpp.tgTokensPerSecond;
-  }
+  if (cpp) for (const b of backends) b.decodeVsCpp = b.summary.decodeTokensPerSecond.mean / cpp.tgTokensPerSecond;
 
   const isGuideModel = /ELYZA-japanese-Llama-2-7b-fast-instruct/i.test(plan.model.sourceText);
   return {
@@ -214,7 +219,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     at: new Date().toISOString(),
     device: { accelerator: plan.accelerator.name, device: plan.accelerator.device, offload: offloadVerdict(plan.accelerator, readOffloadFromLog(statePaths(plan).serverLog)).line },
     settings: { runsPerPrompt: settings.runsPerPrompt, maxTokens: settings.maxTokens, nCtx: plan.model.nCtx, nThreads: plan.server.nThreads, concurrency: settings.concurrency, requestsPerClient: settings.requestsPerClient, speculative: plan.server.speculative },
-    served: { backend: own!.name, runs: served.runs, summary: served.summary },
+    served: { backend: own!.name, runs: served.runs, summary: served.summary, clientCpuMsPerChunk: served.clientCpuMsPerChunk },
     raw: { loadSeconds: raw.loadSeconds, runs: raw.runs, summary: rawSummary },
     comparison: {
       decodeRatio: served.summary.decodeTokensPerSecond.mean / rawSummary.decodeTokensPerSecond.mean,
@@ -233,6 +238,21 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     ...(isGuideModel ? { guide: GUIDE_FIGURES } : {}),
     headline: headlineOf(served.summary, served.concurrency, cpp, batched),
   };
+}
+
+/**
+ * llama-bench and llama-batched-bench with the server's flags, shaped as the served runs: decode
+ * after the served prompts' mean length (the context their decode ran after), the sweep's fixed
+ * prompt at each client count.
+ */
+async function cppLimits(plan: Plan, tools: { bench: string; batched: string }, settings: Settings, promptCounts: number[], log: (line: string) => void, when: 'before' | 'after'): Promise<{ cpp: CppLimit; batched: BatchedLimit }> {
+  log(`  llama.cpp from the same source, ${when} the served runs: llama-bench and llama-batched-bench`);
+  const depth = Math.round(promptCounts.reduce((sum, n) => sum + n, 0) / promptCounts.length);
+  const cpp = await llamaBench(plan, tools.bench, settings.maxTokens, depth);
+  for (const t of cpp.byThreads) log(`  llama-bench, ${t.threads} thread${t.threads === 1 ? '' : 's'}: pp${cpp.promptTokens} ${t.pp.toFixed(1)} tokens/s, tg${cpp.genTokens} ${t.tg.toFixed(1)} tokens/s, after ${depth} tokens`);
+  const batched = await llamaBatchedBench(plan, tools.batched, settings.concurrency, promptCounts[promptCounts.length - 1]!, settings.maxTokens);
+  for (const b of batched.byParallel) log(`  llama-batched-bench, ${b.parallel} sequence${b.parallel === 1 ? '' : 's'}: ${b.completionTokensPerSecond.toFixed(1)} generated tokens/s over the whole run, prompts ${(b.promptSeconds * 1000).toFixed(0)} ms`);
+  return { cpp, batched };
 }
 
 /** BENCH_SPECULATION: the modes to measure (comma-separated; none: skip), off first; default every mode. */

@@ -66,6 +66,14 @@ export interface CppLimit {
   tgTokensPerSecond: number;
   /** Each thread count measured: pp and tg tokens/s (what `n_threads: auto` rests on). */
   byThreads: { threads: number; pp: number; tg: number }[];
+  /** tg tokens/s at the server's decode threads just before and just after the served runs (the figures above are their mean). */
+  bracket?: Bracket;
+}
+
+/** One figure of a C++ tool measured just before and just after the served runs. */
+export interface Bracket {
+  before: number;
+  after: number;
 }
 
 /**
@@ -113,7 +121,9 @@ export interface BatchedLimit {
    * One row per parallel sequence count: aggregate decode (speed_tg), overall tokens/s, and the
    * generated tokens over the whole run, prompts included (what a served concurrency level counts).
    */
-  byParallel: { parallel: number; tgTokensPerSecond: number; tokensPerSecond: number; completionTokensPerSecond: number }[];
+  byParallel: { parallel: number; tgTokensPerSecond: number; tokensPerSecond: number; completionTokensPerSecond: number; promptSeconds: number }[];
+  /** Generated tokens over the whole run at the most sequences, just before and just after the served runs (the rows are their mean). */
+  bracket?: Bracket;
 }
 
 /**
@@ -139,11 +149,48 @@ export async function llamaBatchedBench(plan: Plan, binary: string, parallel: nu
   const rows = String(result.all)
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { pl: number; tg: number; speed_tg: number; t: number; speed: number });
+    .map((line) => JSON.parse(line) as { pl: number; tg: number; speed_tg: number; t: number; t_pp: number; speed: number });
   const byParallel = parallel.map((pl) => {
     const row = rows.find((r) => r.pl === pl);
     if (!row) throw new WorkbenchError(`llama-batched-bench printed no row for ${pl} sequences`, 'run it by hand with --output-format jsonl to see why');
-    return { parallel: pl, tgTokensPerSecond: row.speed_tg, tokensPerSecond: row.speed, completionTokensPerSecond: (row.pl * row.tg) / row.t };
+    return { parallel: pl, tgTokensPerSecond: row.speed_tg, tokensPerSecond: row.speed, completionTokensPerSecond: (row.pl * row.tg) / row.t, promptSeconds: row.t_pp };
   });
   return { threads, promptTokens, genTokens, byParallel };
+}
+
+const mean = (a: number, b: number) => (a + b) / 2;
+
+/**
+ * llama-bench run just before and just after the served runs, as one limit: their mean, and both
+ * tg figures kept. This VM's speed moves by a fifth within minutes (stop 42: llama-batched-bench's
+ * 4-sequence decode step 24.6 ms, then 28.4 ms five minutes later), so a limit measured minutes
+ * away from the served figures compared a quiet minute with a busy one.
+ */
+export function bracketedCppLimit(before: CppLimit, after: CppLimit): CppLimit {
+  return {
+    ...before,
+    ppTokensPerSecond: mean(before.ppTokensPerSecond, after.ppTokensPerSecond),
+    tgTokensPerSecond: mean(before.tgTokensPerSecond, after.tgTokensPerSecond),
+    byThreads: before.byThreads.map((t, i) => ({ threads: t.threads, pp: mean(t.pp, after.byThreads[i]!.pp), tg: mean(t.tg, after.byThreads[i]!.tg) })),
+    bracket: { before: before.tgTokensPerSecond, after: after.tgTokensPerSecond },
+  };
+}
+
+/** llama-batched-bench before and after the served runs, as one limit (bracketedCppLimit says why). */
+export function bracketedBatchedLimit(before: BatchedLimit, after: BatchedLimit): BatchedLimit {
+  const most = (limit: BatchedLimit) => limit.byParallel.reduce((m, b) => (b.parallel > m.parallel ? b : m)).completionTokensPerSecond;
+  return {
+    ...before,
+    byParallel: before.byParallel.map((b, i) => {
+      const a = after.byParallel[i]!;
+      return {
+        parallel: b.parallel,
+        tgTokensPerSecond: mean(b.tgTokensPerSecond, a.tgTokensPerSecond),
+        tokensPerSecond: mean(b.tokensPerSecond, a.tokensPerSecond),
+        completionTokensPerSecond: mean(b.completionTokensPerSecond, a.completionTokensPerSecond),
+        promptSeconds: mean(b.promptSeconds, a.promptSeconds),
+      };
+    }),
+    bracket: { before: most(before), after: most(after) },
+  };
 }

@@ -1,7 +1,7 @@
 /** The bench report's shape, and how it is written: JSON, a markdown table, an SVG chart. */
 import type { SpeculationBench } from './speculation.ts';
 import type { MixedLoadResult } from './mixed-load.ts';
-import type { BatchedLimit, CppLimit } from './backends.ts';
+import type { BatchedLimit, Bracket, CppLimit } from './backends.ts';
 import type { RunMeasure } from './measure.ts';
 import type { Summary } from './stats.ts';
 import type { BackendName, Speculation } from '../../scripts/lib/plan/index.ts';
@@ -54,8 +54,12 @@ export interface BenchReport {
   /** What it ran on: the accelerator, the device, and the served model's offload as the server reported it. */
   device?: { accelerator: string; device: string; offload: string };
   settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number; speculative: Speculation };
-  /** The profile's own server, of the profile's backend. */
-  served: { backend: BackendBench['backend']; runs: RunMeasure[]; summary: MetricSummaries };
+  /**
+   * The profile's own server, of the profile's backend. clientCpuMsPerChunk: the CPU the bench's
+   * client (the official openai client, in the bench's process) spent per streamed chunk of the
+   * one-stream runs, on the same cores as the server (llama-bench has no client).
+   */
+  served: { backend: BackendBench['backend']; runs: RunMeasure[]; summary: MetricSummaries; clientCpuMsPerChunk?: number };
   raw: { loadSeconds: number; runs: RunMeasure[]; summary: MetricSummaries };
   comparison: { decodeRatio: number; ttftOverheadMs: number; promptRatio: number };
   concurrency: ConcurrencyLevel[];
@@ -90,12 +94,25 @@ export interface Headline {
   decodeVsLlamaBench?: { served: number; engine: number; ratio: number };
   aggregateVsBatched?: { clients: number; served: number; engine: number; ratio: number };
   ttftP50Ms: { clients: number; ms: number }[];
+  /**
+   * The most clients' prompts arriving at once, at the engine's own prompt speed (llama-batched-bench):
+   * the first tokens' p50 if they were taken one at a time, and all in one batch (as llama-server
+   * takes prompts that wait together). What the served TTFT at that many clients is held to.
+   */
+  ttftArrivingTogether?: { clients: number; oneAtATimeMs: number; oneBatchMs: number };
+}
+
+/** The median of 1..n times one prompt's time: the p50 of n first tokens when prompts are taken one after another. */
+function oneAtATimeP50(n: number, oneSeconds: number): number {
+  const times = Array.from({ length: n }, (_, i) => (i + 1) * oneSeconds);
+  return n % 2 ? times[(n - 1) / 2]! : (times[n / 2 - 1]! + times[n / 2]!) / 2;
 }
 
 export function headlineOf(served: MetricSummaries, concurrency: ConcurrencyLevel[], cpp: CppLimit | undefined, batched: BatchedLimit | undefined): Headline {
   const one = concurrency.find((c) => c.clients === 1);
   const most = concurrency.reduce<ConcurrencyLevel | undefined>((best, c) => (!best || c.clients > best.clients ? c : best), undefined);
   const engineAtMost = most && batched?.byParallel.find((b) => b.parallel === most.clients);
+  const engineAtOne = batched?.byParallel.find((b) => b.parallel === 1);
   const decode = served.decodeTokensPerSecond.mean;
   return {
     ...(cpp ? { decodeVsLlamaBench: { served: decode, engine: cpp.tgTokensPerSecond, ratio: decode / cpp.tgTokensPerSecond } } : {}),
@@ -103,6 +120,9 @@ export function headlineOf(served: MetricSummaries, concurrency: ConcurrencyLeve
       ? { aggregateVsBatched: { clients: most.clients, served: most.aggregateTokensPerSecond, engine: engineAtMost.completionTokensPerSecond, ratio: most.aggregateTokensPerSecond / engineAtMost.completionTokensPerSecond } }
       : {}),
     ttftP50Ms: [...new Map([one, most].flatMap((c) => (c ? [[c.clients, { clients: c.clients, ms: c.ttftMs.p50 }] as const] : []))).values()],
+    ...(most && most.clients > 1 && engineAtMost && engineAtOne
+      ? { ttftArrivingTogether: { clients: most.clients, oneAtATimeMs: oneAtATimeP50(most.clients, engineAtOne.promptSeconds) * 1000, oneBatchMs: engineAtMost.promptSeconds * 1000 } }
+      : {}),
   };
 }
 
@@ -112,7 +132,11 @@ export function headlineLines(report: BenchReport): string[] {
   const lines: string[] = [];
   if (h?.decodeVsLlamaBench) {
     const d = h.decodeVsLlamaBench;
-    lines.push(`served ÷ llama-bench tg (1 stream, ${report.cpp?.threads ?? report.settings.nThreads} threads, the server's flags${report.cpp ? `, after ${report.cpp.depthTokens} tokens as the served prompts` : ''}): ${d.ratio.toFixed(2)} (${f1(d.served)} / ${f1(d.engine)} tokens/s)`);
+    lines.push(`served ÷ llama-bench tg (1 stream, ${report.cpp?.threads ?? report.settings.nThreads} threads, the server's flags${report.cpp ? `, after ${report.cpp.depthTokens} tokens as the served prompts` : ''}): ${d.ratio.toFixed(2)} (${f1(d.served)} / ${f1(d.engine)} tokens/s${bracketed(report.cpp?.bracket)})`);
+    const clientMs = report.served.clientCpuMsPerChunk;
+    if (clientMs !== undefined && Number.isFinite(clientMs)) {
+      lines.push(`  the bench's client (the official openai client) spent ${clientMs.toFixed(2)} ms of CPU per streamed token on the cores the server decodes on (${f1((clientMs * d.served) / 10)}% of a core at the served speed); llama-bench has no client`);
+    }
     // llama-bench cannot speculate: a speculating server's figure is said as such, and the same
     // build without drafts (the speculation section's off server) is put beside it.
     const speculative = report.settings.speculative;
@@ -123,11 +147,20 @@ export function headlineLines(report: BenchReport): string[] {
   }
   if (h?.aggregateVsBatched) {
     const a = h.aggregateVsBatched;
-    lines.push(`served ÷ llama-batched-bench (${a.clients} clients, generated tokens over the whole run): ${a.ratio.toFixed(2)} (${f1(a.served)} / ${f1(a.engine)} tokens/s)`);
+    lines.push(`served ÷ llama-batched-bench (${a.clients} clients, generated tokens over the whole run): ${a.ratio.toFixed(2)} (${f1(a.served)} / ${f1(a.engine)} tokens/s${bracketed(report.batched?.bracket)})`);
   }
   if (h?.ttftP50Ms.length) lines.push(`time to first token p50: ${h.ttftP50Ms.map((t) => `${f0(t.ms)} ms at ${t.clients} client${t.clients === 1 ? '' : 's'}`).join(', ')}`);
+  if (h?.ttftArrivingTogether) {
+    const t = h.ttftArrivingTogether;
+    lines.push(`  ${t.clients} prompts arriving at once, at the engine's own prompt speed (llama-batched-bench): first tokens p50 ${f0(t.oneAtATimeMs)} ms taken one at a time, ${f0(t.oneBatchMs)} ms in one batch (as llama-server takes them)`);
+  }
   lines.push(`served ÷ raw engine decode (llama-cpp-python in-process): ${report.comparison.decodeRatio.toFixed(2)}; the server adds ${f0(report.comparison.ttftOverheadMs)} ms to the first token`);
   return lines;
+}
+
+/** A C++ limit's two runs around the served ones, or nothing where it ran once. */
+function bracketed(bracket: Bracket | undefined): string {
+  return bracket ? `; the engine ${f1(bracket.before)} just before the served runs, ${f1(bracket.after)} just after` : '';
 }
 
 export interface BackendBench {

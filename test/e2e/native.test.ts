@@ -439,6 +439,12 @@ describe('make provision with the default profile', () => {
     assert.ok(report.cpp.depthTokens > 0, JSON.stringify(report.cpp));
     assert.match(bench.stdout, /^served ÷ llama-bench tg \(1 stream, \d+ threads, the server's flags, after \d+ tokens as the served prompts\): \d+\.\d\d /m);
     assert.match(bench.stdout, /^served ÷ llama-batched-bench \(2 clients, generated tokens over the whole run\): \d+\.\d\d /m);
+    // The C++ limits ran just before and just after the served runs; the headline holds their mean.
+    for (const limit of [report.cpp, report.batched]) assert.ok(limit.bracket.before > 0 && limit.bracket.after > 0, JSON.stringify(limit.bracket));
+    assert.ok(Math.abs(report.cpp.tgTokensPerSecond - (report.cpp.bracket.before + report.cpp.bracket.after) / 2) < 1e-9);
+    assert.ok(report.served.clientCpuMsPerChunk > 0, 'the client spends some CPU per streamed token');
+    assert.match(bench.stdout, /^ {2}the bench's client \(the official openai client\) spent \d+\.\d\d ms of CPU per streamed token/m);
+    assert.match(bench.stdout, /^ {2}2 prompts arriving at once, at the engine's own prompt speed \(llama-batched-bench\): first tokens p50 \d+ ms taken one at a time, \d+ ms in one batch/m);
     for (const b of report.backends) {
       assert.ok(Math.abs(b.decodeVsCpp - b.summary.decodeTokensPerSecond.mean / report.cpp.tgTokensPerSecond) < 1e-9);
       assert.deepEqual(b.concurrency.map((c: { clients: number }) => c.clients), [1, 2]);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { benchPrompts, tagged } from '../../../checks/bench.ts';
 import { concurrencyChart, headlineLines, headlineOf, markdownReport, type BenchReport } from '../../../checks/bench/report.ts';
+import { bracketedBatchedLimit, bracketedCppLimit } from '../../../checks/bench/backends.ts';
 import { percentile, summarize } from '../../../checks/bench/stats.ts';
 import { verifyGuideOutputs } from '../../../checks/notebook.ts';
 
@@ -66,7 +67,7 @@ describe('bench reports', () => {
 
   it('heads the report with the served endpoint against llama.cpp run with its flags: one stream, the most clients, TTFT at 1 and at the most', () => {
     const cpp = { threads: 2, promptTokens: 64, genTokens: 8, depthTokens: 40, ppTokensPerSecond: 300, tgTokensPerSecond: 12.5, byThreads: [{ threads: 2, pp: 300, tg: 12.5 }] };
-    const batched = { threads: 2, promptTokens: 60, genTokens: 8, byParallel: [1, 2, 4].map((parallel) => ({ parallel, tgTokensPerSecond: 99, tokensPerSecond: 99, completionTokensPerSecond: 11 * parallel })) };
+    const batched = { threads: 2, promptTokens: 60, genTokens: 8, byParallel: [1, 2, 4].map((parallel) => ({ parallel, tgTokensPerSecond: 99, tokensPerSecond: 99, completionTokensPerSecond: 11 * parallel, promptSeconds: 0.2 * parallel })) };
     const levels = report.concurrency.map((c) => ({ ...c, ttftMs: { ...summary, p50: 40 * c.clients } }));
     const headline = headlineOf(report.served.summary, levels, cpp, batched);
     assert.deepEqual(headline.decodeVsLlamaBench, { served: 10, engine: 12.5, ratio: 0.8 });
@@ -77,8 +78,34 @@ describe('bench reports', () => {
     assert.match(lines[0]!, /^served ÷ llama-bench tg \(1 stream, 2 threads, the server's flags, after 40 tokens as the served prompts\): 0\.80 \(10\.0 \/ 12\.5 tokens\/s\)$/);
     assert.match(lines[1]!, /^served ÷ llama-batched-bench \(4 clients, generated tokens over the whole run\): 0\.91 /);
     assert.equal(lines[2], 'time to first token p50: 40 ms at 1 client, 160 ms at 4 clients');
-    assert.match(lines[3]!, /^served ÷ raw engine decode \(llama-cpp-python in-process\): 0\.80/);
+    // One prompt takes 200 ms: taken one at a time, 4 first tokens come at 200/400/600/800 ms (p50 500); in one batch all at 800.
+    assert.deepEqual(headline.ttftArrivingTogether, { clients: 4, oneAtATimeMs: 500, oneBatchMs: 800 });
+    assert.equal(lines[3], "  4 prompts arriving at once, at the engine's own prompt speed (llama-batched-bench): first tokens p50 500 ms taken one at a time, 800 ms in one batch (as llama-server takes them)");
+    assert.match(lines[4]!, /^served ÷ raw engine decode \(llama-cpp-python in-process\): 0\.80/);
     assert.match(markdownReport({ ...report, cpp, batched, headline }), /^- served ÷ llama-bench tg /m);
+  });
+
+  it('puts the C++ limit as the mean of its runs just before and just after the served ones, shows both, and the client\'s CPU beside the server', () => {
+    const limit = (tg: number, completion: number) => ({
+      cpp: { threads: 2, promptTokens: 64, genTokens: 8, depthTokens: 40, ppTokensPerSecond: 10 * tg, tgTokensPerSecond: tg, byThreads: [{ threads: 2, pp: 10 * tg, tg }] },
+      batched: { threads: 2, promptTokens: 60, genTokens: 8, byParallel: [1, 4].map((parallel) => ({ parallel, tgTokensPerSecond: 99, tokensPerSecond: 99, completionTokensPerSecond: completion * parallel, promptSeconds: 0.2 * parallel })) },
+    });
+    const before = limit(12, 10);
+    const after = limit(8, 12);
+    const cpp = bracketedCppLimit(before.cpp, after.cpp);
+    const batched = bracketedBatchedLimit(before.batched, after.batched);
+    assert.equal(cpp.tgTokensPerSecond, 10);
+    assert.deepEqual(cpp.byThreads, [{ threads: 2, pp: 100, tg: 10 }]);
+    assert.deepEqual(cpp.bracket, { before: 12, after: 8 });
+    assert.deepEqual(batched.byParallel.map((b) => b.completionTokensPerSecond), [11, 44]);
+    assert.deepEqual(batched.bracket, { before: 40, after: 48 });
+    const levels = report.concurrency;
+    const headline = headlineOf(report.served.summary, levels, cpp, batched);
+    const lines = headlineLines({ ...report, served: { ...report.served, clientCpuMsPerChunk: 5 }, cpp, batched, headline });
+    assert.match(lines[0]!, /: 1\.00 \(10\.0 \/ 10\.0 tokens\/s; the engine 12\.0 just before the served runs, 8\.0 just after\)$/);
+    // 5 ms per token at 10 tokens/s: 5% of a core spent by the client beside the server.
+    assert.equal(lines[1], "  the bench's client (the official openai client) spent 5.00 ms of CPU per streamed token on the cores the server decodes on (5.0% of a core at the served speed); llama-bench has no client");
+    assert.match(lines[2]!, /\(40\.0 \/ 44\.0 tokens\/s; the engine 40\.0 just before the served runs, 48\.0 just after\)$/);
   });
 
   it('says when the served stream speculates, which llama-bench cannot, and puts the same server without drafts beside it', () => {
