@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { benchPrompts, tagged } from '../../../checks/bench.ts';
+import { BENCH_SESSION, benchPrompts, tagged } from '../../../checks/bench.ts';
 import { concurrencyChart, headlineLines, headlineOf, markdownReport, type BenchReport } from '../../../checks/bench/report.ts';
 import { bracketedBatchedLimit, bracketedCppLimit } from '../../../checks/bench/backends.ts';
 import { percentile, summarize } from '../../../checks/bench/stats.ts';
@@ -34,7 +34,14 @@ describe('bench prompts', () => {
   it('tags each run at the very start so no run reuses the previous prompt\'s cache', () => {
     const [p] = benchPrompts();
     assert.notEqual(tagged(p!, 1)[0]!.content.slice(0, 8), tagged(p!, 2)[0]!.content.slice(0, 8));
-    assert.equal(tagged(p!, 1)[1]!.content, `(run 1) ${p![1]!.content}`, 'the user message too: some chat formats drop the system one');
+    assert.equal(tagged(p!, 1, '123456')[1]!.content, `(run 1-123456) ${p![1]!.content}`, 'the user message too: some chat formats drop the system one');
+  });
+
+  it('tags a run of this bench apart from the same run of an earlier bench on the same server', () => {
+    const [p] = benchPrompts();
+    assert.notDeepEqual(tagged(p!, 1, '123456'), tagged(p!, 1, '654321'));
+    assert.match(tagged(p!, 1)[0]!.content, new RegExp(`^\\(run 1-${BENCH_SESSION}\\) `));
+    assert.match(BENCH_SESSION, /^\d{6}$/);
   });
 });
 
