@@ -224,7 +224,7 @@ export async function runBench(plan: Plan, log: (line: string) => void = console
     llamaCppVersion: raw.version,
     at: new Date().toISOString(),
     device: { accelerator: plan.accelerator.name, device: plan.accelerator.device, offload: offloadVerdict(plan.accelerator, readOffloadFromLog(statePaths(plan).serverLog)).line },
-    settings: { runsPerPrompt: settings.runsPerPrompt, maxTokens: settings.maxTokens, nCtx: plan.model.nCtx, nThreads: plan.server.nThreads, concurrency: settings.concurrency, requestsPerClient: settings.requestsPerClient, speculative: plan.server.speculative },
+    settings: { runsPerPrompt: settings.runsPerPrompt, maxTokens: settings.maxTokens, nCtx: plan.model.nCtx, nThreads: plan.server.nThreads, concurrency: settings.concurrency, requestsPerClient: settings.requestsPerClient, speculative: plan.server.speculative, promptsOneAtATime: plan.server.promptsOneAtATime },
     served: { backend: own!.name, runs: served.runs, summary: served.summary, clientCpuMsPerChunk: served.clientCpuMsPerChunk },
     raw: { loadSeconds: raw.loadSeconds, runs: raw.runs, summary: rawSummary },
     comparison: {

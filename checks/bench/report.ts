@@ -53,7 +53,8 @@ export interface BenchReport {
   at: string;
   /** What it ran on: the accelerator, the device, and the served model's offload as the server reported it. */
   device?: { accelerator: string; device: string; offload: string };
-  settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number; speculative: Speculation };
+  /** promptsOneAtATime: the server takes prompts that wait together one to a batch (plan.server.promptsOneAtATime). */
+  settings: { runsPerPrompt: number; maxTokens: number; nCtx: number; nThreads: number | 'auto'; concurrency: number[]; requestsPerClient: number; speculative: Speculation; promptsOneAtATime?: boolean };
   /**
    * The profile's own server, of the profile's backend. clientCpuMsPerChunk: the CPU the bench's
    * client (the official openai client, in the bench's process) spent per streamed chunk of the
@@ -96,8 +97,9 @@ export interface Headline {
   ttftP50Ms: { clients: number; ms: number }[];
   /**
    * The most clients' prompts arriving at once, at the engine's own prompt speed (llama-batched-bench):
-   * the first tokens' p50 if they were taken one at a time, and all in one batch (as llama-server
-   * takes prompts that wait together). What the served TTFT at that many clients is held to.
+   * the first tokens' p50 if they were taken one at a time (llama-server with
+   * plan.server.promptsOneAtATime), and all in one batch (without). What the served TTFT at that
+   * many clients is held to when the prompts arrive together.
    */
   ttftArrivingTogether?: { clients: number; oneAtATimeMs: number; oneBatchMs: number };
 }
@@ -152,7 +154,7 @@ export function headlineLines(report: BenchReport): string[] {
   if (h?.ttftP50Ms.length) lines.push(`time to first token p50: ${h.ttftP50Ms.map((t) => `${f0(t.ms)} ms at ${t.clients} client${t.clients === 1 ? '' : 's'}`).join(', ')}`);
   if (h?.ttftArrivingTogether) {
     const t = h.ttftArrivingTogether;
-    lines.push(`  ${t.clients} prompts arriving at once, at the engine's own prompt speed (llama-batched-bench): first tokens p50 ${f0(t.oneAtATimeMs)} ms taken one at a time, ${f0(t.oneBatchMs)} ms in one batch (as llama-server takes them)`);
+    lines.push(`  ${t.clients} prompts arriving at once, at the engine's own prompt speed (llama-batched-bench): first tokens p50 ${f0(t.oneAtATimeMs)} ms taken one at a time, ${f0(t.oneBatchMs)} ms in one batch${report.settings.promptsOneAtATime === undefined ? '' : ` (the server takes them ${report.settings.promptsOneAtATime ? 'one at a time' : 'in one batch'})`}`);
   }
   lines.push(`served ÷ raw engine decode (llama-cpp-python in-process): ${report.comparison.decodeRatio.toFixed(2)}; the server adds ${f0(report.comparison.ttftOverheadMs)} ms to the first token`);
   return lines;

@@ -37,6 +37,12 @@ export interface Accelerator {
    */
   batchInvariant: boolean;
   /**
+   * Whether llama-server takes prompts that wait together one to a batch: where prompt speed does
+   * not grow with the batch (the CPU's), the first of them gets its first token after its own
+   * prompt instead of after all of them, at no cost in total; a GPU's bigger batch is faster.
+   */
+  promptsOneAtATime: boolean;
+  /**
    * Whether this machine can run it. `forAuto`: only a device worth more than the CPU backend
    * counts (lavapipe is a real Vulkan device, on the CPU, and slower than llama.cpp's CPU code).
    */

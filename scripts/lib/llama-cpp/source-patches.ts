@@ -47,6 +47,8 @@ const tileRowsPatch =
 
 /** Set to 1 in a server's environment: every flash-attention query through one kernel path (fa-batch-invariant-*). */
 export const BATCH_INVARIANT_ENV = 'LLM_WORKBENCH_BATCH_INVARIANT';
+/** Set to 1 in llama-server's environment: waiting prompts go one to a batch (prompts-one-at-a-time-1). */
+export const PROMPTS_ONE_AT_A_TIME_ENV = 'LLM_WORKBENCH_PROMPTS_ONE_AT_A_TIME';
 
 export const SOURCE_PATCHES: readonly SourcePatch[] = [
   {
@@ -140,6 +142,34 @@ export const SOURCE_PATCHES: readonly SourcePatch[] = [
       '        }',
       '',
       '        // determine which slots are generating and drafting',
+      '',
+    ].join('\n'),
+  },
+  // Prompts that wait together went into one batch, so each one's first token came after all of
+  // them: 4 prompts of 71 tokens arriving at once got their first tokens at 870 ms, all four. Where
+  // prompt speed does not grow with the batch (the CPU's: llama-bench pp16 / pp64 / pp256 327 / 323 /
+  // 327 tokens/s on 2 cores), taking them one to a batch costs nothing in total and the first comes
+  // after its own prompt, the second after two (p50 of 4: 2.5 prompts' time, not 4). With
+  // LLM_WORKBENCH_PROMPTS_ONE_AT_A_TIME=1 (the plan sets it where the accelerator says so), once a
+  // prompt that will generate is complete in a batch, no other slot's prompt joins that batch; the
+  // generating slots' tokens still ride in it. Embeddings still batch together.
+  {
+    id: 'prompts-one-at-a-time-1',
+    scope: 'server',
+    file: join('tools', 'server', 'server-context.cpp'),
+    find: ['                        slot.init_sampler();', '                    } else {', ''].join('\n'),
+    replace: [
+      '                        slot.init_sampler();',
+      '',
+      `                        ${marker('prompts-one-at-a-time-1')} // the next waiting prompt goes in the next batch`,
+      '                        static const bool one_at_a_time = [] {',
+      `                            const char * value = getenv("${PROMPTS_ONE_AT_A_TIME_ENV}");`,
+      "                            return value != nullptr && value[0] != '\\0' && strcmp(value, \"0\") != 0;",
+      '                        }();',
+      '                        if (one_at_a_time && !slot.need_embd()) {',
+      '                            add_ok = false;',
+      '                        }',
+      '                    } else {',
       '',
     ].join('\n'),
   },

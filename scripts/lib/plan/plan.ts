@@ -131,7 +131,12 @@ export interface Plan {
     reproducible: boolean;
     /** Why answers are not promised to repeat (the profile's choice, or a GPU's kernels); undefined when they are. */
     notReproducibleBecause?: string;
-    /** What the engine (ggml) reads from the server's environment, whatever the backend or runtime. */
+    /**
+     * Prompts that wait together go one to a batch (llama-server, patch prompts-one-at-a-time-1):
+     * the accelerator's choice, where prompt speed does not grow with the batch (the CPU).
+     */
+    promptsOneAtATime: boolean;
+    /** What the engine (ggml) and llama-server read from the server's environment, whatever the backend or runtime. */
     engineEnv: Record<string, string>;
     /** llama-server's draft-free speculative decoding (--spec-type); off: none. */
     speculative: Speculation;

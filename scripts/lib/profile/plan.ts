@@ -9,7 +9,7 @@ import { displayPath, WorkbenchError } from '../errors.ts';
 import { backendNamed } from '../backend/index.ts';
 import { checkDistributed, checkExposure, checkMetrics, checkModels, checkPageAndSleep, checkSpeculation, checkPorts, dnsLabel, idleSleepSeconds, metricsOn, urlHost, webUiOn } from './rules.ts';
 import { cmakeArgs } from '../llama-cpp/versions.ts';
-import { BATCH_INVARIANT_ENV } from '../llama-cpp/source-patches.ts';
+import { BATCH_INVARIANT_ENV, PROMPTS_ONE_AT_A_TIME_ENV } from '../llama-cpp/source-patches.ts';
 import { chooseAccelerator } from '../accelerator/choose.ts';
 import { NO_GPU_FACTS } from '../accelerator/facts.ts';
 import { acceleratorNamed } from '../accelerator/index.ts';
@@ -209,7 +209,10 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
   const cores = autoCores(ctx.cpuCount ?? 1, threadsAuto ? (ctx.coreSharers?.(settled.stateDir) ?? []) : []);
   const repackSafe = !(ctx.cpuFlags ?? []).includes('amx_int8');
   // The engine's patch makes the CPU's kernels batch-invariant; a GPU's still choose by batch size.
-  const { batchInvariant } = acceleratorNamed(settled.accelerator.name);
+  const { batchInvariant, promptsOneAtATime: oneAtATimeHere } = acceleratorNamed(settled.accelerator.name);
+  const parallel = backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(settled.models) });
+  // With one slot no two prompts wait together.
+  const promptsOneAtATime = oneAtATimeHere && parallel > 1;
   return {
     host: server.host,
     port: server.port,
@@ -218,14 +221,15 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
     nThreadsBatch: threadsAuto ? cores.cores : (server.n_threads as number),
     threadsAuto,
     ...(cores.with.length ? { coresShared: cores } : {}),
-    ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant),
+    promptsOneAtATime,
+    ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant, promptsOneAtATime),
     notReproducibleBecause: !server.reproducible
       ? 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)'
       : !batchInvariant
         ? `served on ${settled.accelerator.name}: its kernels choose by batch size, so a cached prompt or a busy server may change an answer at temperature 0 (server.reproducible covers the CPU's kernels)`
         : undefined,
     repackSafe,
-    parallel: backend.slots({ parallel: server.parallel, cpuCount: ctx.cpuCount ?? 1, largestModelMb: largestSizeMb(settled.models) }),
+    parallel,
     apiKey: server.api_key === 'none' ? { kind: 'none' } : server.api_key === 'generate' ? { kind: 'generate', file: join(settled.stateDir, 'api-key') } : { kind: 'env', variable: server.api_key.slice('env:'.length) },
     apiKeyEnv: backend.apiKeyEnv,
     metrics: metricsOn({ server }),
@@ -317,7 +321,7 @@ export function withReproducible(plan: Plan, reproducible: boolean): Plan {
   // The commands are worked out again: flash attention and repacking are on their argv.
   return withCommands({
     ...plan,
-    server: { ...plan.server, ...reproducibleSettings(plan.server.repackSafe, reproducible), notReproducibleBecause: reproducible ? undefined : 'server.reproducible: false (make bench measures both)' },
+    server: { ...plan.server, ...reproducibleSettings(plan.server.repackSafe, reproducible, plan.server.promptsOneAtATime), notReproducibleBecause: reproducible ? undefined : 'server.reproducible: false (make bench measures both)' },
   });
 }
 
@@ -331,12 +335,12 @@ export function withoutRpcWorkers(plan: Plan): Plan {
   return withCommands({ ...plan, distributed: { ...plan.distributed, workers: [] } });
 }
 
-function reproducibleSettings(repackSafe: boolean, reproducible: boolean): Pick<Plan['server'], 'reproducible' | 'weightRepack' | 'engineEnv'> {
+function reproducibleSettings(repackSafe: boolean, reproducible: boolean, promptsOneAtATime: boolean): Pick<Plan['server'], 'reproducible' | 'weightRepack' | 'engineEnv'> {
   return {
     reproducible,
     // Repacked weights are multiplied by one kernel for a single row and another for several: a
     // token's logits would depend on its batch, so reproducible answers keep the plain layout.
     weightRepack: repackSafe && !reproducible,
-    engineEnv: reproducible ? { [BATCH_INVARIANT_ENV]: '1' } : {},
+    engineEnv: { ...(reproducible ? { [BATCH_INVARIANT_ENV]: '1' } : {}), ...(promptsOneAtATime ? { [PROMPTS_ONE_AT_A_TIME_ENV]: '1' } : {}) },
   };
 }

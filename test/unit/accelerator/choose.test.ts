@@ -136,6 +136,9 @@ describe('what make doctor says about the GPU', () => {
     assert.equal(cuda.server.reproducible, false);
     assert.deepEqual(cuda.server.engineEnv, {});
     assert.match(cuda.server.notReproducibleBecause ?? '', /^served on cuda: its kernels choose by batch size/);
+    // A GPU's bigger prompt batch is faster: waiting prompts stay in one batch there, one to a batch on the CPU.
+    assert.equal(cuda.server.promptsOneAtATime, false);
+    assert.equal(planWith('', facts()).server.promptsOneAtATime, true);
     assert.equal(planWith('', facts()).server.notReproducibleBecause, undefined);
     assert.equal(planWith('', facts()).server.reproducible, true);
   });

@@ -87,7 +87,9 @@ describe('bench reports', () => {
     assert.equal(lines[2], 'time to first token p50: 40 ms at 1 client, 160 ms at 4 clients');
     // One prompt takes 200 ms: taken one at a time, 4 first tokens come at 200/400/600/800 ms (p50 500); in one batch all at 800.
     assert.deepEqual(headline.ttftArrivingTogether, { clients: 4, oneAtATimeMs: 500, oneBatchMs: 800 });
-    assert.equal(lines[3], "  4 prompts arriving at once, at the engine's own prompt speed (llama-batched-bench): first tokens p50 500 ms taken one at a time, 800 ms in one batch (as llama-server takes them)");
+    assert.equal(lines[3], "  4 prompts arriving at once, at the engine's own prompt speed (llama-batched-bench): first tokens p50 500 ms taken one at a time, 800 ms in one batch");
+    const oneAtATime = headlineLines({ ...report, settings: { ...report.settings, promptsOneAtATime: true }, cpp, batched, headline });
+    assert.match(oneAtATime[3]!, / 800 ms in one batch \(the server takes them one at a time\)$/);
     assert.match(lines[4]!, /^served ÷ raw engine decode \(llama-cpp-python in-process\): 0\.80/);
     assert.match(markdownReport({ ...report, cpp, batched, headline }), /^- served ÷ llama-bench tg /m);
   });

@@ -213,17 +213,17 @@ describe('server.reproducible', () => {
     const argv = llamaServerArgs(server, { modelPath: '/m.gguf' });
     assert.deepEqual(argv.slice(argv.indexOf('--flash-attn'), argv.indexOf('--flash-attn') + 2), ['--flash-attn', 'on']);
     assert.ok(argv.includes('--no-repack'));
-    assert.deepEqual(server.server.engineEnv, { LLM_WORKBENCH_BATCH_INVARIANT: '1' });
+    assert.deepEqual(server.server.engineEnv, { LLM_WORKBENCH_BATCH_INVARIANT: '1', LLM_WORKBENCH_PROMPTS_ONE_AT_A_TIME: '1' });
     const python = at('llama-cpp-python');
     const pyArgv = serverArgs(python, { modelPath: '/m.gguf', bindHost: true });
     assert.deepEqual(pyArgv.slice(pyArgv.indexOf('--flash_attn'), pyArgv.indexOf('--flash_attn') + 2), ['--flash_attn', 'true']);
     assert.ok(pyArgv.includes('--no_extra_buffers'));
   });
 
-  it('off: llama.cpp chooses its kernels (no flag, no variable)', () => {
+  it('off: llama.cpp chooses its kernels (no flag, no batch-invariant variable; prompts still one to a batch on the CPU)', () => {
     const server = at('llama-server', false);
     assert.ok(!llamaServerArgs(server, { modelPath: '/m.gguf' }).includes('--flash-attn'));
-    assert.deepEqual(server.server.engineEnv, {});
+    assert.deepEqual(server.server.engineEnv, { LLM_WORKBENCH_PROMPTS_ONE_AT_A_TIME: '1' });
     assert.ok(!serverArgs(at('llama-cpp-python', false), { modelPath: '/m.gguf', bindHost: true }).includes('--flash_attn'));
   });
 });

@@ -182,7 +182,7 @@ describe('rendering a llama-server container profile', () => {
     const [deployment] = parseAllDocuments(fileOf(plan, 'kube.yaml')).map((d) => d.toJS());
     const container = deployment.spec.template.spec.containers[0];
     assert.equal(container.readinessProbe.httpGet.path, '/health');
-    assert.deepEqual(container.env.map((e: { name: string }) => e.name), ['LLM_WORKBENCH_BATCH_INVARIANT', 'MALLOC_MMAP_THRESHOLD_', 'LLAMA_API_KEY']);
+    assert.deepEqual(container.env.map((e: { name: string }) => e.name), ['LLM_WORKBENCH_BATCH_INVARIANT', 'LLM_WORKBENCH_PROMPTS_ONE_AT_A_TIME', 'MALLOC_MMAP_THRESHOLD_', 'LLAMA_API_KEY']);
   });
 });
 

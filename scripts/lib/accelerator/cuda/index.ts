@@ -40,6 +40,7 @@ export const cudaAccelerator: Accelerator = {
   name: 'cuda',
   label: 'CUDA',
   batchInvariant: false,
+  promptsOneAtATime: false,
   device(facts) {
     const wsl = facts.wsl.dxg;
     if (facts.nvidiaNodes.length === 0 && !wsl) return { usable: false, missing: 'no NVIDIA device (no /dev/nvidia0 on Linux, no /dev/dxg on WSL 2)', fix: DRIVER };

@@ -23,6 +23,7 @@ export const vulkanAccelerator: Accelerator = {
   name: 'vulkan',
   label: 'Vulkan',
   batchInvariant: false,
+  promptsOneAtATime: false,
   device(facts, { forAuto }) {
     const { vulkan } = facts;
     if (!vulkan.vulkaninfo) return { usable: false, missing: 'no vulkaninfo to list Vulkan devices', fix: INSTALL };
