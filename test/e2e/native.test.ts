@@ -346,6 +346,24 @@ describe('make provision with the default profile', () => {
     assert.ok(withEmbeddings.p50 < 3 * alone.p50, `the stream nearly stopped beside embeddings: inter-token p50 ${alone.p50.toFixed(1)} ms alone, ${withEmbeddings.p50.toFixed(1)} ms beside: ${JSON.stringify(result)}`);
   });
 
+  it('takes prompts that arrive together one to a batch (the CPU): each its own llama_decode, so the first answer starts after its own prompt', async () => {
+    // Without prompts-one-at-a-time-1 the four prompts share one batch (one llama_decode, every
+    // first token after all four prompts): the server's own count of llama_decode calls says which.
+    const decodes = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${world.ports.server}/metrics`)).text();
+      return Number(/^llamacpp:n_decode_total (\S+)$/m.exec(text)?.[1]);
+    };
+    const client = clientAt(world.ports.server);
+    const before_ = await decodes();
+    // One token each: the first comes from the prompt's own batch, so no decode step follows.
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((n) => client.chat.completions.create({ model: 'any', max_tokens: 1, temperature: 0, messages: [{ role: 'user', content: `(prompt ${n}-${Date.now()}) Write a detailed guide for a first visit to Tokyo: transport, neighbourhoods, food, etiquette on trains.` }] })),
+    );
+    const after_ = await decodes();
+    assert.ok(answers.every((a) => a.choices[0]?.finish_reason === 'length'), JSON.stringify(answers.map((a) => a.choices[0])));
+    assert.ok(after_ - before_ >= 4, `${after_ - before_} llama_decode calls for 4 prompts that arrived together: they went in one batch`);
+  });
+
   it('make plan names what a changed profile would change and why, and make provision then does exactly that; the stream in flight finishes first', async () => {
     const before_ = readRecord(join(world.state, 'default', 'server.json'));
     const stream = longStream(world.ports.server, 600);
