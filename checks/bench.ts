@@ -89,9 +89,9 @@ function benchPromptCounts(client: OpenAI): Promise<number[]> {
 }
 
 /** One endpoint measured: the prompts one at a time (after a warm-up), then the concurrency sweep. */
-async function measureEndpoint(client: OpenAI, count: (text: string) => Promise<number>, settings: Settings, log: (line: string) => void, label: string, counted?: number[]) {
+async function measureEndpoint(client: OpenAI, count: (text: string) => Promise<number>, settings: Settings, log: (line: string) => void, label: string, knownPromptCounts?: number[]) {
   const prompts = benchPrompts();
-  const promptCounts = counted ?? (await benchPromptCounts(client));
+  const promptCounts = knownPromptCounts ?? (await benchPromptCounts(client));
   log(`  ${label}: warm-up (${prompts.length} requests)`);
   for (const p of prompts) await measureChat(client, p, Math.min(8, settings.maxTokens), { prompt: 0, count });
   const runs: RunMeasure[] = [];
