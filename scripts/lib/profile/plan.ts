@@ -222,7 +222,8 @@ function resolveServer(server: Profile['server'], ctx: PlanContext, settled: { m
     threadsAuto,
     ...(cores.with.length ? { coresShared: cores } : {}),
     promptsOneAtATime,
-    ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant, promptsOneAtATime),
+    ...reproducibleSettings(repackSafe, server.reproducible && batchInvariant),
+    engineEnv: engineEnvOf(server.reproducible && batchInvariant, promptsOneAtATime),
     notReproducibleBecause: !server.reproducible
       ? 'server.reproducible: false in the profile: a cached prompt or a busy server may change an answer at temperature 0 (true keeps them the same; make bench says what it costs)'
       : !batchInvariant
@@ -321,7 +322,12 @@ export function withReproducible(plan: Plan, reproducible: boolean): Plan {
   // The commands are worked out again: flash attention and repacking are on their argv.
   return withCommands({
     ...plan,
-    server: { ...plan.server, ...reproducibleSettings(plan.server.repackSafe, reproducible, plan.server.promptsOneAtATime), notReproducibleBecause: reproducible ? undefined : 'server.reproducible: false (make bench measures both)' },
+    server: {
+      ...plan.server,
+      ...reproducibleSettings(plan.server.repackSafe, reproducible),
+      engineEnv: engineEnvOf(reproducible, plan.server.promptsOneAtATime),
+      notReproducibleBecause: reproducible ? undefined : 'server.reproducible: false (make bench measures both)',
+    },
   });
 }
 
@@ -335,12 +341,16 @@ export function withoutRpcWorkers(plan: Plan): Plan {
   return withCommands({ ...plan, distributed: { ...plan.distributed, workers: [] } });
 }
 
-function reproducibleSettings(repackSafe: boolean, reproducible: boolean, promptsOneAtATime: boolean): Pick<Plan['server'], 'reproducible' | 'weightRepack' | 'engineEnv'> {
+function reproducibleSettings(repackSafe: boolean, reproducible: boolean): Pick<Plan['server'], 'reproducible' | 'weightRepack'> {
   return {
     reproducible,
     // Repacked weights are multiplied by one kernel for a single row and another for several: a
     // token's logits would depend on its batch, so reproducible answers keep the plain layout.
     weightRepack: repackSafe && !reproducible,
-    engineEnv: { ...(reproducible ? { [BATCH_INVARIANT_ENV]: '1' } : {}), ...(promptsOneAtATime ? { [PROMPTS_ONE_AT_A_TIME_ENV]: '1' } : {}) },
   };
+}
+
+/** The variables the patched engine and llama-server read, from the two decisions they carry. */
+function engineEnvOf(reproducible: boolean, promptsOneAtATime: boolean): Record<string, string> {
+  return { ...(reproducible ? { [BATCH_INVARIANT_ENV]: '1' } : {}), ...(promptsOneAtATime ? { [PROMPTS_ONE_AT_A_TIME_ENV]: '1' } : {}) };
 }

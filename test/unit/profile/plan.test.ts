@@ -218,6 +218,10 @@ describe('server.reproducible', () => {
     const pyArgv = serverArgs(python, { modelPath: '/m.gguf', bindHost: true });
     assert.deepEqual(pyArgv.slice(pyArgv.indexOf('--flash_attn'), pyArgv.indexOf('--flash_attn') + 2), ['--flash_attn', 'true']);
     assert.ok(pyArgv.includes('--no_extra_buffers'));
+    // llama_cpp.server has one slot: no two prompts wait together, so no prompt-order variable.
+    assert.equal(python.server.parallel, 1);
+    assert.equal(python.server.promptsOneAtATime, false);
+    assert.deepEqual(python.server.engineEnv, { LLM_WORKBENCH_BATCH_INVARIANT: '1' });
   });
 
   it('off: llama.cpp chooses its kernels (no flag, no batch-invariant variable; prompts still one to a batch on the CPU)', () => {
